@@ -1,0 +1,217 @@
+"""Generation options shared by ``peropix generate`` and ``peropix cost`` (a CLI contract).
+
+Every option defaults to None so that ``--from-image`` can supply the recipe and only the
+flags actually given override it. :func:`settings_from_args` turns the namespace into one
+:class:`~peropix_tui.core.settings.GenerationSettings`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..core.settings import (
+    UC_PRESETS,
+    CharacterPrompt,
+    CharacterReference,
+    GenerationSettings,
+    LoraSpec,
+    SettingsError,
+    VibeReference,
+    parse_cell,
+)
+
+_PREDICTIONS = ("eps", "v", "v-zsnr")
+
+
+class _CharacterAction(argparse.Action):
+    """``--character TEXT`` starts a character; ``--character-uc``/``--character-pos`` modify the last one."""
+
+    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, value: Any, opt: Any = None) -> None:
+        chars: list[dict[str, Any]] = list(getattr(ns, "characters", None) or [])
+        if self.dest == "character":
+            chars.append({"prompt": value, "uc": "", "position": None})
+        else:
+            if not chars:
+                parser.error(f"{opt} must follow a --character")
+            key = "uc" if self.dest == "character_uc" else "position"
+            if key == "position":
+                try:
+                    value = parse_cell(value)
+                except SettingsError as e:
+                    parser.error(f"{opt}: {str(e).split(': ', 1)[1]}")
+            chars[-1][key] = value
+        ns.characters = chars
+
+
+def parse_vibe(spec: str) -> VibeReference:
+    """``PATH[:INFO[:STRENGTH]]``; a path may itself contain ':' (numbers are taken from the end)."""
+    parts = spec.split(":")
+    nums: list[float] = []
+    while len(parts) > 1 and len(nums) < 2:
+        try:
+            nums.insert(0, float(parts[-1]))
+        except ValueError:
+            break
+        parts.pop()
+    path = ":".join(parts)
+    if not path:
+        raise SettingsError("--vibe", f"{spec!r} has no file path")
+    vibe = VibeReference(path=path)
+    if nums:
+        vibe.information_extracted = nums[0]
+    if len(nums) > 1:
+        vibe.strength = nums[1]
+    for name, v in (("information", vibe.information_extracted), ("strength", vibe.strength)):
+        if not 0.0 <= v <= 1.0:
+            raise SettingsError("--vibe", f"{name} {v} in {spec!r} must be between 0 and 1")
+    return vibe
+
+
+def parse_lora(spec: str) -> LoraSpec:
+    """``PATH[:WEIGHT]``."""
+    path, sep, tail = spec.rpartition(":")
+    if sep:
+        try:
+            return LoraSpec(path=path, weight=float(tail))
+        except ValueError:
+            pass
+    return LoraSpec(path=spec)
+
+
+def parse_hires(spec: str) -> tuple[float, float]:
+    """``SCALE:DENOISE`` (e.g. ``1.5:0.5``)."""
+    try:
+        scale_s, denoise_s = spec.split(":")
+        scale, denoise = float(scale_s), float(denoise_s)
+    except ValueError:
+        raise SettingsError("--hires", f"{spec!r} is not SCALE:DENOISE, e.g. 1.5:0.5") from None
+    if not 1.0 <= scale <= 4.0:
+        raise SettingsError("--hires", "scale must be between 1 and 4")
+    if not 0.0 < denoise <= 1.0:
+        raise SettingsError("--hires", "denoise must be in (0, 1]")
+    return scale, denoise
+
+
+def add_generation_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("what to generate")
+    g.add_argument("--provider", choices=("nai", "local"), help="nai (default) or local")
+    g.add_argument("--model", help="NovelAI model id (default nai-diffusion-4-5-full)")
+    g.add_argument("--action", choices=("generate", "img2img", "infill"))
+    g.add_argument("--prompt", help="the prompt")
+    g.add_argument("--negative", help="your own negative prompt (UC); the UC preset is prepended")
+    g.add_argument("--uc-preset", choices=UC_PRESETS)
+    g.add_argument("--quality", action=argparse.BooleanOptionalAction, default=None, help="append quality tags")
+    g.add_argument("--character", action=_CharacterAction, metavar="TEXT", help="add a character prompt")
+    g.add_argument("--character-uc", action=_CharacterAction, metavar="TEXT", help="negative of the previous --character")
+    g.add_argument("--character-pos", action=_CharacterAction, metavar="CELL", help="A1..E5 or auto, for the previous --character")
+    g.add_argument("--from-image", metavar="FILE", help="start from the recipe stored in an image's metadata")
+
+    q = p.add_argument_group("parameters")
+    q.add_argument("--width", type=int)
+    q.add_argument("--height", type=int)
+    q.add_argument("--steps", type=int)
+    q.add_argument("--scale", type=float, help="prompt guidance (CFG)")
+    q.add_argument("--cfg-rescale", type=float)
+    q.add_argument("--sampler", help="NovelAI (k_euler_ancestral) or ComfyUI (euler_ancestral) name")
+    q.add_argument("--schedule", help="noise schedule: karras, exponential, polyexponential, native/normal, ...")
+    q.add_argument("--seed", type=int)
+    q.add_argument("--n-samples", type=int)
+    q.add_argument("--variety", action="store_true", default=None, help="Variety+ (NovelAI V4/V4.5)")
+    q.add_argument("--smea", action="store_true", default=None, help="SMEA (NovelAI V3 only)")
+    q.add_argument("--smea-dyn", action="store_true", default=None, help="SMEA DYN (NovelAI V3 only)")
+
+    r = p.add_argument_group("images and references")
+    r.add_argument("--image", metavar="PATH", help="base image for img2img / infill")
+    r.add_argument("--strength", type=float)
+    r.add_argument("--noise", type=float)
+    r.add_argument("--mask", metavar="PATH", help="infill mask: white = repaint")
+    r.add_argument("--vibe", action="append", metavar="PATH[:INFO[:STRENGTH]]", help="vibe transfer image or .naiv4vibe")
+    r.add_argument("--charref", metavar="PATH", help="character reference image (V4.5)")
+    r.add_argument("--fidelity", type=float)
+    r.add_argument("--style-aware", action=argparse.BooleanOptionalAction, default=None)
+
+    loc = p.add_argument_group("local engine")
+    loc.add_argument("--checkpoint", metavar="PATH", help="single-file SDXL-family .safetensors")
+    loc.add_argument("--vae", metavar="PATH")
+    loc.add_argument("--lora", action="append", metavar="PATH[:W]")
+    loc.add_argument("--prediction", choices=_PREDICTIONS)
+    loc.add_argument("--device", choices=("cuda", "cpu", "mps"))
+    loc.add_argument("--dtype", choices=("bf16", "fp16", "fp32"))
+    loc.add_argument("--hires", metavar="SCALE:DENOISE")
+
+
+def _base_settings(args: argparse.Namespace) -> GenerationSettings:
+    path = getattr(args, "from_image", None)
+    if not path:
+        return GenerationSettings()
+    from ..core.metadata import read_metadata  # lazy: only for --from-image
+
+    record = read_metadata(path)
+    return record.settings.copy()
+
+
+def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
+    """Combine defaults (or the ``--from-image`` recipe) with the flags given."""
+    s = _base_settings(args)
+    direct = {
+        "provider": "provider",
+        "model": "model",
+        "action": "action",
+        "prompt": "prompt",
+        "negative": "uc",
+        "uc_preset": "uc_preset",
+        "quality": "quality",
+        "width": "width",
+        "height": "height",
+        "steps": "steps",
+        "scale": "scale",
+        "cfg_rescale": "cfg_rescale",
+        "sampler": "sampler",
+        "schedule": "noise_schedule",
+        "seed": "seed",
+        "n_samples": "n_samples",
+        "variety": "variety",
+        "smea": "smea",
+        "smea_dyn": "smea_dyn",
+        "image": "image",
+        "strength": "strength",
+        "noise": "noise",
+        "mask": "mask",
+        "checkpoint": "checkpoint",
+        "vae": "vae",
+        "prediction": "prediction",
+        "device": "device",
+        "dtype": "dtype",
+    }
+    for arg, fname in direct.items():
+        v = getattr(args, arg, None)
+        if v is not None:
+            setattr(s, fname, v)
+    if getattr(args, "characters", None):
+        s.characters = [CharacterPrompt(**c) for c in args.characters]
+    if getattr(args, "vibe", None):
+        s.vibes = [parse_vibe(v) for v in args.vibe]
+    if getattr(args, "charref", None):
+        s.charref = CharacterReference(path=args.charref)
+    if s.charref is not None:
+        if getattr(args, "fidelity", None) is not None:
+            s.charref.fidelity = args.fidelity
+        if getattr(args, "style_aware", None) is not None:
+            s.charref.style_aware = args.style_aware
+    if getattr(args, "lora", None):
+        s.loras = [parse_lora(v) for v in args.lora]
+    if getattr(args, "hires", None):
+        s.hires_scale, s.hires_denoise = parse_hires(args.hires)
+    if s.provider == "local" and s.model.startswith("nai-") and s.checkpoint:
+        from pathlib import Path
+
+        s.model = Path(s.checkpoint).stem
+    # an image without an explicit action means img2img; a mask means infill
+    if getattr(args, "action", None) is None and not getattr(args, "from_image", None):
+        if s.mask:
+            s.action = "infill"
+        elif s.image:
+            s.action = "img2img"
+    s.check_basic()
+    return s

@@ -1,0 +1,1 @@
+"""Domain logic and I/O. Never imports Textual, torch, transformers or safetensors."""

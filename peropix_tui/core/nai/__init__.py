@@ -1,0 +1,1 @@
+"""NovelAI image API: models, presets, request builder, client, stream, cost, vibes, character reference."""
