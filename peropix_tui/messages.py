@@ -1,0 +1,104 @@
+"""Typed Textual messages, named in the past tense. Workers post them; screens and widgets handle them.
+
+Textual's Message initialises itself in ``__post_init__``, so dataclass messages work as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.message import Message
+
+from .core.settings import GenerationSettings
+
+
+@dataclass
+class GenerationRequested(Message):
+    """The user asked to run the current workspace (Compose: one run; Slots: slots × repeats)."""
+
+    all_slots: bool = False
+
+
+@dataclass
+class JobsQueued(Message):
+    job_ids: list[str]
+
+
+@dataclass
+class JobStarted(Message):
+    job_id: str
+
+
+@dataclass
+class JobProgressed(Message):
+    """Step progress (throttled to ≤ 10/s); ``preview`` is an encoded image when the backend sent one;
+    ``note`` carries states like "account busy (another generation running), retrying in 6 s"."""
+
+    job_id: str
+    step: int
+    total: int
+    preview: bytes | None = None
+    note: str = ""
+
+
+@dataclass
+class ImageSaved(Message):
+    job_id: str
+    path: Path
+    seed: int
+
+
+@dataclass
+class JobFinished(Message):
+    job_id: str
+
+
+@dataclass
+class JobFailed(Message):
+    job_id: str
+    error: str
+    retryable: bool = False
+
+
+@dataclass
+class JobCancelled(Message):
+    job_id: str
+
+
+@dataclass
+class QueueChanged(Message):
+    """Jobs were added, removed, reordered or changed state."""
+
+
+@dataclass
+class BalanceUpdated(Message):
+    anlas: int | None
+    tier: int | None
+    active: bool = True
+    error: str = ""
+
+
+@dataclass
+class SettingsRestored(Message):
+    """Settings recovered from an image (gallery) should be loaded into Compose."""
+
+    settings: GenerationSettings
+    groups: frozenset[str]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class ReferencePicked(Message):
+    """An image was chosen as img2img base, inpaint base, vibe, or character reference."""
+
+    path: Path
+    kind: str  # "img2img" | "inpaint" | "vibe" | "charref"
+
+
+@dataclass
+class MaskEdited(Message):
+    """The mask editor produced a full-resolution black/white mask saved at ``path``."""
+
+    path: Path
+    source: Path
