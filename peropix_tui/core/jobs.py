@@ -1,0 +1,270 @@
+"""Generation jobs and the queue state machine (pure: no Textual, no network).
+
+One :class:`Job` is one request to a provider (one slot × one repeat). Its life::
+
+    pending ──start──▶ running ──finish──▶ done
+       │  ▲               ├──fail────▶ failed ──retry──▶ pending
+       │  │               └──cancel──▶ cancelled
+     pause resume
+       ▼  │
+      paused
+
+The queue is saved atomically to ``queue.json`` after every change. Loading it after a crash or
+a quit brings pending and running jobs back *paused*: nothing runs until the user resumes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from .fsutil import atomic_write
+from .settings import GenerationSettings
+
+QUEUE_FILE = "queue.json"
+FORMAT_VERSION = 1
+
+
+class JobState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    PAUSED = "paused"
+
+
+FINISHED = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
+
+
+class JobStateError(ValueError):
+    """An operation that the job's current state does not allow."""
+
+
+@dataclass
+class Job:
+    id: str
+    settings: GenerationSettings
+    slot_index: int | None = None
+    slot_name: str = ""
+    repeat: int = 0
+    state: JobState = JobState.PENDING
+    step: int = 0
+    total: int = 0
+    note: str = ""
+    error: str = ""
+    retryable: bool = False
+    images: list[str] = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+
+    @property
+    def label(self) -> str:
+        name = self.slot_name or "base"
+        return f"{name} #{self.repeat + 1}"
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if self.total <= 0 else min(1.0, self.step / self.total)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "settings": self.settings.to_dict(), "slot_index": self.slot_index,
+            "slot_name": self.slot_name, "repeat": self.repeat, "state": self.state.value,
+            "step": self.step, "total": self.total, "error": self.error, "retryable": self.retryable,
+            "images": list(self.images), "created": self.created,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Job:
+        return cls(
+            id=str(d["id"]), settings=GenerationSettings.from_dict(d.get("settings", {})),
+            slot_index=d.get("slot_index"), slot_name=str(d.get("slot_name", "")),
+            repeat=int(d.get("repeat", 0)), state=JobState(d.get("state", "pending")),
+            step=int(d.get("step", 0)), total=int(d.get("total", 0)), error=str(d.get("error", "")),
+            retryable=bool(d.get("retryable", False)), images=[str(p) for p in d.get("images", [])],
+            created=float(d.get("created", 0.0)),
+        )
+
+
+class JobQueue:
+    """Ordered jobs with a state machine; persisted to ``path`` (None = in memory only)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.jobs: list[Job] = []
+        self._ids = itertools.count(1)
+
+    # ----------------------------------------------------------------- lookup
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self.jobs)
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def get(self, job_id: str) -> Job:
+        for job in self.jobs:
+            if job.id == job_id:
+                return job
+        raise KeyError(f"no job {job_id!r} in the queue")
+
+    def in_state(self, *states: JobState) -> list[Job]:
+        return [j for j in self.jobs if j.state in states]
+
+    @property
+    def running(self) -> Job | None:
+        found = self.in_state(JobState.RUNNING)
+        return found[0] if found else None
+
+    def next_pending(self, provider: str | None = None) -> Job | None:
+        """The first pending job (for ``provider`` when given)."""
+        for job in self.jobs:
+            if job.state is JobState.PENDING and provider in (None, job.settings.provider):
+                return job
+        return None
+
+    # ------------------------------------------------------------- transitions
+    def new_id(self) -> str:
+        taken = {j.id for j in self.jobs}
+        while True:
+            candidate = f"j{next(self._ids):04d}"
+            if candidate not in taken:
+                return candidate
+
+    def add(self, runs: Iterable[tuple[GenerationSettings, int | None, str, int]]) -> list[Job]:
+        """Append jobs for (settings, slot_index, slot_name, repeat) tuples; returns them."""
+        added = [Job(self.new_id(), s, index, name, repeat) for s, index, name, repeat in runs]
+        self.jobs.extend(added)
+        self.save()
+        return added
+
+    def _move(self, job_id: str, allowed: Iterable[JobState], to: JobState) -> Job:
+        job = self.get(job_id)
+        if job.state not in set(allowed):
+            raise JobStateError(f"job {job_id} is {job.state}, cannot become {to}")
+        job.state = to
+        return job
+
+    def start(self, job_id: str) -> Job:
+        job = self._move(job_id, [JobState.PENDING], JobState.RUNNING)
+        job.step, job.error, job.note = 0, "", ""
+        self.save()
+        return job
+
+    def progress(self, job_id: str, step: int, total: int, note: str = "") -> Job:
+        """Record progress (not saved: progress is transient, the state is what matters)."""
+        job = self.get(job_id)
+        if job.state is JobState.RUNNING:
+            job.step, job.total, job.note = step, total, note
+        return job
+
+    def add_image(self, job_id: str, path: Path | str) -> Job:
+        job = self.get(job_id)
+        job.images.append(str(path))
+        self.save()
+        return job
+
+    def finish(self, job_id: str) -> Job:
+        job = self._move(job_id, [JobState.RUNNING], JobState.DONE)
+        job.step, job.note = max(job.step, job.total), ""
+        self.save()
+        return job
+
+    def fail(self, job_id: str, error: str, *, retryable: bool = False) -> Job:
+        job = self._move(job_id, [JobState.RUNNING, JobState.PENDING], JobState.FAILED)
+        job.error, job.retryable, job.note = error, retryable, ""
+        self.save()
+        return job
+
+    def cancel(self, job_id: str) -> Job:
+        job = self._move(job_id, [JobState.PENDING, JobState.RUNNING, JobState.PAUSED], JobState.CANCELLED)
+        job.note = ""
+        self.save()
+        return job
+
+    def cancel_all(self) -> list[Job]:
+        """Cancel every job that has not finished (the running one included)."""
+        hit = self.in_state(JobState.PENDING, JobState.RUNNING, JobState.PAUSED)
+        for job in hit:
+            job.state, job.note = JobState.CANCELLED, ""
+        self.save()
+        return hit
+
+    def pause_pending(self) -> list[Job]:
+        """Hold every pending job (e.g. after a bad token or an empty balance)."""
+        hit = self.in_state(JobState.PENDING)
+        for job in hit:
+            job.state = JobState.PAUSED
+        self.save()
+        return hit
+
+    def resume(self) -> list[Job]:
+        hit = self.in_state(JobState.PAUSED)
+        for job in hit:
+            job.state = JobState.PENDING
+        self.save()
+        return hit
+
+    def retry_failed(self) -> list[Job]:
+        """Failed and cancelled jobs go back to pending at the end of the queue, keeping their seeds."""
+        hit = self.in_state(JobState.FAILED, JobState.CANCELLED)
+        for job in hit:
+            job.state, job.error, job.step, job.note = JobState.PENDING, "", 0, ""
+            self.jobs.remove(job)
+            self.jobs.append(job)
+        self.save()
+        return hit
+
+    def reorder(self, job_id: str, delta: int) -> int:
+        """Move a job ``delta`` places (negative = earlier); returns its new index."""
+        job = self.get(job_id)
+        old = self.jobs.index(job)
+        new = max(0, min(len(self.jobs) - 1, old + delta))
+        self.jobs.insert(new, self.jobs.pop(old))
+        self.save()
+        return new
+
+    def clear_finished(self) -> list[Job]:
+        gone = self.in_state(*FINISHED)
+        self.jobs = [j for j in self.jobs if j.state not in FINISHED]
+        self.save()
+        return gone
+
+    # ------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": FORMAT_VERSION, "jobs": [j.to_dict() for j in self.jobs]}
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        data = json.dumps(self.to_dict(), ensure_ascii=False, indent=1).encode("utf-8")
+        atomic_write(self.path, data)
+
+    @classmethod
+    def load(cls, path: Path) -> JobQueue:
+        """Read ``path``; pending and running jobs come back paused. A missing file is an empty queue;
+        an unreadable one is kept aside as ``queue.json.bad`` (nothing is silently lost)."""
+        queue = cls(path)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            jobs = [Job.from_dict(d) for d in raw.get("jobs", [])]
+        except FileNotFoundError:
+            return queue
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            bad = path.with_name(path.name + ".bad")
+            path.replace(bad)
+            raise QueueFileError(f"{path}: unreadable queue ({e}); kept as {bad.name}") from None
+        for job in jobs:
+            if job.state in (JobState.PENDING, JobState.RUNNING):
+                job.state, job.step, job.note = JobState.PAUSED, 0, ""
+        queue.jobs = jobs
+        return queue
+
+
+class QueueFileError(ValueError):
+    """queue.json could not be read; the message names the file."""
