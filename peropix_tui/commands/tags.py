@@ -1,0 +1,59 @@
+"""``peropix tags``: import tagcomplete CSVs for autocompletion and search the index."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("tags", help="tag autocompletion data: import CSVs, search")
+    tsub = p.add_subparsers(dest="tags_command", metavar="ACTION", required=True)
+
+    imp = tsub.add_parser("import", help="import a tagcomplete CSV (tag,category,count,\"aliases\")")
+    imp.add_argument("path", type=Path, nargs="+", metavar="PATH")
+    imp.set_defaults(func=_import)
+
+    search = tsub.add_parser("search", help="show the best completions for a prefix")
+    search.add_argument("prefix")
+    search.add_argument("-n", "--limit", type=int, default=10)
+    search.set_defaults(func=_search)
+
+
+def _directory() -> Path:
+    from ..core.config import load_config
+    from ..core.tags import tags_dir
+
+    return tags_dir(load_config().paths.tags_dir)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from ..core.tags import TagFileError, import_csv, load_index
+
+    directory = _directory()
+    failed = 0
+    for path in args.path:
+        try:
+            stats = import_csv(path, directory)
+        except TagFileError as e:
+            print(f"peropix: error: {e}")
+            failed += 1
+            continue
+        skipped = f", {stats.skipped} rows skipped" if stats.skipped else ""
+        print(f"imported {stats.tags} tags and {stats.aliases} aliases from {path} -> {stats.path}{skipped}")
+    index, _ = load_index(directory)
+    print(f"tag index: {len(index)} tags in {directory}")
+    return 1 if failed else 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from ..core.tags import load_index
+
+    index, problems = load_index(_directory())
+    for problem in problems:
+        print(f"warning: {problem}")
+    for m in index.search(args.prefix, limit=args.limit):
+        via = f"  (alias {m.alias})" if m.alias else ""
+        print(f"{m.tag}\t{m.category}\t{m.count}{via}")
+    return 0

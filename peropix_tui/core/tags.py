@@ -1,0 +1,276 @@
+"""Tag index for autocompletion: tagcomplete-format CSVs plus the tags of the user's own prompts.
+
+CSV format (DominikDoom/a1111-sd-webui-tagcomplete): ``tag,category,count,"alias1,alias2"``.
+Only the first column is required; a header row, blank lines, a UTF-8 BOM and non-numeric counts
+are tolerated. Tags are matched like tagcomplete does: case-insensitive, and ``_`` and space are the
+same; completions use spaces (NovelAI style) except for kaomoji such as ``^_^``.
+
+Ranking: tags the user has used before come first (most used first), then by post count.
+The index is a sorted list of keys searched with :mod:`bisect`; 100k+ rows load in well under a
+second.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import heapq
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import paths
+from .fsutil import atomic_write
+
+HISTORY_FILE = "history.json"
+# Danbooru's face tags keep their underscore (the same list tagcomplete exempts).
+_KAOMOJI = frozenset(
+    "0_0 (o)_(o) +_+ +_- ._. <o>_<o> <|>_<|> =_= >_< 3_3 6_9 >_o @_@ ^_^ o_o u_u x_x |_| ||_||".split()
+)
+
+
+class TagFileError(ValueError):
+    """A tag CSV cannot be used; the message names the file (and line)."""
+
+
+@dataclass(frozen=True)
+class TagMatch:
+    tag: str
+    category: int
+    count: int
+    alias: str | None = None  # the alias the prefix matched, when it was not the tag itself
+    uses: int = 0  # how often the user wrote it
+
+
+@dataclass(frozen=True)
+class CsvStats:
+    path: Path
+    tags: int
+    aliases: int
+    skipped: int
+
+
+def normalize(tag: str) -> str:
+    """The search key: lower case, underscores as spaces, single spaces."""
+    return " ".join(tag.replace("_", " ").lower().split())
+
+
+def display(tag: str) -> str:
+    """What completion inserts: underscores become spaces, except in kaomoji (``^_^``, ``o_o``)."""
+    tag = tag.strip()
+    return tag if tag.lower() in _KAOMOJI else tag.replace("_", " ")
+
+
+@dataclass
+class _Tag:
+    tag: str
+    category: int
+    count: int
+    uses: int = 0
+
+
+@dataclass
+class TagIndex:
+    """Prefix search over tags and aliases. Build with :meth:`add` / :meth:`load_csv`, then search."""
+
+    _tags: dict[str, _Tag] = field(default_factory=dict)  # normalised tag -> tag
+    _aliases: dict[str, str] = field(default_factory=dict)  # normalised alias -> normalised tag
+    _keys: list[tuple[str, str]] | None = None  # sorted (key, normalised tag); None = stale
+    history_path: Path | None = None
+
+    # ------------------------------------------------------------------ build
+    def add(self, tag: str, category: int = 0, count: int = 0, aliases: Iterable[str] = ()) -> None:
+        key = normalize(tag)
+        if not key:
+            return
+        known = self._tags.get(key)
+        if known is None or count > known.count:
+            uses = known.uses if known else 0
+            self._tags[key] = _Tag(display(tag), category, count, uses)
+        for alias in aliases:
+            a = normalize(alias)
+            if a and a != key:
+                self._aliases.setdefault(a, key)
+        self._keys = None
+
+    def load_csv(self, path: Path) -> CsvStats:
+        """Add every row of a tagcomplete CSV; raises :class:`TagFileError` if nothing usable."""
+        tags = aliases = skipped = 0
+        for row in _read_rows(path):
+            if row is None:
+                skipped += 1
+                continue
+            tag, category, count, alias_list = row
+            self.add(tag, category, count, alias_list)
+            tags += 1
+            aliases += len(alias_list)
+        if tags == 0:
+            raise TagFileError(f"{path}: no tags found (expected rows like: tag,category,count,\"alias1,alias2\")")
+        return CsvStats(path, tags, aliases, skipped)
+
+    # ---------------------------------------------------------------- history
+    def learn(self, tags: Iterable[str]) -> None:
+        """Count one use of each tag (new tags are added with count 0)."""
+        for tag in tags:
+            key = normalize(tag)
+            if not key:
+                continue
+            if key not in self._tags:
+                self._tags[key] = _Tag(display(tag), 0, 0)
+                self._keys = None
+            self._tags[key].uses += 1
+
+    def learn_prompt(self, prompt: str) -> None:
+        self.learn(prompt_tags(prompt))
+
+    def load_history(self, path: Path) -> None:
+        """Read learned tags (``{"tag": uses}``); a missing file is an empty history."""
+        self.history_path = path
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise TagFileError(f"{path}: not a tag history file: {e}") from None
+        if not isinstance(data, dict):
+            raise TagFileError(f"{path}: not a tag history file (expected an object)")
+        for tag, uses in data.items():
+            if isinstance(uses, int) and uses > 0:
+                self.learn([tag])
+                self._tags[normalize(tag)].uses += uses - 1
+
+    def save_history(self, path: Path | None = None) -> Path | None:
+        path = path or self.history_path
+        if path is None:
+            return None
+        data = {t.tag: t.uses for t in self._tags.values() if t.uses > 0}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(data, ensure_ascii=False, indent=0).encode("utf-8"))
+        return path
+
+    # ----------------------------------------------------------------- search
+    def __len__(self) -> int:
+        return len(self._tags)
+
+    def get(self, tag: str) -> TagMatch | None:
+        key = normalize(tag)
+        key = key if key in self._tags else self._aliases.get(key, "")
+        t = self._tags.get(key)
+        return TagMatch(t.tag, t.category, t.count, None, t.uses) if t else None
+
+    def search(self, prefix: str, limit: int = 10) -> list[TagMatch]:
+        """Tags (or aliases) starting with ``prefix``; user's tags first, then by post count."""
+        p = normalize(prefix)
+        if not p:
+            return []
+        keys = self._sorted_keys()
+        lo = bisect.bisect_left(keys, (p, ""))
+        hi = bisect.bisect_left(keys, (p + "\uffff", ""))
+        best: dict[str, str | None] = {}
+        for key, target in keys[lo:hi]:
+            alias = None if key == target else key
+            if target not in best or best[target] is not None and alias is None:
+                best[target] = alias
+        top = heapq.nlargest(limit, best, key=lambda k: (self._tags[k].uses, self._tags[k].count, -len(k)))
+        return [self._match(k, best[k]) for k in top]
+
+    def complete(self, prefix: str) -> str | None:
+        """The best tag for ``prefix`` (what ghost text shows), or None."""
+        found = self.search(prefix, limit=1)
+        return found[0].tag if found else None
+
+    def _match(self, key: str, alias: str | None) -> TagMatch:
+        t = self._tags[key]
+        return TagMatch(t.tag, t.category, t.count, alias, t.uses)
+
+    def _sorted_keys(self) -> list[tuple[str, str]]:
+        if self._keys is None:
+            keys = [(k, k) for k in self._tags]
+            keys += [(a, k) for a, k in self._aliases.items() if k in self._tags]
+            keys.sort()
+            self._keys = keys
+        return self._keys
+
+
+# ---------------------------------------------------------------------- CSV
+def _read_rows(path: Path) -> Iterator[tuple[str, int, int, list[str]] | None]:
+    """Parsed rows; None for a row that is not a tag (header, empty tag)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            for row in csv.reader(f):
+                yield _parse_row(row)
+    except FileNotFoundError:
+        raise TagFileError(f"{path}: file not found") from None
+    except UnicodeDecodeError as e:
+        raise TagFileError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except csv.Error as e:
+        raise TagFileError(f"{path}: not a CSV file: {e}") from None
+    except IsADirectoryError:
+        raise TagFileError(f"{path}: is a folder, expected a .csv file") from None
+
+
+def _parse_row(row: list[str]) -> tuple[str, int, int, list[str]] | None:
+    if not row or not row[0].strip():
+        return None
+    tag = row[0].strip()
+    category = _int(row[1]) if len(row) > 1 else 0
+    count = _int(row[2]) if len(row) > 2 else 0
+    if category is None or count is None:
+        return None  # a header ("name,type,count,aliases") or garbage
+    aliases = [a.strip() for a in row[3].split(",")] if len(row) > 3 else []
+    return tag, category, count, [a for a in aliases if a]
+
+
+def _int(text: str) -> int | None:
+    text = text.strip()
+    if text == "":
+        return 0
+    try:
+        return int(float(text))
+    except ValueError:
+        return None
+
+
+# ----------------------------------------------------------------- prompts
+_STRIP = re.compile(r"(?<![\w.])[+-]?(?:\d+\.?\d*|\.\d+)::|::|:\s*[+-]?(?:\d+\.?\d*|\.\d+)\s*\)|[{}\[\]()]")
+
+
+def prompt_tags(prompt: str) -> list[str]:
+    """The plain tags of a prompt: split at ``,``/``|``/newlines/``BREAK``, weights and brackets removed."""
+    text = _STRIP.sub(" ", prompt.replace("\\", ""))
+    parts = re.split(r"[,|\n]|\bBREAK\b", text)
+    return [" ".join(p.split()) for p in parts if p.strip() and not p.strip().startswith("__")]
+
+
+# -------------------------------------------------------------- data folder
+def tags_dir(configured: str = "") -> Path:
+    return Path(configured).expanduser() if configured else paths.data_dir() / "tags"
+
+
+def import_csv(source: Path, directory: Path) -> CsvStats:
+    """Validate a tag CSV and copy it into ``directory`` (the same name replaces an older import)."""
+    stats = TagIndex().load_csv(source)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / (source.stem + ".csv")
+    if source.resolve() != target.resolve():
+        atomic_write(target, source.read_bytes())
+    return CsvStats(target, stats.tags, stats.aliases, stats.skipped)
+
+
+def load_index(directory: Path) -> tuple[TagIndex, list[str]]:
+    """Every ``*.csv`` in ``directory`` plus the history; returns the index and per-file problems."""
+    index = TagIndex()
+    problems: list[str] = []
+    for csv_path in sorted(directory.glob("*.csv")):
+        try:
+            index.load_csv(csv_path)
+        except TagFileError as e:
+            problems.append(str(e))
+    try:
+        index.load_history(directory / HISTORY_FILE)
+    except TagFileError as e:
+        index.history_path = directory / HISTORY_FILE
+        problems.append(str(e))
+    return index, problems
