@@ -1,0 +1,162 @@
+"""Image preparation for NovelAI requests: load, resize, letterbox, binarize masks, encode.
+
+Every error names the file (as a :class:`~peropix_tui.core.settings.SettingsError` on the
+field the file came from), so the CLI can print one clear line.
+
+* img2img / infill source: resized to exactly width x height (bicubic), PNG.
+* infill mask: white = repaint, black = keep, pure 0/255, at the source's resolution
+  (width x height). Transparent "painted" masks count pixels with alpha > 10 as painted;
+  opaque masks use brightness > 127. The mask is snapped to NovelAI's 8 px latent cells
+  (a cell is repainted if any pixel in it is), which avoids the grey seams V5 draws along
+  off-grid mask edges (nkdk9315 api-protocol.md).
+* character reference: letterboxed onto a black 1024x1536 / 1536x1024 / 1472x1472 canvas
+  chosen by aspect ratio (< 0.8 portrait, > 1.25 landscape, else square), JPEG quality 95.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..settings import SettingsError
+
+MAX_INPUT_PIXELS = 50_000_000  # refuse anything bigger before decoding (decompression bombs)
+CHARREF_CANVASES = {"portrait": (1024, 1536), "landscape": (1536, 1024), "square": (1472, 1472)}
+MASK_CELL = 8
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class ImageInputError(SettingsError):
+    """An input image could not be used; the message names the file."""
+
+
+def load_image(path: str | os.PathLike[str], field: str = "image") -> Image.Image:
+    """Open and fully decode an image file; refuse unreadable or oversized files."""
+    p = Path(path)
+    if not p.is_file():
+        raise ImageInputError(field, f"{p}: file not found")
+    try:
+        with Image.open(p) as im:
+            w, h = im.size
+            if w * h > MAX_INPUT_PIXELS:
+                raise ImageInputError(field, f"{p}: {w}x{h} is too large (over {MAX_INPUT_PIXELS} pixels)")
+            im.load()
+            return im.copy()
+    except ImageInputError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageInputError(field, f"{p}: image is too large (decompression bomb guard)") from None
+    except (OSError, ValueError, SyntaxError) as e:
+        raise ImageInputError(field, f"{p}: not a readable image ({type(e).__name__})") from None
+
+
+def _rgb(im: Image.Image) -> Image.Image:
+    if im.mode in ("RGB", "RGBA"):
+        return im
+    if im.mode in ("LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        return im.convert("RGBA")
+    return im.convert("RGB")
+
+
+def resize_exact(im: Image.Image, width: int, height: int) -> Image.Image:
+    """Resize to exactly width x height with bicubic filtering (no-op if already that size)."""
+    im = _rgb(im)
+    if im.size == (width, height):
+        return im
+    return im.resize((width, height), Image.Resampling.BICUBIC)
+
+
+def encode_png(im: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def encode_jpeg(im: Image.Image, quality: int = 95) -> bytes:
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+# ------------------------------------------------------------------------------ masks
+def mask_array(im: Image.Image) -> np.ndarray:
+    """Boolean "repaint here" array from a mask image (see module docstring for the rule)."""
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        alpha = np.asarray(im.convert("RGBA").getchannel("A"))
+        if alpha.min() < 255:
+            return alpha > 10
+    return np.asarray(im.convert("L")) > 127
+
+
+def snap_to_cells(mask: np.ndarray, cell: int = MASK_CELL) -> np.ndarray:
+    """Repaint a whole cell x cell block if any pixel in it is to be repainted."""
+    h, w = mask.shape
+    ph, pw = -h % cell, -w % cell
+    padded = np.pad(mask, ((0, ph), (0, pw)))
+    blocks = padded.reshape(padded.shape[0] // cell, cell, padded.shape[1] // cell, cell).any(axis=(1, 3))
+    full = np.repeat(np.repeat(blocks, cell, axis=0), cell, axis=1)
+    return full[:h, :w]
+
+
+def binarize_mask(im: Image.Image, width: int, height: int) -> Image.Image:
+    """The mask at width x height as a pure 0/255 grayscale image, snapped to 8 px cells."""
+    repaint = mask_array(im)
+    if repaint.shape != (height, width):
+        small = Image.fromarray(repaint.astype(np.uint8) * 255, "L")
+        repaint = np.asarray(small.resize((width, height), Image.Resampling.NEAREST)) > 127
+    return Image.fromarray(snap_to_cells(repaint).astype(np.uint8) * 255, "L")
+
+
+# --------------------------------------------------------------------- character reference
+def charref_canvas(width: int, height: int) -> tuple[int, int]:
+    ratio = width / height
+    if ratio < 0.8:
+        return CHARREF_CANVASES["portrait"]
+    if ratio > 1.25:
+        return CHARREF_CANVASES["landscape"]
+    return CHARREF_CANVASES["square"]
+
+
+def letterbox(im: Image.Image) -> Image.Image:
+    """Fit ``im`` inside its canvas keeping the aspect ratio, centred on black."""
+    cw, ch = charref_canvas(*im.size)
+    scale = min(cw / im.width, ch / im.height)
+    w, h = max(1, round(im.width * scale)), max(1, round(im.height * scale))
+    src = im.convert("RGBA") if im.mode in ("RGBA", "LA", "PA", "P") else im.convert("RGB")
+    fitted = src.resize((w, h), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (cw, ch), (0, 0, 0))
+    canvas.paste(fitted, ((cw - w) // 2, (ch - h) // 2), fitted if fitted.mode == "RGBA" else None)
+    return canvas
+
+
+# ------------------------------------------------------------------ what the builder calls
+def source_b64(path: str | os.PathLike[str], width: int, height: int, field: str = "image") -> str:
+    """img2img / infill base image: exactly width x height, PNG, base64."""
+    return b64(encode_png(resize_exact(load_image(path, field), width, height)))
+
+
+def mask_b64(path: str | os.PathLike[str], width: int, height: int, field: str = "mask") -> str:
+    return b64(encode_png(binarize_mask(load_image(path, field), width, height)))
+
+
+def charref_b64(path: str | os.PathLike[str], field: str = "charref") -> str:
+    return b64(encode_jpeg(letterbox(load_image(path, field)), quality=95))
+
+
+def raw_png_b64(path: str | os.PathLike[str], field: str = "vibes") -> str:
+    """A reference image as PNG base64 (V3 vibes, and the input of /ai/encode-vibe)."""
+    p = Path(path)
+    im = load_image(p, field)
+    data = p.read_bytes()
+    if data.startswith(PNG_SIGNATURE):
+        return b64(data)
+    return b64(encode_png(_rgb(im)))

@@ -1,0 +1,311 @@
+"""NovelAI image models and the rules that are checked before anything is sent.
+
+One :class:`NaiModel` row per model (spec §5, §14). :func:`validate` refuses every
+combination the server would reject (or silently mishandle) with a
+:class:`~peropix_tui.core.settings.SettingsError` naming the field.
+
+Choices documented here:
+
+* ``params_version``: 3 for V3, V4 and V4.5 — both V4+ website captures in the fixtures send 3
+  and the server accepts 3 or 4 for V4.5 (spec §3.1); V5 requires 4 (its web captures send 4).
+* Samplers: the six the website offers for V4+ (Euler, Euler Ancestral, DPM++ 2S Ancestral,
+  DPM++ 2M, DPM++ 2M SDE, DPM++ SDE); V3 also has ``ddim_v3``, which inpainting models reject.
+* V5 maximum characters: 32 (the web bundle's ``maxCharacters`` for V5, spec §14).
+* Character reference: V4.5 full and curated only. Vibes: V3 (raw images), V4, V4.5; not V5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..settings import GenerationSettings, SettingsError
+
+MAX_AREA = 3_145_728  # 2048 x 1536
+MAX_STEPS = 50
+MAX_SCALE = 10.0
+MAX_VIBES = 16
+MAX_N_SAMPLES = 8
+
+_V4_SAMPLERS = (
+    "k_euler",
+    "k_euler_ancestral",
+    "k_dpmpp_2s_ancestral",
+    "k_dpmpp_2m",
+    "k_dpmpp_2m_sde",
+    "k_dpmpp_sde",
+)
+_V3_SAMPLERS = _V4_SAMPLERS + ("ddim_v3",)
+_V3_SCHEDULES = ("native", "karras", "exponential", "polyexponential")
+_V4_SCHEDULES = ("karras", "exponential", "polyexponential")
+
+# ComfyUI / A1111-style names accepted for convenience (the CLI help promises this).
+SAMPLER_ALIASES = {
+    "euler": "k_euler",
+    "euler_a": "k_euler_ancestral",
+    "euler_ancestral": "k_euler_ancestral",
+    "dpmpp_2s_ancestral": "k_dpmpp_2s_ancestral",
+    "dpmpp_2m": "k_dpmpp_2m",
+    "dpmpp_2m_sde": "k_dpmpp_2m_sde",
+    "dpmpp_sde": "k_dpmpp_sde",
+    "ddim": "ddim_v3",
+}
+SCHEDULE_ALIASES = {"normal": "native", "default": "native"}
+
+
+@dataclass(frozen=True)
+class NaiModel:
+    """What NovelAI allows for one image model."""
+
+    id: str
+    name: str
+    family: str  # "v3" | "v4" | "v4.5" | "v5"
+    variant: str  # "anime" | "furry" | "full" | "curated"
+    params_version: int
+    inpaint_id: str
+    samplers: tuple[str, ...]
+    schedules: tuple[str, ...]
+    max_characters: int
+    vibes: bool
+    charref: bool
+    default_scale: float
+    # Variety+ base sigma (scaled by resolution in the request builder); None = not supported
+    variety_sigma: float | None
+    # key of this family in a .naiv4vibe file's ``encodings`` map (None: no encoded vibes)
+    vibe_key: str | None
+
+    @property
+    def smea(self) -> bool:
+        return self.family == "v3"
+
+    @property
+    def v4_prompt(self) -> bool:
+        """V4 and later use ``v4_prompt`` / character captions."""
+        return self.family != "v3"
+
+    @property
+    def encoded_vibes(self) -> bool:
+        """V4+ vibes are encodings from /ai/encode-vibe; V3 takes raw images."""
+        return self.vibes and self.family != "v3"
+
+
+def _m(
+    id: str, name: str, family: str, variant: str, inpaint_id: str, *, max_chars: int = 6,
+    vibes: bool = True, charref: bool = False, scale: float = 5.0, vibe_key: str | None = None,
+) -> NaiModel:
+    v3, v5 = family == "v3", family == "v5"
+    return NaiModel(
+        id=id,
+        name=name,
+        family=family,
+        variant=variant,
+        params_version=4 if v5 else 3,
+        inpaint_id=inpaint_id,
+        samplers=_V3_SAMPLERS if v3 else _V4_SAMPLERS,
+        schedules=_V3_SCHEDULES if v3 else ("karras",) if v5 else _V4_SCHEDULES,
+        max_characters=0 if v3 else max_chars,
+        vibes=vibes,
+        charref=charref,
+        default_scale=scale,
+        variety_sigma=None if v5 else 58.0 if family == "v4.5" else 19.0,
+        vibe_key=vibe_key,
+    )
+
+
+MODELS: dict[str, NaiModel] = {
+    m.id: m
+    for m in (
+        _m("nai-diffusion-5-full", "V5 Full", "v5", "full", "nai-diffusion-5-full-inpainting",
+           max_chars=32, vibes=False, scale=7.0),
+        # V5 curated has no inpainting model; the website swaps in 4.5 curated inpainting.
+        _m("nai-diffusion-5-curated", "V5 Curated", "v5", "curated", "nai-diffusion-4-5-curated-inpainting",
+           max_chars=32, vibes=False, scale=7.0),
+        _m("nai-diffusion-4-5-full", "V4.5 Full", "v4.5", "full", "nai-diffusion-4-5-full-inpainting",
+           charref=True, vibe_key="v4-5full"),
+        _m("nai-diffusion-4-5-curated", "V4.5 Curated", "v4.5", "curated", "nai-diffusion-4-5-curated-inpainting",
+           charref=True, vibe_key="v4-5curated"),
+        _m("nai-diffusion-4-full", "V4 Full", "v4", "full", "nai-diffusion-4-full-inpainting", vibe_key="v4full"),
+        # not "-curated-preview-inpainting"
+        _m("nai-diffusion-4-curated-preview", "V4 Curated", "v4", "curated", "nai-diffusion-4-curated-inpainting",
+           vibe_key="v4curated"),
+        _m("nai-diffusion-3", "V3 Anime", "v3", "anime", "nai-diffusion-3-inpainting"),
+        _m("nai-diffusion-furry-3", "V3 Furry", "v3", "furry", "nai-diffusion-furry-3-inpainting"),
+    )
+}
+
+# PNG "Source" chunk -> model id (hashes from the official web inspector, spec §5/§11).
+SOURCE_TO_MODEL: dict[str, str] = {
+    "NovelAI Diffusion V5 657484A5": "nai-diffusion-5-full",
+    "NovelAI Diffusion V5 0ADF9AB7": "nai-diffusion-5-full",
+    "NovelAI Diffusion V4.5 4BDE2A90": "nai-diffusion-4-5-full",
+    "NovelAI Diffusion V4.5 1229B44F": "nai-diffusion-4-5-full",
+    "NovelAI Diffusion V4.5 B9F340FD": "nai-diffusion-4-5-full",
+    "NovelAI Diffusion V4.5 F3D95188": "nai-diffusion-4-5-full",
+    "NovelAI Diffusion V4.5 C02D4F98": "nai-diffusion-4-5-curated",
+    "NovelAI Diffusion V4.5 5BB76870": "nai-diffusion-4-5-curated",
+    "NovelAI Diffusion V4.5 5AB81C7C": "nai-diffusion-4-5-curated",
+    "NovelAI Diffusion V4.5 B5A2A797": "nai-diffusion-4-5-curated",
+    "NovelAI Diffusion V4 5AB81C7C": "nai-diffusion-4-5-curated",
+    "NovelAI Diffusion V4 B5A2A797": "nai-diffusion-4-5-curated",
+    "NovelAI Diffusion V4 44FD40FE": "nai-diffusion-4-full",
+    "NovelAI Diffusion V4 37442FCA": "nai-diffusion-4-full",
+    "NovelAI Diffusion V4 4F49EC75": "nai-diffusion-4-full",
+    "NovelAI Diffusion V4 CA4B7203": "nai-diffusion-4-full",
+    "NovelAI Diffusion V4 79F47848": "nai-diffusion-4-full",
+    "NovelAI Diffusion V4 F6302A9D": "nai-diffusion-4-full",
+    "NovelAI Diffusion V4 C5E578FD": "nai-diffusion-4-curated-preview",
+    "NovelAI Diffusion V4 7ABFFA2A": "nai-diffusion-4-curated-preview",
+    "NovelAI Diffusion V4 C1CCBA86": "nai-diffusion-4-curated-preview",
+    "NovelAI Diffusion V4 770A9E12": "nai-diffusion-4-curated-preview",
+    "Stable Diffusion XL B0BDF6C1": "nai-diffusion-3",
+    "Stable Diffusion XL C1E1DE52": "nai-diffusion-3",
+    "Stable Diffusion XL 7BCCAA2C": "nai-diffusion-3",
+    "Stable Diffusion XL 1120E6A9": "nai-diffusion-3",
+    "Stable Diffusion XL 8BA2AF87": "nai-diffusion-3",
+    "Stable Diffusion XL 4BE8C60C": "nai-diffusion-furry-3",
+    "Stable Diffusion XL C8704949": "nai-diffusion-furry-3",
+    "Stable Diffusion XL 37C2B166": "nai-diffusion-furry-3",
+    "Stable Diffusion XL F306816B": "nai-diffusion-furry-3",
+    "Stable Diffusion XL 9CC2F394": "nai-diffusion-furry-3",
+}
+
+# n_samples allowed by image area (Aedial get_max_n_samples), first match wins.
+_N_SAMPLES_BY_AREA = ((512 * 704, 8), (640 * 640, 6), (512 * 2560, 4), (1024 * 1536, 2), (MAX_AREA, 1))
+
+
+def get_model(model_id: str) -> NaiModel:
+    """The model row for a base or inpainting id; SettingsError("model") when unknown."""
+    if model_id in MODELS:
+        return MODELS[model_id]
+    for m in MODELS.values():
+        if m.inpaint_id == model_id and not (m.family == "v5" and m.variant == "curated"):
+            return m
+    known = ", ".join(MODELS)
+    raise SettingsError("model", f"{model_id!r} is not a NovelAI image model ({known})")
+
+
+def model_from_source(source: str) -> str | None:
+    """Model id for a PNG ``Source`` chunk, e.g. ``"NovelAI Diffusion V4.5 B9F340FD"``.
+
+    Unknown V5 hashes map to V5 curated: the official inspector lists only the full hashes
+    and treats every other V5 hash as curated. Other unknown sources give None.
+    """
+    s = source.strip()
+    if s in SOURCE_TO_MODEL:
+        return SOURCE_TO_MODEL[s]
+    if s.startswith("NovelAI Diffusion V5"):
+        return "nai-diffusion-5-curated"
+    return None
+
+
+def max_n_samples(width: int, height: int) -> int:
+    area = width * height
+    for limit, n in _N_SAMPLES_BY_AREA:
+        if area <= limit:
+            return n
+    return 0
+
+
+def nai_sampler(name: str) -> str:
+    """NovelAI sampler name for a NovelAI or ComfyUI-style name."""
+    key = name.strip()
+    return SAMPLER_ALIASES.get(key.lower(), key)
+
+
+def nai_schedule(name: str) -> str:
+    key = name.strip().lower()
+    return SCHEDULE_ALIASES.get(key, key)
+
+
+# ----------------------------------------------------------------------------- validation
+def validate(settings: GenerationSettings) -> None:
+    """Refuse, before sending, every setting NovelAI would reject. Raises SettingsError(field)."""
+    settings.check_basic()
+    model = get_model(settings.model)
+    _check_size(settings)
+    _check_numbers(settings)
+    _check_sampling(settings, model)
+    _check_characters(settings, model)
+    _check_references(settings, model)
+    from .presets import uc_presets_for  # local import: presets imports this module
+
+    if settings.uc_preset not in uc_presets_for(model.id):
+        allowed = ", ".join(uc_presets_for(model.id))
+        raise SettingsError("uc_preset", f"{settings.uc_preset!r} is not available on {model.name} ({allowed})")
+
+
+def _check_size(s: GenerationSettings) -> None:
+    for name, v in (("width", s.width), ("height", s.height)):
+        if v <= 0 or v % 64:
+            raise SettingsError(name, f"{v} must be a positive multiple of 64")
+    if s.width * s.height > MAX_AREA:
+        raise SettingsError(
+            "width/height", f"{s.width}x{s.height} = {s.width * s.height} px is over the {MAX_AREA} px limit (2048x1536)"
+        )
+    limit = max_n_samples(s.width, s.height)
+    if not 1 <= s.n_samples <= min(limit, MAX_N_SAMPLES):
+        raise SettingsError("n_samples", f"{s.n_samples} is not allowed at {s.width}x{s.height} (1..{limit})")
+
+
+def _check_numbers(s: GenerationSettings) -> None:
+    if not 1 <= s.steps <= MAX_STEPS:
+        raise SettingsError("steps", f"{s.steps} must be between 1 and {MAX_STEPS}")
+    if not 0.0 <= s.scale <= MAX_SCALE:
+        raise SettingsError("scale", f"{s.scale} must be between 0 and {MAX_SCALE:g}")
+    if not 0.0 <= s.cfg_rescale <= 1.0:
+        raise SettingsError("cfg_rescale", f"{s.cfg_rescale} must be between 0 and 1")
+    if not 0.0 <= s.noise <= 1.0:
+        raise SettingsError("noise", f"{s.noise} must be between 0 and 1")
+    if s.action in ("img2img", "infill") and s.strength <= 0.0:
+        raise SettingsError("strength", f"{s.strength} must be above 0 for {s.action}")
+
+
+def _check_sampling(s: GenerationSettings, m: NaiModel) -> None:
+    sampler, schedule = nai_sampler(s.sampler), nai_schedule(s.noise_schedule)
+    if sampler not in m.samplers:
+        raise SettingsError("sampler", f"{s.sampler!r} is not available on {m.name} ({', '.join(m.samplers)})")
+    if s.action == "infill" and sampler == "ddim_v3":
+        raise SettingsError("sampler", "inpainting models do not accept ddim")
+    if schedule not in m.schedules:
+        raise SettingsError(
+            "noise_schedule", f"{s.noise_schedule!r} is not available on {m.name} ({', '.join(m.schedules)})"
+        )
+    if (s.smea or s.smea_dyn) and not m.smea:
+        raise SettingsError("smea", f"SMEA is a V3 feature; {m.name} does not support it")
+    if s.smea_dyn and not s.smea:
+        raise SettingsError("smea_dyn", "SMEA DYN needs SMEA turned on")
+    if s.variety and m.variety_sigma is None:
+        raise SettingsError("variety", f"Variety+ is not supported on {m.name}")
+
+
+def _check_characters(s: GenerationSettings, m: NaiModel) -> None:
+    n = len(s.enabled_characters())
+    if n and m.max_characters == 0:
+        raise SettingsError("characters", f"{m.name} does not support character prompts")
+    if n > m.max_characters:
+        raise SettingsError("characters", f"{n} character prompts; {m.name} allows at most {m.max_characters}")
+
+
+def _check_references(s: GenerationSettings, m: NaiModel) -> None:
+    vibes = s.enabled_vibes()
+    if vibes and not m.vibes:
+        raise SettingsError("vibes", f"{m.name} does not support vibe transfer")
+    if len(vibes) > MAX_VIBES:
+        raise SettingsError("vibes", f"{len(vibes)} vibes; at most {MAX_VIBES} are allowed")
+    for i, v in enumerate(vibes):
+        for name, value in (("information_extracted", v.information_extracted), ("strength", v.strength)):
+            if not 0.0 <= value <= 1.0:
+                raise SettingsError(f"vibes[{i}].{name}", f"{value} must be between 0 and 1")
+        if not v.path and not v.encoding:
+            raise SettingsError(f"vibes[{i}]", "needs an image path or an encoding")
+    cr = s.charref
+    if cr is None:
+        return
+    if not m.charref:
+        raise SettingsError("charref", f"character reference is a V4.5 feature; {m.name} does not support it")
+    if s.action == "infill":
+        raise SettingsError("charref", "character reference cannot be used with infill")
+    if vibes:
+        raise SettingsError("charref", "character reference and vibe transfer cannot be used together")
+    for name, value in (("fidelity", cr.fidelity), ("strength", cr.strength)):
+        if not 0.0 <= value <= 1.0:
+            raise SettingsError(f"charref.{name}", f"{value} must be between 0 and 1")
