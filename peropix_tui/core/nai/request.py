@@ -106,12 +106,12 @@ def character_fields(settings: GenerationSettings, prompt: str, negative: str) -
     return {
         "use_coords": use_coords,
         "characterPrompts": [
-            {"prompt": c.prompt, "uc": c.uc, "center": _xy(xy), "enabled": True} for c, xy in zip(chars, centers)
+            {"prompt": c.prompt, "uc": c.uc, "center": _xy(xy), "enabled": True} for c, xy in zip(chars, centers, strict=True)
         ],
         "v4_prompt": {
             "caption": {
                 "base_caption": prompt,
-                "char_captions": [{"char_caption": c.prompt, "centers": [_xy(xy)]} for c, xy in zip(chars, centers)],
+                "char_captions": [{"char_caption": c.prompt, "centers": [_xy(xy)]} for c, xy in zip(chars, centers, strict=True)],
             },
             "use_coords": use_coords,
             "use_order": True,
@@ -119,7 +119,7 @@ def character_fields(settings: GenerationSettings, prompt: str, negative: str) -
         "v4_negative_prompt": {
             "caption": {
                 "base_caption": negative,
-                "char_captions": [{"char_caption": c.uc, "centers": [_xy(xy)]} for c, xy in zip(chars, centers)],
+                "char_captions": [{"char_caption": c.uc, "centers": [_xy(xy)]} for c, xy in zip(chars, centers, strict=True)],
             },
             "legacy_uc": False,
         },
