@@ -110,7 +110,9 @@ class GalleryStore(FolderOps):
         raise StoreError(f"folder {fdir}: could not find a free file name")
 
     def _index_files(self, files: Iterable[Path]) -> list[StoredImage]:
-        rows = [self._row_for(FileStat(self.rel(f), *_stat(f))) for f in files]
+        stars = _StarCache()
+        rows = [self._row_for(FileStat(r, *_stat(f)), stars.has(self.root, r)) for f in files
+                if (r := self.rel(f))]
         with self.index.write() as con:
             self.index.upsert(con, rows)
         return [self._stored(r) for r in self.index.rows(r.path for r in rows)]
