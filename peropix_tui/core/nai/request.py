@@ -264,9 +264,14 @@ def _v5_parameters(s: GenerationSettings, m: NaiModel, seed: int) -> dict[str, A
     p["legacy_uc"] = False
     p["normalize_reference_strength_multiple"] = True
     p["inpaintImg2ImgStrength"] = 1
-    p["seed"] = seed
-    p.update(_source_fields(s))
-    p["characterPrompts"] = chars["characterPrompts"]
+    if s.action == "infill":  # the website's infill body puts the seed after the images
+        p.update(_source_fields(s))
+        p["characterPrompts"] = chars["characterPrompts"]
+        p["seed"] = seed
+    else:
+        p["seed"] = seed
+        p.update(_source_fields(s))
+        p["characterPrompts"] = chars["characterPrompts"]
     if transparent:
         p["straight_alpha"] = True
     p["tag_hint_qt"] = presets.TAG_HINTS[quality_id]
