@@ -1,0 +1,77 @@
+"""``peropix meta FILE [--json]``: the recipe stored in an image, in whatever dialect it was written."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "meta",
+        help="show the generation settings stored in an image (NovelAI, stealth, PeroPix, A1111, ComfyUI, EXIF)",
+    )
+    p.add_argument("file", metavar="FILE", help="PNG, WebP or JPEG image")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.metadata import NoMetadataError, read_metadata
+
+    try:
+        record = read_metadata(args.file)
+    except NoMetadataError as e:
+        print(_one_line(str(e)), file=sys.stderr)
+        return 1
+    data = record.to_json()
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print(format_record(data))
+    return 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+_ORDER = (
+    ("dialect", "Dialect"), ("provider", "Provider"), ("model", "Model"), ("action", "Action"),
+    ("prompt", "Prompt"), ("negative", "Negative"), ("quality", "Quality tags"), ("uc_preset", "UC preset"),
+    ("seed", "Seed"), ("steps", "Steps"), ("scale", "Scale"), ("cfg_rescale", "CFG rescale"),
+    ("sampler", "Sampler"), ("noise_schedule", "Schedule"), ("n_samples", "Samples"),
+    ("variety", "Variety+"), ("smea", "SMEA"), ("smea_dyn", "SMEA DYN"),
+    ("strength", "Strength"), ("noise", "Noise"), ("checkpoint", "Checkpoint"), ("prediction", "Prediction"),
+    ("hires_scale", "Hires scale"), ("hires_denoise", "Hires denoise"),
+)
+
+
+def format_record(data: dict[str, Any]) -> str:
+    """The record as aligned ``Label: value`` lines (characters, vibes, LoRAs and notes listed)."""
+    lines = []
+    for key, label in _ORDER:
+        if key in data and data[key] not in (None, ""):
+            lines.append(f"{label + ':':<14}{data[key]}")
+        if key == "model":
+            lines.append(f"{'Size:':<14}{data['width']}x{data['height']}")
+    if data.get("full_prompt") and data["full_prompt"] != data["prompt"]:
+        lines.append(f"{'Sent prompt:':<14}{data['full_prompt']}")
+    if data.get("full_negative") and data["full_negative"] != data["negative"]:
+        lines.append(f"{'Sent UC:':<14}{data['full_negative']}")
+    for i, ch in enumerate(data["characters"], 1):
+        where = ch["position"] or "AI's choice"
+        state = "" if ch["enabled"] else " (disabled)"
+        lines.append(f"Character {i}:  {ch['prompt']}  [{where}]{state}")
+        if ch["uc"]:
+            lines.append(f"{'':<14}UC: {ch['uc']}")
+    for i, v in enumerate(data["vibes"], 1):
+        enc = "encoding stored" if v["encoding_known"] else "source image not recoverable"
+        lines.append(f"Vibe {i}:       info {v['information_extracted']:g}, strength {v['strength']:g} ({enc})")
+    for lo in data.get("loras", []):
+        lines.append(f"{'LoRA:':<14}{lo['path']} @ {lo['weight']:g}")
+    for note in data.get("notes", []):
+        lines.append(f"{'Note:':<14}{note}")
+    return "\n".join(lines)

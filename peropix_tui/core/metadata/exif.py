@@ -1,0 +1,76 @@
+"""EXIF ``UserComment`` (tag 0x9286 in the Exif IFD) of WebP and JPEG images.
+
+The value starts with an 8-byte character-code prefix (EXIF 2.3 §4.6.5): ``ASCII\\0\\0\\0``,
+``UNICODE\\0`` (UCS-2/UTF-16; writers disagree on byte order, so it is detected), ``JIS`` or
+eight NULs (undefined, read as UTF-8). A1111 and PeroPix put their text here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PIL import Image
+
+from .png import MAX_TEXT_BYTES
+
+EXIF_IFD = 0x8769
+USER_COMMENT = 0x9286
+
+
+class ExifError(ValueError):
+    """No (or an unreadable) UserComment; the message says why."""
+
+
+def decode_user_comment(value: bytes | str) -> str:
+    if isinstance(value, str):
+        return value.strip("\x00")
+    if len(value) > MAX_TEXT_BYTES:
+        raise ExifError(f"UserComment is {len(value)} bytes (limit {MAX_TEXT_BYTES})")
+    prefix, body = value[:8], value[8:]
+    if prefix == b"UNICODE\x00":
+        text = _utf16(body)
+    elif prefix == b"ASCII\x00\x00\x00":
+        text = body.decode("ascii", errors="replace")
+    elif prefix == b"JIS\x00\x00\x00\x00\x00":
+        text = body.decode("shift_jis", errors="replace")
+    else:
+        try:
+            text = (body if prefix == b"\x00" * 8 else value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ExifError("UserComment has an unknown encoding") from None
+    return text.rstrip("\x00").strip()
+
+
+def _utf16(body: bytes) -> str:
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return body.decode("utf-16", errors="replace")
+    if len(body) % 2:
+        body = body[:-1]
+    # ASCII-heavy text has its zero bytes on the even (big-endian) or odd (little-endian) side
+    even_zeros = body[0::2].count(0)
+    odd_zeros = body[1::2].count(0)
+    return body.decode("utf-16-be" if even_zeros >= odd_zeros else "utf-16-le", errors="replace")
+
+
+def read_user_comment(image: Image.Image) -> str:
+    try:
+        exif = image.getexif()
+        ifd: Any = exif.get_ifd(EXIF_IFD)
+    except Exception as e:  # PIL raises many types on damaged EXIF
+        raise ExifError(f"EXIF block is unreadable ({type(e).__name__})") from None
+    if not exif:
+        raise ExifError(f"{image.format or 'image'} has no EXIF block")
+    value = ifd.get(USER_COMMENT)
+    if value is None:
+        raise ExifError("EXIF has no UserComment")
+    text = decode_user_comment(value)
+    if not text:
+        raise ExifError("EXIF UserComment is empty")
+    return text
+
+
+def user_comment_exif(text: str) -> Image.Exif:
+    """An EXIF block whose UserComment holds ``text`` (``UNICODE`` prefix, UTF-16BE)."""
+    exif = Image.Exif()
+    exif.get_ifd(EXIF_IFD)[USER_COMMENT] = b"UNICODE\x00" + text.encode("utf-16-be")
+    return exif

@@ -1,0 +1,109 @@
+"""Typed access to values parsed from untrusted metadata; errors name the field."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+class FieldError(ValueError):
+    """A metadata field has the wrong type or an impossible value."""
+
+
+def as_int(v: Any, name: str) -> int:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str) and 0 < len(v) < 40 and v.strip().lstrip("-").isdigit():
+        return int(v)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise FieldError(f"{name}: expected an integer, got {_show(v)}")
+    return v
+
+
+def as_float(v: Any, name: str) -> float:
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            raise FieldError(f"{name}: expected a number, got {_show(v)}") from None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise FieldError(f"{name}: expected a number, got {_show(v)}")
+    return float(v)
+
+
+def as_str(v: Any, name: str) -> str:
+    if not isinstance(v, str):
+        raise FieldError(f"{name}: expected text, got {_show(v)}")
+    return v
+
+
+def as_bool(v: Any, name: str) -> bool:
+    if not isinstance(v, bool):
+        raise FieldError(f"{name}: expected true/false, got {_show(v)}")
+    return v
+
+
+def as_dict(v: Any, name: str) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise FieldError(f"{name}: expected an object, got {_show(v)}")
+    return v
+
+
+def as_list(v: Any, name: str) -> list[Any]:
+    if not isinstance(v, list):
+        raise FieldError(f"{name}: expected a list, got {_show(v)}")
+    return v
+
+
+class Fields:
+    """A JSON object read with typed getters; ``where`` prefixes every error (e.g. ``Comment``)."""
+
+    def __init__(self, data: dict[str, Any], where: str) -> None:
+        self.data = data
+        self.where = where
+
+    def _name(self, key: str) -> str:
+        return f"{self.where}.{key}"
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def get_int(self, key: str) -> int | None:
+        v = self.data.get(key)
+        return None if v is None else as_int(v, self._name(key))
+
+    def get_float(self, key: str) -> float | None:
+        v = self.data.get(key)
+        return None if v is None else as_float(v, self._name(key))
+
+    def get_str(self, key: str) -> str | None:
+        v = self.data.get(key)
+        return None if v is None else as_str(v, self._name(key))
+
+    def get_bool(self, key: str) -> bool | None:
+        v = self.data.get(key)
+        return None if v is None else as_bool(v, self._name(key))
+
+    def obj(self, key: str) -> Fields | None:
+        v = self.data.get(key)
+        return None if v is None else Fields(as_dict(v, self._name(key)), self._name(key))
+
+    def objs(self, key: str) -> list[Fields]:
+        v = self.data.get(key)
+        items = [] if v is None else as_list(v, self._name(key))
+        return [Fields(as_dict(x, f"{self._name(key)}[{i}]"), f"{self._name(key)}[{i}]") for i, x in enumerate(items)]
+
+    def floats(self, key: str) -> list[float]:
+        v = self.data.get(key)
+        items = [] if v is None else as_list(v, self._name(key))
+        return [as_float(x, f"{self._name(key)}[{i}]") for i, x in enumerate(items)]
+
+    def strs(self, key: str) -> list[str]:
+        v = self.data.get(key)
+        items = [] if v is None else as_list(v, self._name(key))
+        return [as_str(x, f"{self._name(key)}[{i}]") for i, x in enumerate(items)]
+
+
+def _show(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."

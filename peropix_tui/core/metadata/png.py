@@ -1,0 +1,190 @@
+"""PNG at the chunk level: read text chunks and rewrite them without decoding any pixels.
+
+A PNG is the 8-byte signature followed by chunks ``length(4, BE) | type(4) | data | crc(4)``,
+where the CRC covers type + data (ISO/IEC 15948 §5.3). Text lives in ``tEXt`` (Latin-1),
+``zTXt`` (Latin-1, zlib) and ``iTXt`` (UTF-8, optionally zlib). Every reader here is bounded:
+chunk lengths are checked against the bytes present, text against :data:`MAX_TEXT_BYTES`,
+and decompression stops at the same limit, so bad input fails fast with a reason.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_TEXT_BYTES = 16 * 1024 * 1024  # one text value, after decompression
+MAX_CHUNK_BYTES = 256 * 1024 * 1024  # any chunk (a huge IDAT is fine, a 2 GiB length is not)
+TEXT_TYPES = (b"tEXt", b"zTXt", b"iTXt")
+
+
+class PngFormatError(ValueError):
+    """The bytes are not a well-formed PNG; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    type: bytes
+    data: bytes
+    offset: int  # byte offset of the length field
+
+    def encode(self) -> bytes:
+        return make_chunk(self.type, self.data)
+
+
+def make_chunk(ctype: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(ctype + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + ctype + data + struct.pack(">I", crc)
+
+
+def is_png(data: bytes) -> bool:
+    return data[:8] == SIGNATURE
+
+
+def iter_chunks(data: bytes) -> Iterator[Chunk]:
+    """Every chunk up to and including IEND; raises :class:`PngFormatError` on damage."""
+    if not is_png(data):
+        raise PngFormatError("not a PNG (bad signature)")
+    pos = len(SIGNATURE)
+    while True:
+        if pos + 8 > len(data):
+            raise PngFormatError(f"truncated PNG: file ends at byte {len(data)} before IEND")
+        (length,) = struct.unpack_from(">I", data, pos)
+        ctype = data[pos + 4 : pos + 8]
+        name = ctype.decode("latin-1")
+        if not ctype.isalpha():
+            raise PngFormatError(f"corrupt PNG: bad chunk type {ctype!r} at byte {pos}")
+        if length > MAX_CHUNK_BYTES:
+            raise PngFormatError(f"chunk {name} at byte {pos} claims {length} bytes (limit {MAX_CHUNK_BYTES})")
+        end = pos + 12 + length
+        if end > len(data):
+            raise PngFormatError(f"truncated PNG: chunk {name} at byte {pos} needs {length} bytes, file ends at {len(data)}")
+        body = data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack_from(">I", data, pos + 8 + length)
+        if zlib.crc32(ctype + body) & 0xFFFFFFFF != crc:
+            raise PngFormatError(f"corrupt PNG: CRC mismatch in chunk {name} at byte {pos}")
+        yield Chunk(ctype, body, pos)
+        pos = end
+        if ctype == b"IEND":
+            return
+
+
+def ihdr_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the IHDR chunk, without decoding anything else."""
+    first = next(iter_chunks(data))
+    if first.type != b"IHDR" or len(first.data) != 13:
+        raise PngFormatError("corrupt PNG: first chunk is not a 13-byte IHDR")
+    w, h = struct.unpack_from(">II", first.data, 0)
+    return w, h
+
+
+def inflate_bounded(payload: bytes, what: str, *, wbits: int = zlib.MAX_WBITS, limit: int = MAX_TEXT_BYTES) -> bytes:
+    """zlib/gzip decompression that refuses to produce more than ``limit`` bytes."""
+    d = zlib.decompressobj(wbits)
+    try:
+        out = d.decompress(payload, limit)
+    except zlib.error as e:
+        raise PngFormatError(f"{what}: bad compressed data ({e})") from None
+    if d.unconsumed_tail:
+        raise PngFormatError(f"{what}: expands beyond {limit} bytes (decompression bomb?)")
+    if not d.eof:
+        raise PngFormatError(f"{what}: compressed data is truncated")
+    return out
+
+
+def decode_text_chunk(chunk: Chunk) -> tuple[str, str]:
+    """(keyword, text) of a tEXt/zTXt/iTXt chunk."""
+    name = chunk.type.decode("latin-1")
+    key_raw, sep, rest = chunk.data.partition(b"\x00")
+    if not sep or not 1 <= len(key_raw) <= 79:
+        raise PngFormatError(f"{name} chunk at byte {chunk.offset}: missing or bad keyword")
+    key = key_raw.decode("latin-1")
+    where = f"{name} chunk {key!r}"
+    if chunk.type == b"tEXt":
+        raw = rest
+    elif chunk.type == b"zTXt":
+        if rest[:1] != b"\x00":
+            raise PngFormatError(f"{where}: unknown compression method")
+        raw = inflate_bounded(rest[1:], where)
+    else:
+        raw = _itxt_text(rest, where)
+        return key, _utf8(raw, where)
+    if len(raw) > MAX_TEXT_BYTES:
+        raise PngFormatError(f"{where}: text is {len(raw)} bytes (limit {MAX_TEXT_BYTES})")
+    return key, raw.decode("latin-1")
+
+
+def _itxt_text(rest: bytes, where: str) -> bytes:
+    if len(rest) < 2:
+        raise PngFormatError(f"{where}: truncated header")
+    flag, method = rest[0], rest[1]
+    parts = rest[2:].split(b"\x00", 2)  # language tag, translated keyword, text
+    if len(parts) != 3:
+        raise PngFormatError(f"{where}: truncated header")
+    text = parts[2]
+    if flag == 1:
+        if method != 0:
+            raise PngFormatError(f"{where}: unknown compression method")
+        return inflate_bounded(text, where)
+    if len(text) > MAX_TEXT_BYTES:
+        raise PngFormatError(f"{where}: text is {len(text)} bytes (limit {MAX_TEXT_BYTES})")
+    return text
+
+
+def _utf8(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PngFormatError(f"{where}: text is not UTF-8 ({e.reason} at byte {e.start})") from None
+
+
+def read_text(data: bytes) -> dict[str, str]:
+    """All text chunks of a PNG as ``{keyword: text}`` (the first chunk wins for a repeated keyword)."""
+    out: dict[str, str] = {}
+    for chunk in iter_chunks(data):
+        if chunk.type in TEXT_TYPES:
+            key, text = decode_text_chunk(chunk)
+            out.setdefault(key, text)
+    return out
+
+
+def text_chunk(key: str, text: str) -> bytes:
+    """A tEXt chunk when the text is Latin-1, else an uncompressed iTXt chunk (UTF-8)."""
+    kb = key.encode("latin-1")
+    try:
+        return make_chunk(b"tEXt", kb + b"\x00" + text.encode("latin-1"))
+    except UnicodeEncodeError:
+        return make_chunk(b"iTXt", kb + b"\x00\x00\x00\x00\x00" + text.encode("utf-8"))
+
+
+def set_text(data: bytes, updates: dict[str, str]) -> bytes:
+    """Rewrite the text chunks named in ``updates``; every other chunk is copied byte for byte.
+
+    A keyword that exists is replaced where it stands (its duplicates dropped); a new keyword
+    is inserted before the first IDAT, where NovelAI puts its own chunks.
+    """
+    out = [SIGNATURE]
+    done: set[str] = set()
+    pending = dict(updates)
+    for chunk in iter_chunks(data):
+        if chunk.type in TEXT_TYPES:
+            key = chunk.data.partition(b"\x00")[0].decode("latin-1")
+            if key in updates:
+                if key not in done:
+                    out.append(text_chunk(key, updates[key]))
+                    done.add(key)
+                    pending.pop(key, None)
+                continue
+        if chunk.type == b"IDAT" and pending:
+            out.extend(text_chunk(k, v) for k, v in pending.items())
+            done.update(pending)
+            pending.clear()
+        out.append(data[chunk.offset : chunk.offset + 12 + len(chunk.data)])
+    return b"".join(out)
+
+
+def chunk_bytes(data: bytes, ctype: bytes) -> bytes:
+    """The concatenated raw chunks of one type (e.g. every IDAT), for byte-identity checks."""
+    return b"".join(data[c.offset : c.offset + 12 + len(c.data)] for c in iter_chunks(data) if c.type == ctype)

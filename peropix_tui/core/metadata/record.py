@@ -1,0 +1,90 @@
+"""The normalized result of reading an image's metadata, whatever dialect it was written in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..settings import GenerationSettings
+
+DIALECTS: tuple[str, ...] = ("novelai", "novelai-stealth", "peropix", "a1111", "comfyui", "exif")
+
+
+class NoMetadataError(ValueError):
+    """The image carries no metadata we can read; ``str(e) == "no readable metadata: <why>"``."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"no readable metadata: {why}")
+        self.why = why
+
+
+@dataclass
+class MetadataRecord:
+    """Settings recovered from an image plus everything found, as found.
+
+    ``settings.prompt`` / ``settings.uc`` are the user's own text (quality tags and UC preset
+    taken back out for NovelAI images); ``full_prompt`` / ``full_negative`` are the text the
+    generator actually saw. ``notes`` say what could not be recovered or was guessed.
+    """
+
+    dialect: str
+    settings: GenerationSettings
+    raw: dict[str, Any]
+    peropix: dict[str, Any] | None = None
+    full_prompt: str = ""
+    full_negative: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.settings
+        out: dict[str, Any] = {
+            "dialect": self.dialect,
+            "provider": s.provider,
+            "model": s.model,
+            "action": s.action,
+            "prompt": s.prompt,
+            "negative": s.uc,
+            "quality": s.quality,
+            "uc_preset": s.uc_preset,
+            "full_prompt": self.full_prompt,
+            "full_negative": self.full_negative,
+            "seed": s.seed,
+            "steps": s.steps,
+            "scale": s.scale,
+            "cfg_rescale": s.cfg_rescale,
+            "sampler": s.sampler,
+            "noise_schedule": s.noise_schedule,
+            "width": s.width,
+            "height": s.height,
+            "n_samples": s.n_samples,
+            "variety": s.variety,
+            "smea": s.smea,
+            "smea_dyn": s.smea_dyn,
+            "characters": [
+                {"prompt": c.prompt, "uc": c.uc, "position": c.position, "enabled": c.enabled} for c in s.characters
+            ],
+            "vibes": [
+                {
+                    "information_extracted": v.information_extracted,
+                    "strength": v.strength,
+                    "encoding_known": v.encoding is not None,
+                    "image_sha256": v.image_sha256,
+                }
+                for v in s.vibes
+            ],
+        }
+        if s.action != "generate":
+            out.update(strength=s.strength, noise=s.noise)
+        if s.provider == "local" or s.checkpoint:
+            out.update(
+                checkpoint=s.checkpoint,
+                loras=[{"path": lo.path, "weight": lo.weight} for lo in s.loras],
+                prediction=s.prediction,
+                hires_scale=s.hires_scale,
+                hires_denoise=s.hires_denoise if s.hires_scale else None,
+            )
+        if self.peropix is not None:
+            out["peropix"] = self.peropix
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out

@@ -1,0 +1,49 @@
+"""Restore chosen groups of settings from a record into the settings being edited."""
+
+from __future__ import annotations
+
+import copy
+
+from ..settings import GenerationSettings
+from .record import MetadataRecord
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "prompts": ("prompt", "uc", "uc_preset", "quality"),
+    "parameters": (
+        "provider", "model", "steps", "scale", "cfg_rescale", "sampler", "noise_schedule", "n_samples",
+        "variety", "smea", "smea_dyn", "checkpoint", "vae", "loras", "prediction", "hires_scale", "hires_denoise",
+    ),
+    "size": ("width", "height"),
+    "seed": ("seed",),
+    "characters": ("characters",),
+    "vibes": ("vibes",),
+}
+VIBES_LOST = "vibe source images are not recoverable"
+BASE_LOST = "base image / mask not recoverable"
+CHARREF_LOST = "character reference image is not recoverable"
+
+
+def restore_settings(
+    record: MetadataRecord, groups: set[str], into: GenerationSettings
+) -> tuple[GenerationSettings, list[str]]:
+    """A copy of ``into`` with the fields of ``groups`` taken from ``record``, and warnings."""
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        raise ValueError(f"unknown restore group(s): {', '.join(sorted(unknown))} (choose from {', '.join(GROUPS)})")
+    src, out = record.settings, into.copy()
+    for group in GROUPS:
+        if group in groups:
+            for name in GROUPS[group]:
+                setattr(out, name, copy.deepcopy(getattr(src, name)))
+    warnings: list[str] = []
+    if "vibes" in groups and src.vibes:
+        missing = [v for v in src.vibes if v.encoding is None]
+        warnings.append(
+            VIBES_LOST if missing else f"{VIBES_LOST}; their encodings were restored from the metadata"
+        )
+        out.vibes = [v for v in out.vibes if v.encoding is not None or v.path or v.image_sha256]
+    if "parameters" in groups and src.action != "generate":
+        warnings.append(BASE_LOST)
+    if CHARREF_LOST in record.notes:
+        warnings.append(CHARREF_LOST)
+    return out, warnings

@@ -1,0 +1,90 @@
+"""Write NovelAI-compatible PNGs, and add our ``peropix`` object to images from NovelAI."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ..settings import GenerationSettings
+from . import novelai, png, stealth
+from .fields import FieldError
+
+
+def _comment_json(comment: dict[str, Any]) -> str:
+    return json.dumps(comment)  # ASCII, so it always fits a tEXt chunk like NovelAI's
+
+
+def default_source(s: GenerationSettings) -> str:
+    if s.provider == "local":
+        name = Path(s.checkpoint).stem if s.checkpoint else s.model
+        return f"PeroPix local {name}"
+    return s.model
+
+
+def text_chunks(
+    s: GenerationSettings,
+    *,
+    seed: int,
+    peropix: dict[str, Any] | None = None,
+    software: str = "PeroPix TUI",
+    source: str | None = None,
+    generation_time: float | None = None,
+) -> dict[str, str]:
+    """The text chunks, in NovelAI's order: Title, Description, Software, Source, Generation time, Comment."""
+    comment = novelai.build_comment(s, seed=seed, peropix=peropix)
+    chunks = {
+        "Title": novelai.TITLE,
+        "Description": comment["prompt"],
+        "Software": software,
+        "Source": source if source is not None else default_source(s),
+    }
+    if generation_time is not None:
+        chunks["Generation time"] = repr(float(generation_time))
+    chunks["Comment"] = _comment_json(comment)
+    return chunks
+
+
+def write_novelai_png(
+    image: Image.Image,
+    settings: GenerationSettings,
+    *,
+    seed: int,
+    peropix: dict[str, Any] | None = None,
+    software: str = "PeroPix TUI",
+    source: str | None = None,
+    generation_time: float | None = None,
+    stealth_copy: bool = False,
+) -> bytes:
+    """PNG bytes of ``image`` with NovelAI-format text chunks (and our ``peropix`` object in Comment).
+
+    With ``stealth_copy`` the same map (minus Title) is also written into the alpha LSBs, as
+    NovelAI does, so the recipe survives sites that strip text chunks.
+    """
+    chunks = text_chunks(
+        settings, seed=seed, peropix=peropix, software=software, source=source, generation_time=generation_time
+    )
+    if stealth_copy:
+        payload = json.dumps({k: v for k, v in chunks.items() if k != "Title"}, ensure_ascii=False)
+        image = stealth.write_stealth(image, payload.encode("utf-8"))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return png.set_text(buf.getvalue(), chunks)
+
+
+def embed_peropix(data: bytes, peropix: dict[str, Any]) -> bytes:
+    """Add (or replace) ``Comment["peropix"]`` in a NovelAI PNG; every other chunk is kept byte for byte.
+
+    The pixel data, alpha included (where NovelAI's stealth copy lives), is not touched. Note:
+    NovelAI's ``signed_hash`` covers the original Comment, so it verifies only against the
+    stealth copy afterwards.
+    """
+    text = png.read_text(data)
+    if "Comment" not in text:
+        raise FieldError("no NovelAI Comment chunk to add the peropix object to")
+    comment = novelai.parse_json_object(text["Comment"], "Comment")
+    comment["peropix"] = {"version": novelai.PEROPIX_VERSION, **peropix}
+    return png.set_text(data, {"Comment": _comment_json(comment)})
