@@ -1,28 +1,345 @@
-"""The Textual app. Placeholder until the screens land (issue: the terminal app)."""
+"""The Textual app: wires the services, installs the screens, routes job messages.
+
+Services (the contract the screens use through ``self.app``): ``config``, ``token`` (a Secret or
+None), ``workspace`` (the one editable SlotSet, saved in the state folder), ``queue`` (JobQueue,
+saved as queue.json), ``runner``, ``store`` (gallery store or None), ``tags`` (TagIndex or None),
+``balance`` (latest BalanceUpdated) and ``image_widget()``.
+
+Job messages reach the app from the runner's workers; the app applies them to the queue (main
+thread only), logs them, and broadcasts a copy to every screen that exists so the preview, the
+queue list, the gallery and the cost meter update wherever they are.
+"""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.widgets import Footer, Header, Static
+import copy
+import logging
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
 
-from .core.config import Config
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+
+from .applog import setup_log
+from .commands_palette import PeroPixCommands
+from .core import paths
+from .core.backend import Backend
+from .core.config import Config, Secret, load_token
+from .core.fsutil import atomic_write
+from .core.jobs import QUEUE_FILE, Job, JobQueue, JobState, QueueFileError
+from .core.presets import load_workspace, save_workspace
+from .messages import (
+    BalanceUpdated,
+    GenerationRequested,
+    ImageSaved,
+    JobCancelled,
+    JobFailed,
+    JobFinished,
+    JobProgressed,
+    JobsQueued,
+    JobStarted,
+    QueueChanged,
+)
+from .runner import Runner, RunRefused, fetch_balance
+
+log = logging.getLogger("peropix")
+
+SCREENS = ("compose", "queue", "gallery", "settings")
+
+
+def _compose_screen() -> Screen[Any]:
+    try:
+        from .screens.compose import ComposeScreen
+    except ImportError:
+        from .screens.home import HomeScreen
+
+        return HomeScreen()
+    return ComposeScreen()
+
+
+def _queue_screen() -> Screen[Any]:
+    from .screens.queue import QueueScreen
+
+    return QueueScreen()
+
+
+def _gallery_screen() -> Screen[Any]:
+    from .screens.gallery import GalleryScreen
+
+    return GalleryScreen()
+
+
+def _settings_screen() -> Screen[Any]:
+    from .screens.settings import SettingsScreen
+
+    return SettingsScreen()
 
 
 class PeroPixApp(App[None]):
     TITLE = "PeroPix"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="quit")]
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {PeroPixCommands}
+    MODES = {"compose": _compose_screen, "queue": _queue_screen, "gallery": _gallery_screen,
+             "settings": _settings_screen}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("f1", "help", "Help", id="help"),
+        Binding("f2", "show('compose')", "Compose", id="screen_compose"),
+        Binding("f3", "show('queue')", "Slots/Queue", id="screen_queue"),
+        Binding("f4", "show('gallery')", "Gallery", id="screen_gallery"),
+        Binding("f5", "show('settings')", "Settings", id="screen_settings"),
+    ]
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __init__(self, config: Config | None = None, *, token: Secret | None = None,
+                 backends: dict[str, Backend] | None = None) -> None:
         super().__init__()
         self.config = config or Config()
+        self.token: Secret | None = token if token is not None else load_token()
+        self.balance: BalanceUpdated | None = None
+        self.tags: Any = None
+        self.store: Any = None
+        self.session_folder = time.strftime("%Y-%m-%d")
+        self.last_image: Path | None = None
+        self.workspace, ws_warning = load_workspace()
+        self._startup_warnings = [ws_warning] if ws_warning else []
+        self.queue = self._load_queue()
+        self.runner = Runner(self)
+        if backends:
+            self.runner._backends.update(backends)
+        try:
+            self.theme = self.config.ui.theme
+        except Exception:  # unknown theme name: keep the default, say so
+            self._startup_warnings.append(f"ui.theme: unknown theme {self.config.ui.theme!r}")
+        setup_log(self.token)
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(
-            "PeroPix TUI — the terminal app is being built.\n\n"
-            "Meanwhile the headless CLI works: peropix generate --help, peropix cost --help.\n\n"
-            "Press ctrl+q to quit.",
-            id="placeholder",
-        )
-        yield Footer()
+    # ------------------------------------------------------------ services
+    def _load_queue(self) -> JobQueue:
+        path = paths.state_dir() / QUEUE_FILE
+        try:
+            return JobQueue.load(path)
+        except QueueFileError as e:
+            self._startup_warnings.append(str(e))
+            return JobQueue(path)
+
+    def _open_store(self) -> Any:
+        try:
+            from .core.store import GalleryStore
+        except ImportError:
+            return None
+        try:
+            return GalleryStore(self.config.output_dir)
+        except Exception as e:  # an unusable output folder must not stop the app
+            self._startup_warnings.append(f"gallery: {e}")
+            return None
+
+    def image_widget(self, image: Any = None, **kwargs: Any) -> Widget:
+        from .widgets.preview import make_image_widget
+
+        return make_image_widget(self.config.ui.image_protocol, image, **kwargs)
+
+    def make_backend(self, provider: str) -> Backend:
+        if provider == "local":
+            from .engine.backend import LocalBackend
+
+            return LocalBackend()  # type: ignore[no-any-return]
+        from .core.nai.backend import NaiBackend
+        from .core.nai.client import NaiClient
+
+        if not self.token:
+            raise RunRefused("No NovelAI token: open Settings (F5).")
+        client = NaiClient(self.config.nai.base_url, self.token, timeout=self.config.nai.timeout)
+        return NaiBackend(client)  # type: ignore[no-any-return]
+
+    def set_token(self, token: Secret | None) -> None:
+        """A new token from Settings: forget the client built with the old one."""
+        self.token = token
+        self.runner._backends.pop("nai", None)
+        setup_log(token)
+
+    def save_image(self, data: bytes, job: Job, ext: str = "png") -> Path:
+        """Write one image into the session folder, named by slot (called from workers)."""
+        if self.store is not None:
+            stored = self.store.save_image(data, folder=self.session_folder, slot_index=job.slot_index,
+                                           slot_name=job.slot_name or None, ext=ext)
+            return Path(stored.file)
+        folder = self.config.output_dir / self.session_folder  # no store module: plain unique names
+        name = f"{job.slot_index or 0:03d}_{job.slot_name or 'image'}_{job.id}_{len(job.images)}.{ext}"
+        return atomic_write(folder / name, data, exclusive=True)
+
+    # ------------------------------------------------------------ lifecycle
+    def on_mount(self) -> None:
+        self.animation_level = "none" if os.environ.get("TEXTUAL_ANIMATIONS") == "none" else self.animation_level
+        if self.config.ui.keymap:
+            self.set_keymap(self.config.ui.keymap)
+        self.store = self._open_store()
+        for w in self._startup_warnings:
+            self.notify(w, severity="warning", timeout=10)
+        paused = len(self.queue.in_state(JobState.PAUSED))
+        if paused:
+            self.notify(f"{paused} job(s) from last time are paused: F3, then 'p' to resume.", timeout=8)
+        self.switch_mode("settings" if self.first_run else "compose")
+        self._load_tags()
+        if self.token:
+            self.refresh_balance()
+
+    @property
+    def first_run(self) -> bool:
+        """Nothing configured yet: no token, no checkpoint folder, no config file."""
+        return not self.token and not self.config.paths.checkpoints_dir and self.config.source is None
+
+    @work(thread=True, group="tags", exit_on_error=False)
+    def _load_tags(self) -> None:
+        try:
+            from .core.tags import load_index, tags_dir
+        except ImportError:
+            return
+        index, _warnings = load_index(tags_dir(self.config.paths.tags_dir))
+        self.tags = index
+
+    @work(group="balance", exclusive=True, exit_on_error=False)
+    async def refresh_balance(self) -> None:
+        self.post_message(await fetch_balance(self.config, self.token))
+
+    async def action_quit(self) -> None:
+        self.save_state()
+        self.exit()
+
+    def save_state(self) -> None:
+        try:
+            save_workspace(self.workspace)
+            self.queue.save()
+        except OSError as e:
+            log.error("could not save the workspace: %s", e)
+
+    # ------------------------------------------------------------ navigation
+    def action_show(self, mode: str) -> None:
+        if mode in SCREENS and mode != self.current_mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_open_external(self, path: Path | None = None) -> None:
+        """Open a full-resolution image with the desktop viewer, or ``$PEROPIX_VIEWER`` in the
+        terminal (e.g. ``kitty +kitten icat``); otherwise copy its path to the clipboard."""
+        target = path or self.last_image
+        if target is None:
+            self.notify("No image to open yet.", severity="warning")
+            return
+        viewer = os.environ.get("PEROPIX_VIEWER")
+        if viewer:
+            with self.suspend():
+                subprocess.call([*shlex.split(viewer), str(target)])
+                input("press Enter to return to PeroPix")
+            return
+        opener = "open" if sys.platform == "darwin" else "xdg-open"
+        if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform == "darwin":
+            subprocess.Popen([opener, str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.notify(f"Opened {target.name}")
+        else:
+            self.copy_to_clipboard(str(target))
+            self.notify(f"No display here: copied the path {target} (set PEROPIX_VIEWER to view inline).")
+
+    # ------------------------------------------------------------ messages
+    def broadcast(self, message: Message) -> None:
+        """A non-bubbling copy of ``message`` to every screen that exists (all modes)."""
+        for stack in self._screen_stacks.values():
+            for screen in stack:
+                if screen.is_attached:
+                    m = copy.copy(message)
+                    m.bubble = False  # type: ignore[misc]
+                    screen.post_message(m)
+
+    @on(GenerationRequested)
+    def _generation_requested(self, msg: GenerationRequested) -> None:
+        msg.stop()
+        try:
+            self.runner.request(msg.all_slots)
+        except RunRefused as e:
+            log.info("[Queue] refused: %s", e)
+            self.notify(str(e), title="Not started", severity="error", timeout=10)
+        self.save_state()
+
+    @on(JobsQueued)
+    def _jobs_queued(self, msg: JobsQueued) -> None:
+        self.broadcast(msg)
+        self.broadcast(QueueChanged())
+
+    @on(JobStarted)
+    def _job_started(self, msg: JobStarted) -> None:
+        self.broadcast(msg)
+        self.broadcast(QueueChanged())
+
+    @on(JobProgressed)
+    def _job_progressed(self, msg: JobProgressed) -> None:
+        self.queue.progress(msg.job_id, msg.step, msg.total, msg.note)
+        self.broadcast(msg)
+
+    @on(ImageSaved)
+    def _image_saved(self, msg: ImageSaved) -> None:
+        self.queue.add_image(msg.job_id, msg.path)
+        self.last_image = msg.path
+        log.info("[Generate] Job %s saved %s (seed %d)", msg.job_id, msg.path.name, msg.seed)
+        self.broadcast(msg)
+
+    @on(JobFinished)
+    def _job_finished(self, msg: JobFinished) -> None:
+        if self.queue.get(msg.job_id).state is JobState.RUNNING:
+            self.queue.finish(msg.job_id)
+        log.info("[Generate] Job %s finished", msg.job_id)
+        self._ended(msg)
+
+    @on(JobFailed)
+    def _job_failed(self, msg: JobFailed) -> None:
+        job = self.queue.get(msg.job_id)
+        if job.state is JobState.RUNNING:
+            self.queue.fail(msg.job_id, msg.error, retryable=msg.retryable)
+        log.info("[Generate] Job %s failed: %s", msg.job_id, msg.error)
+        self.notify(f"{job.label}: {msg.error}", title="Generation failed", severity="error", timeout=10)
+        self._ended(msg)
+
+    @on(JobCancelled)
+    def _job_cancelled(self, msg: JobCancelled) -> None:
+        if self.queue.get(msg.job_id).state is JobState.RUNNING:
+            self.queue.cancel(msg.job_id)
+        log.info("[Generate] Job %s cancelled", msg.job_id)
+        self._ended(msg)
+
+    def _ended(self, msg: Message) -> None:
+        self.broadcast(msg)
+        self.broadcast(QueueChanged())
+        self.runner.job_ended(getattr(msg, "job_id", ""))
+
+    def pause_after_error(self, status: int | None) -> None:
+        """Bad token / no Anlas: hold the remaining jobs; the user fixes it and resumes."""
+        held = self.queue.pause_pending()
+        if held:
+            self.notify(f"{len(held)} queued job(s) paused; fix the problem, then resume (F3, 'p').",
+                        severity="warning", timeout=10)
+        self.broadcast(QueueChanged())
+
+    @on(BalanceUpdated)
+    def _balance_updated(self, msg: BalanceUpdated) -> None:
+        if not msg.error:
+            self.balance = msg
+            log.info("[Account] tier %s, %s Anlas", msg.tier, msg.anlas)
+        self.broadcast(msg)
+
+    @on(QueueChanged)
+    def _queue_changed(self, msg: QueueChanged) -> None:
+        """A screen changed the queue (resume, retry, reorder): start what can start."""
+        msg.stop()
+        self.runner.kick()
+        self.broadcast(QueueChanged())

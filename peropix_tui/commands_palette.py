@@ -1,0 +1,51 @@
+"""Command palette provider: global commands plus whatever the current screen offers.
+
+A screen offers commands by defining ``palette_commands() -> list[(title, help, callback)]``, so
+the palette shows "Queue: cancel all" only on the queue screen, "Gallery: copy prompt" only in
+the gallery, and so on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+PaletteCommand = tuple[str, str, Callable[[], Any]]
+
+
+class PeroPixCommands(Provider):
+    def _commands(self) -> list[PaletteCommand]:
+        app: Any = self.app
+        found: list[PaletteCommand] = [
+            ("Go: Compose", "Prompt, parameters, preview (F2)", partial(app.action_show, "compose")),
+            ("Go: Slots / Queue", "Slot mode and the job queue (F3)", partial(app.action_show, "queue")),
+            ("Go: Gallery", "Browse generated images (F4)", partial(app.action_show, "gallery")),
+            ("Go: Settings", "Token, folders, image protocol, theme (F5)", partial(app.action_show, "settings")),
+            ("Generate: all slots", "Queue slots × repeats", partial(app.post_message, _generate_all())),
+            ("Image: open externally", "Open the latest image at full resolution", app.action_open_external),
+            ("Account: refresh balance", "Ask NovelAI for tier and Anlas", app.refresh_balance),
+        ]
+        screen_commands = getattr(self.screen, "palette_commands", None)
+        if callable(screen_commands):
+            found = list(screen_commands()) + found
+        return found
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
+def _generate_all() -> Any:
+    from .messages import GenerationRequested
+
+    return GenerationRequested(all_slots=True)

@@ -1,0 +1,308 @@
+"""Gallery: folders, a virtualized thumbnail grid, a large preview and the metadata panel.
+
+Actions on the highlighted image: restore its settings into Compose (choose groups), use it as
+img2img / inpaint base / vibe / character reference, favourite, move, delete (with undo), copy the
+prompt (OSC 52), open it externally; `/` searches prompts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..messages import ImageSaved, ReferencePicked, SettingsRestored
+from ..widgets.thumb_grid import GridItem, ThumbGrid
+from .modals import ChecksPrompt, TextPrompt
+
+ALL = "\x00all"
+RESTORE_GROUPS = ["prompts", "parameters", "size", "seed", "characters", "vibes"]
+
+
+def read_record(path: Path) -> Any:
+    """The image's metadata record, or None (no module or no metadata)."""
+    try:
+        from ..core.metadata import read_metadata
+    except ImportError:
+        return None
+    try:
+        return read_metadata(path)
+    except Exception:
+        return None
+
+
+def meta_text(path: Path, record: Any) -> str:
+    lines = [path.name]
+    if record is None:
+        return path.name + "\n\n(no generation metadata)"
+    try:
+        data = record.to_json()
+    except Exception:
+        data = {}
+    for key in ("prompt", "negative", "seed", "steps", "scale", "sampler", "noise_schedule", "width",
+                "height", "model", "provider", "dialect"):
+        if data.get(key) not in (None, ""):
+            lines.append(f"{key}: {data[key]}")
+    chars = data.get("characters") or []
+    for i, c in enumerate(chars):
+        lines.append(f"character {i + 1}: {json.dumps(c, ensure_ascii=False)}")
+    return "\n".join(lines)
+
+
+class GalleryScreen(Screen[None]):
+    HELP = (
+        "Arrows move in the grid, `/` searches prompts, the folder list on the left filters. "
+        "`r` restores settings into Compose (you choose which groups); `i` / `n` / `v` / `c` use the "
+        "image as img2img base, inpaint base, vibe or character reference."
+    )
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="gallery_search"),
+        Binding("r", "restore", "Restore settings", id="gallery_restore"),
+        Binding("i", "use('img2img')", "img2img", id="gallery_img2img"),
+        Binding("n", "use('inpaint')", "Inpaint", id="gallery_inpaint", show=False),
+        Binding("v", "use('vibe')", "Vibe", id="gallery_vibe", show=False),
+        Binding("c", "use('charref')", "Char ref", id="gallery_charref", show=False),
+        Binding("f", "favourite", "★", id="gallery_favourite"),
+        Binding("F", "favourites_only", "★ only", id="gallery_favourites_only", show=False),
+        Binding("m", "move", "Move", id="gallery_move", show=False),
+        Binding("d,delete", "delete", "Delete", id="gallery_delete"),
+        Binding("u", "undo", "Undo delete", id="gallery_undo"),
+        Binding("y", "copy_prompt", "Copy prompt", id="gallery_copy_prompt"),
+        Binding("o", "open", "Open", id="gallery_open"),
+        Binding("ctrl+r", "rescan", "Rescan", id="gallery_rescan", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder: str | None = None
+        self.search_text = ""
+        self.favourites_only = False
+        self.current: GridItem | None = None
+        self._undo: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="gallery-main"):
+            yield OptionList(id="folders")
+            with Vertical(id="grid-pane"):
+                yield Input(placeholder="/ search prompts", id="search")
+                yield ThumbGrid(id="thumbs")
+            with Vertical(id="detail"):
+                yield Vertical(id="detail-preview-box")
+                yield Static("", id="meta")
+        yield Footer()
+
+    @property
+    def store(self) -> Any:
+        return self.app.store  # type: ignore[attr-defined]
+
+    def on_mount(self) -> None:
+        self.query_one(ThumbGrid).focus()
+        if self.store is None:
+            self.query_one("#meta", Static).update("The gallery store is not available.")
+            return
+        self.rescan()
+
+    # ------------------------------------------------------------ loading
+    @work(thread=True, group="gallery-scan", exclusive=True, exit_on_error=False)
+    def rescan(self) -> None:
+        """Bring the index up to date with the files (cheap when nothing changed), then reload."""
+        self.store.sync()
+        self.app.call_from_thread(self.reload)
+
+    def action_rescan(self) -> None:
+        self.rescan()
+
+    def reload(self, keep: int = 0) -> None:
+        if self.store is None:
+            return
+        folders = self.query_one("#folders", OptionList)
+        highlighted = folders.highlighted
+        folders.clear_options()
+        folders.add_option(Option(f"All ({self.store.count()})", id=ALL))
+        for f in self.store.folders():
+            folders.add_option(Option(f"{f.name or '(top)'} ({f.count})", id=f.name))
+        folders.highlighted = highlighted if highlighted is not None else 0
+        kw = {"folder": self.folder, "search": self.search_text or None, "favourites_only": self.favourites_only}
+        count = self.store.count(**kw)
+
+        def fetch(offset: int, limit: int) -> list[GridItem]:
+            rows = self.store.page(offset=offset, limit=limit, **kw)
+            return [GridItem(r.file, ("★" if r.favourite else "") + Path(r.path).stem, r) for r in rows]
+
+        self.query_one(ThumbGrid).reset(count, fetch, keep)
+        if not count:
+            self._show(None)
+
+    @on(OptionList.OptionSelected, "#folders")
+    def _folder(self, event: OptionList.OptionSelected) -> None:
+        self.folder = None if event.option.id == ALL else event.option.id
+        self.reload()
+        self.query_one(ThumbGrid).focus()
+
+    @on(Input.Submitted, "#search")
+    def _search(self, event: Input.Submitted) -> None:
+        self.search_text = event.value.strip()
+        self.reload()
+        self.query_one(ThumbGrid).focus()
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def on_image_saved(self, _: ImageSaved) -> None:
+        if self.store is not None:
+            self.reload(self.query_one(ThumbGrid).cursor)
+
+    # ------------------------------------------------------------ detail
+    @on(ThumbGrid.Highlighted)
+    def _highlighted(self, event: ThumbGrid.Highlighted) -> None:
+        self._show(event.item)
+
+    @on(ThumbGrid.Chosen)
+    def _chosen(self, event: ThumbGrid.Chosen) -> None:
+        self.app.action_open_external(event.item.file)  # type: ignore[attr-defined]
+
+    def _show(self, item: GridItem | None) -> None:
+        self.current = item
+        if item is None:
+            self.query_one("#meta", Static).update("No images here yet.")
+            self.run_worker(self.query_one("#detail-preview-box").remove_children(), group="detail-mount")
+            return
+        self._load_detail(item)
+
+    @work(thread=True, group="detail", exclusive=True, exit_on_error=False)
+    def _load_detail(self, item: GridItem) -> None:
+        from ..widgets.preview import load_display_image
+
+        try:
+            image = load_display_image(item.file, 512)
+        except OSError:
+            image = None
+        text = meta_text(item.file, read_record(item.file))
+        self.app.call_from_thread(self._detail_ready, item, image, text)
+
+    async def _detail_ready(self, item: GridItem, image: Any, text: str) -> None:
+        if self.current is not item:
+            return
+        self.query_one("#meta", Static).update(text)
+        box = self.query_one("#detail-preview-box")
+        await box.remove_children()
+        if image is not None:
+            await box.mount(self.app.image_widget(image, id="detail-preview"))  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------ actions
+    def _need(self) -> GridItem | None:
+        if self.current is None:
+            self.notify("No image selected.", severity="warning")
+        return self.current
+
+    @work(group="gallery-restore")
+    async def action_restore(self) -> None:
+        item = self._need()
+        if item is None:
+            return
+        record = read_record(item.file)
+        if record is None:
+            self.notify(f"{item.file.name}: no generation metadata to restore.", severity="error")
+            return
+        groups = await self.app.push_screen_wait(ChecksPrompt("Restore which settings?", RESTORE_GROUPS))
+        if not groups:
+            return
+        self.restore_into_compose(record, groups)
+
+    def restore_into_compose(self, record: Any, groups: frozenset[str]) -> None:
+        from ..core.metadata import restore_settings
+
+        app: Any = self.app
+        settings, warnings = restore_settings(record, set(groups), app.workspace.base.copy())
+        app.workspace.base = settings
+        app.broadcast(SettingsRestored(settings, frozenset(groups), tuple(warnings)))
+        for w in warnings:
+            self.notify(w, severity="warning")
+        self.notify(f"Restored {', '.join(sorted(groups))} into Compose.")
+
+    def action_use(self, kind: str) -> None:
+        item = self._need()
+        if item is None:
+            return
+        app: Any = self.app
+        app.broadcast(ReferencePicked(item.file, kind))
+        self.notify(f"{item.file.name} → {kind}. Compose (F2) has it.")
+
+    def action_favourite(self) -> None:
+        item = self._need()
+        if item is None:
+            return
+        on_now = self.store.toggle_favourite(item.data.path)
+        self.notify("★ favourite" if on_now else "not a favourite any more")
+        self.reload(self.query_one(ThumbGrid).cursor)
+
+    def action_favourites_only(self) -> None:
+        self.favourites_only = not self.favourites_only
+        self.reload()
+
+    @work(group="gallery-move")
+    async def action_move(self) -> None:
+        item = self._need()
+        if item is None:
+            return
+        folder = await self.app.push_screen_wait(TextPrompt("Move to folder:", item.data.folder))
+        if not folder:
+            return
+        try:
+            self.store.move_images([item.data.path], folder)
+        except (ValueError, OSError) as e:
+            self.notify(str(e), severity="error")
+            return
+        self.reload(self.query_one(ThumbGrid).cursor)
+
+    def action_delete(self) -> None:
+        item = self._need()
+        if item is None:
+            return
+        self._undo.append(self.store.delete([item.data.path]))
+        self.notify(f"Deleted {item.file.name} (u to undo).")
+        self.reload(self.query_one(ThumbGrid).cursor)
+
+    def action_undo(self) -> None:
+        if not self._undo:
+            self.notify("Nothing to undo.")
+            return
+        restored = self.store.restore(self._undo.pop())
+        self.notify(f"Restored {len(restored)} image(s).")
+        self.reload(self.query_one(ThumbGrid).cursor)
+
+    def action_copy_prompt(self) -> None:
+        item = self._need()
+        if item is None:
+            return
+        record = read_record(item.file)
+        prompt = record.settings.prompt if record is not None else (item.data.prompt or "")
+        if not prompt:
+            self.notify("This image has no prompt.", severity="warning")
+            return
+        self.app.copy_to_clipboard(prompt)
+        self.notify("Prompt copied to the clipboard (OSC 52).")
+
+    def action_open(self) -> None:
+        item = self._need()
+        if item is not None:
+            self.app.action_open_external(item.file)  # type: ignore[attr-defined]
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        return [
+            ("Gallery: restore settings", "Load this image's settings into Compose", self.action_restore),
+            ("Gallery: copy prompt", "Copy the prompt (OSC 52)", self.action_copy_prompt),
+            ("Gallery: toggle favourite", "Star or unstar", self.action_favourite),
+            ("Gallery: favourites only", "Show only starred images", self.action_favourites_only),
+            ("Gallery: delete", "Move to trash (u undoes)", self.action_delete),
+            ("Gallery: rescan", "Index files added outside PeroPix", self.action_rescan),
+        ]

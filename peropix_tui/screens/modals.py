@@ -1,0 +1,83 @@
+"""Small modal dialogs: ask for a line of text, pick from a list, tick a set of options."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+
+class TextPrompt(ModalScreen[str | None]):
+    """Ask for one line; enter confirms, escape cancels (None)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal_cancel")]
+
+    def __init__(self, question: str, value: str = "") -> None:
+        super().__init__()
+        self.question, self.value = question, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question)
+            yield Input(self.value, id="answer")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ChoicePrompt(ModalScreen[str | None]):
+    """Pick one of ``choices``; enter confirms, escape cancels (None)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal_cancel")]
+
+    def __init__(self, question: str, choices: list[str]) -> None:
+        super().__init__()
+        self.question, self.choices = question, choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question)
+            yield OptionList(*[Option(c, id=c) for c in self.choices], id="choices")
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ChecksPrompt(ModalScreen[frozenset[str] | None]):
+    """Tick some of ``options`` (all ticked at first); ctrl+s / OK confirms, escape cancels."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="modal_cancel"),
+        Binding("ctrl+s", "confirm", "OK", id="modal_ok"),
+    ]
+
+    def __init__(self, question: str, options: list[str]) -> None:
+        super().__init__()
+        self.question, self.options = question, options
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question)
+            for name in self.options:
+                yield Checkbox(name, True, id=f"opt-{name}")
+            yield Button("OK (ctrl+s)", id="ok", variant="primary")
+
+    @on(Button.Pressed, "#ok")
+    def action_confirm(self) -> None:
+        chosen = frozenset(n for n in self.options if self.query_one(f"#opt-{n}", Checkbox).value)
+        self.dismiss(chosen)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,317 @@
+"""Slots / Queue: PeroPix slot mode (base prompt × slots × repeats) and the job queue.
+
+Left: the slot table of ``app.workspace`` and a form editing the highlighted slot (name, prompt,
+optional WxH, lock); the repeat count; presets. Right: every job with its state, progress bar and
+thumbnail; cancel current / all, reorder, retry failed, resume paused.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Static
+
+from ..core.jobs import JobState
+from ..core.presets import PresetError, list_presets, load_preset, save_preset
+from ..core.slots import Slot
+from ..messages import (
+    BalanceUpdated,
+    GenerationRequested,
+    ImageSaved,
+    JobProgressed,
+    JobsQueued,
+    QueueChanged,
+)
+from ..widgets.job_list import JobList
+from .modals import ChoicePrompt, TextPrompt
+
+
+def parse_size(text: str) -> tuple[int | None, int | None]:
+    """``"832x1216"`` → (832, 1216); empty → (None, None) (use the base size)."""
+    t = text.strip().lower().replace(" ", "")
+    if not t:
+        return None, None
+    try:
+        w, h = (int(v) for v in t.split("x"))
+    except ValueError:
+        raise ValueError(f"size {text!r}: write it as WIDTHxHEIGHT, e.g. 832x1216") from None
+    if w <= 0 or h <= 0 or w % 64 or h % 64:
+        raise ValueError(f"size {text!r}: width and height must be positive multiples of 64")
+    return w, h
+
+
+class QueueScreen(Screen[None]):
+    HELP_TITLE = "Slots / Queue"
+    HELP = (
+        "Slot mode: the base prompt (edited in Compose) plus one prompt per slot; each unlocked slot is "
+        "generated `repeats` times with its own seed, and files are named after the slot "
+        "(`NNN_name_0000001.png`). Locked slots are skipped and not costed.\n\n"
+        "The queue survives a quit or crash: unfinished jobs come back paused; press `p` to resume."
+    )
+    BINDINGS = [
+        Binding("ctrl+g", "generate_all", "Generate all", id="generate_all"),
+        Binding("ctrl+n", "slot_add", "Add slot", id="slot_add"),
+        Binding("ctrl+d", "slot_delete", "Delete slot", id="slot_delete"),
+        Binding("ctrl+l", "slot_lock", "Lock", id="slot_lock"),
+        Binding("ctrl+s", "preset_save", "Save preset", id="preset_save"),
+        Binding("ctrl+o", "preset_load", "Load preset", id="preset_load"),
+        Binding("x", "cancel_current", "Cancel current", id="cancel_current"),
+        Binding("X", "cancel_all", "Cancel all", id="cancel_all"),
+        Binding("r", "retry_failed", "Retry failed", id="retry_failed"),
+        Binding("p", "resume", "Resume", id="resume"),
+        Binding("shift+up", "job_move(-1)", "Move up", id="job_up", show=False),
+        Binding("shift+down", "job_move(1)", "Move down", id="job_down", show=False),
+        Binding("c", "clear_finished", "Clear finished", id="clear_finished", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="queue-main"):
+            with Vertical(id="slots-pane"):
+                yield Static("", id="base-prompt")
+                with Horizontal(id="repeat-row"):
+                    yield Label("Repeats ")
+                    yield Input(str(self.ws.repeats), id="repeats", type="integer")
+                yield DataTable(id="slot-table", cursor_type="row", zebra_stripes=True)
+                with Vertical(id="slot-form"):
+                    yield Input(placeholder="slot name (goes into the file name)", id="slot-name")
+                    yield Input(placeholder="slot prompt (added to the base prompt)", id="slot-prompt")
+                    with Horizontal():
+                        yield Input(placeholder="WxH (empty = base size)", id="slot-size")
+                        yield Checkbox("locked", id="slot-locked")
+            with Vertical(id="queue-pane"):
+                yield Static("", id="queue-summary")
+                yield JobList(id="jobs")
+        yield Footer()
+
+    @property
+    def ws(self) -> Any:
+        return self.app.workspace  # type: ignore[attr-defined]
+
+    @property
+    def queue(self) -> Any:
+        return self.app.queue  # type: ignore[attr-defined]
+
+    def on_mount(self) -> None:
+        table = self.query_one("#slot-table", DataTable)
+        table.add_columns("#", "name", "prompt", "size", "lock")
+        self.refresh_slots()
+        self._sync_queue()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_slots()
+        self._sync_queue()
+
+    # ------------------------------------------------------------------ slots
+    def refresh_slots(self, keep: int | None = None) -> None:
+        table = self.query_one("#slot-table", DataTable)
+        row = table.cursor_row if keep is None else keep
+        table.clear()
+        for i, s in enumerate(self.ws.slots):
+            size = f"{s.width}x{s.height}" if s.width and s.height else ""
+            table.add_row(f"{i:03d}", s.name, s.prompt, size, "🔒" if s.locked else "", key=str(i))
+        if self.ws.slots:
+            table.move_cursor(row=max(0, min(row, len(self.ws.slots) - 1)))
+        base = self.ws.base.prompt or "(empty — write it in Compose, F2)"
+        active = len(self.ws.active_slots()) if self.ws.slots else 1
+        runs = active * max(1, self.ws.repeats)
+        self.query_one("#base-prompt", Static).update(
+            f"Base: {base}\n{len(self.ws.slots)} slot(s), {active} unlocked × {self.ws.repeats} = {runs} image(s)"
+        )
+        self._load_form()
+
+    def _current(self) -> Slot | None:
+        table = self.query_one("#slot-table", DataTable)
+        i = table.cursor_row
+        return self.ws.slots[i] if 0 <= i < len(self.ws.slots) else None
+
+    def _load_form(self) -> None:
+        slot = self._current()
+        values = ("", "", "", False) if slot is None else (
+            slot.name, slot.prompt, f"{slot.width}x{slot.height}" if slot.width and slot.height else "", slot.locked
+        )
+        for wid, v in zip(("#slot-name", "#slot-prompt", "#slot-size"), values[:3], strict=True):
+            field = self.query_one(wid, Input)
+            with field.prevent(Input.Changed):
+                field.value = str(v)
+        box = self.query_one("#slot-locked", Checkbox)
+        with box.prevent(Checkbox.Changed):
+            box.value = bool(values[3])
+
+    @on(DataTable.RowHighlighted, "#slot-table")
+    def _row(self, _: DataTable.RowHighlighted) -> None:
+        self._load_form()
+
+    @on(Input.Changed, "#slot-name, #slot-prompt")
+    def _edit_text(self, event: Input.Changed) -> None:
+        slot = self._current()
+        if slot is None:
+            return
+        setattr(slot, "name" if event.input.id == "slot-name" else "prompt", event.value)
+        self._update_row(slot)
+
+    @on(Input.Submitted, "#slot-size")
+    @on(Input.Blurred, "#slot-size")
+    def _edit_size(self, event: Any) -> None:
+        slot = self._current()
+        if slot is None:
+            return
+        try:
+            slot.width, slot.height = parse_size(event.input.value)
+        except ValueError as e:
+            self.notify(str(e), severity="error")
+            return
+        self._update_row(slot)
+
+    @on(Checkbox.Changed, "#slot-locked")
+    def _edit_lock(self, event: Checkbox.Changed) -> None:
+        slot = self._current()
+        if slot is not None and slot.locked != event.value:
+            slot.locked = event.value
+            self.refresh_slots()
+
+    @on(Input.Changed, "#repeats")
+    def _repeats(self, event: Input.Changed) -> None:
+        if event.value.isdigit() and int(event.value) >= 1:
+            self.ws.repeats = min(int(event.value), 999)
+            self.refresh_slots()
+
+    def _update_row(self, slot: Slot) -> None:
+        table = self.query_one("#slot-table", DataTable)
+        i = self.ws.slots.index(slot)
+        size = f"{slot.width}x{slot.height}" if slot.width and slot.height else ""
+        for col, v in enumerate((slot.name, slot.prompt, size)):
+            table.update_cell_at((i, col + 1), v)
+
+    def action_slot_add(self) -> None:
+        self.ws.slots.append(Slot(name=f"slot{len(self.ws.slots) + 1}"))
+        self.refresh_slots(keep=len(self.ws.slots) - 1)
+        self.query_one("#slot-name", Input).focus()
+
+    def action_slot_delete(self) -> None:
+        slot = self._current()
+        if slot is not None:
+            i = self.ws.slots.index(slot)
+            self.ws.slots.remove(slot)
+            self.refresh_slots(keep=i)
+
+    def action_slot_lock(self) -> None:
+        slot = self._current()
+        if slot is not None:
+            slot.locked = not slot.locked
+            self.refresh_slots()
+
+    def action_generate_all(self) -> None:
+        self.post_message(GenerationRequested(all_slots=True))
+
+    @work(group="presets")
+    async def action_preset_save(self) -> None:
+        name = await self.app.push_screen_wait(TextPrompt("Save slot set as preset named:"))
+        if name:
+            try:
+                path = save_preset(name, self.ws)
+            except PresetError as e:
+                self.notify(str(e), severity="error")
+                return
+            self.notify(f"Saved preset {path.stem}")
+
+    @work(group="presets")
+    async def action_preset_load(self) -> None:
+        names = list_presets()
+        if not names:
+            self.notify("No presets yet: ctrl+s saves the current slot set.", severity="warning")
+            return
+        name = await self.app.push_screen_wait(ChoicePrompt("Load slot-set preset:", names))
+        if name:
+            try:
+                load_preset(name, self.ws)
+            except PresetError as e:
+                self.notify(str(e), severity="error")
+                return
+            self.query_one("#repeats", Input).value = str(self.ws.repeats)
+            self.refresh_slots(keep=0)
+
+    # ------------------------------------------------------------------ queue
+    def _sync_queue(self) -> None:
+        jobs = list(self.queue)
+        self.run_worker(partial(self.query_one(JobList).sync_jobs, jobs), group="joblist", exclusive=True)
+        counts: dict[str, int] = {}
+        for job in self.queue:
+            counts[job.state.value] = counts.get(job.state.value, 0) + 1
+        text = ", ".join(f"{n} {state}" for state, n in counts.items()) or "queue empty"
+        bal = self.app.balance  # type: ignore[attr-defined]
+        if bal is not None and bal.anlas is not None:
+            text += f"   balance {bal.anlas} Anlas"
+        self.query_one("#queue-summary", Static).update(text)
+
+    def on_queue_changed(self, _: QueueChanged) -> None:
+        self._sync_queue()
+
+    def on_jobs_queued(self, _: JobsQueued) -> None:
+        self._sync_queue()
+
+    def on_image_saved(self, _: ImageSaved) -> None:
+        self._sync_queue()
+
+    def on_balance_updated(self, _: BalanceUpdated) -> None:
+        self._sync_queue()
+
+    def on_job_progressed(self, msg: JobProgressed) -> None:
+        self.query_one(JobList).update_job(msg.job_id)
+
+    def _changed(self) -> None:
+        self.app.post_message(QueueChanged())
+
+    def action_cancel_current(self) -> None:
+        if not self.app.runner.cancel_current():  # type: ignore[attr-defined]
+            self.notify("Nothing is running.")
+
+    def action_cancel_all(self) -> None:
+        self.app.runner.cancel_all()  # type: ignore[attr-defined]
+        self._changed()
+
+    def action_retry_failed(self) -> None:
+        n = len(self.queue.retry_failed())
+        self.notify(f"{n} job(s) queued again." if n else "No failed or cancelled jobs.")
+        self._changed()
+
+    def action_resume(self) -> None:
+        n = len(self.queue.resume())
+        self.notify(f"Resumed {n} job(s)." if n else "Nothing is paused.")
+        self._changed()
+
+    def action_job_move(self, delta: int) -> None:
+        jobs = self.query_one(JobList)
+        job = jobs.selected_job
+        if job is not None:
+            new = self.queue.reorder(job.id, delta)
+            jobs.index = new
+            self._changed()
+
+    def action_clear_finished(self) -> None:
+        self.queue.clear_finished()
+        self._changed()
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        return [
+            ("Queue: cancel current", "Stop the running job", self.action_cancel_current),
+            ("Queue: cancel all", "Stop everything queued", self.action_cancel_all),
+            ("Queue: retry failed", "Queue failed and cancelled jobs again", self.action_retry_failed),
+            ("Queue: resume paused", "Run jobs paused after a restart or an error", self.action_resume),
+            ("Queue: clear finished", "Remove done, failed and cancelled jobs", self.action_clear_finished),
+            ("Slots: add slot", "New slot", self.action_slot_add),
+            ("Slots: save preset", "Save slots and repeats", self.action_preset_save),
+            ("Slots: load preset", "Load slots and repeats", self.action_preset_load),
+        ]
+
+    def counts(self) -> dict[JobState, int]:
+        out: dict[JobState, int] = {}
+        for job in self.queue:
+            out[job.state] = out.get(job.state, 0) + 1
+        return out

@@ -1,0 +1,163 @@
+"""Settings and first run: NovelAI token (entered, verified, stored 0600, never shown), folders,
+image protocol, theme and keymap. Saved to the config file with ctrl+s."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+
+from ..core.config import IMAGE_PROTOCOLS, Secret, save_config, save_token
+from ..messages import BalanceUpdated
+from ..runner import fetch_balance
+
+WELCOME = (
+    "Welcome to PeroPix. Nothing is configured yet — pick one:\n"
+    "  • NovelAI: paste your persistent API token below (NovelAI → Account Settings → Get Persistent "
+    "API Token), press Verify, then ctrl+s.\n"
+    "  • Local engine: put the folder of your SDXL / Illustrious / NoobAI / Pony .safetensors checkpoints "
+    "below, then ctrl+s.\n"
+    "Then F2 opens Compose. F1 shows the keys of any screen; ctrl+q quits."
+)
+
+
+def masked(token: Secret | None) -> str:
+    """How a stored token is shown: never in full."""
+    if not token:
+        return "no token stored"
+    value = token.get()
+    return f"token set (…{value[-4:]})" if len(value) >= 12 else "token set"
+
+
+def parse_keymap(text: str) -> dict[str, str]:
+    """``"generate=ctrl+g, quit=ctrl+q"`` → {"generate": "ctrl+g", "quit": "ctrl+q"}."""
+    out: dict[str, str] = {}
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        if "=" not in part:
+            raise ValueError(f"keymap: {part!r} must be binding_id=keys")
+        key, value = (x.strip() for x in part.split("=", 1))
+        if not key or not value:
+            raise ValueError(f"keymap: {part!r} must be binding_id=keys")
+        out[key] = value
+    return out
+
+
+class SettingsScreen(Screen[None]):
+    HELP = "Token, folders, image protocol, theme and keymap. ctrl+s saves to the config file."
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="settings_save"),
+        Binding("ctrl+t", "verify", "Verify token", id="settings_verify"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        app: Any = self.app
+        cfg = app.config
+        yield Header()
+        with VerticalScroll(id="settings-form"):
+            if app.first_run:
+                yield Static(WELCOME, id="welcome")
+            yield Label("NovelAI token (stored in the config folder with mode 0600; never shown)")
+            yield Input(password=True, placeholder=masked(app.token), id="token")
+            yield Static(self._balance_text(app.balance), id="token-status")
+            yield Label("Output folder")
+            yield Input(str(cfg.output_dir), id="output_dir")
+            yield Label("Checkpoints folder (local engine)")
+            yield Input(cfg.paths.checkpoints_dir, placeholder="/models/checkpoints", id="checkpoints_dir")
+            yield Label("LoRA folder")
+            yield Input(cfg.paths.lora_dir, placeholder="/models/loras", id="lora_dir")
+            yield Label("Image protocol (auto probes the terminal at start; over SSH pick one)")
+            yield Select([(p, p) for p in IMAGE_PROTOCOLS], value=cfg.ui.image_protocol, allow_blank=False,
+                         id="image_protocol")
+            yield Label("Theme")
+            themes = sorted(self.app.available_themes)
+            yield Select([(t, t) for t in themes], value=self.app.theme if self.app.theme in themes else themes[0],
+                         allow_blank=False, id="theme")
+            yield Label("Keymap: binding_id=keys; … (F1 on a screen lists binding ids)")
+            yield Input("; ".join(f"{k}={v}" for k, v in cfg.ui.keymap.items()), id="keymap")
+            with Horizontal(id="settings-buttons"):
+                yield Button("Verify token (ctrl+t)", id="verify")
+                yield Button("Save (ctrl+s)", id="save", variant="primary")
+        yield Footer()
+
+    @staticmethod
+    def _balance_text(bal: BalanceUpdated | None) -> str:
+        if bal is None:
+            return ""
+        if bal.error:
+            return f"✗ {bal.error}"
+        return f"✓ verified: tier {bal.tier}, {bal.anlas} Anlas{'' if bal.active else ' (inactive)'}"
+
+    def on_balance_updated(self, msg: BalanceUpdated) -> None:
+        self.query_one("#token-status", Static).update(self._balance_text(msg))
+
+    @on(Select.Changed, "#theme")
+    def _theme(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self.app.theme = event.value
+
+    @on(Button.Pressed, "#verify")
+    def _verify_button(self) -> None:
+        self.action_verify()
+
+    @on(Button.Pressed, "#save")
+    def _save_button(self) -> None:
+        self.action_save()
+
+    def _entered_token(self) -> Secret | None:
+        value = self.query_one("#token", Input).value.strip()
+        return Secret(value) if value else None
+
+    @work(group="verify", exclusive=True, exit_on_error=False)
+    async def action_verify(self) -> None:
+        app: Any = self.app
+        token = self._entered_token() or app.token
+        status = self.query_one("#token-status", Static)
+        if not token:
+            status.update("✗ enter a token first")
+            return
+        status.update("checking…")
+        msg = await fetch_balance(app.config, token)
+        status.update(self._balance_text(msg))
+        if not msg.error:
+            app.balance = msg
+
+    def action_save(self) -> None:
+        app: Any = self.app
+        cfg = app.config
+        try:
+            keymap = parse_keymap(self.query_one("#keymap", Input).value)
+        except ValueError as e:
+            self.notify(str(e), severity="error")
+            return
+        cfg.paths.output_dir = self.query_one("#output_dir", Input).value.strip()
+        cfg.paths.checkpoints_dir = self.query_one("#checkpoints_dir", Input).value.strip()
+        cfg.paths.lora_dir = self.query_one("#lora_dir", Input).value.strip()
+        cfg.ui.image_protocol = str(self.query_one("#image_protocol", Select).value)
+        cfg.ui.theme = self.app.theme
+        cfg.ui.keymap = keymap
+        token = self._entered_token()
+        try:
+            if token:
+                save_token(token.get())
+                app.set_token(token)
+                token_input = self.query_one("#token", Input)
+                token_input.value = ""
+                token_input.placeholder = masked(token)
+            path = save_config(cfg)
+        except OSError as e:
+            self.notify(f"Could not save: {e}", severity="error")
+            return
+        cfg.source = path
+        self.app.set_keymap(keymap)
+        self.notify(f"Saved {path}" + (" and the token" if token else "")
+                    + ". A new image protocol applies at the next start.")
+        if token:
+            app.refresh_balance()

@@ -1,0 +1,97 @@
+"""The queue list: one row per job with its state, a progress bar and a thumbnail of its image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Label, ListItem, ListView, ProgressBar, Static
+
+from ..core.jobs import Job, JobState
+
+STATE_MARK = {
+    JobState.PENDING: "· pending", JobState.RUNNING: "▶ running", JobState.DONE: "✓ done",
+    JobState.FAILED: "✗ failed", JobState.CANCELLED: "– cancelled", JobState.PAUSED: "‖ paused",
+}
+
+
+def job_text(job: Job) -> str:
+    s = job.settings
+    line = f"{job.id}  {job.label:<18.18} {STATE_MARK[job.state]:<12} seed {s.seed}  {s.width}x{s.height}"
+    detail = job.error or job.note
+    return f"{line}\n  {detail}" if detail else line
+
+
+class JobRow(ListItem):
+    """One job. ``refresh_job`` updates it in place (cheap; no remount unless the image changed)."""
+
+    def __init__(self, job: Job, thumb: Widget | None) -> None:
+        super().__init__(classes=f"job -{job.state.value}")
+        self.job = job
+        self._thumb = thumb
+        self._thumb_path = job.images[-1] if job.images else None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield self._thumb or Static("", classes="thumb-empty")
+            with Vertical():
+                yield Label(job_text(self.job), classes="job-text")
+                yield ProgressBar(total=max(1, self.job.total), show_eta=False, classes="job-bar")
+
+    def on_mount(self) -> None:
+        self.refresh_job()
+
+    def refresh_job(self) -> None:
+        job = self.job
+        self.set_classes(f"job -{job.state.value}")
+        self.query_one(".job-text", Label).update(job_text(job))
+        bar = self.query_one(".job-bar", ProgressBar)
+        done = job.state is JobState.DONE
+        bar.update(total=max(1, job.total or 1), progress=(job.total or 1) if done else job.step)
+
+
+class JobList(ListView):
+    """All jobs of ``app.queue``; rebuilt when jobs are added/reordered, updated in place otherwise."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._order: list[str] = []
+
+    @property
+    def selected_job(self) -> Job | None:
+        item = self.highlighted_child
+        return item.job if isinstance(item, JobRow) else None
+
+    def _thumb(self, job: Job) -> Widget | None:
+        if not job.images or not Path(job.images[-1]).exists():
+            return None
+        from .preview import load_display_image
+
+        try:
+            img = load_display_image(Path(job.images[-1]), 64)
+        except OSError:
+            return None
+        return self.app.image_widget(img, classes="thumb")  # type: ignore[attr-defined]
+
+    async def sync_jobs(self, jobs: list[Job]) -> None:
+        order = [j.id for j in jobs]
+        rows = {r.job.id: r for r in self.query(JobRow)}
+        stale = any(r._thumb_path != (r.job.images[-1] if r.job.images else None) for r in rows.values())
+        if order == self._order and not stale:
+            for row in rows.values():
+                row.refresh_job()
+            return
+        keep = self.index
+        self._order = order
+        await self.clear()
+        await self.extend([JobRow(j, self._thumb(j)) for j in jobs])
+        if jobs:
+            self.index = min(keep or 0, len(jobs) - 1)
+
+    def update_job(self, job_id: str) -> None:
+        for row in self.query(JobRow):
+            if row.job.id == job_id:
+                row.refresh_job()

@@ -1,0 +1,122 @@
+"""Inline images: choose the textual-image widget class for the configured protocol.
+
+textual-image probes the terminal when it is first imported (Sixel query, TGP query, cell size),
+and Textual's input thread swallows the replies once the app runs. So :func:`prepare` must run
+before the app starts (``tui.py`` calls it):
+
+- ``auto``: let textual-image probe, but first guard the 0-column TTY trap (its cell-size code
+  divides by the column count) by seeding a default cell size.
+- an explicit protocol: skip the probes entirely (fast start; over SSH no late replies leak in as
+  keypresses) by importing with the TTY check answering "no"; the cell size comes from
+  ``TEXTUAL_CELL_WIDTH``/``TEXTUAL_CELL_HEIGHT`` or 10x20.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from textual.widget import Widget
+
+PROTOCOLS = ("auto", "tgp", "sixel", "halfcell", "unicode")
+DEFAULT_CELL = (10, 20)
+
+_prepared: str | None = None
+
+
+def _cell_from_env() -> tuple[int, int]:
+    w, h = os.environ.get("TEXTUAL_CELL_WIDTH", ""), os.environ.get("TEXTUAL_CELL_HEIGHT", "")
+    return (int(w), int(h)) if w.isdigit() and h.isdigit() and int(w) and int(h) else DEFAULT_CELL
+
+
+def _terminal_columns() -> int:
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+    except (OSError, ValueError):
+        return 0
+
+
+def seed_cell_size(width: int, height: int) -> None:
+    """Pin textual-image's cached cell size (a private hook; harmless if it changes)."""
+    with contextlib.suppress(Exception):
+        from textual_image import _terminal
+
+        _terminal.get_cell_size._result = _terminal.CellSize(width, height)  # type: ignore[attr-defined]
+
+
+class _NotATty:
+    """Stands in for ``sys.__stdout__`` while textual-image is imported, so it does not probe."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@contextlib.contextmanager
+def _without_probes() -> Iterator[None]:
+    real = sys.__stdout__
+    sys.__stdout__ = _NotATty(real)  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        sys.__stdout__ = real  # type: ignore[misc]
+
+
+def prepare(protocol: str) -> str:
+    """Import textual-image safely for ``protocol``; returns the protocol actually in use."""
+    global _prepared
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"image protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    if _prepared is not None or "textual_image.widget" in sys.modules:
+        _prepared = _prepared or protocol
+        return _prepared
+    if protocol == "auto":
+        if sys.__stdout__ is not None and sys.__stdout__.isatty() and _terminal_columns() == 0:
+            seed_cell_size(*_cell_from_env())
+        import textual_image.widget  # noqa: F401  (probes the terminal now, before the app starts)
+    else:
+        seed_cell_size(*_cell_from_env())
+        with _without_probes():
+            import textual_image.widget  # noqa: F401
+    _prepared = protocol
+    return protocol
+
+
+def image_class(protocol: str) -> type[Widget]:
+    """The textual-image widget class for ``protocol``."""
+    prepare(protocol)
+    from textual_image import widget as tw
+
+    classes: dict[str, Any] = {
+        "auto": tw.Image, "tgp": tw.TGPImage, "sixel": tw.SixelImage,
+        "halfcell": tw.HalfcellImage, "unicode": tw.UnicodeImage,
+    }
+    cls: type[Widget] = classes[protocol]
+    return cls
+
+
+def make_image_widget(protocol: str, image: Any = None, **kwargs: Any) -> Widget:
+    """A new image widget showing ``image`` (path, PIL image or None)."""
+    if isinstance(image, str):
+        image = Path(image)
+    return image_class(protocol)(image, **kwargs)
+
+
+def load_display_image(path: Path, max_px: int = 1024) -> Any:
+    """Open an image scaled down for display (textual-image re-scales on every render)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.draft("RGB", (max_px, max_px))
+        im = im.convert("RGB")
+        im.thumbnail((max_px, max_px))
+        return im

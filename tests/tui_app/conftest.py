@@ -1,0 +1,39 @@
+"""Pilot fixtures for the app shell: half-cell images, pinned cell size, no blink, no animations,
+the loopback NovelAI emulator (H2's fixture) and helpers to drive the app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from peropix_tui.widgets import preview
+
+try:
+    from tests.nai_emulator.fixtures import nai_emulator  # noqa: F401
+except ImportError:  # the emulator package is another helper's; tests needing it name it in the skip
+    pass
+
+
+@pytest.fixture(autouse=True)
+def tui_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PEROPIX_IMAGE_PROTOCOL", "halfcell")
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+    monkeypatch.setenv("TEXTUAL_CELL_WIDTH", "10")
+    monkeypatch.setenv("TEXTUAL_CELL_HEIGHT", "20")
+    monkeypatch.setenv("PEROPIX_THEME", "textual-dark")
+    preview.prepare("halfcell")
+    preview.seed_cell_size(10, 20)
+
+
+@pytest.fixture
+def make_app() -> Callable[..., Any]:
+    """Build a PeroPixApp from the (isolated, env-overridden) config."""
+    from peropix_tui.app import PeroPixApp
+    from peropix_tui.core.config import load_config
+
+    def build(**kwargs: Any) -> PeroPixApp:
+        return PeroPixApp(load_config(), **kwargs)
+
+    return build
