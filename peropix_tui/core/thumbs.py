@@ -78,8 +78,8 @@ def _render(src: Path, size: int) -> bytes:
 
 def _has_transparency(im: Image.Image) -> bool:
     """NovelAI images are RGBA with alpha 254/255 (stealth metadata): that is not transparency."""
-    lo, _hi = im.getchannel("A").getextrema()  # type: ignore[misc]
-    return bool(lo < 250)
+    lo = im.getchannel("A").getextrema()[0]
+    return isinstance(lo, int | float) and lo < 250
 
 
 def _placeholder(cache: Path, size: int, reason: str) -> Thumbnail:

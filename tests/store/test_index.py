@@ -33,7 +33,8 @@ def test_save_indexes_recipe_and_dimensions(store: GalleryStore) -> None:
     img = store.save_image(nai_png("1girl, smile", seed=1234, size=(80, 40)), folder="s", slot_index=2,
                            slot_name="smile")
     assert (img.path, img.folder, img.width, img.height, img.seed) == ("s/002_smile_0000001.png", "s", 80, 40, 1234)
-    assert img.provider == "nai" and img.model and "V4.5" in img.model
+    assert img.provider == "nai"
+    assert img.model in ("nai-diffusion-4-5-full", "NovelAI Diffusion V4.5 4BDE2A90")  # id, or Source as is
     assert "1girl" in img.prompt and img.favourite is False
     assert img.file.read_bytes() == nai_png("1girl, smile", seed=1234, size=(80, 40))
     assert img.size == img.file.stat().st_size
@@ -229,3 +230,29 @@ def test_real_novelai_images_are_searchable(store: GalleryStore, out_dir: Path, 
     assert {i.path for i in hit} == {"nai/sample-0316.png", "nai/sample-0317.png"}
     s316 = store.get("nai/sample-0316.png")
     assert s316 is not None and (s316.width, s316.height, s316.seed) == (128, 128, 1148692016)
+
+
+def test_local_engine_image_indexes_checkpoint_and_character_prompts(store: GalleryStore) -> None:
+    from PIL import Image
+
+    from peropix_tui.core.metadata import write_novelai_png
+    from peropix_tui.core.settings import CharacterPrompt, GenerationSettings
+
+    settings = GenerationSettings(provider="local", checkpoint="waiIllustrious_v14.safetensors",
+                                  prompt="2girls, park", width=64, height=64,
+                                  characters=[CharacterPrompt("girl, twintails", position="B3")])
+    data = write_novelai_png(Image.new("RGB", (64, 64)), settings, seed=77)
+    img = store.save_image(data, folder="local", slot_index=0, slot_name="duo")
+    assert (img.provider, img.seed) == ("local", 77)
+    assert img.model is not None and img.model.startswith("waiIllustrious_v14")
+    assert [i.path for i in store.page(search="twintails")] == [img.path]
+
+
+def test_indexing_without_the_metadata_module_reads_the_comment_chunk(
+    store: GalleryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from peropix_tui.core.store import scan
+
+    monkeypatch.setattr(scan, "_metadata_reader", lambda: None)
+    img = store.save_image(nai_png("fallback, cat", seed=9, provider="local"), folder="f")
+    assert (img.seed, img.provider, img.prompt) == (9, "local", "fallback, cat")
