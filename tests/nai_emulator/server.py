@@ -120,7 +120,8 @@ class NaiEmulator:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="nai-emulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="nai-emulator",
+                                        daemon=True)
 
     # -------------------------------------------------------------- lifecycle
     @property
@@ -156,6 +157,10 @@ class NaiEmulator:
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
             self._faults.append(Fault(kind, times, endpoint, delay))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
 
     def occupy(self, seconds: float) -> None:
         """Pretend another client (the website) is generating on this account for ``seconds``."""
@@ -217,9 +222,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        self.rec.status = status
+        self._finish()
         self.wfile.write(body)
         self.wfile.flush()
-        self.rec.status = status
+
+    def _finish(self) -> None:
+        """Stamp the end of the exchange just before its last bytes leave (the client may act at once)."""
+        self.rec.finish = time.monotonic()
 
     def _error(self, status: int, message: str) -> None:
         self._send(status, json.dumps({"statusCode": status, "message": message}).encode(), "application/json")
@@ -228,8 +238,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
         self.rec.status = -1
+        self._finish()
 
     def _chunk(self, data: bytes) -> None:
+        if not data:
+            self._finish()
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
@@ -243,6 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         headers = {k.lower(): v for k, v in self.headers.items()}
         self.rec = Recorded(method, self.path, headers, None, time.monotonic())
+        self.emulator.record(self.rec)
         try:
             self._route(method, headers)
         except Rejected as e:
@@ -250,8 +264,8 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.rec.status = -2
         finally:
-            self.rec.finish = time.monotonic()
-            self.emulator.record(self.rec)
+            if not self.rec.finish:
+                self.rec.finish = time.monotonic()
 
     def _route(self, method: str, headers: dict[str, str]) -> None:
         expected = "GET" if self.path == SUBSCRIPTION else "POST"
