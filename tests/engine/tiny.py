@@ -166,3 +166,43 @@ def make_tiny_lora(
     path = Path(path)
     save_file(sd, str(path), metadata={"ss_network_module": "networks.lora"})
     return path
+
+
+def make_sparse_checkpoint(path: str | Path, shapes: dict[str, tuple[int, ...]], dtype: str = "F16") -> Path:
+    """A header-valid safetensors file whose data region is a hole (sparse, no disk use): lets the
+    header-only inspector see a full-size SDXL file without writing gigabytes."""
+    import json
+    import os
+
+    size = {"F16": 2, "BF16": 2, "F32": 4}[dtype]
+    header: dict[str, object] = {}
+    offset = 0
+    for key, shape in shapes.items():
+        n = size
+        for s in shape:
+            n *= s
+        header[key] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    blob = json.dumps(header).encode()
+    blob += b" " * (-len(blob) % 8)
+    path = Path(path)
+    with open(path, "wb") as f:
+        f.write(len(blob).to_bytes(8, "little"))
+        f.write(blob)
+        f.truncate(8 + len(blob) + offset)
+        os.fsync(f.fileno())
+    return path
+
+
+def full_sdxl_shapes() -> dict[str, tuple[int, ...]]:
+    """Every tensor name and shape of a full-size SDXL base single-file checkpoint (meta device)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for prefix, module in (("model.diffusion_model.", _meta(UNet, UNetConfig())),
+                           ("first_stage_model.", _meta(AutoencoderKL, VAEConfig()))):
+        shapes.update({prefix + k: s for k, s in _shapes(module).items()})
+    clip_l = build_text_model(CLIP_L_CONFIG, False)
+    own = _shapes(clip_l)
+    shapes.update({"conditioner.embedders.0.transformer." + c: own[n] for c, n in canonical_names(clip_l).items()})
+    shapes["conditioner.embedders.0.transformer.text_model.embeddings.position_ids"] = (1, 77)
+    shapes.update({"conditioner.embedders.1.model." + k: s for k, s in openclip_shapes(CLIP_G_CONFIG).items()})
+    return shapes

@@ -1,0 +1,136 @@
+"""kohya-format LoRA / LoCon merged into the weights, and unmerged bit-exactly.
+
+Names are generated from the model's own modules (never parsed back from LoRA names, since
+underscores are ambiguous): ``lora_unet_<sgm name>``, ``lora_te1_<HF CLIP-L name>``,
+``lora_te2_<HF CLIP-G name>`` with dots as underscores. Merge, per target weight ``W``:
+
+    W ← W + s · (α / r) · reshape(up.flatten(1) @ down.flatten(1), W.shape)
+
+computed in fp32 and cast back; ``r`` is ``down.shape[0]``, ``α`` defaults to ``r``. The original of
+every touched weight is kept (on the CPU), so :meth:`LoraHandle.remove` restores it exactly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from .clip import canonical_names
+
+if TYPE_CHECKING:
+    from .checkpoint import SDXLModel
+
+PAIRS = ((".lora_up.weight", ".lora_down.weight"), (".lora_B.weight", ".lora_A.weight"))
+
+
+class LoraError(ValueError):
+    """A LoRA file that cannot be applied to this model; the message names the file."""
+
+
+@dataclass
+class LoraHandle:
+    path: str
+    weight: float
+    clip_weight: float
+    model: SDXLModel = field(repr=False)
+    originals: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict, repr=False)
+    unmatched: list[str] = field(default_factory=list)
+
+    @property
+    def patched(self) -> int:
+        return len(self.originals)
+
+    def remove(self) -> None:
+        """Restore every touched weight to its exact value before this LoRA (newest LoRA first)."""
+        if not self.model.loras or self.model.loras[-1] is not self:
+            raise LoraError(f"{self.path}: remove LoRAs in reverse order of applying them")
+        with torch.no_grad():
+            for param, original in self.originals.values():
+                param.copy_(original)
+        self.originals.clear()
+        self.model.loras.pop()
+
+
+def _linear_weights(module: nn.Module, names: dict[str, str] | None = None) -> dict[str, torch.Tensor]:
+    out = {}
+    for name, mod in module.named_modules():
+        if isinstance(mod, nn.Linear | nn.Conv2d):
+            key = f"{name}.weight"
+            out[(names or {}).get(key, key)[: -len(".weight")]] = mod.weight
+    return out
+
+
+def lora_key_map(model: SDXLModel) -> dict[str, tuple[torch.Tensor, bool]]:
+    """kohya base name -> (target weight, is_text_encoder)."""
+    keys: dict[str, tuple[torch.Tensor, bool]] = {}
+    for name, w in _linear_weights(model.unet).items():
+        keys["lora_unet_" + name.replace(".", "_")] = (w, False)
+    for prefix, enc in (("lora_te1_", model.clip_l), ("lora_te2_", model.clip_g)):
+        canon = {own: c for c, own in canonical_names(enc).items()}
+        for name, w in _linear_weights(enc, canon).items():
+            keys[prefix + name.replace(".", "_")] = (w, True)
+    return keys
+
+
+def _read(path: str) -> dict[str, torch.Tensor]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(path, framework="pt", device="cpu") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not a dict
+    except FileNotFoundError:
+        raise LoraError(f"{path}: no such LoRA file") from None
+    except Exception as e:
+        raise LoraError(f"{path}: cannot read as safetensors ({e})") from None
+
+
+def _pairs(tensors: dict[str, torch.Tensor]) -> dict[str, tuple[torch.Tensor, torch.Tensor, float]]:
+    """base name -> (up, down, alpha)."""
+    out = {}
+    for key in tensors:
+        for up_sfx, down_sfx in PAIRS:
+            if key.endswith(up_sfx):
+                base = key[: -len(up_sfx)]
+                down = tensors.get(base + down_sfx)
+                if down is not None:
+                    rank = down.shape[0]
+                    alpha = tensors.get(base + ".alpha")
+                    out[base] = (tensors[key], down, float(alpha) if alpha is not None else float(rank))
+    return out
+
+
+def lora_delta(weight: torch.Tensor, up: torch.Tensor, down: torch.Tensor, alpha: float, scale: float) -> torch.Tensor:
+    """``scale · (α/r) · up @ down`` shaped like ``weight``, in fp32 on ``weight``'s device."""
+    up32 = up.to(weight.device, torch.float32).flatten(1)
+    down32 = down.to(weight.device, torch.float32).flatten(1)
+    return (up32 @ down32).reshape(weight.shape) * (scale * alpha / down.shape[0])
+
+
+def apply_lora(
+    model: SDXLModel, lora_path: str | os.PathLike[str], weight: float = 1.0, *, clip_weight: float | None = None
+) -> LoraHandle:
+    """Merge a kohya LoRA into ``model`` (UNet at ``weight``, text encoders at ``clip_weight``)."""
+    path = str(lora_path)
+    pairs = _pairs(_read(path))
+    targets = lora_key_map(model)
+    matched = {base: v for base, v in pairs.items() if base in targets}
+    if not matched:
+        raise LoraError(f"{path}: no LoRA tensor matches this model (not a kohya SDXL LoRA?)")
+    for base, (up, down, _alpha) in matched.items():
+        w = targets[base][0]
+        if up.shape[0] * down.flatten(1).shape[1] != w.numel() or up.flatten(1).shape[1] != down.shape[0]:
+            raise LoraError(f"{path}: {base} has shape up{tuple(up.shape)}/down{tuple(down.shape)}, "
+                            f"the model weight is {tuple(w.shape)} (LoRA for another model?)")
+    cw = weight if clip_weight is None else clip_weight
+    handle = LoraHandle(path, weight, cw, model, unmatched=sorted(set(pairs) - set(matched)))
+    with torch.no_grad():
+        for base, (up, down, alpha) in matched.items():
+            w, is_text = targets[base]
+            handle.originals[base] = (w, w.detach().to("cpu", copy=True))
+            w.copy_((w.float() + lora_delta(w, up, down, alpha, cw if is_text else weight)).to(w.dtype))
+    model.loras.append(handle)
+    return handle

@@ -1,0 +1,22 @@
+"""Fixtures for engine tests: one tiny checkpoint per session (read-only users share it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .tiny import make_tiny_checkpoint
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.safetensors")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_ckpt: Path):  # type: ignore[no-untyped-def]
+    """Loaded once; tests must not modify it (LoRA tests load their own)."""
+    from peropix_tui.engine.checkpoint import load_checkpoint
+
+    return load_checkpoint(tiny_ckpt)

@@ -1,0 +1,119 @@
+"""kohya LoRA merge equals W + s·α/r·up@down on UNet (linear and conv) and both text encoders;
+unmerge restores every weight bit-exactly; bad LoRAs fail before touching anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from peropix_tui.engine.checkpoint import load_checkpoint
+from peropix_tui.engine.lora import LoraError, apply_lora, lora_key_map
+
+from .tiny import make_tiny_lora
+
+
+@pytest.fixture
+def model(tiny_ckpt: Path):  # type: ignore[no-untyped-def]
+    return load_checkpoint(tiny_ckpt)
+
+
+def _snapshot(model) -> dict[str, torch.Tensor]:  # type: ignore[no-untyped-def]
+    out = {}
+    for name, mod in (("unet", model.unet), ("l", model.clip_l), ("g", model.clip_g), ("vae", model.vae)):
+        out.update({f"{name}.{k}": v.clone() for k, v in mod.state_dict().items()})
+    return out
+
+
+def test_merge_is_w_plus_scaled_up_down_and_unmerge_is_bit_exact(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lora_path = make_tiny_lora(tmp_path / "l.safetensors", rank=4, alpha=2.0)
+    lora = load_file(str(lora_path))
+    before = _snapshot(model)
+    targets = lora_key_map(model)
+    originals = {base: w.detach().clone() for base, (w, _) in targets.items()}
+    handle = apply_lora(model, lora_path, 0.7, clip_weight=0.3)
+    bases = {k.rsplit(".", 2)[0] for k in lora if k.endswith("lora_up.weight")}
+    assert handle.patched == len(bases) and not handle.unmatched
+    kinds = {b.split("_")[1] for b in bases}
+    assert kinds == {"unet", "te1", "te2"}
+    assert any(targets[b][0].ndim == 4 for b in bases)  # conv (LoCon) targets are covered
+    for base in bases:
+        w, is_text = targets[base]
+        up, down = lora[base + ".lora_up.weight"], lora[base + ".lora_down.weight"]
+        s = 0.3 if is_text else 0.7
+        expected = originals[base] + s * (2.0 / 4) * (up.flatten(1) @ down.flatten(1)).reshape(w.shape)
+        assert torch.allclose(w, expected, atol=1e-6, rtol=0)
+        assert not torch.equal(w, originals[base])
+    handle.remove()
+    after = _snapshot(model)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert model.loras == []
+
+
+def test_lora_changes_unet_output_and_weight_zero_is_identity(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lora_path = make_tiny_lora(tmp_path / "l.safetensors")
+    cfg = model.info.unet
+    x, ctx, y = torch.randn(1, 4, 8, 8), torch.randn(1, 77, cfg.context_dim), torch.randn(1, cfg.adm_in)
+    t = torch.tensor([400.0])
+    with torch.inference_mode():
+        base = model.unet(x, t, ctx, y)
+    h0 = apply_lora(model, lora_path, 0.0)
+    with torch.inference_mode():
+        assert torch.equal(model.unet(x, t, ctx, y), base)
+    h0.remove()
+    h1 = apply_lora(model, lora_path, 1.0)
+    with torch.inference_mode():
+        assert (model.unet(x, t, ctx, y) - base).abs().max() > 1e-3
+    h1.remove()
+    with torch.inference_mode():
+        assert torch.equal(model.unet(x, t, ctx, y), base)
+
+
+def test_two_loras_stack_and_must_be_removed_newest_first(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    before = _snapshot(model)
+    a = apply_lora(model, make_tiny_lora(tmp_path / "a.safetensors", seed=1), 1.0)
+    b = apply_lora(model, make_tiny_lora(tmp_path / "b.safetensors", seed=2, every=2), 0.5)
+    with pytest.raises(LoraError, match="reverse order"):
+        a.remove()
+    b.remove()
+    a.remove()
+    after = _snapshot(model)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_alpha_defaults_to_rank_and_peft_names_work(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base = "lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k"
+    w = lora_key_map(model)[base][0]
+    orig = w.detach().clone()
+    up, down = torch.randn(w.shape[0], 2), torch.randn(2, w.shape[1])
+    save_file({f"{base}.lora_B.weight": up, f"{base}.lora_A.weight": down}, str(tmp_path / "p.safetensors"))
+    h = apply_lora(model, tmp_path / "p.safetensors", 0.5)
+    assert torch.allclose(w, orig + 0.5 * up @ down, atol=1e-6)
+    h.remove()
+    assert torch.equal(w, orig)
+
+
+def test_bad_loras_fail_clearly_and_touch_nothing(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    before = _snapshot(model)
+    other = tmp_path / "sd15.safetensors"
+    save_file({"lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight": torch.zeros(4, 2),
+               "lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight": torch.zeros(2, 4)}, str(other))
+    with pytest.raises(LoraError, match="sd15.safetensors: no LoRA tensor matches"):
+        apply_lora(model, other, 1.0)
+    wrong = tmp_path / "wrong.safetensors"
+    good = load_file(str(make_tiny_lora(tmp_path / "g.safetensors")))
+    key = sorted(k for k in good if k.endswith("lora_up.weight"))[-1]
+    good[key] = torch.zeros(good[key].shape[0] + 1, *good[key].shape[1:])
+    save_file(good, str(wrong))
+    with pytest.raises(LoraError, match="wrong.safetensors: .* another model"):
+        apply_lora(model, wrong, 1.0)
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x00" * 3 + b"not a lora")
+    with pytest.raises(LoraError, match="garbage.safetensors"):
+        apply_lora(model, garbage, 1.0)
+    with pytest.raises(LoraError, match="no such LoRA"):
+        apply_lora(model, tmp_path / "absent.safetensors", 1.0)
+    after = _snapshot(model)
+    assert all(torch.equal(before[k], after[k]) for k in before) and model.loras == []
