@@ -112,6 +112,8 @@ def _open_image(data: bytes) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise _Skip("image dimensions too large to decode (decompression bomb?)") from None
     except Exception as e:  # PIL raises many exception types for unknown or broken files
         raise _Skip(f"not an image PIL can open ({type(e).__name__})") from None
     return image
