@@ -105,3 +105,24 @@ def test_furry_and_transparent_helpers() -> None:
     assert presets.strip_furry("1girl") == ("1girl", False)
     assert presets.apply_transparent("cat") == "cat, transparent background"
     assert presets.apply_transparent("cat, transparent background") == "cat, transparent background"
+
+
+@pytest.mark.parametrize("model", [m for m in MODELS if m != "nai-diffusion-3"])
+@given(user=_TEXT, nsfw=st.booleans(), data=st.data())
+def test_detect_round_trip_any_user_text(model: str, user: str, nsfw: bool, data: st.DataObject) -> None:
+    preset = data.draw(st.sampled_from(uc_presets_for(model)))
+    prompt = "1girl, nsfw" if nsfw else "1girl"
+    negative = apply_uc_preset(user, preset, model, prompt)
+    got_preset, got_user = detect_uc_preset(negative, model, prompt)
+    assert apply_uc_preset(got_user, got_preset, model, prompt) == negative
+    if presets.UC_PRESETS[model][preset] and user:
+        assert (got_preset, got_user) == (preset, user)
+
+
+def test_detect_with_prompt_uses_the_nsfw_rule() -> None:
+    model = "nai-diffusion-4-5-full"
+    negative = apply_uc_preset("x", "heavy", model, "1girl, nsfw")
+    assert detect_uc_preset(negative, model, "1girl, nsfw") == ("heavy", "x")
+    assert detect_uc_preset(negative, model) == ("heavy", "x")
+    # the same text under a prompt without nsfw is not that preset's text
+    assert detect_uc_preset(negative, model, "1girl") == ("none", negative)

@@ -221,22 +221,21 @@ def apply_uc_preset(uc: str, preset: str, model: str, prompt: str = "") -> str:
     return ", ".join(p for p in (uc_preset_text(preset, model, prompt), uc) if p)
 
 
-def detect_uc_preset(negative: str, model: str) -> tuple[str, str]:
+def detect_uc_preset(negative: str, model: str, prompt: str | None = None) -> tuple[str, str]:
     """(preset, user UC) recovered from a finished negative prompt by matching preset text.
 
-    Longer presets are tried first (Human Focus extends Heavy); each is also tried without
-    ``nsfw`` (the nsfw rule). No match gives ``("none", negative)``.
+    Longer presets are tried first (Human Focus extends Heavy). With ``prompt`` the nsfw rule
+    decides which text each preset had; without it both variants are tried. No match gives
+    ``("none", negative)`` (on V3 anime, whose "none" is ``lowres``, that cannot round-trip).
     """
     presets = UC_PRESETS[_base_id(model)]
-    candidates = sorted(
-        ((name, text) for name, full in presets.items() if full for text in {full, _without_nsfw(full)}),
-        key=lambda nt: len(nt[1]),
-        reverse=True,
-    )
-    for name, text in candidates:
+    variants: list[tuple[str, str]] = []
+    for name, full in presets.items():
+        texts = {uc_preset_text(name, model, prompt)} if prompt is not None else {full, _without_nsfw(full)}
+        variants += [(name, t) for t in texts if t]
+    for name, text in sorted(variants, key=lambda nt: len(nt[1]), reverse=True):
         if negative == text:
             return name, ""
-        if negative.startswith(text + ", "):
+        if negative.startswith(text + ", ") and len(negative) > len(text) + 2:
             return name, negative[len(text) + 2:]
-    # (On V3 anime "none" itself is "lowres", so an unmatched negative cannot round-trip there.)
     return "none", negative
