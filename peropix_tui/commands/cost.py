@@ -1,0 +1,73 @@
+"""``peropix cost``: the Anlas a generation will cost, by NovelAI's own formula.
+
+``--tier`` 0..3 is used as given (no server call); without it the tier and balance come from
+``GET /user/subscription`` (a token is needed then). ``--json`` prints at least
+``{"total", "per_image", "opus_free", "breakdown"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from .genopts import add_generation_options, settings_from_args
+
+TIERS = ("Paper", "Tablet", "Scroll", "Opus")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("cost", help="Anlas cost of a NovelAI generation",
+                       description="Estimate the Anlas cost of a NovelAI generation before sending it.")
+    add_generation_options(p)
+    p.add_argument("--tier", type=int, choices=range(4), metavar="0..3",
+                   help="subscription tier (0 Paper … 3 Opus); without it, ask NovelAI")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.nai.cost import estimate_cost
+    from ..core.nai.models import validate
+    from ..core.nai.vibe import count_uncached
+
+    settings = settings_from_args(args)
+    if settings.provider == "local":
+        return _print({"total": 0, "per_image": 0, "opus_free": False, "breakdown": {}, "provider": "local"},
+                      args.json, balance=None)
+    validate(settings)
+    tier, active, balance = (args.tier, True, None) if args.tier is not None else _ask_server()
+    estimate = estimate_cost(settings, tier=tier, active=active, uncached_vibes=count_uncached(settings))
+    data = {**estimate.to_json(), "tier": tier}
+    if balance is not None:
+        data["balance"] = balance
+    return _print(data, args.json, balance=balance)
+
+
+def _ask_server() -> tuple[int, bool, int]:
+    from ..core.nai.backend import client_from_config
+
+    sub = asyncio.run(client_from_config().subscription())
+    return sub.tier, sub.active, sub.anlas
+
+
+def _print(data: dict[str, Any], as_json: bool, *, balance: int | None) -> int:
+    if as_json:
+        print(json.dumps(data))
+        return 0
+    if data.get("provider") == "local":
+        print("Cost: 0 Anlas (local engine)")
+        return 0
+    billable = data.get("billable_images", "?")
+    print(f"Cost: {data['total']} Anlas ({data['per_image']} per image x {billable} billable of "
+          f"{data.get('n_samples', '?')})")
+    for key, value in data["breakdown"].items():
+        if value:
+            print(f"  {key.replace('_', ' ')}: {value}")
+    if data["opus_free"]:
+        print("  first image free (Opus)")
+    tier = data.get("tier")
+    if balance is not None and isinstance(tier, int):
+        print(f"Balance: {balance} Anlas ({TIERS[tier] if 0 <= tier < 4 else tier})")
+    return 0
