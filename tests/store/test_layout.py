@@ -17,6 +17,7 @@ from peropix_tui.core.store import (
     image_filename,
     sanitize_name,
     seq_of,
+    session_folder,
 )
 
 
@@ -62,6 +63,14 @@ def test_hostile_folder_names_are_rejected(bad: str) -> None:
     with pytest.raises(StoreError) as e:
         check_folder_name(bad)
     assert "folder name" in str(e.value)
+
+
+def test_session_folder_names_are_valid_and_sortable() -> None:
+    from datetime import datetime
+
+    a = session_folder(datetime(2026, 1, 2, 3, 4))
+    assert a == "session_2026-01-02_0304" and check_folder_name(a) == a
+    assert a < session_folder(datetime(2026, 1, 10, 0, 0))
 
 
 def test_folder_from_any_preset_name_is_valid() -> None:

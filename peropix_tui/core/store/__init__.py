@@ -15,6 +15,7 @@ from .layout import (
     image_filename,
     sanitize_name,
     seq_of,
+    session_folder,
 )
 from .ops import TrashTicket
 
@@ -32,4 +33,5 @@ __all__ = [
     "image_filename",
     "sanitize_name",
     "seq_of",
+    "session_folder",
 ]

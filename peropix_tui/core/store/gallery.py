@@ -8,12 +8,12 @@ vanished outside the app (comparing path, size and mtime, so it is cheap when no
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import paths
 from ..fsutil import atomic_write
@@ -30,6 +30,9 @@ from .layout import (
 )
 from .ops import FolderOps
 from .scan import FileStat, probe, walk
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 STALE_PART_SECONDS = 15 * 60
 
@@ -74,12 +77,11 @@ class GalleryStore(FolderOps):
         self.index = Index(db_path or default_db_path())
 
     @classmethod
-    def from_config(cls, cfg: object | None = None) -> GalleryStore:
+    def from_config(cls, cfg: Config | None = None) -> GalleryStore:
         """The store for the configured output folder (``load_config()`` when ``cfg`` is None)."""
-        from ..config import Config, load_config
+        from ..config import load_config
 
-        config = cfg if isinstance(cfg, Config) else load_config()
-        return cls(config.output_dir)
+        return cls((cfg or load_config()).output_dir)
 
     def close(self) -> None:
         self.index.close()
@@ -204,7 +206,7 @@ class GalleryStore(FolderOps):
         return path.relative_to(self.root).as_posix()
 
     def _stored(self, row: Row) -> StoredImage:
-        return StoredImage(**dataclasses.asdict(row), file=self.root / row.path)
+        return StoredImage(**vars(row), file=self.root / row.path)
 
 
 def _stat(path: Path) -> tuple[int, int]:

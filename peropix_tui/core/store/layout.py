@@ -18,6 +18,7 @@ import threading
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 try:  # POSIX file locks; elsewhere the in-process lock is all we have
@@ -96,6 +97,12 @@ def folder_from_name(name: str, fallback: str = "untitled") -> str:
     if not safe or safe.split(".")[0].lower() in _WINDOWS_RESERVED:
         safe = f"{fallback}_{safe}" if safe else fallback
     return check_folder_name(safe)
+
+
+def session_folder(when: datetime | None = None) -> str:
+    """The folder name for a generation session started at ``when`` (default: now), e.g.
+    ``session_2026-11-23_2340``."""
+    return f"session_{(when or datetime.now()):%Y-%m-%d_%H%M}"
 
 
 def image_filename(slot_index: int | None, slot_name: str | None, seq: int, ext: str = "png") -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import importlib
+import io
 import json
 import os
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,24 +72,50 @@ def walk(root: Path, parts: list[Path] | None = None) -> Iterator[FileStat]:
 def probe(path: Path) -> Facts:
     """Dimensions and recipe of one image; never raises for a bad or unreadable file."""
     try:
-        with Image.open(path) as im:
-            width, height = im.size
-            text = _text_chunks(im)
-    except Exception:  # noqa: BLE001 - corrupt / not an image: index it with what we have
+        data = path.read_bytes()
+    except OSError:
         return Facts()
-    recipe = _recipe(path, text)
-    return Facts(width=width, height=height, **recipe)
+    size = _png_size(data) or _pil_size(data)
+    if size is None:  # corrupt / not an image: index it with what we have
+        return Facts()
+    return Facts(width=size[0], height=size[1], **_recipe(data))
 
 
-def _text_chunks(im: Image.Image) -> dict[str, str]:
-    info = getattr(im, "text", None) if im.format == "PNG" else None
-    if info is None:
-        info = im.info
-    return {k: v for k, v in info.items() if isinstance(k, str) and isinstance(v, str)}
+_PNG_SIG = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the IHDR of a complete PNG (ends with IEND), without decoding."""
+    if data[:8] != _PNG_SIG or data[12:16] != b"IHDR" or not data.endswith(_PNG_END):
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return (width, height) if width and height else None
+
+
+def _pil_size(data: bytes) -> tuple[int, int] | None:
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format == "PNG":
+                im.load()  # a truncated PNG fails here, not later in the gallery
+            return im.size
+    except Exception:  # noqa: BLE001 - any decoder failure: not a readable image
+        return None
+
+
+def _text_chunks(data: bytes) -> dict[str, str]:
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            info = getattr(im, "text", None) if im.format == "PNG" else None
+            if info is None:
+                info = im.info
+            return {k: v for k, v in info.items() if isinstance(k, str) and isinstance(v, str)}
+    except Exception:  # noqa: BLE001
+        return {}
 
 
 @functools.cache
-def _metadata_reader() -> tuple[Callable[[Path], Any], type[Exception]] | None:
+def _metadata_reader() -> tuple[Callable[[bytes], Any], type[Exception]] | None:
     """``read_metadata`` and ``NoMetadataError`` from core.metadata, or None if it is not available."""
     try:
         mod = importlib.import_module("peropix_tui.core.metadata")
@@ -96,13 +124,13 @@ def _metadata_reader() -> tuple[Callable[[Path], Any], type[Exception]] | None:
         return None
 
 
-def _recipe(path: Path, text: dict[str, str]) -> dict[str, Any]:
+def _recipe(data: bytes) -> dict[str, Any]:
     reader = _metadata_reader()
     if reader is None:
-        return _recipe_from_comment(text)
+        return _recipe_from_comment(_text_chunks(data))
     read_metadata, no_metadata = reader
     try:
-        rec = read_metadata(path)
+        rec = read_metadata(data)
         s = rec.settings
         prompts = [s.prompt, *(c.prompt for c in s.characters)]
         model = s.checkpoint if s.provider == "local" and s.checkpoint else s.model
@@ -115,7 +143,7 @@ def _recipe(path: Path, text: dict[str, str]) -> dict[str, Any]:
     except no_metadata:
         return {}
     except Exception:  # noqa: BLE001 - a reader bug must not stop indexing
-        return _recipe_from_comment(text)
+        return _recipe_from_comment(_text_chunks(data))
 
 
 def _recipe_from_comment(text: dict[str, str]) -> dict[str, Any]:
