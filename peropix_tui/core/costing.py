@@ -148,7 +148,22 @@ def _notes(base: GenerationSettings, free: bool, uncached: int, encode: int, tie
     if vibes and encode:
         notes.append(f"{uncached} vibe(s) need encoding: +{encode} Anlas, once")
     elif vibes:
-        notes.append(f"{vibes} vibe(s) cached")
+        notes.append(f"{vibes} vibe(s): nothing to encode")
     if tier is None:
         notes.append("tier unknown (no balance yet): Opus-free not assumed")
     return tuple(notes)
+
+
+def pending_cost(settings: list[GenerationSettings], *, tier: int | None, active: bool = True) -> int:
+    """Anlas still to be spent by queued NovelAI jobs (local jobs and unpriceable ones count 0)."""
+    from .nai.cost import estimate_cost
+
+    total = 0
+    for s in settings:
+        if s.provider != "nai":
+            continue
+        try:
+            total += int(estimate_cost(s, tier=tier or 0, active=active, uncached_vibes=0).total)
+        except SettingsError:
+            continue
+    return total

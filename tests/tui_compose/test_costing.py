@@ -87,8 +87,6 @@ def test_local_provider_costs_nothing() -> None:
 def test_impossible_settings_refuse_with_the_error() -> None:
     ws = three_slots()
     ws.base.width, ws.base.height, ws.base.steps = 2048, 3072, 50
-    rc = run_cost(ws, tier=0)
-    if rc.error:  # the formula caps one image at 140 Anlas
-        assert "cannot estimate" in (rc.check(all_slots=False) or "")
-    else:
-        assert rc.next_run > 140 or rc.next_run > 0
+    rc = run_cost(ws, tier=0)  # over the 140 Anlas per-image cap of the official formula
+    assert rc.error
+    assert "cannot estimate the cost" in (rc.check(all_slots=False) or "")

@@ -1,0 +1,290 @@
+"""The Compose screen (home): prompt, negative, characters, parameters, references, preview, cost.
+
+It edits ``app.workspace.base`` in place and posts :class:`GenerationRequested` (``generate``,
+ctrl+g / ctrl+enter); the app turns that into jobs and broadcasts job messages back, which update
+the inline preview, the status line and the cost meter. It also loads settings restored from the
+gallery (:class:`SettingsRestored`) and references picked elsewhere (:class:`ReferencePicked`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from PIL import Image
+from textual import on
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static, TabbedContent, TabPane, TextArea
+
+from ..core.settings import CharacterReference, GenerationSettings, VibeReference
+from ..messages import (
+    BalanceUpdated,
+    GenerationRequested,
+    ImageSaved,
+    JobCancelled,
+    JobFailed,
+    JobFinished,
+    JobProgressed,
+    JobStarted,
+    QueueChanged,
+    ReferencePicked,
+    SettingsRestored,
+)
+from ..widgets.character_list import CharacterList
+from ..widgets.cost_meter import CostMeter
+from ..widgets.param_form import ParamForm
+from ..widgets.prompt_area import PromptArea
+from ..widgets.references import ReferencesPanel
+
+PREVIEW_PX = 512  # longest side kept for the inline preview
+
+
+def dialect_for(settings: GenerationSettings) -> str:
+    return "sd" if settings.provider == "local" else "nai"
+
+
+def edit_externally(text: str, editor: str, suffix: str = ".txt") -> str:
+    """Open ``text`` in ``editor`` (a command line) and return the saved text (trailing newline dropped)."""
+    fd, name = tempfile.mkstemp(prefix="peropix-prompt-", suffix=suffix)
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+        code = subprocess.call([*shlex.split(editor), str(path)])
+        if code != 0:
+            raise OSError(f"{editor} exited with status {code}; prompt left unchanged")
+        return path.read_text(encoding="utf-8").rstrip("\n")
+    finally:
+        path.unlink(missing_ok=True)
+
+
+class ComposeScreen(Screen[None]):
+    """Home screen: everything for one generation, plus the live preview and cost."""
+
+    CSS_PATH = "compose.tcss"
+
+    HELP: ClassVar[str] = """\
+# Compose
+- **ctrl+g** / ctrl+enter: generate the current prompt (one run)
+- **tab** or **→**: accept the suggested tag; tab with no suggestion moves on
+- **ctrl+o**: edit the focused prompt in `$EDITOR`
+- **ctrl+b**: paint the inpaint mask of the base image
+- Characters tab: ctrl+n add · ctrl+r remove · ctrl+t enable/disable · ctrl+l position (arrows, enter, a = auto)
+- References tab: ctrl+n add vibe · ctrl+r remove vibe
+"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+g,ctrl+enter", "generate", "Generate", id="generate", priority=True),
+        Binding("ctrl+o", "edit_external", "$EDITOR", id="edit_external"),
+        Binding("ctrl+b", "edit_mask", "Mask", id="edit_mask"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._preview: Widget | None = None
+
+    @property
+    def settings(self) -> GenerationSettings:
+        base: GenerationSettings = self.app.workspace.base  # type: ignore[attr-defined]
+        return base
+
+    # --------------------------------------------------------------- layout
+    def compose(self) -> ComposeResult:
+        s = self.settings
+        dialect = dialect_for(s)
+        with Horizontal(id="compose-body"):
+            with Vertical(id="compose-left"):
+                yield PromptArea(s.prompt, dialect=dialect, id="prompt", placeholder="prompt: 1girl, {smile}, …")
+                yield PromptArea(s.uc, dialect=dialect, id="negative", placeholder="negative prompt (UC)")
+                with TabbedContent(id="compose-tabs"):
+                    with TabPane("Characters", id="tab-characters"):
+                        yield CharacterList(s.characters, id="characters")
+                    with TabPane("Parameters", id="tab-params"):
+                        yield ParamForm(s, id="params")
+                    with TabPane("References", id="tab-references"):
+                        yield ReferencesPanel(s, id="references")
+            with Vertical(id="compose-right"):
+                with Vertical(id="preview-box"):
+                    yield self._make_preview()
+                yield Static("idle", id="job-status")
+                yield CostMeter(id="cost")
+        yield Footer()
+
+    def _make_preview(self) -> Widget:
+        factory = getattr(self.app, "image_widget", None)
+        widget: Widget = factory() if factory is not None else Static("(no image widget)")
+        widget.id = "preview"
+        self._preview = widget
+        return widget
+
+    def on_mount(self) -> None:
+        self.query_one("#prompt").border_title = "Prompt"
+        self.query_one("#negative").border_title = "Negative"
+        self.query_one("#preview-box").border_title = "Preview"
+        self.query_one("#prompt", PromptArea).focus()
+
+    # -------------------------------------------------------------- actions
+    def action_generate(self) -> None:
+        tags = getattr(self.app, "tags", None)
+        if tags is not None and self.settings.prompt.strip():
+            tags.learn_prompt(self.settings.prompt)
+            try:
+                tags.save_history()
+            except OSError as e:
+                self.notify(f"tag history not saved: {e}", severity="warning")
+        self.post_message(GenerationRequested(all_slots=False))
+
+    def action_edit_external(self) -> None:
+        area = self.focused if isinstance(self.focused, PromptArea) else self.query_one("#prompt", PromptArea)
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        try:
+            with self.app.suspend():
+                text = edit_externally(area.text, editor)
+        except SuspendNotSupported:
+            self.notify("this terminal cannot suspend the app for $EDITOR", severity="error")
+            return
+        except OSError as e:
+            self.notify(str(e), severity="error")
+            return
+        area.load_text(text)
+
+    def action_edit_mask(self) -> None:
+        from .mask_editor import MaskEditorScreen
+
+        s = self.settings
+        if not s.image:
+            self.notify("choose a base image first (References tab or gallery)", severity="warning")
+            return
+        try:
+            screen = MaskEditorScreen(Path(s.image), Path(s.mask) if s.mask else None)
+        except (OSError, ValueError) as e:
+            self.notify(f"{s.image}: cannot open ({e})", severity="error")
+            return
+        self.app.push_screen(screen, self._mask_saved)
+
+    def _mask_saved(self, path: Path | None) -> None:
+        if path is None:
+            return
+        self.settings.mask = str(path)
+        self.settings.action = "infill"
+        self.query_one(ReferencesPanel).show_base()
+        self._edited()
+
+    # --------------------------------------------------------------- edits
+    def _edited(self) -> None:
+        self.query_one(CostMeter).recompute()
+
+    @on(TextArea.Changed, "#prompt")
+    def _prompt_changed(self, event: TextArea.Changed) -> None:
+        self.settings.prompt = event.text_area.text
+        self._edited()
+
+    @on(TextArea.Changed, "#negative")
+    def _negative_changed(self, event: TextArea.Changed) -> None:
+        self.settings.uc = event.text_area.text
+
+    @on(ParamForm.Changed)
+    def _params_changed(self, event: ParamForm.Changed) -> None:
+        if event.field == "provider":
+            for area in self.query(PromptArea):
+                area.dialect = dialect_for(self.settings)
+        self._edited()
+
+    @on(CharacterList.Changed)
+    @on(ReferencesPanel.Changed)
+    def _parts_changed(self) -> None:
+        self._edited()
+
+    @on(ReferencesPanel.MaskRequested)
+    def _mask_requested(self) -> None:
+        self.action_edit_mask()
+
+    # ------------------------------------------------------- app messages
+    async def on_settings_restored(self, message: SettingsRestored) -> None:
+        self.app.workspace.base = message.settings  # type: ignore[attr-defined]
+        await self.reload()
+        for warning in message.warnings:
+            self.notify(warning, severity="warning")
+        self.notify(f"restored: {', '.join(sorted(message.groups)) or 'nothing'}")
+
+    async def reload(self) -> None:
+        """Show the workspace's base settings again (after it was replaced)."""
+        s = self.settings
+        for wid, text in (("#prompt", s.prompt), ("#negative", s.uc)):
+            area = self.query_one(wid, PromptArea)
+            area.dialect = dialect_for(s)
+            if area.text != text:
+                area.load_text(text)
+        await self.query_one(CharacterList).load(s.characters)
+        await self.query_one(ParamForm).load(s)
+        await self.query_one(ReferencesPanel).load(s)
+        self._edited()
+
+    async def on_reference_picked(self, message: ReferencePicked) -> None:
+        s, path = self.settings, str(message.path)
+        if message.kind in ("img2img", "inpaint"):
+            s.image, s.action = path, "img2img" if message.kind == "img2img" else "infill"
+            if s.mask and message.kind == "img2img":
+                s.mask = None
+        elif message.kind == "vibe":
+            s.vibes.append(VibeReference(path=path))
+        elif message.kind == "charref":
+            s.charref = CharacterReference(path=path)
+        await self.query_one(ReferencesPanel).load(s)
+        self.query_one(TabbedContent).active = "tab-references"
+        self._edited()
+        if message.kind == "inpaint":
+            self.action_edit_mask()
+
+    def on_balance_updated(self, message: BalanceUpdated) -> None:
+        self.query_one(CostMeter).recompute()
+
+    def on_queue_changed(self, message: QueueChanged) -> None:
+        self.query_one(CostMeter).recompute()
+
+    def on_job_started(self, message: JobStarted) -> None:
+        self._status(f"job {message.job_id}: started")
+
+    def on_job_progressed(self, message: JobProgressed) -> None:
+        note = f" · {message.note}" if message.note else ""
+        self._status(f"job {message.job_id}: step {message.step}/{message.total}{note}")
+        if message.preview:
+            self._show_image(io.BytesIO(message.preview))
+
+    def on_image_saved(self, message: ImageSaved) -> None:
+        self._status(f"saved {message.path.name} (seed {message.seed})")
+        self._show_image(message.path)
+
+    def on_job_finished(self, message: JobFinished) -> None:
+        self._status(f"job {message.job_id}: done")
+
+    def on_job_failed(self, message: JobFailed) -> None:
+        self._status(f"job {message.job_id}: failed: {message.error}")
+
+    def on_job_cancelled(self, message: JobCancelled) -> None:
+        self._status(f"job {message.job_id}: cancelled")
+
+    def _status(self, text: str) -> None:
+        self.query_one("#job-status", Static).update(text)
+
+    def _show_image(self, source: Path | io.BytesIO) -> None:
+        if self._preview is None or not hasattr(self._preview, "image"):
+            return
+        try:
+            with Image.open(source) as im:
+                im.load()
+                image = im.convert("RGB")
+        except (OSError, ValueError) as e:
+            self._status(f"preview unreadable: {e}")
+            return
+        image.thumbnail((PREVIEW_PX, PREVIEW_PX))
+        self._preview.image = image

@@ -1,0 +1,103 @@
+"""The always-visible cost meter: next run, whole slot set, free/vibe notes, balance.
+
+It reads ``app.workspace``, ``app.balance`` (the latest BalanceUpdated), ``app.config`` (budget) and
+``app.queue`` (pending jobs), prices them with :func:`peropix_tui.core.costing.run_cost` (the same
+numbers the job runner uses to refuse a run) and renders a few short lines. Call :meth:`recompute`
+when any of those change; the Compose screen does on every edit and on BalanceUpdated/QueueChanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from ..core.costing import RunCost, pending_cost, run_cost
+
+TIERS = {0: "Paper", 1: "Tablet", 2: "Scroll", 3: "Opus"}
+
+
+def queued_settings(queue: Any) -> list[Any]:
+    """Settings of pending jobs in the app's queue (empty when there is no queue yet)."""
+    if queue is None:
+        return []
+    try:
+        from ..core.jobs import JobState
+
+        return [job.settings for job in queue.in_state(JobState.PENDING)]
+    except (ImportError, AttributeError):
+        return []
+
+
+class CostMeter(Static):
+    """Anlas for the next run / the whole slot set, and the balance."""
+
+    DEFAULT_CSS = """
+    CostMeter { height: auto; padding: 0 1; border: round $primary-darken-2; border-title-color: $text-muted; }
+    CostMeter.-over { border: round $error; }
+    """
+
+    cost: reactive[RunCost | None] = reactive(None)
+
+    def on_mount(self) -> None:
+        self.border_title = "Cost"
+        self.recompute()
+
+    def recompute(self) -> None:
+        app: Any = self.app
+        workspace = getattr(app, "workspace", None)
+        if workspace is None:
+            return
+        balance = getattr(app, "balance", None)
+        tier = balance.tier if balance is not None else None
+        active = balance.active if balance is not None else True
+        anlas = balance.anlas if balance is not None else None
+        config = getattr(app, "config", None)
+        budget = config.generation.budget if config is not None else 0
+        try:
+            pending = pending_cost(queued_settings(getattr(app, "queue", None)), tier=tier, active=active)
+            self.cost = run_cost(workspace, tier=tier, active=active, balance=anlas, budget=budget, pending=pending)
+        except ImportError as e:  # the NovelAI price formula is not installed
+            self.cost = None
+            self.update(f"cost unavailable: {e}")
+            return
+        self.set_class(self.cost.exceeds_balance or self.cost.exceeds_budget, "-over")
+
+    def watch_cost(self, cost: RunCost | None) -> None:
+        if cost is not None:
+            self.update(render_cost(cost, getattr(self.app, "balance", None)))
+
+
+def render_cost(cost: RunCost, balance: Any = None) -> Text:
+    text = Text()
+    if cost.local:
+        text.append("local — no Anlas", style="bold")
+        text.append(f"\nall: {cost.runs} run(s)")
+        return text
+    if cost.error:
+        text.append(cost.error, style="bold red")
+        return text
+    text.append("next ")
+    text.append("free" if cost.free and cost.next_run == 0 else f"{cost.next_run} Anlas", style="bold")
+    text.append(f"\nall {cost.runs} run(s) ")
+    text.append(f"{cost.whole_queue} Anlas", style="bold red" if cost.exceeds_balance else "bold")
+    if cost.pending:
+        text.append(f"\nqueued {cost.pending} Anlas")
+    for note in cost.notes:
+        text.append(f"\n{note}", style="italic")
+    text.append("\n" + balance_line(balance))
+    if cost.exceeds_budget:
+        text.append(f"\nover budget ({cost.budget})", style="bold red")
+    return text
+
+
+def balance_line(balance: Any) -> str:
+    if balance is None:
+        return "balance: —"
+    if getattr(balance, "error", ""):
+        return f"balance: {balance.error}"
+    tier = TIERS.get(balance.tier, "?") if balance.tier is not None else "?"
+    anlas = "?" if balance.anlas is None else f"{balance.anlas}"
+    return f"balance {anlas} Anlas ({tier}{'' if balance.active else ', inactive'})"

@@ -1,0 +1,325 @@
+"""Generation parameters: provider, model or checkpoint (+ LoRAs), size, sampling, seed, presets.
+
+Every control writes straight into the bound :class:`GenerationSettings` (the workspace's base)
+and posts :class:`ParamForm.Changed`. A value that does not parse (e.g. an empty number field) is
+marked invalid and leaves the setting as it was. :meth:`load` shows another settings object.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Checkbox, Input, Label, Select
+
+from ..core.settings import UC_PRESETS, GenerationSettings, LoraSpec
+from ..core.slots import SEED_MAX
+
+CUSTOM = "custom"
+
+# (label, width, height); NovelAI's named sizes (spec §5) and PeroPix's extra SDXL buckets.
+SIZE_PRESETS: tuple[tuple[str, int, int], ...] = (
+    ("Normal portrait", 832, 1216),
+    ("Normal landscape", 1216, 832),
+    ("Normal square", 1024, 1024),
+    ("Small portrait", 512, 768),
+    ("Small landscape", 768, 512),
+    ("Small square", 640, 640),
+    ("Large portrait", 1024, 1536),
+    ("Large landscape", 1536, 1024),
+    ("Large square", 1472, 1472),
+    ("Wallpaper portrait", 1088, 1920),
+    ("Wallpaper landscape", 1920, 1088),
+    ("Tall 640×1536", 640, 1536),
+    ("Wide 1536×640", 1536, 640),
+    ("896×1152", 896, 1152),
+    ("1152×896", 1152, 896),
+    ("768×1344", 768, 1344),
+    ("1344×768", 1344, 768),
+)
+SCHEDULES = ("karras", "exponential", "polyexponential", "native")
+
+
+def size_key(width: int, height: int) -> str:
+    for _, w, h in SIZE_PRESETS:
+        if (w, h) == (width, height):
+            return f"{w}x{h}"
+    return CUSTOM
+
+
+def model_options() -> list[tuple[str, str]]:
+    from ..core.nai.models import MODELS
+
+    return [(m.name, m.id) for m in MODELS.values()]
+
+
+def sampler_options() -> list[tuple[str, str]]:
+    from ..core.nai.models import MODELS
+
+    names: list[str] = []
+    for m in MODELS.values():
+        names += [s for s in m.samplers if s not in names]
+    return [(s, s) for s in names]
+
+
+def format_loras(loras: list[LoraSpec]) -> str:
+    return ", ".join(f"{lo.path}:{lo.weight:g}" for lo in loras)
+
+
+def parse_loras(text: str) -> list[LoraSpec]:
+    """``path[:weight], path[:weight]``; raises ValueError naming the bad entry."""
+    out: list[LoraSpec] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        path, sep, tail = part.rpartition(":")
+        if sep and path:
+            try:
+                out.append(LoraSpec(path=path, weight=float(tail)))
+                continue
+            except ValueError:
+                raise ValueError(f"LoRA {part!r}: weight {tail!r} is not a number") from None
+        out.append(LoraSpec(path=part))
+    return out
+
+
+@dataclass(frozen=True)
+class NumberField:
+    """An Input bound to one numeric setting."""
+
+    attr: str
+    label: str
+    kind: type  # int or float
+    low: float
+    high: float
+
+    def parse(self, text: str) -> int | float:
+        value = self.kind(text)
+        if not self.low <= value <= self.high:
+            raise ValueError(f"{self.label} must be between {self.low:g} and {self.high:g}")
+        return value  # type: ignore[no-any-return]
+
+
+NUMBERS: tuple[NumberField, ...] = (
+    NumberField("width", "width", int, 64, 4096),
+    NumberField("height", "height", int, 64, 4096),
+    NumberField("steps", "steps", int, 1, 150),
+    NumberField("scale", "scale", float, 0, 30),
+    NumberField("cfg_rescale", "rescale", float, 0, 1),
+    NumberField("n_samples", "images", int, 1, 8),
+)
+_NUMBER_BY_ID = {f"p-{f.attr}": f for f in NUMBERS}
+
+
+class ParamForm(VerticalScroll):
+    """The parameter form for one :class:`GenerationSettings`."""
+
+    DEFAULT_CSS = """
+    ParamForm { height: 1fr; }
+    ParamForm Grid { grid-size: 4; grid-columns: 10 1fr 10 1fr; grid-rows: 3; height: auto; }
+    ParamForm Label { padding: 1 0 0 1; color: $text-muted; }
+    ParamForm .seedbox { height: 3; }
+    ParamForm .seedbox Input { width: 1fr; }
+    ParamForm .seedbox Checkbox, ParamForm .seedbox Button { width: auto; min-width: 5; }
+    ParamForm Input.-invalid { border: tall $error; }
+    ParamForm .local-only, ParamForm .nai-only { }
+    """
+
+    class Changed(Message):
+        """A parameter changed; ``field`` names the setting."""
+
+        def __init__(self, field: str) -> None:
+            super().__init__()
+            self.field = field
+
+    def __init__(self, settings: GenerationSettings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self._loading = False
+
+    # --------------------------------------------------------------- layout
+    def compose(self) -> ComposeResult:
+        s = self.settings
+        with Grid():
+            yield Label("provider")
+            yield Select([("NovelAI", "nai"), ("Local SDXL", "local")], value=s.provider, allow_blank=False, id="p-provider")
+            yield Label("model", classes="nai-only")
+            yield Select(model_options(), value=s.model, allow_blank=False, id="p-model", classes="nai-only")
+            yield Label("checkpoint", classes="local-only")
+            yield Input(s.checkpoint or "", placeholder="path to .safetensors", id="p-checkpoint", classes="local-only")
+            yield Label("LoRAs", classes="local-only")
+            yield Input(format_loras(s.loras), placeholder="file.safetensors:0.8, …", id="p-loras", classes="local-only")
+            yield Label("size")
+            yield Select(self._size_options(), value=size_key(s.width, s.height), allow_blank=False, id="p-size")
+            yield Label("W × H")
+            with Horizontal(classes="seedbox"):
+                yield Input(str(s.width), type="integer", id="p-width")
+                yield Input(str(s.height), type="integer", id="p-height")
+            yield Label("steps")
+            yield Input(str(s.steps), type="integer", id="p-steps")
+            yield Label("scale")
+            yield Input(f"{s.scale:g}", type="number", id="p-scale")
+            yield Label("rescale")
+            yield Input(f"{s.cfg_rescale:g}", type="number", id="p-cfg_rescale")
+            yield Label("images")
+            yield Input(str(s.n_samples), type="integer", id="p-n_samples")
+            yield Label("sampler")
+            yield Select(self._sampler_options(), value=s.sampler, allow_blank=False, id="p-sampler")
+            yield Label("schedule")
+            yield Select([(x, x) for x in SCHEDULES], value=s.noise_schedule, allow_blank=False, id="p-schedule")
+            yield Label("seed")
+            with Horizontal(classes="seedbox"):
+                yield Input("" if s.seed is None else str(s.seed), type="integer", placeholder="random", id="p-seed")
+                yield Checkbox("lock", s.seed is not None, id="p-seed-lock")
+                yield Button("new", id="p-seed-random", tooltip="new random seed (locks it)")
+            yield Label("UC preset", classes="nai-only")
+            yield Select([(x, x) for x in UC_PRESETS], value=s.uc_preset, allow_blank=False, id="p-uc_preset", classes="nai-only")
+            yield Label("quality", classes="nai-only")
+            yield Checkbox("quality tags", s.quality, id="p-quality", classes="nai-only")
+            yield Label("variety", classes="nai-only")
+            yield Checkbox("Variety+", s.variety, id="p-variety", classes="nai-only")
+
+    def _size_options(self) -> list[tuple[str, str]]:
+        return [(f"{name} {w}×{h}", f"{w}x{h}") for name, w, h in SIZE_PRESETS] + [("custom", CUSTOM)]
+
+    def _sampler_options(self) -> list[tuple[str, str]]:
+        options = sampler_options()
+        if self.settings.sampler not in [v for _, v in options]:
+            options.append((self.settings.sampler, self.settings.sampler))
+        return options
+
+    def on_mount(self) -> None:
+        self._show_provider()
+
+    def _show_provider(self) -> None:
+        local = self.settings.provider == "local"
+        for w in self.query(".local-only"):
+            w.display = local
+        for w in self.query(".nai-only"):
+            w.display = not local
+
+    async def load(self, settings: GenerationSettings) -> None:
+        """Bind another settings object and show its values."""
+        self.settings = settings
+        self._loading = True
+        try:
+            await self.recompose()
+        finally:
+            self._loading = False
+        self._show_provider()
+
+    # -------------------------------------------------------------- editing
+    def _set(self, attr: str, value: Any) -> None:
+        if self._loading or getattr(self.settings, attr) == value:
+            return
+        setattr(self.settings, attr, value)
+        self.post_message(self.Changed(attr))
+
+    def _set_input(self, widget_id: str, text: str) -> None:
+        widget = self.query_one(f"#{widget_id}", Input)
+        if widget.value != text:
+            widget.value = text
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.value is Select.BLANK:
+            return
+        wid, value = event.select.id or "", str(event.value)
+        handlers: dict[str, Callable[[str], None]] = {
+            "p-provider": self._provider_changed,
+            "p-model": lambda v: self._set("model", v),
+            "p-size": self._size_changed,
+            "p-sampler": lambda v: self._set("sampler", v),
+            "p-schedule": lambda v: self._set("noise_schedule", v),
+            "p-uc_preset": lambda v: self._set("uc_preset", v),
+        }
+        if wid in handlers:
+            handlers[wid](value)
+
+    def _provider_changed(self, value: str) -> None:
+        self._set("provider", value)
+        self._show_provider()
+
+    def _size_changed(self, value: str) -> None:
+        if value == CUSTOM:
+            return
+        w, h = (int(x) for x in value.split("x"))
+        self._set_input("p-width", str(w))
+        self._set_input("p-height", str(h))
+        self._set("width", w)
+        self._set("height", h)
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        wid = event.input.id or ""
+        try:
+            if wid in _NUMBER_BY_ID:
+                field = _NUMBER_BY_ID[wid]
+                self._set(field.attr, field.parse(event.value))
+                if field.attr in ("width", "height"):
+                    self._sync_size_select()
+            elif wid == "p-seed":
+                self._seed_changed(event.value)
+            elif wid == "p-checkpoint":
+                self._set("checkpoint", event.value.strip() or None)
+            elif wid == "p-loras":
+                self._set("loras", parse_loras(event.value))
+        except ValueError as e:
+            event.input.add_class("-invalid")
+            event.input.tooltip = str(e)
+            return
+        event.input.remove_class("-invalid")
+        event.input.tooltip = None
+
+    def _sync_size_select(self) -> None:
+        select = self.query_one("#p-size", Select)
+        key = size_key(self.settings.width, self.settings.height)
+        if select.value != key:
+            with select.prevent(Select.Changed):
+                select.value = key
+
+    def _seed_changed(self, text: str) -> None:
+        lock = self.query_one("#p-seed-lock", Checkbox)
+        if not text.strip():
+            self._set("seed", None)
+            with lock.prevent(Checkbox.Changed):
+                lock.value = False
+            return
+        seed = int(text)
+        if not 0 <= seed <= SEED_MAX:
+            raise ValueError(f"seed must be between 0 and {SEED_MAX}")
+        if lock.value:
+            self._set("seed", seed)
+
+    @on(Checkbox.Changed)
+    def _checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        wid = event.checkbox.id or ""
+        if wid == "p-quality":
+            self._set("quality", event.value)
+        elif wid == "p-variety":
+            self._set("variety", event.value)
+        elif wid == "p-seed-lock":
+            text = self.query_one("#p-seed", Input).value.strip()
+            if event.value and not text:
+                text = str(random.randint(0, SEED_MAX))
+                self._set_input("p-seed", text)
+            self._set("seed", int(text) if event.value else None)
+
+    @on(Button.Pressed, "#p-seed-random")
+    def _random_seed(self, event: Button.Pressed) -> None:
+        event.stop()
+        seed = random.randint(0, SEED_MAX)
+        lock = self.query_one("#p-seed-lock", Checkbox)
+        with lock.prevent(Checkbox.Changed):
+            lock.value = True
+        self._set_input("p-seed", str(seed))
+        self._set("seed", seed)

@@ -1,0 +1,178 @@
+"""A TextArea for prompts: syntax highlighting and ghost-text tag completion.
+
+Highlighting overrides the public :meth:`TextArea.get_line` (textual-notes §3): each line is
+tokenized by :func:`peropix_tui.core.prompt.tokenize` and styled with component classes, so the
+colours come from TCSS and follow the theme. Styled lines are cached per line string (``get_line``
+is called once per wrapped row). Offsets are characters, so CJK and emoji are safe.
+
+Completion uses ``TextArea.suggestion``: :meth:`update_suggestion` looks up the tag being typed
+in the tag index (``tags`` or ``app.tags``) and shows the rest of the best tag as ghost text;
+Tab or → accepts it (Tab moves focus on when there is nothing to accept).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol
+
+from rich.style import Style
+from rich.text import Text
+from textual.actions import SkipAction
+from textual.binding import Binding, BindingType
+from textual.widgets import TextArea
+
+from ..core.prompt import Span, fragment_at, tokenize
+
+_CACHE_LIMIT = 512
+MIN_FRAGMENT = 2
+
+
+class TagSource(Protocol):
+    def complete(self, prefix: str) -> str | None: ...
+
+
+def span_class(span: Span) -> str | None:
+    """The component class styling one span, or None for plain text."""
+    if span.kind in ("bracket", "weight", "break", "wildcard", "pipe", "escape", "error"):
+        return f"prompt--{span.kind}"
+    if span.kind != "text" or span.level == 0:
+        return None
+    strength = span.depth or (1 if abs(span.weight - 1) < 0.25 else 2 if abs(span.weight - 1) < 0.6 else 3)
+    if span.weight < 0:
+        strength = 3
+    return f"prompt--{'up' if span.level > 0 else 'down'}{min(strength, 3)}"
+
+
+class PromptArea(TextArea):
+    """Multi-line prompt editor with NovelAI/SD highlighting and tag completion."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = TextArea.COMPONENT_CLASSES | {
+        "prompt--up1", "prompt--up2", "prompt--up3",
+        "prompt--down1", "prompt--down2", "prompt--down3",
+        "prompt--bracket", "prompt--weight", "prompt--break", "prompt--wildcard",
+        "prompt--pipe", "prompt--escape", "prompt--error",
+    }
+
+    DEFAULT_CSS = """
+    PromptArea { height: auto; min-height: 3; max-height: 12; }
+    PromptArea > .prompt--up1 { color: $success-lighten-1; }
+    PromptArea > .prompt--up2 { color: $success; text-style: bold; }
+    PromptArea > .prompt--up3 { color: $success-darken-1; text-style: bold; }
+    PromptArea > .prompt--down1 { color: $secondary-lighten-1; }
+    PromptArea > .prompt--down2 { color: $secondary; }
+    PromptArea > .prompt--down3 { color: $secondary-darken-1; text-style: italic; }
+    PromptArea > .prompt--bracket { color: $accent; text-style: bold; }
+    PromptArea > .prompt--weight { color: $warning; text-style: bold; }
+    PromptArea > .prompt--break { color: $primary; text-style: bold reverse; }
+    PromptArea > .prompt--wildcard { color: $accent-lighten-2; text-style: underline; }
+    PromptArea > .prompt--pipe { color: $primary-lighten-2; text-style: bold; }
+    PromptArea > .prompt--escape { color: $text-muted; }
+    PromptArea > .prompt--error { color: $text; background: $error; text-style: bold; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "accept_suggestion", "Accept tag", show=False, id="accept_completion"),
+    ]
+
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        dialect: str = "nai",
+        tags: TagSource | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("soft_wrap", True)
+        kwargs.setdefault("tab_behavior", "focus")
+        super().__init__(text, **kwargs)
+        self._prompt_dialect = dialect
+        self._prompt_tags = tags
+        self._prompt_lines: dict[str, Text] = {}
+        self._prompt_styles: dict[str, Style] = {}
+
+    # -------------------------------------------------------------- dialect
+    @property
+    def dialect(self) -> str:
+        return self._prompt_dialect
+
+    @dialect.setter
+    def dialect(self, value: str) -> None:
+        if value != self._prompt_dialect:
+            self._prompt_dialect = value
+            self.restyle()
+
+    def restyle(self) -> None:
+        """Forget cached styles and lines (theme or dialect changed) and repaint."""
+        self._prompt_lines.clear()
+        self._prompt_styles.clear()
+        self._line_cache.clear()
+        self.refresh()
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.restyle())
+
+    # ---------------------------------------------------------- highlighting
+    def spans(self, line_index: int = 0) -> list[Span]:
+        return tokenize(self.document.get_line(line_index), self._prompt_dialect)
+
+    def get_line(self, line_index: int) -> Text:
+        line = self.document.get_line(line_index)
+        styled = self._prompt_lines.get(line)
+        if styled is None:
+            styled = self._style_line(line)
+            if len(self._prompt_lines) >= _CACHE_LIMIT:
+                self._prompt_lines.clear()
+            self._prompt_lines[line] = styled
+        return styled.copy()
+
+    def _style_line(self, line: str) -> Text:
+        text = Text(line, end="", no_wrap=True)
+        for span in tokenize(line, self._prompt_dialect):
+            name = span_class(span)
+            if name is not None:
+                text.stylize(self._style(name), span.start, span.end)
+        return text
+
+    def _style(self, name: str) -> Style:
+        style = self._prompt_styles.get(name)
+        if style is None:
+            style = self.get_component_rich_style(name, partial=True)
+            self._prompt_styles[name] = style
+        return style
+
+    # ------------------------------------------------------------ completion
+    @property
+    def tags(self) -> TagSource | None:
+        if self._prompt_tags is not None:
+            return self._prompt_tags
+        return getattr(self.app, "tags", None) if self.is_attached else None
+
+    @tags.setter
+    def tags(self, value: TagSource | None) -> None:
+        self._prompt_tags = value
+        self.update_suggestion()
+
+    def update_suggestion(self) -> None:
+        self.suggestion = self._best_suggestion()
+
+    def _best_suggestion(self) -> str:
+        tags = self.tags
+        if tags is None or not self.selection.is_empty:
+            return ""
+        row, col = self.cursor_location
+        line = self.document.get_line(row)
+        if col < len(line) and (line[col].isalnum() or line[col] == "_"):
+            return ""  # in the middle of a word
+        frag = fragment_at(line, col).text
+        if len(frag) < MIN_FRAGMENT:
+            return ""
+        tag = tags.complete(frag)
+        if tag is None or len(tag) <= len(frag):
+            return ""
+        if tag[: len(frag)].lower().replace("_", " ") != frag.lower().replace("_", " "):
+            return ""  # matched through an alias: ghost text cannot rewrite what was typed
+        return tag[len(frag) :]
+
+    def action_accept_suggestion(self) -> None:
+        if not self.suggestion:
+            raise SkipAction()
+        self.insert(self.suggestion)
