@@ -387,3 +387,17 @@ def test_enhance_presets() -> None:
     with pytest.raises(SettingsError):
         enhance_settings(base, 6, upscale=False)
     assert base.action == "generate"  # the input is not modified
+
+
+def test_optional_furry_and_transparent_flags() -> None:
+    s = GenerationSettings(prompt="wolf", seed=1, quality=False)
+    s.furry = True  # type: ignore[attr-defined]  # not (yet) a GenerationSettings field
+    assert build_request(s)["input"] == "fur dataset, wolf"
+    v5 = GenerationSettings(model="nai-diffusion-5-full", prompt="wolf", seed=1, quality=True)
+    v5.transparent = True  # type: ignore[attr-defined]
+    body = build_request(v5)
+    assert body["input"] == "wolf, transparent background, very aesthetic, masterpiece, no text"
+    assert body["parameters"]["straight_alpha"] is True
+    v3 = GenerationSettings(model="nai-diffusion-3", prompt="wolf", seed=1, quality=False)
+    v3.furry = True  # type: ignore[attr-defined]
+    assert build_request(v3)["input"] == "wolf"  # V3 has no furry prefix (use the furry model)

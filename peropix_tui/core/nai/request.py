@@ -23,6 +23,7 @@ the sources disagree (see spec §3–§4, §12–§14):
   ``k_euler_ancestral`` with a non-native schedule, as the website does; otherwise left out.
 * Characters at "AI's choice" are (0, 0) with ``use_coords: false``; if some characters have
   a cell and others do not, the others are put at the centre C3 (the website never mixes).
+* Furry mode (V4+): ``fur dataset, `` is prefixed when the settings carry a ``furry`` flag.
 * V5 transparency: when the prompt has ``transparent background`` (or the settings carry a
   ``transparent`` flag), ``straight_alpha`` and ``tag_hint_transparent_background`` are sent.
 * ``image_format`` is not sent: the server then returns PNG, which we save with its chunks.
@@ -53,10 +54,15 @@ def is_transparent(settings: GenerationSettings, model: NaiModel) -> bool:
     return bool(getattr(settings, "transparent", False)) or presets.has_tag(settings.prompt, presets.TRANSPARENT_TAG)
 
 
+def is_furry(settings: GenerationSettings, model: NaiModel) -> bool:
+    """Furry mode (V4+): only when the settings carry a ``furry`` flag (not yet in the vocabulary)."""
+    return model.v4_prompt and bool(getattr(settings, "furry", False))
+
+
 def final_prompt(settings: GenerationSettings, model: NaiModel | None = None) -> str:
-    """The prompt as sent: the user's text (+ transparency tag on V5) + quality tags."""
+    """The prompt as sent: (``fur dataset, `` +) the user's text (+ transparency tag on V5) + quality tags."""
     m = model or get_model(settings.model)
-    text = settings.prompt
+    text = presets.apply_furry(settings.prompt) if is_furry(settings, m) else settings.prompt
     if is_transparent(settings, m):
         text = presets.apply_transparent(text)
     return presets.apply_quality(text, m.id) if settings.quality else text
