@@ -75,7 +75,10 @@ def test_source_resized_to_exactly_width_height(make_image: MakeImage) -> None:
 
 def test_source_of_the_right_size_is_not_resampled(make_image: MakeImage) -> None:
     path = make_image("exact.png", 64, 128)
-    assert np.array_equal(np.asarray(_open(images.source_b64(path, 64, 128))), np.asarray(Image.open(path)))
+    assert base64.b64decode(images.source_b64(path, 64, 128)) == path.read_bytes()
+    grey = make_image("grey.png", 64, 128, mode="L", color=90)  # re-encoded as RGB, same pixels
+    sent = _open(images.source_b64(grey, 64, 128))
+    assert sent.mode == "RGB" and np.asarray(sent).min() == np.asarray(sent).max() == 90
 
 
 def test_mask_binarized_at_source_resolution(tmp_path: Path) -> None:

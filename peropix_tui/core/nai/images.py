@@ -140,8 +140,15 @@ def letterbox(im: Image.Image) -> Image.Image:
 
 # ------------------------------------------------------------------ what the builder calls
 def source_b64(path: str | os.PathLike[str], width: int, height: int, field: str = "image") -> str:
-    """img2img / infill base image: exactly width x height, PNG, base64."""
-    return b64(encode_png(resize_exact(load_image(path, field), width, height)))
+    """img2img / infill base image: exactly width x height, PNG, base64.
+
+    A PNG that already has that size (RGB or RGBA) is sent byte for byte, not re-encoded."""
+    im = load_image(path, field)
+    if im.size == (width, height) and im.mode in ("RGB", "RGBA"):
+        data = Path(path).read_bytes()
+        if data.startswith(PNG_SIGNATURE):
+            return b64(data)
+    return b64(encode_png(resize_exact(im, width, height)))
 
 
 def mask_b64(path: str | os.PathLike[str], width: int, height: int, field: str = "mask") -> str:
