@@ -353,7 +353,7 @@ def _check_mask(params: dict[str, Any], width: int, height: int) -> None:
     mask = decode_image(params.get("mask"), "parameters.mask")
     if mask.size not in ((width, height), (width // 8, height // 8)):
         raise _bad(f"parameters.mask is {mask.size[0]}x{mask.size[1]}, expected {width}x{height} (or 1/8 of it)")
-    values = set(mask.convert("L").getdata())
+    values = {v for _, v in (mask.convert("L").getcolors(256) or [(0, -1)])}
     if not values <= {0, 255}:
         raise _bad("parameters.mask must be pure black and white (0 or 255)")
 
