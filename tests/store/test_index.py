@@ -256,3 +256,54 @@ def test_indexing_without_the_metadata_module_reads_the_comment_chunk(
     monkeypatch.setattr(scan, "_metadata_reader", lambda: None)
     img = store.save_image(nai_png("fallback, cat", seed=9, provider="local"), folder="f")
     assert (img.seed, img.provider, img.prompt) == (9, "local", "fallback, cat")
+
+
+def test_many_short_lived_threads_reuse_a_few_connections(store: GalleryStore) -> None:
+    _fill(store)
+    opened = store.index.opened
+    results: list[int] = []
+
+    def once() -> None:
+        results.append(len(store.page(search="hair")))
+
+    for _ in range(10):
+        batch = [threading.Thread(target=once) for _ in range(5)]
+        for t in batch:
+            t.start()
+        for t in batch:
+            t.join()
+    assert results == [3] * 50
+    assert store.index.opened - opened <= 5  # not one connection per thread
+
+
+def test_index_follows_the_configured_output_dir(store: GalleryStore, out_dir: Path, tmp_path: Path) -> None:
+    _fill(store)
+    other_root = tmp_path / "other-outputs"
+    write_file(other_root / "z" / "only.png", nai_png("elsewhere"))
+    other = GalleryStore(other_root)  # same database, another output folder
+    try:
+        assert other.count() == 0  # rows of the first folder are not shown for the second
+        other.sync()
+        assert [i.path for i in other.page()] == ["z/only.png"]
+    finally:
+        other.close()
+    back = GalleryStore(out_dir)
+    try:
+        back.sync()
+        assert back.count() == 4 and back.page(search="elsewhere") == []
+    finally:
+        back.close()
+
+
+def test_a_star_moved_outside_the_app_leaves_no_stale_entry(store: GalleryStore, out_dir: Path) -> None:
+    paths = _fill(store)
+    store.set_favourite(paths[0], True)
+    os.rename(out_dir / paths[0], out_dir / "b" / "renamed.png")
+    store.sync()
+    assert (out_dir / "b" / ".favourites").read_text().splitlines() == ["renamed.png"]
+    assert not (out_dir / "a" / ".favourites").exists()
+    # a new file taking the old name is not a favourite, even after a rebuild
+    write_file(out_dir / paths[0], nai_png("newcomer"))
+    store.reindex()
+    assert store.get(paths[0]).favourite is False  # type: ignore[union-attr]
+    assert store.get("b/renamed.png").favourite is True  # type: ignore[union-attr]

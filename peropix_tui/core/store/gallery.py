@@ -75,6 +75,7 @@ class GalleryStore(FolderOps):
         self.root = Path(root).expanduser()
         self.root.mkdir(parents=True, exist_ok=True)
         self.index = Index(db_path or default_db_path())
+        self.index.bind_root(str(self.root.resolve()))
 
     @classmethod
     def from_config(cls, cfg: Config | None = None) -> GalleryStore:
@@ -159,9 +160,11 @@ class GalleryStore(FolderOps):
         return SyncReport(added=len(rows), seconds=time.perf_counter() - t0)
 
     def _carry_stars(self, moves: list[tuple[str, str]]) -> None:
-        for _, new in moves:
+        """Files moved outside the app keep their star: move it between the ``.favourites`` files."""
+        for old, new in moves:
             row = self.index.get(new)
             if row is not None and row.favourite:
+                favourites.set_flag((self.root / old).parent, Path(old).name, False)
                 favourites.set_flag((self.root / new).parent, Path(new).name, True)
 
     def _scan(self) -> list[FileStat]:

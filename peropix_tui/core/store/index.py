@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 Order = Literal["newest", "oldest", "name"]
 
 _SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE images(
   id INTEGER PRIMARY KEY,
   path TEXT NOT NULL UNIQUE,
@@ -98,53 +99,82 @@ def fts_query(text: str) -> str | None:
 
 
 class Index:
-    """The gallery database at ``db_path``; open once per store and share between threads."""
+    """The gallery database at ``db_path``; open once per store and share between threads.
+
+    Connections come from a small pool (a connection is used by one thread at a time), so the
+    short-lived worker threads of a TUI neither share a connection nor leak one each.
+    """
+
+    POOL_SIZE = 4
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self._idle: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
         self._write_lock = threading.RLock()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._writer = threading.local()
+        self.opened = 0
+        """How many connections were ever opened (the pool reuses them)."""
         self._ensure_schema()
 
     # -------------------------------------------------------------- connections
-    def _conn(self) -> sqlite3.Connection:
-        con: sqlite3.Connection | None = getattr(self._local, "con", None)
-        if con is None:
-            con = sqlite3.connect(self.db_path, isolation_level=None, timeout=30.0)
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.execute("PRAGMA busy_timeout=30000")
-            self._local.con = con
-            with self._all_lock:
-                self._all.append(con)
+    def _open(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.db_path, isolation_level=None, timeout=30.0, check_same_thread=False)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.execute("PRAGMA busy_timeout=30000")
+        self.opened += 1
         return con
 
+    @contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """A connection for this thread: the one of its open write transaction, or one from the pool."""
+        mine: sqlite3.Connection | None = getattr(self._writer, "con", None)
+        if mine is not None:
+            yield mine
+            return
+        with self._pool_lock:
+            con = self._idle.pop() if self._idle else None
+        con = con or self._open()
+        try:
+            yield con
+        finally:
+            with self._pool_lock:
+                keep = len(self._idle) < self.POOL_SIZE
+                if keep:
+                    self._idle.append(con)
+            if not keep:
+                con.close()
+
     def close(self) -> None:
-        """Close every thread's connection (call once, when the store is no longer used)."""
-        with self._all_lock:
-            for con in self._all:
-                try:
-                    con.close()
-                except sqlite3.ProgrammingError:  # closed from another thread: harmless
-                    pass
-            self._all.clear()
-        self._local = threading.local()
+        """Close the pooled connections (the index opens new ones if used again)."""
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+        for con in idle:
+            con.close()
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (serialised in-process, ``BEGIN IMMEDIATE`` across processes)."""
-        with self._write_lock:
-            con = self._conn()
-            con.execute("BEGIN IMMEDIATE")
-            try:
+        """One write transaction (serialised in-process, ``BEGIN IMMEDIATE`` across processes).
+
+        Reads made by the same thread inside it see its changes.
+        """
+        with self._write_lock, self._use() as con:
+            if getattr(self._writer, "con", None) is not None:  # nested: join the open transaction
                 yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+                return
+            self._writer.con = con
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            finally:
+                self._writer.con = None
 
     def _ensure_schema(self) -> None:
         with self.write() as con:
@@ -159,6 +189,17 @@ class Index:
             for stmt in _split_sql(_SCHEMA):
                 con.execute(stmt)
             con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def bind_root(self, root: str) -> bool:
+        """Tie the index to an output folder; rows of another folder are dropped. True if it changed."""
+        with self.write() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = 'root'").fetchone()
+            if row is not None and row[0] == root:
+                return False
+            if row is not None:
+                self.clear(con)
+            con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('root', ?)", (root,))
+            return row is not None
 
     # -------------------------------------------------------------- writes
     @staticmethod
@@ -199,12 +240,12 @@ class Index:
     # -------------------------------------------------------------- reads
     def stats(self) -> dict[str, tuple[int, int]]:
         """path -> (size, mtime_ns) for every indexed image (what :meth:`sync` compares)."""
-        cur = self._conn().execute("SELECT path, size, mtime_ns FROM images")
-        return {p: (s, m) for p, s, m in cur}
+        with self._use() as con:
+            return {p: (s, m) for p, s, m in con.execute("SELECT path, size, mtime_ns FROM images")}
 
     def get(self, path: str) -> Row | None:
-        cur = self._conn().execute(f"SELECT {', '.join(_COLUMNS)} FROM images WHERE path = ?", (path,))
-        r = cur.fetchone()
+        with self._use() as con:
+            r = con.execute(f"SELECT {', '.join(_COLUMNS)} FROM images WHERE path = ?", (path,)).fetchone()
         return _row(r) if r else None
 
     def rows(self, paths: Iterable[str]) -> list[Row]:
@@ -217,21 +258,24 @@ class Index:
         where, args = _where(folder, search, favourites_only)
         sql = (f"SELECT {', '.join(_COLUMNS)} FROM images{where} ORDER BY {_ORDER_SQL[order]} "
                "LIMIT ? OFFSET ?")
-        return [_row(r) for r in self._conn().execute(sql, (*args, max(0, limit), max(0, offset)))]
+        with self._use() as con:
+            return [_row(r) for r in con.execute(sql, (*args, max(0, limit), max(0, offset)))]
 
     def count(self, *, folder: str | None = None, search: str | None = None,
               favourites_only: bool = False) -> int:
         where, args = _where(folder, search, favourites_only)
-        return int(self._conn().execute(f"SELECT count(*) FROM images{where}", args).fetchone()[0])
+        with self._use() as con:
+            return int(con.execute(f"SELECT count(*) FROM images{where}", args).fetchone()[0])
 
     def folders(self) -> list[tuple[str, int]]:
         """(folder, image count) for every folder holding indexed images, by name."""
-        cur = self._conn().execute("SELECT folder, count(*) FROM images GROUP BY folder ORDER BY folder")
-        return [(f, n) for f, n in cur]
+        with self._use() as con:
+            return list(con.execute("SELECT folder, count(*) FROM images GROUP BY folder ORDER BY folder"))
 
     def fts_integrity(self) -> None:
         """Raise sqlite3.DatabaseError if the FTS table disagrees with the images table."""
-        self._conn().execute("INSERT INTO images_fts(images_fts, rank) VALUES ('integrity-check', 1)")
+        with self._use() as con:
+            con.execute("INSERT INTO images_fts(images_fts, rank) VALUES ('integrity-check', 1)")
 
 
 def _where(folder: str | None, search: str | None, favourites_only: bool) -> tuple[str, tuple[Any, ...]]:

@@ -139,7 +139,7 @@ def is_image_name(name: str) -> bool:
 # ------------------------------------------------------------------ paths
 def resolve_inside(root: Path, rel: str, what: str = "path") -> Path:
     """``root/rel`` after checking it cannot escape ``root`` (via ``..``, absolute parts or symlinks)."""
-    if "\x00" in rel or os.path.isabs(rel) or "\\" in rel:
+    if "\x00" in rel or os.path.isabs(rel) or (os.sep == "\\" and "\\" in rel):
         raise StoreError(f"{what} {ascii(rel)}: must be relative to the output folder")
     parts = rel.split("/") if rel else []
     if any(p in ("", ".", "..") for p in parts):
