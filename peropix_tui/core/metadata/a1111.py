@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 from ..settings import GenerationSettings, LoraSpec
-from .fields import FieldError, as_float, as_int
+from .fields import FieldError, as_float, as_int, checkpoint_stem
 
 # A1111 sampler label -> NovelAI vocabulary (the settings' names)
 SAMPLERS: dict[str, str] = {
@@ -84,9 +83,16 @@ def split_text(text: str) -> tuple[str, str, dict[str, str]]:
 def take_loras(prompt: str) -> tuple[str, list[LoraSpec]]:
     """Remove ``<lora:name:w>`` tags from the prompt, returning them as LoRA specs."""
     loras = [LoraSpec(path=m.group(1), weight=float(m.group(2)) if m.group(2) else 1.0) for m in _LORA.finditer(prompt)]
-    cleaned = _LORA.sub("", prompt)
-    cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).replace(" ,", ",").strip().rstrip(",").strip()
-    return cleaned, loras
+    lines = [_tidy(line) for line in _LORA.sub("", prompt).split("\n")]
+    return "\n".join(lines).strip(), loras
+
+
+def _tidy(line: str) -> str:
+    """Collapse what removing a tag leaves behind: doubled spaces and commas, dangling commas."""
+    line = re.sub(r"[ \t]{2,}", " ", line)
+    line = re.sub(r"\s*,(\s*,)+", ",", line)
+    line = re.sub(r"\s+,", ",", line)
+    return line.strip().strip(",").strip()
 
 
 def _sampler(label: str, s: GenerationSettings) -> None:
@@ -119,7 +125,7 @@ def settings_from_parameters(text: str) -> tuple[GenerationSettings, dict[str, A
         s.width, s.height = int(m.group(1)), int(m.group(2))
     if "Model" in p:
         s.checkpoint = p["Model"]
-        s.model = Path(p["Model"]).stem or p["Model"]
+        s.model = checkpoint_stem(p["Model"])
     if "CFG Rescale phi" in p:
         s.cfg_rescale = as_float(p["CFG Rescale phi"], "parameters.CFG Rescale phi")
     _hires_or_img2img(p, s)
@@ -148,7 +154,7 @@ def format_parameters(s: GenerationSettings, *, seed: int, extra: dict[str, str]
     """The ``parameters`` text A1111 would write for ``s`` (LoRAs as ``<lora:name:w>`` tags)."""
     reverse = {v: k for k, v in SAMPLERS.items()}
     schedules = {"karras": "Karras", "exponential": "Exponential", "polyexponential": "Polyexponential", "native": "Automatic"}
-    prompt = s.prompt + "".join(f" <lora:{Path(lo.path).stem}:{_fmt(lo.weight)}>" for lo in s.loras)
+    prompt = s.prompt + "".join(f" <lora:{checkpoint_stem(lo.path)}:{_fmt(lo.weight)}>" for lo in s.loras)
     pairs: dict[str, str] = {
         "Steps": str(s.steps),
         "Sampler": reverse.get(s.sampler, s.sampler),
@@ -158,7 +164,7 @@ def format_parameters(s: GenerationSettings, *, seed: int, extra: dict[str, str]
         "Size": f"{s.width}x{s.height}",
     }
     if s.checkpoint:
-        pairs["Model"] = Path(s.checkpoint).stem
+        pairs["Model"] = checkpoint_stem(s.checkpoint)
     if s.hires_scale:
         pairs.update({"Denoising strength": _fmt(s.hires_denoise), "Hires upscale": _fmt(s.hires_scale)})
     elif s.action == "img2img":

@@ -10,11 +10,10 @@ Every walk is bounded and cycle-safe.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from ..settings import GenerationSettings, LoraSpec
-from .fields import FieldError, as_float, as_int, as_str
+from .fields import FieldError, as_float, as_int, as_str, checkpoint_stem
 
 Graph = dict[str, dict[str, Any]]
 
@@ -229,7 +228,7 @@ def _model(r: GraphReader, ks: dict[str, Any], s: GenerationSettings, where: str
             name = r.value(node, "ckpt_name") if kind != "UNETLoader" else r.value(node, "unet_name")
             if isinstance(name, str):
                 s.checkpoint = as_str(name, f"{where}.ckpt_name")
-                s.model = Path(name.replace("\\", "/")).stem or name
+                s.model = checkpoint_stem(name)
             break
         ref = r.inputs(node).get("model")
     s.loras = loras

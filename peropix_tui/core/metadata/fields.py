@@ -104,6 +104,18 @@ class Fields:
         return [as_str(x, f"{self._name(key)}[{i}]") for i, x in enumerate(items)]
 
 
+_MODEL_EXTENSIONS = (".safetensors", ".ckpt", ".pt", ".pth", ".sft", ".bin", ".gguf")
+
+
+def checkpoint_stem(path: str) -> str:
+    """``/models/noob-1.0.safetensors`` -> ``noob-1.0`` (only known model extensions are cut)."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    for ext in _MODEL_EXTENSIONS:
+        if name.lower().endswith(ext) and len(name) > len(ext):
+            return name[: -len(ext)]
+    return name or path
+
+
 def _show(v: Any) -> str:
     text = repr(v)
     return text if len(text) <= 40 else text[:37] + "..."

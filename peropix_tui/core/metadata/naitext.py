@@ -59,14 +59,14 @@ def user_prompt(full: str, model: str, notes: list[str]) -> tuple[str, bool]:
     return str(result), str(result) != full
 
 
-def user_negative(full: str, model: str, notes: list[str]) -> tuple[str, str]:
-    """(UC preset name, the user's own negative)."""
+def user_negative(full: str, model: str, notes: list[str], prompt: str) -> tuple[str, str]:
+    """(UC preset name, the user's own negative); ``prompt`` (as sent) decides the nsfw rule."""
     presets = _module("presets")
     if presets is None:
         _note(notes, PRESETS_MISSING)
         return "none", full
     try:
-        preset, user = presets.detect_uc_preset(full, model)
+        preset, user = presets.detect_uc_preset(full, model, prompt)
     except ValueError:
         _note(notes, f"no UC preset texts known for {model}; negative kept as written")
         return "none", full

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from ..settings import GenerationSettings
 from . import novelai, png, stealth
-from .fields import FieldError
+from .fields import FieldError, checkpoint_stem
 
 
 def _comment_json(comment: dict[str, Any]) -> str:
@@ -20,7 +19,7 @@ def _comment_json(comment: dict[str, Any]) -> str:
 
 def default_source(s: GenerationSettings) -> str:
     if s.provider == "local":
-        name = Path(s.checkpoint).stem if s.checkpoint else s.model
+        name = checkpoint_stem(s.checkpoint) if s.checkpoint else s.model
         return f"PeroPix local {name}"
     return s.model
 
