@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from store_helpers import disk_images
+from store_helpers import all_rows, disk_images
 
 from peropix_tui.core.store import GalleryStore, seq_of
 
@@ -80,6 +80,9 @@ def test_sigkill_during_save_leaves_only_complete_images(out_dir: Path, tmp_path
         assert store.count() == len(pngs) == report.total
         assert all(i.width == 1536 for i in store.page(limit=10_000))
         store.index.fts_integrity()
+        synced = all_rows(store)
+        store.reindex()  # the rebuilt index agrees with the synced one
+        assert all_rows(store) == synced
         # numbering goes on after the highest number drawn, even the one the kill interrupted
         nxt = store.save_image(data, folder="run", slot_index=0, slot_name="after")
         assert (seq_of(nxt.path) or 0) > max(seq_of(p) or 0 for p in pngs)

@@ -114,8 +114,8 @@ class GalleryStore(FolderOps):
 
     def _index_files(self, files: Iterable[Path]) -> list[StoredImage]:
         stars = _StarCache()
-        rows = [self._row_for(FileStat(r, *_stat(f)), stars.has(self.root, r)) for f in files
-                if (r := self.rel(f))]
+        stats = [FileStat(self.rel(f), *_stat(f)) for f in files]
+        rows = [self._row_for(st, stars.has(self.root, st.rel)) for st in stats]
         with self.index.write() as con:
             self.index.upsert(con, rows)
         return [self._stored(r) for r in self.index.rows(r.path for r in rows)]

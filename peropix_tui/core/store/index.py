@@ -218,6 +218,10 @@ class Index:
 
     @staticmethod
     def move(con: sqlite3.Connection, old: str, new: str, folder: str) -> None:
+        """The row of ``old`` now describes ``new`` (a stale row already at ``new`` is replaced)."""
+        if con.execute("SELECT 1 FROM images WHERE path = ?", (old,)).fetchone() is None:
+            return
+        con.execute("DELETE FROM images WHERE path = ?", (new,))
         con.execute("UPDATE images SET path = ?, folder = ? WHERE path = ?", (new, folder, old))
 
     @staticmethod
