@@ -69,7 +69,9 @@ class ComposeTestApp(App[None]):
         self.received.append(message)
 
     def of_type(self, kind: type[Message]) -> list[Any]:
-        return [m for m in self.received if isinstance(m, kind)]
+        """Messages of one type, each once (a bubbling message is processed by several nodes)."""
+        unique = {id(m): m for m in self.received if isinstance(m, kind)}
+        return list(unique.values())
 
 
 @pytest.fixture(autouse=True)
