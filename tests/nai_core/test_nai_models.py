@@ -77,6 +77,10 @@ def test_defaults_are_valid() -> None:
 def test_comfyui_sampler_names_are_accepted() -> None:
     validate(GenerationSettings(sampler="euler_ancestral", noise_schedule="karras"))
     validate(GenerationSettings(model="nai-diffusion-3", sampler="euler", noise_schedule="normal"))
+    validate(GenerationSettings(model="nai-diffusion-3", sampler="ddim", noise_schedule="native"))
+    validate(GenerationSettings(sampler="ddim"))
+    assert models.nai_sampler("ddim", get_model("nai-diffusion-3")) == "ddim_v3"
+    assert models.nai_sampler("ddim", get_model("nai-diffusion-4-5-full")) == "ddim"
 
 
 def _s(**kw: Any) -> GenerationSettings:
@@ -97,6 +101,7 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("n_samples", dict(n_samples=0)),
     ("sampler", dict(sampler="k_lms")),
     ("sampler", dict(sampler="ddim_v3")),
+    ("sampler", dict(action="infill", image="a.png", mask="m.png", sampler="ddim")),
     ("sampler", dict(model="nai-diffusion-3", action="infill", image="a.png", mask="m.png", sampler="ddim")),
     ("noise_schedule", dict(noise_schedule="native")),
     ("noise_schedule", dict(model="nai-diffusion-5-full", noise_schedule="exponential")),
@@ -122,7 +127,7 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("image", dict(action="img2img")),
     ("mask", dict(action="infill", image="a.png")),
     ("strength", dict(action="img2img", image="a.png", strength=0.0)),
-    ("noise", dict(action="img2img", image="a.png", noise=1.5)),
+    ("noise", dict(action="img2img", image="a.png", noise=1.0)),
     ("seed", dict(seed=2**32)),
     ("model", dict(model="nai-diffusion-5-curated-inpainting")),
 ]

@@ -8,8 +8,8 @@ Choices documented here:
 
 * ``params_version``: 3 for V3, V4 and V4.5 — both V4+ website captures in the fixtures send 3
   and the server accepts 3 or 4 for V4.5 (spec §3.1); V5 requires 4 (its web captures send 4).
-* Samplers: the six the website offers for V4+ (Euler, Euler Ancestral, DPM++ 2S Ancestral,
-  DPM++ 2M, DPM++ 2M SDE, DPM++ SDE); V3 also has ``ddim_v3``, which inpainting models reject.
+* Samplers: Euler, Euler Ancestral, DPM++ 2S Ancestral, DPM++ 2M, DPM++ 2M SDE, DPM++ SDE and
+  DDIM (NAIS2's V4+ list); on V3 DDIM is ``ddim_v3``. Inpainting models reject DDIM.
 * V5 maximum characters: 32 (the web bundle's ``maxCharacters`` for V5, spec §14).
 * Character reference: V4.5 full and curated only. Vibes: V3 (raw images), V4, V4.5; not V5.
 """
@@ -37,8 +37,9 @@ _V4_SAMPLERS = (
     "k_dpmpp_2m",
     "k_dpmpp_2m_sde",
     "k_dpmpp_sde",
+    "ddim",
 )
-_V3_SAMPLERS = _V4_SAMPLERS + ("ddim_v3",)
+_V3_SAMPLERS = _V4_SAMPLERS[:-1] + ("ddim_v3",)
 _V3_SCHEDULES = ("native", "karras", "exponential", "polyexponential")
 _V4_SCHEDULES = ("karras", "exponential", "polyexponential")
 
@@ -51,7 +52,6 @@ SAMPLER_ALIASES = {
     "dpmpp_2m": "k_dpmpp_2m",
     "dpmpp_2m_sde": "k_dpmpp_2m_sde",
     "dpmpp_sde": "k_dpmpp_sde",
-    "ddim": "ddim_v3",
 }
 SCHEDULE_ALIASES = {"normal": "native", "default": "native"}
 
@@ -209,10 +209,13 @@ def max_n_samples(width: int, height: int) -> int:
     return 0
 
 
-def nai_sampler(name: str) -> str:
-    """NovelAI sampler name for a NovelAI or ComfyUI-style name."""
+def nai_sampler(name: str, model: NaiModel | None = None) -> str:
+    """NovelAI sampler name for a NovelAI or ComfyUI-style name (``ddim`` is ``ddim_v3`` on V3)."""
     key = name.strip()
-    return SAMPLER_ALIASES.get(key.lower(), key)
+    sampler = SAMPLER_ALIASES.get(key.lower(), key)
+    if sampler == "ddim" and model is not None and model.family == "v3":
+        return "ddim_v3"
+    return sampler
 
 
 def nai_schedule(name: str) -> str:
@@ -257,17 +260,17 @@ def _check_numbers(s: GenerationSettings) -> None:
         raise SettingsError("scale", f"{s.scale} must be between 0 and {MAX_SCALE:g}")
     if not 0.0 <= s.cfg_rescale <= 1.0:
         raise SettingsError("cfg_rescale", f"{s.cfg_rescale} must be between 0 and 1")
-    if not 0.0 <= s.noise <= 1.0:
-        raise SettingsError("noise", f"{s.noise} must be between 0 and 1")
+    if not 0.0 <= s.noise <= 0.99:
+        raise SettingsError("noise", f"{s.noise} must be between 0 and 0.99")
     if s.action in ("img2img", "infill") and s.strength <= 0.0:
         raise SettingsError("strength", f"{s.strength} must be above 0 for {s.action}")
 
 
 def _check_sampling(s: GenerationSettings, m: NaiModel) -> None:
-    sampler, schedule = nai_sampler(s.sampler), nai_schedule(s.noise_schedule)
+    sampler, schedule = nai_sampler(s.sampler, m), nai_schedule(s.noise_schedule)
     if sampler not in m.samplers:
         raise SettingsError("sampler", f"{s.sampler!r} is not available on {m.name} ({', '.join(m.samplers)})")
-    if s.action == "infill" and sampler == "ddim_v3":
+    if s.action == "infill" and sampler in ("ddim", "ddim_v3"):
         raise SettingsError("sampler", "inpainting models do not accept ddim")
     if schedule not in m.schedules:
         raise SettingsError(

@@ -194,7 +194,7 @@ def _head(s: GenerationSettings, m: NaiModel) -> dict[str, Any]:
         "width": s.width,
         "height": s.height,
         "scale": _num(s.scale),
-        "sampler": nai_sampler(s.sampler),
+        "sampler": nai_sampler(s.sampler, m),
         "steps": s.steps,
     }
     return p
