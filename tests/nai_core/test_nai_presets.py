@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peropix_tui.core.nai import presets
@@ -70,6 +70,7 @@ _TEXT = st.text(alphabet=st.sampled_from(list("abc xyz,:{}[]0.9-_")), max_size=4
 
 
 @pytest.mark.parametrize("model", list(MODELS))
+@settings(max_examples=40, deadline=None)
 @given(prompt=_TEXT)
 def test_quality_round_trip(model: str, prompt: str) -> None:
     assert strip_quality(apply_quality(prompt, model), model) == (prompt if prompt.strip() else "")
@@ -108,6 +109,7 @@ def test_furry_and_transparent_helpers() -> None:
 
 
 @pytest.mark.parametrize("model", [m for m in MODELS if m != "nai-diffusion-3"])
+@settings(max_examples=40, deadline=None)
 @given(user=_TEXT, nsfw=st.booleans(), data=st.data())
 def test_detect_round_trip_any_user_text(model: str, user: str, nsfw: bool, data: st.DataObject) -> None:
     preset = data.draw(st.sampled_from(uc_presets_for(model)))
