@@ -31,7 +31,6 @@ the sources disagree (see spec §3–§4, §12–§14):
 
 from __future__ import annotations
 
-import base64
 import copy
 import math
 import secrets
@@ -189,7 +188,7 @@ def _ancestral_fields(sampler: str, schedule: str) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------- bodies
 def _head(s: GenerationSettings, m: NaiModel) -> dict[str, Any]:
-    p: dict[str, Any] = {
+    return {
         "params_version": m.params_version,
         "width": s.width,
         "height": s.height,
@@ -197,7 +196,6 @@ def _head(s: GenerationSettings, m: NaiModel) -> dict[str, Any]:
         "sampler": nai_sampler(s.sampler, m),
         "steps": s.steps,
     }
-    return p
 
 
 def _img_params(s: GenerationSettings) -> dict[str, Any]:
@@ -397,8 +395,3 @@ def redact_body(body: dict[str, Any]) -> dict[str, Any]:
     for key in BASE64_FIELDS & params.keys():
         params[key] = _redact_value(params[key])
     return out
-
-
-def decoded_size(b64text: str) -> int:
-    """Byte size of a base64 string (for tests and messages)."""
-    return len(base64.b64decode(b64text))
