@@ -288,6 +288,8 @@ def test_vibes_v3_send_the_raw_image(make_image: MakeImage) -> None:
     s = GenerationSettings(model="nai-diffusion-3", prompt="x", seed=1, vibes=[VibeReference(path=str(png))])
     p = build_request(s)["parameters"]
     assert base64.b64decode(p["reference_image_multiple"][0]) == png.read_bytes()
+    given = build_request(s, vibe_encodings=["UE5HIGZyb20gY2FsbGVy"])["parameters"]
+    assert given["reference_image_multiple"] == ["UE5HIGZyb20gY2FsbGVy"]
 
 
 def test_character_reference_fields(make_image: MakeImage) -> None:

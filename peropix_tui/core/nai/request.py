@@ -135,19 +135,24 @@ def character_fields(settings: GenerationSettings, prompt: str, negative: str) -
 def vibe_fields(
     settings: GenerationSettings, model: NaiModel, vibe_encodings: list[str] | None
 ) -> dict[str, Any]:
-    """``reference_*_multiple``; empty when vibes do not apply (infill, character reference)."""
+    """``reference_*_multiple``; empty when vibes do not apply (infill, character reference).
+
+    ``vibe_encodings`` (one per enabled vibe) win when given: V4+ encodings, or V3 raw images."""
     vibes = settings.enabled_vibes()
     if not vibes or settings.action == "infill" or settings.charref is not None:
         return {}
-    if model.encoded_vibes:
-        data = list(vibe_encodings) if vibe_encodings is not None else [v.encoding for v in vibes]
-        if len(data) != len(vibes):
-            raise SettingsError("vibes", f"{len(vibes)} vibes but {len(data)} encodings")
-        for i, enc in enumerate(data):
-            if not enc:
-                raise SettingsError(f"vibes[{i}]", "has no encoding yet (encode it with /ai/encode-vibe first)")
+    data: list[str | None]
+    if vibe_encodings is not None:
+        data = list(vibe_encodings)
+    elif model.encoded_vibes:
+        data = [v.encoding for v in vibes]
     else:  # V3 takes the raw images
         data = [v.encoding or images.raw_png_b64(v.path or "", f"vibes[{i}]") for i, v in enumerate(vibes)]
+    if len(data) != len(vibes):
+        raise SettingsError("vibes", f"{len(vibes)} vibes but {len(data)} encodings")
+    for i, enc in enumerate(data):
+        if not enc:
+            raise SettingsError(f"vibes[{i}]", "has no encoding yet (encode it with /ai/encode-vibe first)")
     return {
         "reference_image_multiple": data,
         "reference_information_extracted_multiple": [_num(v.information_extracted) for v in vibes],
