@@ -199,17 +199,22 @@ def cfg_denoiser(
     scale: float,
     rescale: float = 0.0,
 ) -> Denoiser:
-    """Classifier-free guidance on x0: x0_u + s·(x0_c − x0_u); cond and uncond run as one batch.
+    """Classifier-free guidance on x0: x0_u + s·(x0_c − x0_u); cond and uncond share one batch
+    when their contexts have the same shape.
 
     ``scale == 1`` skips the uncond pass (ComfyUI). ``rescale`` > 0 applies CFG-rescale
     (Lin et al. 2023) in v-space with that multiplier.
     """
     if scale == 1.0:
         return lambda x, sigma: denoise(x, sigma, cond)
-    both = Conditioning(torch.cat([cond.context, uncond.context]), torch.cat([cond.y, uncond.y]))
+    batched = cond.context.shape == uncond.context.shape
+    both = Conditioning(torch.cat([cond.context, uncond.context]), torch.cat([cond.y, uncond.y])) if batched else cond
 
     def guided(x: Tensor, sigma: Tensor) -> Tensor:
-        x0_c, x0_u = denoise(torch.cat([x, x]), sigma, both).chunk(2)
+        if batched:
+            x0_c, x0_u = denoise(torch.cat([x, x]), sigma, both).chunk(2)
+        else:  # contexts of different lengths (see text.match_lengths): two calls
+            x0_c, x0_u = denoise(x, sigma, cond), denoise(x, sigma, uncond)
         if rescale > 0.0:
             return rescaled_cfg(x, sigma, x0_c, x0_u, scale, rescale)
         return x0_u + scale * (x0_c - x0_u)

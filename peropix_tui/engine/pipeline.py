@@ -1,0 +1,274 @@
+"""txt2img / img2img / inpaint / hires fix on a loaded :class:`~.checkpoint.SDXLModel`.
+
+One image at a time (image i uses ``seed + i`` for its initial and per-step noise); the prompt is
+encoded once. Text encoders go back to the CPU after encoding when the UNet lives on a GPU.
+Sampling runs in float32 with the UNet in its own dtype; the VAE decodes in bf16/fp32
+(see :mod:`.latents`). Inpainting blends the known latent outside the mask at every model call
+(ComfyUI's rule) and, for 9-channel inpainting UNets, also feeds mask + masked-image latent; the
+final image keeps the original pixels outside the mask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from ..core.backend import CancelToken, GenerationCancelled
+from . import latents
+from .conditioning import adm_vector
+from .samplers import NoiseSampler, sample, sampler_name, schedule_name
+from .sampling import (
+    Conditioning,
+    Denoiser,
+    ModelSampling,
+    cfg_denoiser,
+    get_sigmas,
+    img2img_sigmas,
+    initial_noise,
+    is_max_denoise,
+    model_denoiser,
+    noise_scaling,
+)
+from .text import TextEncoding, encode_prompt, match_lengths
+
+if TYPE_CHECKING:
+    from .checkpoint import SDXLModel
+
+# (step done, total steps, image index, current x0 estimate in sampling space)
+StepFn = Callable[[int, int, int, Tensor], None]
+
+
+@dataclass
+class Request:
+    """One local generation, in the engine's own (ComfyUI) vocabulary."""
+
+    prompt: str = ""
+    negative: str = ""
+    width: int = 1024
+    height: int = 1024
+    steps: int = 28
+    cfg: float = 5.0
+    cfg_rescale: float = 0.0
+    sampler: str = "euler_ancestral"
+    schedule: str = "karras"
+    rho: float | None = None  # polyexponential / karras ρ override
+    seed: int = 0
+    batch: int = 1
+    image: Image.Image | None = None
+    denoise: float = 1.0
+    mask: Image.Image | None = None  # white = repaint
+    hires_scale: float | None = None
+    hires_denoise: float = 0.5
+    hires_steps: int | None = None  # None = steps
+    hires_mode: str = "image"  # "image" (decode, Lanczos, encode) or "latent" (bilinear)
+
+    def total_steps(self) -> int:
+        return self.steps + ((self.hires_steps or self.steps) if self.hires_scale else 0)
+
+
+def check_request(req: Request, multiple: int = 8) -> None:
+    """Raise ValueError naming the field for values the engine cannot run."""
+    for name in ("width", "height"):
+        v = getattr(req, name)
+        if v <= 0 or v % multiple:
+            raise ValueError(f"{name}: {v} must be a positive multiple of {multiple}")
+    if req.steps < 1:
+        raise ValueError("steps: must be at least 1")
+    if req.batch < 1:
+        raise ValueError("n_samples: must be at least 1")
+    if not 0.0 <= req.denoise <= 1.0:
+        raise ValueError("strength: must be between 0 and 1")
+    if req.mask is not None and req.image is None:
+        raise ValueError("mask: inpainting needs a base image")
+    if req.hires_scale is not None and not (1.0 <= req.hires_scale <= 4.0 and 0.0 < req.hires_denoise <= 1.0):
+        raise ValueError("hires: scale must be in [1, 4] and denoise in (0, 1]")
+    if req.hires_mode not in ("image", "latent"):
+        raise ValueError(f"hires_mode: {req.hires_mode!r} is not 'image' or 'latent'")
+    req.sampler = sampler_name(req.sampler)
+    req.schedule = schedule_name(req.schedule)
+
+
+@dataclass
+class _Run:
+    """Everything fixed for one request: model, σ table, encoded prompts, progress plumbing."""
+
+    model: SDXLModel
+    req: Request
+    ms: ModelSampling
+    cond: TextEncoding
+    uncond: TextEncoding
+    on_step: StepFn | None
+    cancel: CancelToken | None
+    done: int = 0
+    index: int = 0
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.cancelled:
+            raise GenerationCancelled()
+
+
+@torch.inference_mode()
+def generate(
+    model: SDXLModel, req: Request, *, on_step: StepFn | None = None, cancel: CancelToken | None = None
+) -> list[Image.Image]:
+    """Run ``req`` and return ``req.batch`` PIL images (raises GenerationCancelled between steps)."""
+    check_request(req, model.info.vae.downscale if model.info.vae else 8)
+    ms = ModelSampling(model.info.prediction, model.info.ztsnr)
+    cond, uncond = _encode_prompts(model, req)
+    run = _Run(model, req, ms, cond, uncond, on_step, cancel)
+    images: list[Image.Image] = []
+    for i in range(req.batch):
+        run.index, run.done = i, 0
+        images.append(_one_image(run, req.seed + i))
+    return images
+
+
+def _encode_prompts(model: SDXLModel, req: Request) -> tuple[TextEncoding, TextEncoding]:
+    device = model.device
+    model.text_encoders_to(device)
+    try:
+        cond = encode_prompt(model.clip_l, model.clip_g, req.prompt)
+        uncond = encode_prompt(model.clip_l, model.clip_g, req.negative)
+    finally:
+        if device.type != "cpu":
+            model.text_encoders_to("cpu")
+    return cond, uncond
+
+
+def _one_image(run: _Run, seed: int) -> Image.Image:
+    req = run.req
+    f = _downscale(run.model)
+    init, mask = _init_latent(run, req.width, req.height)
+    concat = _inpaint_concat(run, req.width, req.height) if _is_inpaint_unet(run.model) else None
+    sigmas = (img2img_sigmas(run.ms, req.schedule, req.steps, req.denoise) if req.image is not None
+              else get_sigmas(run.ms, req.schedule, req.steps, rho=req.rho))
+    x = _sample_pass(run, init, sigmas, seed, (req.height, req.width), mask, concat)
+    size = (req.width, req.height)
+    if req.hires_scale:
+        size = (_round(req.width * req.hires_scale, f), _round(req.height * req.hires_scale, f))
+        x = _hires_pass(run, x, size, seed)
+    pixels = latents.decode(run.model.vae, x)
+    if not torch.isfinite(pixels).all():
+        raise RuntimeError("the VAE produced NaN even in float32 (corrupt VAE weights?)")
+    image = latents.tensor_to_images(pixels)[0]
+    if req.mask is not None and req.image is not None:
+        image = _keep_unmasked(image, req.image, req.mask)
+    return image
+
+
+def _downscale(model: SDXLModel) -> int:
+    return model.info.vae.downscale if model.info.vae else 8
+
+
+def _round(v: float, multiple: int) -> int:
+    return max(multiple, int(round(v / multiple)) * multiple)
+
+
+def _init_latent(run: _Run, width: int, height: int) -> tuple[Tensor, Tensor | None]:
+    """Start latent (zeros for txt2img) and the latent-size inpaint mask, if any."""
+    f = _downscale(run.model)
+    shape = (1, 4, height // f, width // f)
+    req = run.req
+    if req.image is None:
+        return torch.zeros(shape, device=run.device), None
+    latent = latents.encode(run.model.vae, latents.image_to_tensor(req.image, width, height))
+    if req.mask is None:
+        return latent, None
+    mask = latents.to_latent_size(latents.mask_to_tensor(req.mask, width, height), shape[-2:])
+    return latent, mask.to(run.device)
+
+
+def _is_inpaint_unet(model: SDXLModel) -> bool:
+    return model.info.unet.in_channels == 9
+
+
+def _inpaint_concat(run: _Run, width: int, height: int) -> Tensor:
+    """Extra UNet input of 9-channel inpainting models: mask (1) ‖ latent of the masked image (4)."""
+    req = run.req
+    f = _downscale(run.model)
+    if req.image is None or req.mask is None:
+        mask_px = torch.ones(1, 1, height, width)
+        pixels = torch.zeros(1, 3, height, width)
+    else:
+        mask_px = latents.mask_to_tensor(req.mask, width, height)
+        pixels = latents.image_to_tensor(req.image, width, height) * (1.0 - mask_px)
+    masked = latents.encode(run.model.vae, pixels)
+    mask_lat = latents.to_latent_size(mask_px, (height // f, width // f)).to(run.device)
+    return torch.cat([mask_lat, masked], dim=1)
+
+
+def _conditioning(run: _Run, height: int, width: int) -> tuple[Conditioning, Conditioning]:
+    adm_in = run.model.info.adm_in
+    c_ctx, u_ctx = match_lengths(run.cond.context, run.uncond.context)
+    y_c = adm_vector(run.cond.pooled, adm_in, height=height, width=width)
+    y_u = adm_vector(run.uncond.pooled, adm_in, height=height, width=width)
+    dev = run.device
+    return Conditioning(c_ctx.to(dev), y_c.to(dev)), Conditioning(u_ctx.to(dev), y_u.to(dev))
+
+
+def _sample_pass(run: _Run, init: Tensor, sigmas: Tensor, seed: int, hw: tuple[int, int],
+                 mask: Tensor | None, concat: Tensor | None) -> Tensor:
+    req = run.req
+    run.check_cancel()
+    if len(sigmas) < 2:
+        return init
+    cond, uncond = _conditioning(run, *hw)
+    denoiser = cfg_denoiser(model_denoiser(run.model.unet, run.ms, concat), cond, uncond, req.cfg, req.cfg_rescale)
+    noise = initial_noise(tuple(init.shape), [seed]).to(run.device)
+    if mask is not None:
+        denoiser = _inpaint_blend(denoiser, init, noise, mask)
+    x = noise_scaling(float(sigmas[0]), noise, init, is_max_denoise(run.ms, sigmas))
+    x = sample(req.sampler, denoiser, x, sigmas, NoiseSampler([seed]), callback=lambda i, _x, x0: _step(run, x0))
+    return x if mask is None else x * mask + init * (1.0 - mask)
+
+
+def _inpaint_blend(denoiser: Denoiser, known: Tensor, noise: Tensor, mask: Tensor) -> Denoiser:
+    """Outside the mask, the model sees the known latent noised to σ and must return it unchanged."""
+    def blended(x: Tensor, sigma: Tensor) -> Tensor:
+        x = x * mask + (known + noise * sigma) * (1.0 - mask)
+        return denoiser(x, sigma) * mask + known * (1.0 - mask)
+
+    return blended
+
+
+def _step(run: _Run, x0: Tensor) -> None:
+    run.done += 1
+    if run.on_step is not None:
+        run.on_step(run.done, run.req.total_steps(), run.index, x0)
+    run.check_cancel()
+
+
+def _hires_pass(run: _Run, x: Tensor, size: tuple[int, int], seed: int) -> Tensor:
+    """Upscale (latent or image) and refine with an img2img pass at ``hires_denoise``."""
+    req = run.req
+    width, height = size
+    f = _downscale(run.model)
+    if req.hires_mode == "latent":
+        up = F.interpolate(x, size=(height // f, width // f), mode="bilinear", align_corners=False)
+    else:
+        image = latents.tensor_to_images(latents.decode(run.model.vae, x))[0]
+        up = latents.encode(run.model.vae, latents.image_to_tensor(image, width, height))
+    concat = None
+    if _is_inpaint_unet(run.model):
+        concat = _inpaint_concat(run, width, height)
+    sigmas = img2img_sigmas(run.ms, req.schedule, req.hires_steps or req.steps, req.hires_denoise)
+    return _sample_pass(run, up, sigmas, seed, (height, width), None, concat)
+
+
+def _keep_unmasked(image: Image.Image, original: Image.Image, mask: Image.Image) -> Image.Image:
+    """Original pixels outside the mask (resized to the output), generated pixels inside."""
+    size = image.size
+    base = original.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    m = latents.mask_to_tensor(mask, *size)[0, 0]
+    alpha = Image.fromarray((m * 255).round().to(torch.uint8).numpy(), "L")
+    return Image.composite(image, base, alpha)
