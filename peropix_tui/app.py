@@ -32,7 +32,7 @@ from textual.widget import Widget
 from .applog import setup_log
 from .commands_palette import PeroPixCommands
 from .core import paths
-from .core.backend import Backend
+from .core.backend import Backend, BackendError
 from .core.config import Config, Secret, load_token
 from .core.fsutil import atomic_write
 from .core.jobs import QUEUE_FILE, Job, JobQueue, JobState, QueueFileError
@@ -151,13 +151,11 @@ class PeroPixApp(App[None]):
             from .engine.backend import LocalBackend
 
             return LocalBackend()  # type: ignore[no-any-return]
-        from .core.nai.backend import NaiBackend
-        from .core.nai.client import NaiClient
+        from .core.nai.backend import NaiBackend, client_from_config
 
         if not self.token:
-            raise RunRefused("No NovelAI token: open Settings (F5).")
-        client = NaiClient(self.config.nai.base_url, self.token, timeout=self.config.nai.timeout)
-        return NaiBackend(client)  # type: ignore[no-any-return]
+            raise BackendError("No NovelAI token: open Settings (F5) and enter it.", status=401)
+        return NaiBackend(client_from_config(self.config, self.token))
 
     def set_token(self, token: Secret | None) -> None:
         """A new token from Settings: forget the client built with the old one."""
@@ -255,7 +253,9 @@ class PeroPixApp(App[None]):
     # ------------------------------------------------------------ messages
     def broadcast(self, message: Message) -> None:
         """A non-bubbling copy of ``message`` to every screen that exists (all modes)."""
-        for stack in self._screen_stacks.values():
+        for mode, stack in self._screen_stacks.items():
+            if mode == self.DEFAULT_MODE:
+                continue
             for screen in stack:
                 if screen.is_attached:
                     m = copy.copy(message)

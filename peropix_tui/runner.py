@@ -74,6 +74,17 @@ def refusal(app: PeroPixApp, all_slots: bool) -> str | None:
     return None if reason is None else reason[0].upper() + reason[1:] + "."
 
 
+def check_settings(settings: GenerationSettings) -> None:
+    """Raise SettingsError (naming the field) for settings the provider will refuse."""
+    settings.check_basic()
+    if settings.provider == "nai":
+        try:
+            from .core.nai.models import validate
+        except ImportError:
+            return
+        validate(settings)
+
+
 # ------------------------------------------------------------- progress relay
 class ProgressRelay:
     """Backend progress callback → throttled JobProgressed messages (thread-safe posting)."""
@@ -137,7 +148,7 @@ class Runner:
             raise RunRefused("Nothing to generate: every slot is locked.")
         for run in runs:
             try:
-                run.settings.check_basic()
+                check_settings(run.settings)
             except SettingsError as e:
                 raise RunRefused(f"Cannot generate: {e}") from None
         if any(r.settings.provider == "nai" for r in runs) and not self.app.token:
@@ -223,6 +234,7 @@ class Runner:
         post = self.app.post_message
         try:
             backend = self.backend(job.settings.provider)
+            await asyncio.sleep(0)  # let the UI show the job as running first
             images = await backend.generate(job.settings, ProgressRelay(job.id, post), cancel)
             for img in images:
                 path = await asyncio.to_thread(self._save, job, img)
@@ -231,9 +243,9 @@ class Runner:
         except (GenerationCancelled, asyncio.CancelledError):
             post(JobCancelled(job.id))
         except BackendError as e:
+            if e.status in PAUSING_STATUSES:  # before the failure frees the provider for the next job
+                self.app.pause_after_error(e.status)
             post(JobFailed(job.id, str(e), e.retryable))
-            if e.status in PAUSING_STATUSES:
-                self.app.call_later(self.app.pause_after_error, e.status)
         except Exception as e:  # one broken job must not take the app down
             log.exception("[Generate] Job %s crashed", job.id)
             post(JobFailed(job.id, f"{type(e).__name__}: {e}", False))

@@ -25,7 +25,6 @@ from ..messages import (
     GenerationRequested,
     ImageSaved,
     JobProgressed,
-    JobsQueued,
     QueueChanged,
 )
 from ..widgets.job_list import JobList
@@ -48,6 +47,7 @@ def parse_size(text: str) -> tuple[int | None, int | None]:
 
 class QueueScreen(Screen[None]):
     HELP_TITLE = "Slots / Queue"
+    AUTO_FOCUS = "#slot-table"
     HELP = (
         "Slot mode: the base prompt (edited in Compose) plus one prompt per slot; each unlocked slot is "
         "generated `repeats` times with its own seed, and files are named after the slot "
@@ -251,9 +251,6 @@ class QueueScreen(Screen[None]):
         self.query_one("#queue-summary", Static).update(text)
 
     def on_queue_changed(self, _: QueueChanged) -> None:
-        self._sync_queue()
-
-    def on_jobs_queued(self, _: JobsQueued) -> None:
         self._sync_queue()
 
     def on_image_saved(self, _: ImageSaved) -> None:

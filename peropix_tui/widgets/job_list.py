@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Label, ListItem, ListView, ProgressBar, Static
 
@@ -44,11 +45,23 @@ class JobRow(ListItem):
     def on_mount(self) -> None:
         self.refresh_job()
 
+    async def set_thumb(self, thumb: Widget | None, path: str | None) -> None:
+        self._thumb_path = path
+        if thumb is None:
+            return
+        box = self.query_one(Horizontal)
+        await box.children[0].remove()
+        await box.mount(thumb, before=0)
+
     def refresh_job(self) -> None:
         job = self.job
         self.set_classes(f"job -{job.state.value}")
-        self.query_one(".job-text", Label).update(job_text(job))
-        bar = self.query_one(".job-bar", ProgressBar)
+        try:
+            text = self.query_one(".job-text", Label)
+            bar = self.query_one(".job-bar", ProgressBar)
+        except NoMatches:  # not composed yet: compose() draws the current state
+            return
+        text.update(job_text(job))
         done = job.state is JobState.DONE
         bar.update(total=max(1, job.total or 1), progress=(job.total or 1) if done else job.step)
 
@@ -77,19 +90,21 @@ class JobList(ListView):
         return self.app.image_widget(img, classes="thumb")  # type: ignore[attr-defined]
 
     async def sync_jobs(self, jobs: list[Job]) -> None:
+        """Rebuild only when jobs were added, removed or reordered; otherwise update rows in place."""
         order = [j.id for j in jobs]
-        rows = {r.job.id: r for r in self.query(JobRow)}
-        stale = any(r._thumb_path != (r.job.images[-1] if r.job.images else None) for r in rows.values())
-        if order == self._order and not stale:
-            for row in rows.values():
-                row.refresh_job()
+        if order != self._order:
+            keep = self.index
+            self._order = order
+            await self.clear()
+            await self.extend([JobRow(j, self._thumb(j)) for j in jobs])
+            if jobs:
+                self.index = min(keep or 0, len(jobs) - 1)
             return
-        keep = self.index
-        self._order = order
-        await self.clear()
-        await self.extend([JobRow(j, self._thumb(j)) for j in jobs])
-        if jobs:
-            self.index = min(keep or 0, len(jobs) - 1)
+        for row in self.query(JobRow):
+            row.refresh_job()
+            latest = row.job.images[-1] if row.job.images else None
+            if latest != row._thumb_path:
+                await row.set_thumb(self._thumb(row.job), latest)
 
     def update_job(self, job_id: str) -> None:
         for row in self.query(JobRow):

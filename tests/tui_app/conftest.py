@@ -37,3 +37,15 @@ def make_app() -> Callable[..., Any]:
         return PeroPixApp(load_config(), **kwargs)
 
     return build
+
+
+async def settle(app: Any, pilot: Any, rounds: int = 3) -> None:
+    """Wait for every worker (cancelled exclusive ones included) and the messages they posted."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(rounds):
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass
+        await pilot.pause()
