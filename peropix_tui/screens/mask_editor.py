@@ -103,9 +103,9 @@ class MaskCanvas(Widget, can_focus=True):
         frame = self._pixels * (1 - 0.55 * coverage) + TINT * (0.55 * coverage)
         ys, xs = np.mgrid[0 : g.rows * 2, 0 : g.cols]
         ccol, crow = self.cursor
-        # brush outline in half-cell pixel units: x in cells, y in half cells
+        # brush outline in half-cell pixels (square: one column wide, half a row tall)
         radius = self.brush / 2
-        dist = np.sqrt((xs + 0.5 - (ccol + 0.5)) ** 2 + ((ys + 0.5) / 2 - (crow + 0.5)) ** 2)
+        dist = np.sqrt((xs - ccol) ** 2 + (ys + 0.5 - (2 * crow + 1)) ** 2)
         ring = (dist <= radius) & (dist > radius - 0.75)
         frame[ring] = frame[ring] * 0.3 + CURSOR * 0.7
         return frame.clip(0, 255).astype(np.uint8)
@@ -154,7 +154,7 @@ class MaskEditorScreen(ModalScreen[Path | None]):
 
     DEFAULT_CSS = """
     MaskEditorScreen { align: center middle; }
-    MaskEditorScreen > Vertical { width: auto; height: auto; border: round $accent; background: $surface; padding: 0 1; }
+    MaskEditorScreen > Vertical { width: auto; min-width: 64; height: auto; border: round $accent; background: $surface; padding: 0 1; }
     MaskEditorScreen #mask-status { width: 100%; color: $text-muted; }
     """
 

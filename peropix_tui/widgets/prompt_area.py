@@ -83,6 +83,8 @@ class PromptArea(TextArea):
     ) -> None:
         kwargs.setdefault("soft_wrap", True)
         kwargs.setdefault("tab_behavior", "focus")
+        # The cursor-line style is applied over get_line()'s text and would repaint every span.
+        kwargs.setdefault("highlight_cursor_line", False)
         super().__init__(text, **kwargs)
         self._prompt_dialect = dialect
         self._prompt_tags = tags

@@ -80,6 +80,11 @@ async def test_highlighting_spans_and_unbalanced_mark(make_app: Any) -> None:
         assert error.bgcolor is not None
         assert [line.plain[s.start : s.end] for s in line.spans if s.style == error] == ["{"]
         assert [s.start for s in line.spans if s.style == error] == [26]  # the unclosed one, not the first
+        painted = {seg.text: seg.style for seg in area.render_line(0) if seg.style is not None}
+        assert painted["cat"].color == up.color  # the colours survive rendering (cursor line included)
+        assert painted["{"].bgcolor == error.bgcolor or any(
+            seg.style and seg.style.bgcolor == error.bgcolor for seg in area.render_line(0)
+        )
 
 
 async def test_provider_switch_changes_dialect_and_workspace(make_app: Any) -> None:
