@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
+
+
+_INT_TEXT = re.compile(r"^\s*-?[0-9]{1,30}\s*$")
 
 
 class FieldError(ValueError):
@@ -13,7 +17,7 @@ class FieldError(ValueError):
 def as_int(v: Any, name: str) -> int:
     if isinstance(v, float) and v.is_integer():
         return int(v)
-    if isinstance(v, str) and 0 < len(v) < 40 and v.strip().lstrip("-").isdigit():
+    if isinstance(v, str) and _INT_TEXT.match(v):
         return int(v)
     if isinstance(v, bool) or not isinstance(v, int):
         raise FieldError(f"{name}: expected an integer, got {_show(v)}")

@@ -177,7 +177,7 @@ def set_text(data: bytes, updates: dict[str, str]) -> bytes:
                     done.add(key)
                     pending.pop(key, None)
                 continue
-        if chunk.type == b"IDAT" and pending:
+        if chunk.type in (b"IDAT", b"IEND") and pending:
             out.extend(text_chunk(k, v) for k, v in pending.items())
             done.update(pending)
             pending.clear()

@@ -52,8 +52,8 @@ def read_stealth(image: Image.Image) -> tuple[str, bytes]:
     magic, nbits = header[:15], int.from_bytes(header[15:19], "big")
     if magic not in (MAGIC_COMPRESSED, MAGIC_PLAIN):
         raise StealthError("no stealth magic in the alpha channel")
-    if nbits == 0 or nbits % 8:
-        raise StealthError(f"stealth length {nbits} bits is not a positive whole number of bytes")
+    if nbits % 8:
+        raise StealthError(f"stealth length {nbits} bits is not a whole number of bytes")
     if _HEADER_BITS + nbits > capacity:
         raise StealthError(f"stealth length {nbits} bits exceeds what the image holds ({capacity - _HEADER_BITS})")
     if nbits // 8 > MAX_TEXT_BYTES:
