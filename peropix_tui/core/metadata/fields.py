@@ -6,7 +6,6 @@ import math
 import re
 from typing import Any
 
-
 _INT_TEXT = re.compile(r"^\s*-?[0-9]{1,30}\s*$")
 
 
