@@ -126,3 +126,14 @@ def test_stealth_copy_of_our_own_image() -> None:
     r = read_metadata(strip_text(data))
     assert r.dialect == "novelai-stealth"
     assert r.settings == s
+
+
+def test_damaged_peropix_object_does_not_lose_the_novelai_comment() -> None:
+    s = nai_settings()
+    data = write_novelai_png(noise_image(), s, seed=5)
+    comment = json.loads(png.read_text(data)["Comment"])
+    comment["peropix"]["characters"] = "not a list"
+    r = read_metadata(png.set_text(data, {"Comment": json.dumps(comment)}))
+    assert r.settings.characters == s.characters  # from v4_prompt instead
+    assert r.settings.prompt == s.prompt and r.settings.seed == 5
+    assert any("ignored our unreadable extension (Comment.peropix.characters" in n for n in r.notes)

@@ -80,6 +80,16 @@ class CommentReading:
         return naitext.model_from_source(self.text.get("Source", ""), self.notes)
 
     def settings(self) -> GenerationSettings:
+        """Settings from the Comment; a damaged ``peropix`` object is ignored (with a note), not fatal."""
+        try:
+            return self._settings()
+        except FieldError as e:
+            if self.pp is None or not str(e).startswith("Comment.peropix"):
+                raise
+            self.pp, self.notes = None, [f"ignored our unreadable extension ({e})"]
+            return self._settings()
+
+    def _settings(self) -> GenerationSettings:
         s = GenerationSettings(provider=self.provider(), model=self.model())
         self._prompts(s)
         self._parameters(s)
@@ -116,6 +126,8 @@ class CommentReading:
         s.smea = bool(c.get_bool("sm"))
         s.smea_dyn = bool(c.get_bool("sm_dyn"))
         variety = self.pp.get_bool("variety") if self.pp else None
+        if variety is None and self.pp:
+            variety = self.pp.get_bool("variety_plus")  # PeroPix (web) name
         s.variety = variety if variety is not None else c.has("skip_cfg_above_sigma")
 
     def _action(self, s: GenerationSettings) -> None:

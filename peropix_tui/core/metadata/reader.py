@@ -93,7 +93,7 @@ def _from_comment(text: dict[str, str], dialect: str = "novelai", raw: dict[str,
 def _novelai_record(comment: dict[str, Any], text: dict[str, str], dialect: str, raw: dict[str, Any] | None) -> MetadataRecord:
     reading = novelai.CommentReading(comment, text)
     settings = reading.settings()
-    peropix = reading.pp.data if reading.pp else None
+    peropix = comment.get("peropix") if isinstance(comment.get("peropix"), dict) else None
     if peropix is not None and dialect == "novelai":
         dialect = "peropix"
     return MetadataRecord(
