@@ -49,29 +49,34 @@ _ORDER = (
 )
 
 
+_W = 15  # label column
+_NAI_ONLY = ("quality", "uc_preset", "variety", "smea", "smea_dyn")
+
+
 def format_record(data: dict[str, Any]) -> str:
     """The record as aligned ``Label: value`` lines (characters, vibes, LoRAs and notes listed)."""
     lines = []
+    hidden = _NAI_ONLY if data["provider"] == "local" else ()
     for key, label in _ORDER:
-        if key in data and data[key] not in (None, ""):
-            lines.append(f"{label + ':':<14}{data[key]}")
+        if key in data and data[key] not in (None, "") and key not in hidden:
+            lines.append(f"{label + ':':<{_W}}{data[key]}")
         if key == "model":
-            lines.append(f"{'Size:':<14}{data['width']}x{data['height']}")
+            lines.append(f"{'Size:':<{_W}}{data['width']}x{data['height']}")
     if data.get("full_prompt") and data["full_prompt"] != data["prompt"]:
-        lines.append(f"{'Sent prompt:':<14}{data['full_prompt']}")
+        lines.append(f"{'Sent prompt:':<{_W}}{data['full_prompt']}")
     if data.get("full_negative") and data["full_negative"] != data["negative"]:
-        lines.append(f"{'Sent UC:':<14}{data['full_negative']}")
+        lines.append(f"{'Sent UC:':<{_W}}{data['full_negative']}")
     for i, ch in enumerate(data["characters"], 1):
         where = ch["position"] or "AI's choice"
         state = "" if ch["enabled"] else " (disabled)"
-        lines.append(f"Character {i}:  {ch['prompt']}  [{where}]{state}")
+        lines.append(f"{f'Character {i}:':<{_W}}{ch['prompt']}  [{where}]{state}")
         if ch["uc"]:
-            lines.append(f"{'':<14}UC: {ch['uc']}")
+            lines.append(f"{'':<{_W}}UC: {ch['uc']}")
     for i, v in enumerate(data["vibes"], 1):
         enc = "encoding stored" if v["encoding_known"] else "source image not recoverable"
-        lines.append(f"Vibe {i}:       info {v['information_extracted']:g}, strength {v['strength']:g} ({enc})")
+        lines.append(f"{f'Vibe {i}:':<{_W}}info {v['information_extracted']:g}, strength {v['strength']:g} ({enc})")
     for lo in data.get("loras", []):
-        lines.append(f"{'LoRA:':<14}{lo['path']} @ {lo['weight']:g}")
+        lines.append(f"{'LoRA:':<{_W}}{lo['path']} @ {lo['weight']:g}")
     for note in data.get("notes", []):
-        lines.append(f"{'Note:':<14}{note}")
+        lines.append(f"{'Note:':<{_W}}{note}")
     return "\n".join(lines)

@@ -36,8 +36,10 @@ def test_meta_json_contract(nai_png: Path, capsys: pytest.CaptureFixture[str]) -
 def test_meta_text_on_real_fixture(shared_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["meta", str(fixture(shared_dir, "sample-0316.png"))]) == 0
     out = capsys.readouterr().out
-    assert "Seed:         1148692016" in out
-    assert "Sampler:      k_euler" in out and "Model:        nai-diffusion-3" in out and "UC preset:    heavy" in out
+    lines = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in out.splitlines()}
+    assert lines["Seed"] == "1148692016" and lines["Sampler"] == "k_euler" and lines["Model"] == "nai-diffusion-3"
+    assert lines["UC preset"] == "heavy" and lines["Prompt"] == "silvery white" and lines["Negative"] == "small"
+    assert lines["Sent prompt"] == "silvery white, best quality, amazing quality, very aesthetic, absurdres"
 
 
 def test_meta_bad_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
