@@ -119,6 +119,10 @@ def status_error(status: int, body: bytes) -> BackendError:
     return BackendError(f"NovelAI error {status}: {detail}", status=status, retryable=status >= 500)
 
 
+def _ignore(_: Progress) -> None:
+    return None
+
+
 class NaiClient:
     """Async NovelAI client. Safe to use from several threads / event loops at once."""
 
@@ -142,25 +146,21 @@ class NaiClient:
         """Send one generation; return the images (PNG/WebP bytes) in sample order."""
         report = on_progress or _ignore
         total = _total_steps(body)
+        use_stream = self.stream
 
-        async def run(http: httpx.AsyncClient) -> list[bytes]:
-            use_stream = [self.stream]
+        async def attempt(http: httpx.AsyncClient) -> list[bytes]:
+            nonlocal use_stream
+            if use_stream:
+                try:
+                    return await self._stream_once(http, body, report, total)
+                except _NoStream:
+                    use_stream = False
+                except _Transient as e:
+                    use_stream = not e.broken_stream  # a broken stream is retried on the ZIP endpoint
+                    raise
+            return unpack_or_raise(await self._post(http, GENERATE, body))
 
-            async def once() -> list[bytes]:
-                if use_stream[0]:
-                    try:
-                        return await self._stream_once(http, body, report, total)
-                    except _NoStream:
-                        use_stream[0] = False
-                    except _Transient as e:
-                        if e.broken_stream:
-                            use_stream[0] = False
-                        raise
-                return unpack_or_raise(await self._post(http, GENERATE, body))
-
-            return await self._with_retries(once, report, total)
-
-        return await self._session(run, cancel)
+        return await self._call(attempt, cancel, report, total)
 
     async def encode_vibe(self, image_b64: str, information_extracted: float, model: str,
                           cancel: CancelToken | None = None) -> bytes:
@@ -168,44 +168,39 @@ class NaiClient:
         info: float | int = int(information_extracted) if information_extracted in (0, 1) else information_extracted
         payload = {"image": image_b64, "information_extracted": info, "model": model}
 
-        async def run(http: httpx.AsyncClient) -> bytes:
-            async def once() -> bytes:
-                data = await self._post(http, ENCODE_VIBE, payload)
-                if not data or data[:1] in (b"{", b"<"):
-                    raise BackendError(f"NovelAI encode-vibe answered no encoding: {error_message(data)}")
-                return data
+        async def attempt(http: httpx.AsyncClient) -> bytes:
+            data = await self._post(http, ENCODE_VIBE, payload)
+            if not data or data[:1] in (b"{", b"<"):
+                raise BackendError(f"NovelAI encode-vibe answered no encoding: {error_message(data)}")
+            return data
 
-            return await self._with_retries(once, _ignore, 0)
-
-        return await self._session(run, cancel)
+        return await self._call(attempt, cancel)
 
     async def subscription(self, cancel: CancelToken | None = None) -> Subscription:
         """Tier, active flag and Anlas balance, from the image host."""
 
-        async def run(http: httpx.AsyncClient) -> Subscription:
-            async def once() -> Subscription:
-                resp = await self._send(http, "GET", SUBSCRIPTION, None)
-                try:
-                    return Subscription.from_json(resp.json())
-                except ValueError:
-                    raise BackendError(f"NovelAI subscription answer is not JSON: "
-                                       f"{error_message(resp.content)}") from None
+        async def attempt(http: httpx.AsyncClient) -> Subscription:
+            resp = await self._send(http, "GET", SUBSCRIPTION, None)
+            try:
+                return Subscription.from_json(resp.json())
+            except ValueError:
+                raise BackendError(f"NovelAI subscription answer is not JSON: {error_message(resp.content)}") from None
 
-            return await self._with_retries(once, _ignore, 0)
-
-        return await self._session(run, cancel)
+        return await self._call(attempt, cancel)
 
     # ------------------------------------------------------------- plumbing
     def _headers(self, accept: str = "*/*") -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token.get()}", "User-Agent": self.user_agent, "Accept": accept}
 
-    async def _session(self, work: Callable[[httpx.AsyncClient], Awaitable[T]], cancel: CancelToken | None) -> T:
-        """Hold this token's gate, open an httpx client on the current loop, run ``work``, cancellably."""
+    async def _call(self, attempt: Callable[[httpx.AsyncClient], Awaitable[T]], cancel: CancelToken | None,
+                    report: ProgressCallback = _ignore, total: int = 0) -> T:
+        """Hold this token's gate, open an httpx client on the running loop, and run ``attempt``
+        with retries; cancellable by ``cancel`` or by cancelling the task."""
 
         async def gated() -> T:
             async with gate_for(self._token.get()).hold():
                 async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout) as http:
-                    return await work(http)
+                    return await self._with_retries(lambda: attempt(http), report, total)
 
         return await _cancellable(gated(), cancel or CancelToken(), self.retry.cancel_poll)
 
@@ -262,10 +257,6 @@ class NaiClient:
             raise _timeout_error(e, self.timeout) from None
         except httpx.TransportError as e:
             raise _Transient(_network_error(e), broken_stream=True) from None
-
-
-def _ignore(_: Progress) -> None:
-    return None
 
 
 def _total_steps(body: dict[str, Any]) -> int:
