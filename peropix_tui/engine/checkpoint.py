@@ -95,11 +95,11 @@ def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, TensorEntry], d
         raise CheckpointError(f"{p}: corrupt safetensors header (not a JSON object)")
     meta = header.pop("__metadata__", None) or {}
     entries: dict[str, TensorEntry] = {}
-    end = 0
+    end, key = 0, ""
     try:
-        for key, e in header.items():
-            entries[key] = TensorEntry(str(e["dtype"]), tuple(int(s) for s in e["shape"]))
-            end = max(end, int(e["data_offsets"][1]))
+        for key, entry in header.items():
+            entries[key] = TensorEntry(str(entry["dtype"]), tuple(int(s) for s in entry["shape"]))
+            end = max(end, int(entry["data_offsets"][1]))
     except (KeyError, TypeError, ValueError, IndexError):
         raise CheckpointError(f"{p}: corrupt safetensors header (bad entry for {key!r})") from None
     data = size - 8 - n

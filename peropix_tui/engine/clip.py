@@ -128,6 +128,6 @@ def to_model_keys(model: torch.nn.Module, sd: Mapping[str, torch.Tensor]) -> dic
 
 def restore_buffers(model: torch.nn.Module, device: torch.device | str) -> None:
     """Rebuild the non-persistent ``position_ids`` buffer (not in checkpoints) on ``device``."""
-    emb = text_transformer(model).embeddings
-    n = emb.position_embedding.weight.shape[0]
+    emb: Any = text_transformer(model).embeddings
+    n = int(emb.position_embedding.weight.shape[0])
     emb.register_buffer("position_ids", torch.arange(n, device=device).expand((1, -1)), persistent=False)

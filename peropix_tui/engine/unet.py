@@ -237,10 +237,14 @@ class UNet(nn.Module):
                 self.output_blocks.append(Block(*layers))
         self.out = nn.Sequential(_norm(ch), nn.SiLU(), nn.Conv2d(mc, cfg.out_channels, 3, padding=1))
 
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.out[2].weight.dtype  # type: ignore[return-value]
+
     def forward(
         self, x: torch.Tensor, timesteps: torch.Tensor, context: torch.Tensor, y: torch.Tensor
     ) -> torch.Tensor:
-        dtype = self.time_embed[0].weight.dtype
+        dtype = self.dtype
         t_emb = timestep_embedding(timesteps.expand(x.shape[0]), self.config.model_channels)
         emb = self.time_embed(t_emb.to(dtype)) + self.label_emb(y.to(dtype))
         h, context = x.to(dtype), context.to(dtype)
