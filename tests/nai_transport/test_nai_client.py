@@ -311,3 +311,22 @@ async def test_encode_vibe_returns_raw_bytes_and_sends_the_exact_payload(nai_emu
 def test_client_refuses_to_start_without_a_token(nai_emulator: NaiEmulator) -> None:
     with pytest.raises(BackendError, match="no NovelAI token"):
         NaiClient(nai_emulator.url, Secret(""))
+
+
+async def test_cancel_while_waiting_for_the_gate_leaves_the_other_job_alone(nai_emulator: NaiEmulator) -> None:
+    nai_emulator.step_delay = 0.02
+    client = make_client(nai_emulator)
+    first = asyncio.create_task(client.generate(v45_body(steps=15, seed=1)))
+    while not nai_emulator.calls():
+        await asyncio.sleep(0.005)
+    cancel = CancelToken()
+    waiting = asyncio.create_task(client.generate(v45_body(seed=2), None, cancel))
+    await asyncio.sleep(0.05)
+    cancel.cancel()
+    with pytest.raises(GenerationCancelled):
+        await waiting
+    assert not first.done()  # cancelled while queued: never sent
+    assert len(await first) == 1
+    assert [c.body["parameters"]["seed"] for c in nai_emulator.calls()] == [1]
+    await client.generate(v45_body(seed=3))
+    assert [c.status for c in nai_emulator.calls()] == [200, 200]
