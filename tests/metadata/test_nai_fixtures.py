@@ -85,7 +85,7 @@ def test_embed_peropix_keeps_server_chunks_and_pixels(sample_0316: bytes) -> Non
     assert read_metadata(strip_text(out)).settings == r.settings
 
 
-def test_embed_peropix_replaces_rather_than_stacks(sample_0317: bytes) -> None:
+def test_embed_peropix_twice_keeps_one_comment_and_updates_keys(sample_0317: bytes) -> None:
     once = embed_peropix(sample_0317, {"slot_name": "a"})
     twice = embed_peropix(once, {"slot_name": "b"})
     texts = [c for c in png.iter_chunks(twice) if c.type in png.TEXT_TYPES]

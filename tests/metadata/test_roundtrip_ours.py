@@ -137,3 +137,16 @@ def test_damaged_peropix_object_does_not_lose_the_novelai_comment() -> None:
     assert r.settings.characters == s.characters  # from v4_prompt instead
     assert r.settings.prompt == s.prompt and r.settings.seed == 5
     assert any("ignored our unreadable extension (Comment.peropix.characters" in n for n in r.notes)
+
+
+def test_embed_on_our_own_local_image_merges_rather_than_drops() -> None:
+    from peropix_tui.core.metadata import embed_peropix
+
+    s = local_settings()
+    data = write_novelai_png(noise_image(), s, seed=42, peropix={"checkpoint_hash": "0123abcd"})
+    out = embed_peropix(data, {"provider": "local", "slot_name": "smile", "slot_index": 3})
+    r = read_metadata(out)
+    assert r.settings == s
+    assert r.peropix is not None
+    assert (r.peropix["slot_name"], r.peropix["checkpoint_hash"], r.peropix["version"]) == ("smile", "0123abcd", 1)
+    assert png.chunk_bytes(out, b"IDAT") == png.chunk_bytes(data, b"IDAT")

@@ -75,7 +75,10 @@ def write_novelai_png(
 
 
 def embed_peropix(data: bytes, peropix: dict[str, Any]) -> bytes:
-    """Add (or replace) ``Comment["peropix"]`` in a NovelAI PNG; every other chunk is kept byte for byte.
+    """Add ``peropix`` to ``Comment["peropix"]`` in a NovelAI-format PNG; every other chunk is kept byte for byte.
+
+    Keys already there (e.g. what :func:`write_novelai_png` wrote for a local image) are kept
+    unless ``peropix`` sets them again.
 
     The pixel data, alpha included (where NovelAI's stealth copy lives), is not touched. Note:
     NovelAI's ``signed_hash`` covers the original Comment, so it verifies only against the
@@ -85,5 +88,7 @@ def embed_peropix(data: bytes, peropix: dict[str, Any]) -> bytes:
     if "Comment" not in text:
         raise FieldError("no NovelAI Comment chunk to add the peropix object to")
     comment = novelai.parse_json_object(text["Comment"], "Comment")
-    comment["peropix"] = {"version": novelai.PEROPIX_VERSION, **peropix}
+    existing = comment.get("peropix")
+    base = existing if isinstance(existing, dict) else {"version": novelai.PEROPIX_VERSION}
+    comment["peropix"] = {**base, **peropix}
     return png.set_text(data, {"Comment": _comment_json(comment)})
