@@ -4,38 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Markdown
+from textual.widgets import Static
 
 
-def _key_rows(bindings: list[Any], app: Any) -> list[str]:
-    rows = []
+def _table(title: str, bindings: list[Any], app: Any) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, expand=True, padding=(0, 1))
+    table.add_column("key", style="bold", no_wrap=True)
+    table.add_column("does")
+    table.add_column("binding id", style="dim", no_wrap=True)
     for b in bindings:
-        if not isinstance(b, Binding) or not b.description:
-            continue
-        keys = app.get_key_display(b) if hasattr(app, "get_key_display") else b.key
-        rows.append(f"| `{keys}` | {b.description} | `{b.id or b.action}` |")
-    return rows
+        if isinstance(b, Binding) and b.description:
+            table.add_row(app.get_key_display(b), b.description, b.id or b.action)
+    return table
 
 
-def help_markdown(screen: Screen[Any], app: Any) -> str:
+def help_renderable(screen: Screen[Any], app: Any) -> Group:
     title = getattr(screen, "HELP_TITLE", None) or type(screen).__name__.removesuffix("Screen")
-    text = getattr(screen, "HELP", "") or ""
-    own = list(getattr(screen, "BINDINGS", []))
-    active = {k: b.binding for k, b in screen.active_bindings.items()}
-    screen_rows = _key_rows([active.get(b.key, b) for b in own if isinstance(b, Binding)], app)
-    app_rows = _key_rows(list(type(app).BINDINGS), app)
-    table = "| key | does | binding id |\n|---|---|---|\n"
-    parts = [f"# {title} — keys", text.strip()]
-    if screen_rows:
-        parts.append("## This screen\n\n" + table + "\n".join(screen_rows))
-    parts.append("## Everywhere\n\n" + table + "\n".join(app_rows)
-                 + "\n| `ctrl+p` | Command palette | `command_palette` |")
-    parts.append("Remap any binding by id in the config: `[ui] keymap = { generate = \"ctrl+g\" }`.")
-    return "\n\n".join(p for p in parts if p)
+    text = (getattr(screen, "HELP", "") or "").replace("`", "")
+    own = [b for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)]
+    active = {b.binding.id: b.binding for b in screen.active_bindings.values() if b.binding.id}
+    shown = [active.get(b.id or "", b) for b in own]  # user keymaps show their keys
+    app_bindings = list(type(app).BINDINGS) + [Binding("ctrl+p", "command_palette", "Command palette",
+                                                       id="command_palette")]
+    parts: list[Any] = [Text(f"{title} — keys", style="bold"), Text(text), Text("")]
+    if shown:
+        parts.append(_table("This screen", shown, app))
+    parts.append(_table("Everywhere", app_bindings, app))
+    parts.append(Text('Remap by binding id in the config: [ui] keymap = { generate = "ctrl+g" }', style="dim"))
+    return Group(*parts)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -51,7 +55,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Markdown(help_markdown(self.under, self.app), id="help-text")
+            yield Static(help_renderable(self.under, self.app), id="help-text")
 
     def action_dismiss(self, result: Any = None) -> Any:
         return self.dismiss()

@@ -115,7 +115,7 @@ class QueueScreen(Screen[None]):
         table.clear()
         for i, s in enumerate(self.ws.slots):
             size = f"{s.width}x{s.height}" if s.width and s.height else ""
-            table.add_row(f"{i:03d}", s.name, s.prompt, size, "🔒" if s.locked else "", key=str(i))
+            table.add_row(f"{i:03d}", s.name, s.prompt, size, "locked" if s.locked else "", key=str(i))
         if self.ws.slots:
             table.move_cursor(row=max(0, min(row, len(self.ws.slots) - 1)))
         base = self.ws.base.prompt or "(empty — write it in Compose, F2)"

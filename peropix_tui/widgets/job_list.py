@@ -21,7 +21,7 @@ STATE_MARK = {
 
 def job_text(job: Job) -> str:
     s = job.settings
-    line = f"{job.id}  {job.label:<18.18} {STATE_MARK[job.state]:<12} seed {s.seed}  {s.width}x{s.height}"
+    line = f"{job.label:<16.16} {STATE_MARK[job.state]:<11} seed {s.seed}"
     detail = job.error or job.note
     return f"{line}\n  {detail}" if detail else line
 

@@ -1,0 +1,85 @@
+"""SVG snapshots of the screens this package owns, at 120x40, half-cell images, no clock/blink."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PIL import Image
+
+from peropix_tui.core import paths
+from peropix_tui.core.config import load_config
+from peropix_tui.core.jobs import QUEUE_FILE, JobQueue
+from peropix_tui.core.metadata import write_novelai_png
+from peropix_tui.core.settings import GenerationSettings
+from peropix_tui.core.slots import Slot
+from peropix_tui.core.store import GalleryStore
+
+SIZE = (120, 40)
+
+
+def _app() -> Any:
+    from peropix_tui.app import PeroPixApp
+
+    return PeroPixApp(load_config())
+
+
+async def _calm(pilot: Any) -> None:
+    from tests.tui_app.conftest import settle
+
+    app = pilot.app
+    for widget in app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False
+    app.clear_notifications()
+    await settle(app, pilot)
+
+
+def test_settings_first_run(snap_compare: Any) -> None:
+    async def before(pilot: Any) -> None:
+        pilot.app.screen.query_one("#output_dir").value = "~/PeroPix/outputs"
+        await _calm(pilot)
+
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_slots_and_queue(snap_compare: Any) -> None:
+    q = JobQueue(paths.state_dir() / QUEUE_FILE)
+    jobs = q.add((GenerationSettings(prompt="1girl", seed=100 + i, width=832, height=1216), i, n, 0)
+                 for i, n in enumerate(["smile", "angry", "cry"]))
+    q.start(jobs[0].id)
+    q.fail(jobs[0].id, "not enough Anlas (402)")
+    app = _app()
+    app.workspace.base.prompt = "1girl, school uniform, upper body"
+    app.workspace.slots = [Slot("smile", "smile, open mouth"), Slot("angry", "angry", locked=True),
+                           Slot("cry", "crying, tears", width=1024, height=1024)]
+    app.workspace.repeats = 2
+
+    async def before(pilot: Any) -> None:
+        await pilot.press("f3")
+        await _calm(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+def test_gallery(snap_compare: Any) -> None:
+    store = GalleryStore(load_config().output_dir)
+    for i, colour in enumerate([(220, 80, 80), (80, 200, 120), (70, 110, 230), (230, 200, 60)]):
+        im = Image.new("RGB", (64, 96), colour)
+        im.paste((255, 255, 255), (16, 24, 48, 72))
+        data = write_novelai_png(im, GenerationSettings(prompt=f"1girl, pose {i}", steps=28, width=64, height=96),
+                                 seed=42 + i)
+        store.save_image(data, folder="emotions", slot_index=i, slot_name=f"pose{i}")
+    store.close()
+
+    async def before(pilot: Any) -> None:
+        await pilot.press("f4")
+        await _calm(pilot)
+
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_help_on_queue(snap_compare: Any) -> None:
+    async def before(pilot: Any) -> None:
+        await pilot.press("f3", "f1")
+        await _calm(pilot)
+
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
