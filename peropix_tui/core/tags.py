@@ -79,6 +79,7 @@ class TagIndex:
     _aliases: dict[str, str] = field(default_factory=dict)  # normalised alias -> normalised tag
     _keys: list[tuple[str, str]] | None = None  # sorted (key, normalised tag); None = stale
     history_path: Path | None = None
+    _memo: dict[tuple[str, int], list[TagMatch]] = field(default_factory=dict)  # cleared on any change
 
     # ------------------------------------------------------------------ build
     def add(self, tag: str, category: int = 0, count: int = 0, aliases: Iterable[str] = ()) -> None:
@@ -94,6 +95,7 @@ class TagIndex:
             if a and a != key:
                 self._aliases.setdefault(a, key)
         self._keys = None
+        self._memo.clear()
 
     def load_csv(self, path: Path) -> CsvStats:
         """Add every row of a tagcomplete CSV; raises :class:`TagFileError` if nothing usable."""
@@ -121,6 +123,7 @@ class TagIndex:
                 self._tags[key] = _Tag(display(tag), 0, 0)
                 self._keys = None
             self._tags[key].uses += 1
+        self._memo.clear()
 
     def learn_prompt(self, prompt: str) -> None:
         self.learn(prompt_tags(prompt))
@@ -140,6 +143,7 @@ class TagIndex:
             if isinstance(uses, int) and uses > 0:
                 self.learn([tag])
                 self._tags[normalize(tag)].uses += uses - 1
+        self._memo.clear()
 
     def save_history(self, path: Path | None = None) -> Path | None:
         path = path or self.history_path
@@ -165,16 +169,37 @@ class TagIndex:
         p = normalize(prefix)
         if not p:
             return []
+        memo_key = (p, limit)
+        if memo_key in self._memo:
+            return self._memo[memo_key]
+        found = self._search(p, limit)
+        if len(self._memo) > 256:
+            self._memo.clear()
+        self._memo[memo_key] = found
+        return found
+
+    def _search(self, p: str, limit: int) -> list[TagMatch]:
         keys = self._sorted_keys()
         lo = bisect.bisect_left(keys, (p, ""))
         hi = bisect.bisect_left(keys, (p + "\uffff", ""))
-        best: dict[str, str | None] = {}
-        for key, target in keys[lo:hi]:
-            alias = None if key == target else key
-            if target not in best or best[target] is not None and alias is None:
-                best[target] = alias
-        top = heapq.nlargest(limit, best, key=lambda k: (self._tags[k].uses, self._tags[k].count, -len(k)))
-        return [self._match(k, best[k]) for k in top]
+        tags = self._tags
+
+        def rank(entry: tuple[str, str]) -> tuple[int, int, int, int]:
+            t = tags[entry[1]]
+            return (t.uses, t.count, entry[0] == entry[1], -len(entry[1]))
+
+        # Over-fetch, then keep each tag once (a tag and its aliases share one rank).
+        want = limit * 4 + 8
+        while True:
+            top = heapq.nlargest(want, keys[lo:hi], key=rank)
+            best: dict[str, str | None] = {}
+            for key, target in top:
+                if target not in best:
+                    best[target] = None if key == target else key
+            if len(best) >= limit or want >= hi - lo:
+                break
+            want *= 4
+        return [self._match(k, a) for k, a in list(best.items())[:limit]]
 
     def complete(self, prefix: str) -> str | None:
         """The best tag for ``prefix`` (what ghost text shows), or None."""

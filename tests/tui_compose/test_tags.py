@@ -106,11 +106,17 @@ def test_large_csv_loads_and_searches_fast(tmp_path: Path) -> None:
     index.search("tag 1")
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    for _ in range(20):
-        found = index.search("tag 0")
-    search_s = (time.perf_counter() - t0) / 20
+    found = index.search("tag 0")  # worst case: 100k candidates
+    worst_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i in range(20):
+        typical = index.search(f"tag 0{i % 10}{i // 10}")  # ~1k candidates, like a 3-letter prefix
+    typical_s = (time.perf_counter() - t0) / 20
     assert found[0].tag == "tag 099999"
-    assert load_s < 5.0 and search_s < 0.25, (load_s, search_s)
+    assert typical[0].tag == "tag 091999"
+    assert index.search("tag 0") is found  # repeated prefixes (backspace) are memoised
+    # generous bounds: CI machines are shared; idle figures are ~0.6 s / 0.07 s / 1 ms
+    assert load_s < 5.0 and worst_s < 1.0 and typical_s < 0.05, (load_s, worst_s, typical_s)
 
 
 def test_import_copies_into_data_dir_and_cli_prints_counts(
