@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import gzip
 import io
 import json
 import os
@@ -53,6 +54,24 @@ def _pixels(width: int, height: int, seed: int, alpha: bool) -> np.ndarray:
     return np.stack(chans, axis=-1).astype(np.uint8)
 
 
+def embed_stealth(rgba: np.ndarray, info: dict[str, str]) -> None:
+    """Write NovelAI's stealth metadata into the alpha LSBs, in place (spec §11.2).
+
+    Column-major (x outer, y inner), MSB first: ``stealth_pngcomp``, a 32-bit big-endian bit
+    count, then gzip(JSON of the text chunks without Title). Payload pixels get alpha 0xFE|bit.
+    Images too small to hold the payload get none (the text chunks still carry it).
+    """
+    payload = gzip.compress(json.dumps({k: v for k, v in info.items() if k != "Title"}).encode())
+    data = b"stealth_pngcomp" + struct.pack(">I", len(payload) * 8) + payload
+    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+    alpha = rgba[:, :, 3].T.copy()  # rows of the transpose are image columns
+    flat = alpha.reshape(-1)
+    if bits.size > flat.size:
+        return
+    flat[: bits.size] = 0xFE | bits
+    rgba[:, :, 3] = alpha.T
+
+
 def comment_json(body: dict[str, Any], seed: int) -> str:
     params = body["parameters"]
     comment: dict[str, Any] = {"prompt": body["input"]}
@@ -72,7 +91,7 @@ def novelai_image(body: dict[str, Any], index: int, seconds: float) -> tuple[byt
     """One finished image as NovelAI sends it: RGBA PNG (or lossless WebP) with its text chunks."""
     params = body["parameters"]
     seed = params["seed"] + index
-    img = Image.fromarray(_pixels(params["width"], params["height"], seed, alpha=True), "RGBA")
+    pixels = _pixels(params["width"], params["height"], seed, alpha=True)
     info = {
         "Title": "AI generated image",
         "Description": body["input"],
@@ -81,6 +100,8 @@ def novelai_image(body: dict[str, Any], index: int, seconds: float) -> tuple[byt
         "Generation time": repr(seconds),
         "Comment": comment_json(body, seed),
     }
+    embed_stealth(pixels, info)
+    img = Image.fromarray(pixels, "RGBA")
     out = io.BytesIO()
     if params.get("image_format") == "webp":
         exif = Image.Exif()

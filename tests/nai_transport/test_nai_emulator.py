@@ -232,3 +232,21 @@ def test_real_website_requests_are_accepted(nai_emulator: NaiEmulator, shared_di
     body = json.loads((shared_dir / "fixtures/nai/web-requests" / name).read_text())
     resp = post(nai_emulator, body)
     assert resp.status_code == 200, resp.text
+
+
+def test_png_carries_stealth_alpha_metadata_like_novelai(nai_emulator: NaiEmulator) -> None:
+    import gzip
+    import zipfile
+
+    import numpy as np
+
+    body = v45_body(width=256, height=192, seed=31)
+    png = zipfile.ZipFile(io.BytesIO(post(nai_emulator, body).content)).read("image_0.png")
+    alpha = np.asarray(Image.open(io.BytesIO(png)))[:, :, 3]
+    bits = (alpha.T.reshape(-1) & 1).astype(np.uint8)  # column-major LSBs
+    data = np.packbits(bits).tobytes()
+    assert data[:15] == b"stealth_pngcomp"
+    n = int.from_bytes(data[15:19], "big") // 8
+    meta = json.loads(gzip.decompress(data[19 : 19 + n]))
+    assert "Title" not in meta and meta["Software"] == "NovelAI"
+    assert json.loads(meta["Comment"])["seed"] == 31
