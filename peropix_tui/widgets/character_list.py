@@ -68,7 +68,7 @@ class CharacterList(VerticalScroll):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "add", "Add character", id="character_add"),
         Binding("ctrl+r", "remove", "Remove character", id="character_remove"),
-        Binding("ctrl+t", "toggle", "Enable/disable", id="character_toggle"),
+        Binding("ctrl+t", "toggle_enabled", "Enable/disable", id="character_toggle"),
         Binding("ctrl+l", "position", "Position", id="character_position"),
     ]
 
@@ -142,7 +142,7 @@ class CharacterList(VerticalScroll):
             self.query_one("#character-add").focus()
         self._changed()
 
-    def action_toggle(self) -> None:
+    def action_toggle_enabled(self) -> None:
         row = self._focused_row()
         if row is not None:
             row.character.enabled = not row.character.enabled

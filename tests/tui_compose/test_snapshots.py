@@ -45,9 +45,14 @@ def test_compose_screen(snap_compare: Any, make_app: Any, tmp_path: Path) -> Non
     image = gradient(tmp_path / "latest.png", 128, 192)
 
     async def run_before(pilot: Any) -> None:
-        pilot.app.screen.post_message(ImageSaved("job-1", image, 1234))
+        screen = pilot.app.screen
+        screen.post_message(ImageSaved("job-1", image, 1234))
         await pilot.pause()
+        while getattr(screen.query_one("#preview"), "image", None) is None:
+            await pilot.pause(0.05)
+        await pilot.app.workers.wait_for_complete()
         await no_blink(pilot)
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
