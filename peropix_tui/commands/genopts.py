@@ -120,6 +120,8 @@ def add_generation_options(p: argparse.ArgumentParser) -> None:
     q.add_argument("--variety", action="store_true", default=None, help="Variety+ (NovelAI V4/V4.5)")
     q.add_argument("--smea", action="store_true", default=None, help="SMEA (NovelAI V3 only)")
     q.add_argument("--smea-dyn", action="store_true", default=None, help="SMEA DYN (NovelAI V3 only)")
+    q.add_argument("--furry", action="store_true", default=None, help="furry mode (NovelAI V4+)")
+    q.add_argument("--transparent", action="store_true", default=None, help="transparent background (NovelAI V5)")
 
     r = p.add_argument_group("images and references")
     r.add_argument("--image", metavar="PATH", help="base image for img2img / infill")
@@ -174,6 +176,8 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
         "variety": "variety",
         "smea": "smea",
         "smea_dyn": "smea_dyn",
+        "furry": "furry",
+        "transparent": "transparent",
         "image": "image",
         "strength": "strength",
         "noise": "noise",

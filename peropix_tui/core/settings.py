@@ -137,6 +137,8 @@ class GenerationSettings:
     variety: bool = False
     smea: bool = False
     smea_dyn: bool = False
+    furry: bool = False  # NovelAI V4+: "fur dataset, " prefix
+    transparent: bool = False  # NovelAI V5: transparent background (straight alpha)
     # img2img / infill
     image: str | None = None
     strength: float = 0.7

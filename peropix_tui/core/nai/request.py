@@ -50,12 +50,12 @@ BASE64_FIELDS = frozenset(
 def is_transparent(settings: GenerationSettings, model: NaiModel) -> bool:
     if model.family != "v5":
         return False
-    return bool(getattr(settings, "transparent", False)) or presets.has_tag(settings.prompt, presets.TRANSPARENT_TAG)
+    return settings.transparent or presets.has_tag(settings.prompt, presets.TRANSPARENT_TAG)
 
 
 def is_furry(settings: GenerationSettings, model: NaiModel) -> bool:
     """Furry mode (V4+): only when the settings carry a ``furry`` flag (not yet in the vocabulary)."""
-    return model.v4_prompt and bool(getattr(settings, "furry", False))
+    return model.v4_prompt and settings.furry
 
 
 def final_prompt(settings: GenerationSettings, model: NaiModel | None = None) -> str:
