@@ -135,3 +135,24 @@ def test_default_settings_survive_a1111() -> None:
     text = format_parameters(s, seed=5)
     back, _ = settings_from_parameters(text)
     assert back == s
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "a" * 400_000,
+        "<lora:" * 70_000,
+        "<lora:a:" + "1" * 400_000,
+        "\x0b" * 400_000 + ",",
+        '"' + '\\"' * 200_000,
+        "k:" * 200_000,
+    ],
+    ids=["letters", "lora-openers", "lora-digits", "vtabs", "escaped-quotes", "colons"],
+)
+def test_hostile_parameters_parse_in_linear_time(hostile: str) -> None:
+    text = f"{hostile}\nNegative prompt: {hostile}\nSteps: 20, K: {hostile}, Q: \"{hostile}"
+    try:
+        settings_from_parameters(text)
+    except Exception as e:  # only our field errors are allowed
+        assert type(e).__name__ == "FieldError", e

@@ -44,8 +44,8 @@ SCHEDULES: dict[str, str] = {
     "Normal": "native",
     "Beta": "beta",
 }
-_PAIR = re.compile(r'\s*([\w][\w \-/().]*?):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
-_LORA = re.compile(r"<lora:([^:>]+)(?::([-+]?[0-9]*\.?[0-9]+))?(?::[^>]*)?>")
+# bounded repeats: no backtracking blow-up on hostile text
+_LORA = re.compile(r"<lora:([^:>]{1,300})(?::([^:>]{0,40}))?(?::[^>]{0,100})?>")
 _SIZE = re.compile(r"^\s*(\d{1,6})\s*x\s*(\d{1,6})\s*$")
 
 
@@ -54,17 +54,54 @@ def looks_like_parameters(text: str) -> bool:
 
 
 def parse_pairs(line: str) -> dict[str, str]:
-    """``Steps: 28, Sampler: Euler a, Lora hashes: "a: 1, b: 2"`` -> dict (quotes removed)."""
+    """``Steps: 28, Sampler: Euler a, Lora hashes: "a: 1, b: 2"`` -> dict (quotes removed).
+
+    A linear scan (no regex backtracking): key up to ``:``, then a quoted value or text up to ``,``.
+    """
     out: dict[str, str] = {}
-    for m in _PAIR.finditer(line):
-        key, value = m.group(1).strip(), m.group(2).strip()
-        if value.startswith('"') and value.endswith('"') and len(value) >= 2:
-            try:
-                value = json.loads(value)
-            except ValueError:
-                value = value[1:-1]
-        out[key] = value
+    i, n = 0, len(line)
+    while i < n:
+        colon = line.find(":", i)
+        if colon < 0:
+            break
+        key = line[i:colon].rsplit(",", 1)[-1].strip()
+        j = colon + 1
+        while j < n and line[j] == " ":
+            j += 1
+        end = _closing_quote(line, j) if j < n and line[j] == '"' else -1
+        if end >= 0:
+            value = _unquote(line[j : end + 1])
+            comma = line.find(",", end + 1)
+        else:
+            comma = line.find(",", j)
+            value = (line[j:] if comma < 0 else line[j:comma]).strip()
+        if key:
+            out[key] = value
+        i = n if comma < 0 else comma + 1
     return out
+
+
+def _closing_quote(line: str, start: int) -> int:
+    """Index of the quote closing the one at ``start`` (backslash escapes), or -1."""
+    k = start + 1
+    while True:
+        k = line.find('"', k)
+        if k < 0:
+            return -1
+        b = k
+        while b > start + 1 and line[b - 1] == "\\":
+            b -= 1
+        if (k - b) % 2 == 0:  # an even run of backslashes escapes nothing
+            return k
+        k += 1
+
+
+def _unquote(quoted: str) -> str:
+    try:
+        value = json.loads(quoted)
+    except ValueError:
+        return quoted[1:-1]
+    return value if isinstance(value, str) else quoted[1:-1]
 
 
 def split_text(text: str) -> tuple[str, str, dict[str, str]]:
@@ -81,18 +118,26 @@ def split_text(text: str) -> tuple[str, str, dict[str, str]]:
 
 
 def take_loras(prompt: str) -> tuple[str, list[LoraSpec]]:
-    """Remove ``<lora:name:w>`` tags from the prompt, returning them as LoRA specs."""
-    loras = [LoraSpec(path=m.group(1), weight=float(m.group(2)) if m.group(2) else 1.0) for m in _LORA.finditer(prompt)]
-    lines = [_tidy(line) for line in _LORA.sub("", prompt).split("\n")]
+    """Remove ``<lora:name:w>`` tags from the prompt, returning them as LoRA specs.
+
+    Lines that held a tag are re-joined as ``a, b, c`` (the tag's comma and spaces go with it).
+    """
+    loras: list[LoraSpec] = []
+    lines = []
+    for line in prompt.split("\n"):
+        found = [LoraSpec(path=m.group(1), weight=_weight(m.group(2))) for m in _LORA.finditer(line)]
+        if found:
+            loras += found
+            line = ", ".join(p.strip() for p in _LORA.sub("", line).split(",") if p.strip())
+        lines.append(line)
     return "\n".join(lines).strip(), loras
 
 
-def _tidy(line: str) -> str:
-    """Collapse what removing a tag leaves behind: doubled spaces and commas, dangling commas."""
-    line = re.sub(r"[ \t]{2,}", " ", line)
-    line = re.sub(r"\s*,(\s*,)+", ",", line)
-    line = re.sub(r"\s+,", ",", line)
-    return line.strip().strip(",").strip()
+def _weight(text: str | None) -> float:
+    try:
+        return float(text) if text else 1.0
+    except ValueError:
+        return 1.0
 
 
 def _sampler(label: str, s: GenerationSettings) -> None:
