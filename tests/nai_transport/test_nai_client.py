@@ -118,7 +118,11 @@ async def test_transient_failures_give_up_after_limited_tries(nai_emulator: NaiE
     with pytest.raises(BackendError, match="503") as info:
         await make_client(nai_emulator, stream=False).generate(v45_body())
     assert info.value.retryable
-    assert len(nai_emulator.calls()) == FAST.error_tries
+    calls = nai_emulator.calls()
+    assert len(calls) == FAST.error_tries
+    ids = [c.headers["x-correlation-id"] for c in calls]
+    assert all(len(i) == 6 and i.isalnum() for i in ids) and len(set(ids)) == len(ids)
+    assert f"(correlation id {ids[-1]})" in str(info.value)
 
 
 @pytest.mark.parametrize(

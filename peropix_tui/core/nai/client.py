@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import secrets
+import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -190,7 +192,9 @@ class NaiClient:
 
     # ------------------------------------------------------------- plumbing
     def _headers(self, accept: str = "*/*") -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token.get()}", "User-Agent": self.user_agent, "Accept": accept}
+        """Auth, an explicit User-Agent, and a fresh ``x-correlation-id`` for support reports (spec §1)."""
+        return {"Authorization": f"Bearer {self._token.get()}", "User-Agent": self.user_agent, "Accept": accept,
+                "x-correlation-id": correlation_id()}
 
     async def _call(self, attempt: Callable[[httpx.AsyncClient], Awaitable[T]], cancel: CancelToken | None,
                     report: ProgressCallback = _ignore, total: int = 0) -> T:
@@ -231,12 +235,13 @@ class NaiClient:
     async def _send(self, http: httpx.AsyncClient, method: str, path: str, payload: Any) -> httpx.Response:
         """One request; non-2xx answers become _Busy / _Transient / BackendError."""
         try:
-            resp = await http.request(method, path, json=payload, headers=self._headers())
+            headers = self._headers()
+            resp = await http.request(method, path, json=payload, headers=headers)
         except httpx.TimeoutException as e:
             raise _timeout_error(e, self.timeout) from None
         except httpx.TransportError as e:
             raise _Transient(_network_error(e)) from None
-        _check_status(resp.status_code, resp.content)
+        _check_status(resp.status_code, resp.content, headers["x-correlation-id"])
         return resp
 
     async def _post(self, http: httpx.AsyncClient, path: str, payload: Any) -> bytes:
@@ -246,12 +251,12 @@ class NaiClient:
                            total: int) -> list[bytes]:
         payload = {**body, "parameters": {**body["parameters"], "stream": "msgpack"}}
         try:
-            async with http.stream("POST", STREAM, json=payload,
-                                   headers=self._headers("application/x-msgpack")) as resp:
+            headers = self._headers("application/x-msgpack")
+            async with http.stream("POST", STREAM, json=payload, headers=headers) as resp:
                 if resp.status_code in (404, 405, 501):
                     raise _NoStream()
                 if not 200 <= resp.status_code < 300:
-                    _check_status(resp.status_code, await resp.aread())
+                    _check_status(resp.status_code, await resp.aread(), headers["x-correlation-id"])
                 return await _read_frames(resp, report, total, int(body["parameters"].get("n_samples") or 1))
         except httpx.TimeoutException as e:
             raise _timeout_error(e, self.timeout) from None
@@ -267,15 +272,21 @@ def _total_steps(body: dict[str, Any]) -> int:
     return steps
 
 
-def _check_status(status: int, content: bytes) -> None:
+def _check_status(status: int, content: bytes, correlation: str) -> None:
     if 200 <= status < 300:
         return
     if status == 429 or (status == 409 and "concurrent" in error_message(content).lower()):
         raise _Busy()
     error = status_error(status, content)
     if status >= 500:
+        error = BackendError(f"{error} (correlation id {correlation})", status=status, retryable=True)
         raise _Transient(error)
     raise error
+
+
+def correlation_id() -> str:
+    """Six random alphanumerics, as NovelAI's ``x-correlation-id`` expects."""
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(6))
 
 
 def unpack_or_raise(content: bytes) -> list[bytes]:
