@@ -21,6 +21,12 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import paths
+
+if TYPE_CHECKING:
+    from .settings import GenerationSettings
 
 NAI_STEP = 1.05
 SD_STEP = 1.1
@@ -257,3 +263,27 @@ def _wildcard_file(directory: Path, name: str) -> Path:
     if root not in path.parents:
         raise WildcardError(f"wildcard __{name}__: points outside {directory}")
     return path
+
+
+def wildcards_dir() -> Path:
+    """Where wildcard files live: ``<data dir>/wildcards/<name>.txt``."""
+    return paths.data_dir() / "wildcards"
+
+
+def has_wildcards(text: str) -> bool:
+    return _WILDCARD.search(text) is not None
+
+
+def expand_settings(settings: GenerationSettings, directory: Path, rng: random.Random) -> GenerationSettings:
+    """A copy of ``settings`` with wildcards drawn in the prompt, the negative and every character
+    prompt: call once per job so that each run draws its own options. Unchanged when none are used."""
+    texts = [settings.prompt, settings.uc] + [t for c in settings.characters for t in (c.prompt, c.uc)]
+    if not any(has_wildcards(t) for t in texts):
+        return settings
+    out = settings.copy()
+    out.prompt = expand_wildcards(out.prompt, directory, rng)
+    out.uc = expand_wildcards(out.uc, directory, rng)
+    for c in out.characters:
+        c.prompt = expand_wildcards(c.prompt, directory, rng)
+        c.uc = expand_wildcards(c.uc, directory, rng)
+    return out

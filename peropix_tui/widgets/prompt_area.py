@@ -29,6 +29,20 @@ MIN_FRAGMENT = 2
 class TagSource(Protocol):
     def complete(self, prefix: str) -> str | None: ...
 
+    def search(self, prefix: str, limit: int = 10) -> list[Any]: ...
+
+
+MAX_CANDIDATES = 5
+
+
+def human_count(n: int) -> str:
+    """Post counts the way tag lists show them: 950, 12k, 1.2M."""
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 1_000:
+        return f"{n // 1_000}k"
+    return str(n)
+
 
 def span_class(span: Span) -> str | None:
     """The component class styling one span, or None for plain text."""
@@ -53,7 +67,7 @@ class PromptArea(TextArea):
     }
 
     DEFAULT_CSS = """
-    PromptArea { height: auto; min-height: 3; max-height: 12; }
+    PromptArea { height: auto; min-height: 3; max-height: 12; border-subtitle-color: $text-muted; }
     PromptArea > .prompt--up1 { color: $success-lighten-1; }
     PromptArea > .prompt--up2 { color: $success; text-style: bold; }
     PromptArea > .prompt--up3 { color: $success-darken-1; text-style: bold; }
@@ -71,6 +85,10 @@ class PromptArea(TextArea):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "accept_suggestion", "Accept tag", show=False, id="accept_completion"),
+        *(
+            Binding(f"alt+{n}", f"pick_candidate({n})", f"Tag {n}", show=False, id=f"pick_tag_{n}")
+            for n in range(1, MAX_CANDIDATES + 1)
+        ),
     ]
 
     def __init__(
@@ -90,6 +108,8 @@ class PromptArea(TextArea):
         self._prompt_tags = tags
         self._prompt_lines: dict[str, Text] = {}
         self._prompt_styles: dict[str, Style] = {}
+        self.candidates: list[Any] = []  # TagMatch list for the fragment at the cursor
+        self._fragment_start = 0
 
     # -------------------------------------------------------------- dialect
     @property
@@ -155,17 +175,24 @@ class PromptArea(TextArea):
 
     def update_suggestion(self) -> None:
         self.suggestion = self._best_suggestion()
+        self._show_candidates()
 
-    def _best_suggestion(self) -> str:
-        tags = self.tags
-        if tags is None or not self.selection.is_empty:
+    def _fragment(self) -> str:
+        """The tag being typed at the cursor ("" when completion does not apply)."""
+        if self.tags is None or not self.selection.is_empty:
             return ""
         row, col = self.cursor_location
         line = self.document.get_line(row)
         if col < len(line) and (line[col].isalnum() or line[col] == "_"):
             return ""  # in the middle of a word
-        frag = fragment_at(line, col).text
-        if len(frag) < MIN_FRAGMENT:
+        frag = fragment_at(line, col)
+        self._fragment_start = frag.start
+        return frag.text if len(frag.text) >= MIN_FRAGMENT else ""
+
+    def _best_suggestion(self) -> str:
+        frag = self._fragment()
+        tags = self.tags
+        if not frag or tags is None:
             return ""
         tag = tags.complete(frag)
         if tag is None or len(tag) <= len(frag):
@@ -174,7 +201,26 @@ class PromptArea(TextArea):
             return ""  # matched through an alias: ghost text cannot rewrite what was typed
         return tag[len(frag) :]
 
+    def _show_candidates(self) -> None:
+        """Top tags for the fragment in the bottom border: ``alt+N`` picks one (aliases included)."""
+        frag = self._fragment()
+        tags = self.tags
+        search = getattr(tags, "search", None)
+        found = list(search(frag, MAX_CANDIDATES)) if frag and search else []
+        typed = frag.lower().replace("_", " ")
+        self.candidates = [] if [m.tag.lower() for m in found] == [typed] else found  # already complete
+        self.border_subtitle = "  ".join(
+            f"{i}:{m.tag} {human_count(m.count)}" for i, m in enumerate(self.candidates, 1)
+        )
+
     def action_accept_suggestion(self) -> None:
         if not self.suggestion:
             raise SkipAction()
         self.insert(self.suggestion)
+
+    def action_pick_candidate(self, n: int) -> None:
+        """Replace the fragment at the cursor by candidate ``n`` (1-based)."""
+        if not 1 <= n <= len(self.candidates):
+            raise SkipAction()
+        row, col = self.cursor_location
+        self.replace(self.candidates[n - 1].tag, (row, self._fragment_start), (row, col))

@@ -56,12 +56,20 @@ async def test_typing_with_tag_completion_accepted_by_tab(make_app: Any) -> None
         assert area.text.endswith(", zz")
 
 
-async def test_alias_match_gives_no_ghost_text(make_app: Any) -> None:
+async def test_alias_match_gives_no_ghost_text_but_a_candidate(make_app: Any) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await type_text(pilot, "nekom")
         area = app.screen.query_one("#prompt", PromptArea)
         assert area.suggestion == ""  # cat ears is found through an alias; typed text is not rewritten
+        assert area.border_subtitle == "1:cat ears 400k"
+        await pilot.press("alt+1")  # candidates can be picked, aliases included
+        assert area.text == "cat ears"
+        await type_text(pilot, ", bl")
+        assert [m.tag for m in area.candidates] == ["blush", "blue eyes", "blue hair"]
+        await pilot.press("alt+3")
+        assert area.text == "cat ears, blue hair"
+        assert area.border_subtitle == ""
 
 
 async def test_highlighting_spans_and_unbalanced_mark(make_app: Any) -> None:

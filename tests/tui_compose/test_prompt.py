@@ -9,6 +9,7 @@ import pytest
 
 from peropix_tui.core.prompt import (
     WildcardError,
+    expand_settings,
     expand_wildcards,
     fragment_at,
     tokenize,
@@ -109,6 +110,21 @@ def test_wildcards_expand_nested_and_skip_comments(tmp_path: Path) -> None:
     assert out in ("1girl, red hair, sitting", "1girl, blue hair, sitting")
     seen = {expand_wildcards("__color__", tmp_path, random.Random(i)) for i in range(20)}
     assert seen == {"red", "blue"}
+
+
+def test_expand_settings_draws_per_call_and_leaves_plain_settings_alone(tmp_path: Path) -> None:
+    from peropix_tui.core.settings import CharacterPrompt, GenerationSettings
+
+    write(tmp_path / "mood.txt", "happy\nsad\n")
+    plain = GenerationSettings(prompt="1girl")
+    assert expand_settings(plain, tmp_path, random.Random(0)) is plain
+    s = GenerationSettings(prompt="1girl, __mood__", uc="__mood__", characters=[CharacterPrompt("boy, __mood__")])
+    rng = random.Random(3)
+    drawn = {expand_settings(s, tmp_path, rng).prompt for _ in range(20)}
+    assert drawn == {"1girl, happy", "1girl, sad"}
+    one = expand_settings(s, tmp_path, rng)
+    assert "__" not in one.uc + one.characters[0].prompt
+    assert s.prompt == "1girl, __mood__"  # the workspace keeps its wildcards
 
 
 def test_wildcard_errors_name_the_file(tmp_path: Path) -> None:
