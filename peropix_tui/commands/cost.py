@@ -37,19 +37,20 @@ def run(args: argparse.Namespace) -> int:
         return _print({"total": 0, "per_image": 0, "opus_free": False, "breakdown": {}, "provider": "local"},
                       args.json, balance=None)
     validate(settings)
-    tier, active, balance = (args.tier, True, None) if args.tier is not None else _ask_server()
-    estimate = estimate_cost(settings, tier=tier, active=active, uncached_vibes=count_uncached(settings))
+    tier, active, balance, negative = (args.tier, True, None, False) if args.tier is not None else _ask_server()
+    estimate = estimate_cost(settings, tier=tier, active=active, uncached_vibes=count_uncached(settings),
+                             v5_usage_negative=negative)
     data = {**estimate.to_json(), "tier": tier}
     if balance is not None:
         data["balance"] = balance
     return _print(data, args.json, balance=balance)
 
 
-def _ask_server() -> tuple[int, bool, int]:
+def _ask_server() -> tuple[int, bool, int, bool]:
     from ..core.nai.backend import client_from_config
 
     sub = asyncio.run(client_from_config().subscription())
-    return sub.tier, sub.active, sub.anlas
+    return sub.tier, sub.active, sub.anlas, sub.usage_negative
 
 
 def _print(data: dict[str, Any], as_json: bool, *, balance: int | None) -> int:

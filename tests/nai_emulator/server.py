@@ -88,7 +88,7 @@ class Account:
         return True
 
 
-def generation_cost(checked: Checked, params: dict[str, Any], account: Account) -> int:
+def generation_cost(checked: Checked, params: dict[str, Any], account: Account, usage_negative: bool) -> int:
     """The official per-image formula (spec §10.1), written independently of the project."""
     pixels = max(checked.width * checked.height, 65536)
     base = math.ceil(2.951823174884865e-6 * pixels + 5.753298233447344e-7 * pixels * checked.steps)
@@ -97,7 +97,7 @@ def generation_cost(checked: Checked, params: dict[str, Any], account: Account) 
         per_image = max(math.ceil(per_image * 1.5), 2)
     has_cr = bool(params.get("director_reference_images"))
     free = (account.tier >= 3 and account.active and checked.width * checked.height <= 1_048_576
-            and checked.steps <= 28 and not has_cr)
+            and checked.steps <= 28 and not has_cr and not (checked.family == "v5" and usage_negative))
     cost = per_image * (checked.n_samples - (1 if free else 0))
     vibes = len(params.get("reference_image_multiple") or [])
     if checked.family != "v3":
@@ -114,6 +114,7 @@ class NaiEmulator:
         self.token = token
         self.step_delay = step_delay
         self.account = Account()
+        self.usage_negative = False
         self.requests: list[Recorded] = []
         self.vibes_issued: list[bytes] = []
         self._faults: list[Fault] = []
@@ -335,7 +336,8 @@ class _Handler(BaseHTTPRequestHandler):
             "accountType": 0,
             "isGracePeriod": False,
             "paymentProcessor": "emulator",
-            "usage": {"percent": 100, "isNegative": False, "timeUntilNextPercent": 0},
+            "usage": {"percent": 0 if self.emulator.usage_negative else 100,
+                      "isNegative": self.emulator.usage_negative, "timeUntilNextPercent": 3600},
         }
         self._send(200, json.dumps(body).encode(), "application/json")
 
@@ -351,7 +353,8 @@ class _Handler(BaseHTTPRequestHandler):
         stream = self.path == STREAM
         started = time.monotonic()
         checked = check_generation(body, stream=stream)
-        if not self.emulator.account.charge(generation_cost(checked, body["parameters"], self.emulator.account)):
+        if not self.emulator.account.charge(generation_cost(checked, body["parameters"], self.emulator.account,
+                                                               self.emulator.usage_negative)):
             raise Rejected(402, "Not enough Anlas")
         kind = fault.kind if fault else ""
         if stream:

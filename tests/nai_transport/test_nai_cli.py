@@ -156,3 +156,14 @@ def test_generate_in_a_subprocess(nai_emulator: NaiEmulator, tmp_path: Path) -> 
     assert json.loads(img.text["Comment"])["seed"] == 11
     assert img.text["Source"].startswith("NovelAI Diffusion V4.5")
     assert nai_emulator.token not in proc.stderr + proc.stdout
+
+
+def test_cost_of_v5_on_opus_depends_on_the_usage_allowance(
+    nai_emulator: NaiEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("cost", "--model", "nai-diffusion-5-full", "--prompt", "x", "--json")
+    code, out, _ = run_cli(capsys, *argv)
+    assert code == 0 and json.loads(out)["opus_free"] is True
+    nai_emulator.usage_negative = True
+    code, out, _ = run_cli(capsys, *argv)
+    assert json.loads(out)["opus_free"] is False and json.loads(out)["total"] == 30  # V5 = 1.5 x 20

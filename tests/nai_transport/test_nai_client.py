@@ -289,7 +289,9 @@ async def test_subscription_reads_tier_and_anlas_from_the_image_host(nai_emulato
 
 def test_subscription_accepts_the_old_bare_number_shape() -> None:
     sub = Subscription.from_json({"tier": 3, "active": False, "trainingStepsLeft": 77})
-    assert (sub.tier, sub.active, sub.anlas) == (3, False, 77)
+    assert (sub.tier, sub.active, sub.anlas, sub.usage_negative) == (3, False, 77, False)
+    sub = Subscription.from_json({"tier": 3, "active": True, "usage": {"percent": 0, "isNegative": True}})
+    assert sub.usage_negative and sub.anlas == 0
 
 
 async def test_generation_is_billed_by_the_emulator(nai_emulator: NaiEmulator) -> None:

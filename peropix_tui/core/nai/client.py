@@ -73,6 +73,8 @@ class Subscription:
     fixed: int
     purchased: int
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    usage_negative: bool = False
+    """``usage.isNegative``: the Opus allowance for V5 is used up (no free V5 images)."""
 
     @classmethod
     def from_json(cls, data: Any) -> Subscription:
@@ -84,8 +86,10 @@ class Subscription:
             purchased = int(steps.get("purchasedTrainingSteps") or 0)
         else:  # an older API answered a bare number
             fixed, purchased = int(steps or 0), 0
+        usage = data.get("usage")
+        negative = bool(usage.get("isNegative")) if isinstance(usage, dict) else False
         return cls(tier=int(data.get("tier") or 0), active=bool(data.get("active")),
-                   anlas=fixed + purchased, fixed=fixed, purchased=purchased, raw=data)
+                   anlas=fixed + purchased, fixed=fixed, purchased=purchased, raw=data, usage_negative=negative)
 
 
 class _Busy(Exception):
