@@ -336,3 +336,15 @@ async def test_cancel_while_waiting_for_the_gate_leaves_the_other_job_alone(nai_
     assert [c.body["parameters"]["seed"] for c in nai_emulator.calls()] == [1]
     await client.generate(v45_body(seed=3))
     assert [c.status for c in nai_emulator.calls()] == [200, 200]
+
+
+async def test_unreachable_host_is_retried_then_a_clear_network_error() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = NaiClient(f"http://127.0.0.1:{port}", Secret("pst-x"), retry=FAST)
+    with pytest.raises(BackendError, match=r"network error talking to NovelAI at 127\.0\.0\.1 \(ConnectError\)") as e:
+        await client.generate(v45_body())
+    assert e.value.retryable

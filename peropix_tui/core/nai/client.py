@@ -339,7 +339,16 @@ async def _read_frames(resp: httpx.Response, report: ProgressCallback, total: in
 
 
 def _network_error(e: httpx.TransportError) -> BackendError:
-    return BackendError(f"network error talking to NovelAI ({e.__class__.__name__})", retryable=True)
+    host = e.request.url.host if _has_request(e) else "NovelAI"
+    return BackendError(f"network error talking to NovelAI at {host} ({e.__class__.__name__})", retryable=True)
+
+
+def _has_request(e: httpx.TransportError) -> bool:
+    try:
+        e.request  # noqa: B018 - raises RuntimeError when the error carries no request
+    except RuntimeError:
+        return False
+    return True
 
 
 def _timeout_error(e: httpx.TimeoutException, timeout: httpx.Timeout) -> BackendError:
