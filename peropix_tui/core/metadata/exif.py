@@ -61,6 +61,8 @@ def read_user_comment(image: Image.Image) -> str:
     if not exif:
         raise ExifError(f"{image.format or 'image'} has no EXIF block")
     value = ifd.get(USER_COMMENT)
+    if value is None:  # misplaced in IFD0 by some writers
+        value = exif.get(USER_COMMENT)
     if value is None:
         raise ExifError("EXIF has no UserComment")
     text = decode_user_comment(value)
