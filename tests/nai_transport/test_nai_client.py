@@ -348,3 +348,14 @@ async def test_unreachable_host_is_retried_then_a_clear_network_error() -> None:
     with pytest.raises(BackendError, match=r"network error talking to NovelAI at 127\.0\.0\.1 \(ConnectError\)") as e:
         await client.generate(v45_body())
     assert e.value.retryable
+
+
+async def test_webp_answers_are_passed_through(nai_emulator: NaiEmulator) -> None:
+    from peropix_tui.core.nai.backend import image_extension
+
+    body = v45_body()
+    body["parameters"]["image_format"] = "webp"
+    for stream in (True, False):
+        (data,) = await make_client(nai_emulator, stream=stream).generate(body)
+        assert image_extension(data) == "webp"
+        assert Image.open(io.BytesIO(data)).size == (64, 64)
