@@ -278,6 +278,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and self._early_fault(fault):
             return
         if self.path == SUBSCRIPTION:
+            if fault is not None and fault.kind == "delay":
+                time.sleep(fault.delay)
             self._subscription()
             return
         body = self._parse_json(raw)
