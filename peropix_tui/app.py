@@ -130,6 +130,12 @@ class PeroPixApp(App[None]):
             self._startup_warnings.append(str(e))
             return JobQueue(path)
 
+    def ensure_store(self) -> Any:
+        """The gallery store, opened on first need (None when unavailable)."""
+        if self.store is None:
+            self.store = self._open_store()
+        return self.store
+
     def _open_store(self) -> Any:
         try:
             from .core.store import GalleryStore
@@ -165,7 +171,7 @@ class PeroPixApp(App[None]):
 
     def save_image(self, data: bytes, job: Job, ext: str = "png") -> Path:
         """Write one image into the session folder, named by slot (called from workers)."""
-        if self.store is not None:
+        if self.ensure_store() is not None:
             stored = self.store.save_image(data, folder=self.session_folder, slot_index=job.slot_index,
                                            slot_name=job.slot_name or None, ext=ext)
             return Path(stored.file)
@@ -178,13 +184,17 @@ class PeroPixApp(App[None]):
         self.animation_level = "none" if os.environ.get("TEXTUAL_ANIMATIONS") == "none" else self.animation_level
         if self.config.ui.keymap:
             self.set_keymap(self.config.ui.keymap)
-        self.store = self._open_store()
         for w in self._startup_warnings:
             self.notify(w, severity="warning", timeout=10)
         paused = len(self.queue.in_state(JobState.PAUSED))
         if paused:
             self.notify(f"{paused} job(s) from last time are paused: F3, then 'p' to resume.", timeout=8)
         self.switch_mode("settings" if self.first_run else "compose")
+        self.call_after_refresh(self._start_services)
+
+    def _start_services(self) -> None:
+        """After the first frame: the gallery index, the tag index, the balance."""
+        self.ensure_store()
         self._load_tags()
         if self.token:
             self.refresh_balance()

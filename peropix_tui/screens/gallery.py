@@ -106,6 +106,7 @@ class GalleryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(ThumbGrid).focus()
+        self.app.ensure_store()  # type: ignore[attr-defined]
         if self.store is None:
             self.query_one("#meta", Static).update("The gallery store is not available.")
             return

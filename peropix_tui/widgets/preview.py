@@ -72,28 +72,32 @@ def _without_probes() -> Iterator[None]:
 
 
 def prepare(protocol: str) -> str:
-    """Import textual-image safely for ``protocol``; returns the protocol actually in use."""
+    """Get textual-image ready for ``protocol``; returns the protocol in use. ``auto`` probes the
+    terminal now (call before the app starts); explicit protocols import lazily, with no probe."""
     global _prepared
     if protocol not in PROTOCOLS:
         raise ValueError(f"image protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}")
-    if _prepared is not None or "textual_image.widget" in sys.modules:
-        _prepared = _prepared or protocol
+    if _prepared is not None:
         return _prepared
-    if protocol == "auto":
+    if protocol == "auto" and "textual_image.widget" not in sys.modules:
         if sys.__stdout__ is not None and sys.__stdout__.isatty() and _terminal_columns() == 0:
             seed_cell_size(*_cell_from_env())
         import textual_image.widget  # noqa: F401  (probes the terminal now, before the app starts)
-    else:
-        seed_cell_size(*_cell_from_env())
-        with _without_probes():
-            import textual_image.widget  # noqa: F401
     _prepared = protocol
     return protocol
 
 
+def _import_without_probes() -> None:
+    if "textual_image.widget" not in sys.modules:
+        seed_cell_size(*_cell_from_env())
+        with _without_probes():
+            import textual_image.widget  # noqa: F401
+
+
 def image_class(protocol: str) -> type[Widget]:
     """The textual-image widget class for ``protocol``."""
-    prepare(protocol)
+    if prepare(protocol) != "auto":
+        _import_without_probes()
     from textual_image import widget as tw
 
     classes: dict[str, Any] = {
