@@ -7,6 +7,8 @@ dialect    emphasis                               de-emphasis / weights
 =========  =====================================  ==========================================
 ``nai``    ``{x}`` ×1.05 per level                ``[x]`` ÷1.05; ``1.5::x::`` (``::`` ends it)
 ``sd``     ``(x)`` ×1.1 per level, ``(x:1.2)``    ``[x]`` ÷1.1
+``auto``   all of the above (the local engine)    ``[x]`` ÷1.05 if the prompt uses ``{``/``::``,
+                                                  else ÷1.1
 =========  =====================================  ==========================================
 
 Both know ``BREAK``, wildcards ``__name__``, ``|`` groups, ``,`` and backslash escapes (``\\(``).
@@ -108,8 +110,18 @@ def _merge_text(toks: list[_Tok]) -> list[_Tok]:
 def _is_bracket(tok: _Tok, dialect: str) -> bool:
     if tok.kind != "bracket":
         return False
-    # NovelAI reads () literally; SD reads {} literally.
-    return tok.text not in ("()" if dialect == "nai" else "{}")
+    # NovelAI reads () literally; SD reads {} literally; the local engine ("auto") reads both.
+    literal = {"nai": "()", "sd": "{}"}.get(dialect, "")
+    return tok.text not in literal
+
+
+def _factors(toks: list[_Tok], dialect: str) -> dict[str, float]:
+    """Multiplier of each opener in this prompt (``[`` depends on the dialect, see the table)."""
+    nai_style = dialect == "nai" or (
+        dialect == "auto" and any(t.text == "{" or t.kind in ("naiweight", "naiend") for t in toks)
+    )
+    down = NAI_STEP if nai_style else SD_STEP
+    return {"{": NAI_STEP, "(": SD_STEP, "[": 1.0 / down}
 
 
 def _match_brackets(toks: list[_Tok], dialect: str) -> None:
@@ -123,7 +135,7 @@ def _match_brackets(toks: list[_Tok], dialect: str) -> None:
         elif stack and toks[stack[-1]].text == CLOSERS[t.text]:
             j = stack.pop()
             toks[j].partner, t.partner = i, j
-    step = NAI_STEP if dialect == "nai" else SD_STEP
+    factors = _factors(toks, dialect)
     for i, t in enumerate(toks):
         if t.partner is None or t.text not in OPENERS:
             continue
@@ -131,7 +143,7 @@ def _match_brackets(toks: list[_Tok], dialect: str) -> None:
         if t.text == "(" and before_close is not None and before_close.kind == "sdweight":
             t.factor = float(before_close.text.strip().lstrip(":"))
         else:
-            t.factor = step if t.text in "{(" else 1.0 / step
+            t.factor = factors[t.text]
 
 
 def tokenize(text: str, dialect: str = "nai") -> list[Span]:
@@ -157,13 +169,13 @@ def tokenize(text: str, dialect: str = "nai") -> list[Span]:
                 factors.pop()
             continue
         kind = t.kind
-        if kind == "naiweight" and dialect == "nai":
+        if kind == "naiweight" and dialect != "sd":
             region = float(t.text[:-2])
             spans.append(Span(t.start, t.end, "weight", region, depth))
-        elif kind == "naiend" and dialect == "nai":
+        elif kind == "naiend" and dialect != "sd":
             spans.append(Span(t.start, t.end, "weight", region, depth))
             region = 1.0
-        elif kind == "sdweight" and dialect == "sd":
+        elif kind == "sdweight" and dialect != "nai":
             spans.append(Span(t.start, t.end, "weight", weight, depth))
         elif kind in ("escape", "wildcard", "pipe", "comma"):
             spans.append(Span(t.start, t.end, kind, weight, depth))

@@ -49,7 +49,8 @@ PREVIEW_PX = 512  # longest side kept for the inline preview
 
 
 def dialect_for(settings: GenerationSettings) -> str:
-    return "sd" if settings.provider == "local" else "nai"
+    """NovelAI syntax for NovelAI; the local engine understands NovelAI and A1111 syntax ("auto")."""
+    return "auto" if settings.provider == "local" else "nai"
 
 
 def edit_externally(text: str, editor: str, suffix: str = ".txt") -> str:
@@ -185,8 +186,7 @@ class ComposeScreen(Screen[None]):
 
     @on(TextArea.Changed, "#prompt")
     def _prompt_changed(self, event: TextArea.Changed) -> None:
-        self.settings.prompt = event.text_area.text
-        self._edited()
+        self.settings.prompt = event.text_area.text  # prices do not depend on the text
 
     @on(TextArea.Changed, "#negative")
     def _negative_changed(self, event: TextArea.Changed) -> None:

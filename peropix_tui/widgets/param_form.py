@@ -10,12 +10,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from ..core.settings import UC_PRESETS, GenerationSettings, LoraSpec
@@ -66,6 +68,17 @@ def sampler_options() -> list[tuple[str, str]]:
     for m in MODELS.values():
         names += [s for s in m.samplers if s not in names]
     return [(s, s) for s in names]
+
+
+def model_files(folder: str, suffixes: tuple[str, ...] = (".safetensors", ".ckpt")) -> list[str]:
+    """Full paths of the model files in a configured folder (sorted; empty when unset/missing)."""
+    if not folder:
+        return []
+    root = Path(folder).expanduser()
+    try:
+        return sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
+    except OSError:
+        return []
 
 
 def format_loras(loras: list[LoraSpec]) -> str:
@@ -152,7 +165,15 @@ class ParamForm(VerticalScroll):
             yield Label("model", classes="nai-only")
             yield Select(model_options(), value=s.model, allow_blank=False, id="p-model", classes="nai-only")
             yield Label("checkpoint", classes="local-only")
-            yield Input(s.checkpoint or "", placeholder="path to .safetensors", id="p-checkpoint", classes="local-only")
+            folders = getattr(getattr(self.app, "config", None), "paths", None)
+            checkpoints = model_files(folders.checkpoints_dir if folders else "")
+            yield Input(
+                s.checkpoint or "",
+                placeholder=checkpoints[0] if checkpoints else "path to .safetensors",
+                suggester=SuggestFromList(checkpoints) if checkpoints else None,
+                id="p-checkpoint",
+                classes="local-only",
+            )
             yield Label("LoRAs", classes="local-only")
             yield Input(format_loras(s.loras), placeholder="file.safetensors:0.8, …", id="p-loras", classes="local-only")
             yield Label("size")

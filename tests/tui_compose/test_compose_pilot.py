@@ -106,7 +106,7 @@ async def test_provider_switch_changes_dialect_and_workspace(make_app: Any) -> N
         await pilot.press("enter", "down", "enter")
         await pilot.pause()
         assert app.workspace.base.provider == "local"
-        assert screen.query_one("#prompt", PromptArea).dialect == "sd"
+        assert screen.query_one("#prompt", PromptArea).dialect == "auto"
         assert screen.query_one("#p-checkpoint", Input).display
         assert "local — no Anlas" in str(screen.query_one(CostMeter).render())
 

@@ -56,6 +56,14 @@ def test_dialects_read_the_other_brackets_literally() -> None:
     assert ("{cat}", "text", 1.0, 0) in pieces("{cat}", "sd")
 
 
+def test_auto_dialect_reads_everything_like_the_local_engine() -> None:
+    got = pieces("{a}, (b), (c:1.3), [d], 2::e::", "auto")
+    assert ("a", "text", 1.05, 1) in got and ("b", "text", 1.1, 1) in got
+    assert ("c", "text", 1.3, 1) in got and ("e", "text", 2.0, 0) in got
+    assert ("d", "text", round(1 / 1.05, 4), 1) in got  # NovelAI syntax present: [] is ÷1.05
+    assert ("d", "text", round(1 / 1.1, 4), 1) in pieces("(b), [d]", "auto")  # otherwise A1111's ÷1.1
+
+
 def test_unbalanced_brackets_are_errors_and_do_not_emphasise() -> None:
     got = pieces("{unclosed, ]stray, [ok]")
     assert got[0] == ("{", "error", 1.0, 0)
