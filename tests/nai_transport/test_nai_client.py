@@ -18,7 +18,7 @@ from peropix_tui.core.nai.client import NaiClient, RetryPolicy, Subscription
 from tests.nai_emulator import ENCODE, GENERATE, STREAM, SUBSCRIPTION, NaiEmulator
 from tests.nai_emulator.bodies import png_b64, v45_body
 
-FAST = RetryPolicy(busy_base=0.02, busy_cap=0.08, busy_tries=10, error_base=0.01, error_tries=3, cancel_poll=0.01)
+FAST = RetryPolicy(busy_base=0.02, busy_cap=0.08, busy_tries=20, error_base=0.01, error_tries=3, cancel_poll=0.01)
 
 
 def make_client(emu: NaiEmulator, **kw: object) -> NaiClient:
