@@ -51,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as e:
         print(f"peropix: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `peropix meta x.png | head`
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("peropix: interrupted", file=sys.stderr)
         return 130

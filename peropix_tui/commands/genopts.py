@@ -150,7 +150,19 @@ def _base_settings(args: argparse.Namespace) -> GenerationSettings:
     from ..core.metadata import read_metadata  # lazy: only for --from-image
 
     record = read_metadata(path)
-    return record.settings.copy()
+    import sys
+
+    for note in record.notes:
+        print(f"peropix: note: {note}", file=sys.stderr)
+    settings = record.settings.copy()
+    if settings.action != "generate" and not getattr(args, "image", None) and getattr(args, "action", None) is None:
+        print(
+            f"peropix: note: {path} was made with {settings.action}; the base image is not stored in "
+            "metadata, so this runs as generate (pass --image and --action to repeat the original)",
+            file=sys.stderr,
+        )
+        settings.action, settings.mask = "generate", None
+    return settings
 
 
 def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
