@@ -61,13 +61,28 @@ def model_options() -> list[tuple[str, str]]:
     return [(m.name, m.id) for m in MODELS.values()]
 
 
-def sampler_options() -> list[tuple[str, str]]:
+def model_choices(model: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(samplers, schedules, UC presets) NovelAI allows for ``model``; everything for unknown ids."""
     from ..core.nai.models import MODELS
+    from ..core.nai.presets import uc_presets_for
 
-    names: list[str] = []
-    for m in MODELS.values():
-        names += [s for s in m.samplers if s not in names]
-    return [(s, s) for s in names]
+    m = MODELS.get(model)
+    if m is None:
+        samplers: list[str] = []
+        for x in MODELS.values():
+            samplers += [s for s in x.samplers if s not in samplers]
+        return tuple(samplers), SCHEDULES, UC_PRESETS
+    return m.samplers, m.schedules, uc_presets_for(model)
+
+
+def _with(values: tuple[str, ...], value: str) -> tuple[str, ...]:
+    return values if value in values else (*values, value)
+
+
+def _pick(current: str, allowed: tuple[str, ...], preferred: str) -> str:
+    if current in allowed:
+        return current
+    return preferred if preferred in allowed else allowed[0]
 
 
 def model_files(folder: str, suffixes: tuple[str, ...] = (".safetensors", ".ckpt")) -> list[str]:
@@ -190,17 +205,18 @@ class ParamForm(VerticalScroll):
             yield Input(f"{s.cfg_rescale:g}", type="number", id="p-cfg_rescale")
             yield Label("images")
             yield Input(str(s.n_samples), type="integer", id="p-n_samples")
+            samplers, schedules, presets = self._choices()
             yield Label("sampler")
-            yield Select(self._sampler_options(), value=s.sampler, allow_blank=False, id="p-sampler")
+            yield Select([(x, x) for x in samplers], value=s.sampler, allow_blank=False, id="p-sampler")
             yield Label("schedule")
-            yield Select([(x, x) for x in SCHEDULES], value=s.noise_schedule, allow_blank=False, id="p-schedule")
+            yield Select([(x, x) for x in schedules], value=s.noise_schedule, allow_blank=False, id="p-schedule")
             yield Label("seed")
             with Horizontal(classes="seedbox"):
                 yield Input("" if s.seed is None else str(s.seed), type="integer", placeholder="random", id="p-seed")
                 yield Checkbox("lock", s.seed is not None, id="p-seed-lock")
                 yield Button("new", id="p-seed-random", tooltip="new random seed (locks it)")
             yield Label("UC preset", classes="nai-only")
-            yield Select([(x, x) for x in UC_PRESETS], value=s.uc_preset, allow_blank=False, id="p-uc_preset", classes="nai-only")
+            yield Select([(x, x) for x in presets], value=s.uc_preset, allow_blank=False, id="p-uc_preset", classes="nai-only")
             yield Label("quality", classes="nai-only")
             yield Checkbox("quality tags", s.quality, id="p-quality", classes="nai-only")
             yield Label("variety", classes="nai-only")
@@ -209,11 +225,28 @@ class ParamForm(VerticalScroll):
     def _size_options(self) -> list[tuple[str, str]]:
         return [(f"{name} {w}×{h}", f"{w}x{h}") for name, w, h in SIZE_PRESETS] + [("custom", CUSTOM)]
 
-    def _sampler_options(self) -> list[tuple[str, str]]:
-        options = sampler_options()
-        if self.settings.sampler not in [v for _, v in options]:
-            options.append((self.settings.sampler, self.settings.sampler))
-        return options
+    def _choices(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """Allowed samplers/schedules/UC presets; the current values always stay selectable."""
+        s = self.settings
+        model = s.model if s.provider == "nai" else ""
+        samplers, schedules, presets = model_choices(model)
+        return _with(samplers, s.sampler), _with(schedules, s.noise_schedule), _with(presets, s.uc_preset)
+
+    def _apply_model_rules(self) -> None:
+        """After a model change: offer only what it allows, moving values that it rejects."""
+        s = self.settings
+        samplers, schedules, presets = model_choices(s.model)
+        for wid, attr, allowed, preferred in (
+            ("p-sampler", "sampler", samplers, "k_euler_ancestral"),
+            ("p-schedule", "noise_schedule", schedules, "karras"),
+            ("p-uc_preset", "uc_preset", presets, "heavy"),
+        ):
+            value = _pick(getattr(s, attr), allowed, preferred)
+            select = self.query_one(f"#{wid}", Select)
+            with select.prevent(Select.Changed):
+                select.set_options([(x, x) for x in allowed])
+                select.value = value
+            self._set(attr, value)
 
     def on_mount(self) -> None:
         self._show_provider()
@@ -255,7 +288,7 @@ class ParamForm(VerticalScroll):
         wid, value = event.select.id or "", str(event.value)
         handlers: dict[str, Callable[[str], None]] = {
             "p-provider": self._provider_changed,
-            "p-model": lambda v: self._set("model", v),
+            "p-model": self._model_changed,
             "p-size": self._size_changed,
             "p-sampler": lambda v: self._set("sampler", v),
             "p-schedule": lambda v: self._set("noise_schedule", v),
@@ -263,6 +296,10 @@ class ParamForm(VerticalScroll):
         }
         if wid in handlers:
             handlers[wid](value)
+
+    def _model_changed(self, value: str) -> None:
+        self._set("model", value)
+        self._apply_model_rules()
 
     def _provider_changed(self, value: str) -> None:
         self._set("provider", value)

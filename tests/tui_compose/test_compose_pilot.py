@@ -143,6 +143,23 @@ async def test_param_inputs_write_the_workspace(make_app: Any) -> None:
         assert app.workspace.base.seed is None
 
 
+async def test_model_change_offers_only_what_the_model_allows(make_app: Any) -> None:
+    app = make_app(workspace=SlotSet(base=GenerationSettings(uc_preset="human", sampler="k_dpmpp_2m")))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        screen.query_one(TabbedContent).active = "tab-params"
+        await pilot.pause()
+        screen.query_one("#p-model", Select).focus()
+        await pilot.press("enter", "down", "down", "enter")  # V4.5 Full -> V4.5 Curated -> V4 Full
+        await pilot.pause()
+        base = app.workspace.base
+        assert base.model == "nai-diffusion-4-full"
+        assert base.uc_preset == "heavy"  # V4 has no "human" preset
+        assert base.sampler == "k_dpmpp_2m"  # still allowed: kept
+        uc = screen.query_one("#p-uc_preset", Select)
+        assert [v for _, v in uc._options if v is not Select.BLANK] == ["heavy", "light", "none"]
+
+
 async def test_character_add_and_grid_cell_by_keyboard(make_app: Any) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
