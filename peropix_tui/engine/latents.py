@@ -96,7 +96,8 @@ def decode_tiled(vae: nn.Module, z: Tensor, tile: int = 64, overlap: int = 16) -
     b, _, h, w = z.shape
     up = None
     acc = weight = None
-    step = max(1, tile - overlap)
+    overlap = min(overlap, tile // 4)
+    step = tile - overlap
     for y0 in _starts(h, tile, step):
         for x0 in _starts(w, tile, step):
             part = vae.decode(z[:, :, y0 : y0 + tile, x0 : x0 + tile]).float()  # type: ignore[operator]
