@@ -29,7 +29,7 @@ class CharacterRow(Horizontal):
 
     DEFAULT_CSS = """
     CharacterRow { height: 3; }
-    CharacterRow Checkbox { width: 7; }
+    CharacterRow Checkbox { width: auto; }
     CharacterRow .pos { width: 8; min-width: 8; }
     CharacterRow .prompt { width: 3fr; }
     CharacterRow .uc { width: 2fr; }
@@ -42,7 +42,7 @@ class CharacterRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         c = self.character
-        yield Checkbox("", c.enabled, classes="enabled", tooltip="enabled (ctrl+t)")
+        yield Checkbox("on", c.enabled, classes="enabled", tooltip="enabled (ctrl+t)")
         yield Button(position_label(c.position), classes="pos", tooltip="position (ctrl+l)")
         yield Input(c.prompt, placeholder="character prompt", classes="prompt")
         yield Input(c.uc, placeholder="negative", classes="uc")

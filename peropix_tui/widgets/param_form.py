@@ -27,23 +27,23 @@ CUSTOM = "custom"
 
 # (label, width, height); NovelAI's named sizes (spec §5) and PeroPix's extra SDXL buckets.
 SIZE_PRESETS: tuple[tuple[str, int, int], ...] = (
-    ("Normal portrait", 832, 1216),
-    ("Normal landscape", 1216, 832),
-    ("Normal square", 1024, 1024),
-    ("Small portrait", 512, 768),
-    ("Small landscape", 768, 512),
-    ("Small square", 640, 640),
-    ("Large portrait", 1024, 1536),
-    ("Large landscape", 1536, 1024),
-    ("Large square", 1472, 1472),
-    ("Wallpaper portrait", 1088, 1920),
-    ("Wallpaper landscape", 1920, 1088),
-    ("Tall 640×1536", 640, 1536),
-    ("Wide 1536×640", 1536, 640),
-    ("896×1152", 896, 1152),
-    ("1152×896", 1152, 896),
-    ("768×1344", 768, 1344),
-    ("1344×768", 1344, 768),
+    ("normal", 832, 1216),
+    ("normal", 1216, 832),
+    ("normal", 1024, 1024),
+    ("small", 512, 768),
+    ("small", 768, 512),
+    ("small", 640, 640),
+    ("large", 1024, 1536),
+    ("large", 1536, 1024),
+    ("large", 1472, 1472),
+    ("wallpaper", 1088, 1920),
+    ("wallpaper", 1920, 1088),
+    ("SDXL", 640, 1536),
+    ("SDXL", 1536, 640),
+    ("SDXL", 896, 1152),
+    ("SDXL", 1152, 896),
+    ("SDXL", 768, 1344),
+    ("SDXL", 1344, 768),
 )
 SCHEDULES = ("karras", "exponential", "polyexponential", "native")
 
@@ -223,7 +223,7 @@ class ParamForm(VerticalScroll):
             yield Checkbox("Variety+", s.variety, id="p-variety", classes="nai-only")
 
     def _size_options(self) -> list[tuple[str, str]]:
-        return [(f"{name} {w}×{h}", f"{w}x{h}") for name, w, h in SIZE_PRESETS] + [("custom", CUSTOM)]
+        return [(f"{w}×{h} {name}", f"{w}x{h}") for name, w, h in SIZE_PRESETS] + [("custom", CUSTOM)]
 
     def _choices(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """Allowed samplers/schedules/UC presets; the current values always stay selectable."""

@@ -54,7 +54,7 @@ def _unit(text: str, name: str) -> float:
 class VibeRow(Horizontal):
     DEFAULT_CSS = """
     VibeRow { height: 3; }
-    VibeRow Checkbox { width: 7; }
+    VibeRow Checkbox { width: auto; }
     VibeRow .path { width: 1fr; padding: 1 1 0 0; }
     VibeRow Input { width: 9; }
     VibeRow .state { width: 20; padding: 1 0 0 1; color: $text-muted; }
@@ -67,7 +67,7 @@ class VibeRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         v = self.vibe
-        yield Checkbox("", v.enabled, classes="enabled", tooltip="enabled")
+        yield Checkbox("on", v.enabled, classes="enabled", tooltip="enabled")
         yield Static(Path(v.path).name if v.path else "(encoding)", classes="path")
         yield Input(f"{v.information_extracted:g}", type="number", classes="info", tooltip="information extracted 0..1")
         yield Input(f"{v.strength:g}", type="number", classes="strength", tooltip="strength 0..1")
