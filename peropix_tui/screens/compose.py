@@ -77,6 +77,7 @@ class ComposeScreen(Screen[None]):
 # Compose
 - **ctrl+g** / ctrl+enter: generate the current prompt (one run)
 - **tab** or **→**: accept the suggested tag; tab with no suggestion moves on
+- **alt+1..5**: pick one of the tags listed under the prompt (aliases included)
 - **ctrl+o**: edit the focused prompt in `$EDITOR`
 - **ctrl+b**: paint the inpaint mask of the base image
 - Characters tab: ctrl+n add · ctrl+r remove · ctrl+t enable/disable · ctrl+l position (arrows, enter, a = auto)
