@@ -278,3 +278,37 @@ def test_schedule_names_and_unknowns() -> None:
         schedule_name("cosine")
     assert set(SAMPLERS) == {"euler", "euler_ancestral", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2s_ancestral", "dpmpp_sde"}
     assert math.isfinite(MS.sigma_max)
+
+
+def exact_flow(x_start: torch.Tensor, sigma_start: float, sigma_end: float) -> torch.Tensor:
+    """The probability-flow ODE solution for Gaussian data: standardised values are preserved."""
+    return MU + (x_start - MU) * ((S * S + sigma_end**2) / (S * S + sigma_start**2)) ** 0.5
+
+
+@pytest.mark.parametrize(("name", "order", "limit"), [("euler", 1, 0.05), ("dpmpp_2m", 2, 0.002)])
+def test_ode_samplers_converge_per_element_at_their_order(name: str, order: int, limit: float) -> None:
+    errors = []
+    for steps in (16, 32, 64):
+        sig = get_sigmas(MS, "exponential", steps)
+        x = start(sig)
+        out = sample(name, gaussian_denoiser, x, sig)
+        # both samplers end with x0 = D(x, σ_min): compare with D at the exact ODE point
+        exact = gaussian_denoiser(exact_flow(x, float(sig[0]), float(sig[-2])), sig[-2])
+        errors.append(float((out - exact).abs().max()))
+    ratios = [errors[0] / errors[1], errors[1] / errors[2]]
+    assert errors[-1] < limit
+    assert all(r > 2 ** order * 0.75 for r in ratios), (errors, ratios)
+
+
+def test_without_noise_the_stochastic_samplers_reduce_to_their_ode_twins() -> None:
+    from peropix_tui.engine import samplers as sm
+
+    sig = get_sigmas(MS, "karras", 8)
+    x = start(sig)
+    noise = NoiseSampler([1])
+    assert torch.allclose(sm.euler_ancestral(gaussian_denoiser, x, sig, noise, eta=0.0),
+                          sm.euler(gaussian_denoiser, x, sig), atol=1e-5)
+    assert torch.allclose(sm.dpmpp_2m_sde(gaussian_denoiser, x, sig, noise, eta=0.0),
+                          sm.dpmpp_2m(gaussian_denoiser, x, sig), atol=1e-5)
+    assert torch.allclose(sm.dpmpp_sde(gaussian_denoiser, x, sig, noise, eta=0.0),
+                          sm.dpmpp_2s_ancestral(gaussian_denoiser, x, sig, noise, eta=0.0), atol=1e-5)
