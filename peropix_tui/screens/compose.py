@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from PIL import Image
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane, TextArea
+from textual.worker import get_current_worker
 
 from ..core.settings import CharacterReference, GenerationSettings, VibeReference
 from ..messages import (
@@ -277,7 +278,9 @@ class ComposeScreen(Screen[None]):
     def _status(self, text: str) -> None:
         self.query_one("#job-status", Static).update(text)
 
+    @work(thread=True, exclusive=True, group="compose-preview", exit_on_error=False)
     def _show_image(self, source: Path | io.BytesIO) -> None:
+        """Decode and shrink off the UI thread; the newest image wins (exclusive worker)."""
         if self._preview is None or not hasattr(self._preview, "image"):
             return
         try:
@@ -285,7 +288,8 @@ class ComposeScreen(Screen[None]):
                 im.load()
                 image = im.convert("RGB")
         except (OSError, ValueError) as e:
-            self._status(f"preview unreadable: {e}")
+            self.app.call_from_thread(self._status, f"preview unreadable: {e}")
             return
         image.thumbnail((PREVIEW_PX, PREVIEW_PX))
-        self._preview.image = image
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(setattr, self._preview, "image", image)

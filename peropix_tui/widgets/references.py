@@ -172,12 +172,6 @@ class ReferencesPanel(VerticalScroll):
             self.query_one("#vibe-path").focus()
             self._changed()
 
-    def add_vibe_path(self, path: Path) -> None:
-        """Add a vibe picked elsewhere (gallery)."""
-        self.settings.vibes.append(VibeReference(path=str(path)))
-        self.call_later(self.recompose)
-        self._changed()
-
     # --------------------------------------------------------------- events
     @on(Input.Submitted, "#vibe-path")
     async def _vibe_submitted(self, event: Input.Submitted) -> None:
