@@ -22,12 +22,10 @@ async def test_edit_slots_lock_repeats_and_presets(make_app: Any) -> None:
         screen = app.screen
         assert isinstance(screen, QueueScreen)
         for name, prompt in (("smile", "smile"), ("angry", "angry, frown"), ("cry", "crying")):
-            await pilot.press("ctrl+n")
-            name_box = screen.query_one("#slot-name", Input)
-            name_box.value = ""
-            await pilot.press(*name)
-            screen.query_one("#slot-prompt", Input).focus()
-            await pilot.press(*prompt)
+            await pilot.press("ctrl+n")  # the new slot's name field has focus
+            screen.query_one("#slot-name", Input).value = name
+            screen.query_one("#slot-prompt", Input).value = prompt
+            await pilot.pause()
         screen.query_one("#slot-table", DataTable).focus()
         await pilot.press("ctrl+l")  # lock the highlighted (last) slot
         screen.query_one("#repeats", Input).value = "2"
