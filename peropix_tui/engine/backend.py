@@ -121,23 +121,28 @@ class LocalBackend:
         seed = settings.seed if settings.seed is not None else secrets.randbelow(2**32)
         request = to_request(settings, seed)
         with self.cache.lock:
-            model = self._model(settings)
+            model = self._model(settings, on_progress, request.total_steps())
             started = time.monotonic()
             images = self._run(model, request, on_progress, cancel)
             elapsed = time.monotonic() - started
             return [self._encode(model, settings, img, seed + i, i, elapsed / len(images))
                     for i, img in enumerate(images)]
 
-    def _model(self, s: GenerationSettings) -> SDXLModel:
+    def _model(self, s: GenerationSettings, on_progress: ProgressCallback, total: int) -> SDXLModel:
         from .checkpoint import load_checkpoint
 
         checkpoint = s.checkpoint or ""
         device = pick_device(s.device)
         dtype = pick_dtype(s.dtype, device)
         key = ModelKey.for_file(checkpoint, s.vae, s.prediction, device, dtype)
+
+        def load() -> SDXLModel:
+            on_progress(Progress(0, total, message=f"loading {Path(checkpoint).name} ({device}, {dtype})"))
+            return load_checkpoint(checkpoint, vae_path=s.vae, prediction=s.prediction, device=device,
+                                   dtype=_DTYPES[dtype])
+
         try:
-            model = self.cache.get(key, lambda: load_checkpoint(
-                checkpoint, vae_path=s.vae, prediction=s.prediction, device=device, dtype=_DTYPES[dtype]))
+            model = self.cache.get(key, load)
             self.cache.set_loras([(lora.path, lora.weight) for lora in s.loras])
         except (ValueError, OSError) as e:  # CheckpointError / LoraError are ValueErrors naming the file
             raise BackendError(str(e)) from None

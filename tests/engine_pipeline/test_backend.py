@@ -37,8 +37,10 @@ async def test_generate_returns_pngs_with_metadata_and_progress(tiny_path: Path)
     progress: list[Progress] = []
     images = await backend.generate(local(tiny_path, n_samples=2), progress.append, CancelToken())
     assert [im.seed for im in images] == [5, 6] and [im.index for im in images] == [0, 1]
-    assert [(p.step, p.total, p.sample) for p in progress] == [(1, 2, 0), (2, 2, 0), (1, 2, 1), (2, 2, 1)]
-    assert all(p.preview and p.preview[:2] == b"\xff\xd8" for p in progress)  # JPEG previews
+    assert progress[0].message == "loading tiny.safetensors (cpu, fp32)" and progress[0].step == 0
+    steps = progress[1:]
+    assert [(p.step, p.total, p.sample) for p in steps] == [(1, 2, 0), (2, 2, 0), (1, 2, 1), (2, 2, 1)]
+    assert all(p.preview and p.preview[:2] == b"\xff\xd8" for p in steps)  # JPEG previews
     first = Image.open(io.BytesIO(images[0].data))
     assert first.format == "PNG" and first.size == (64, 64)
     record = read_metadata(images[1].data)
@@ -54,8 +56,9 @@ async def test_same_seed_same_image_and_cache_reuse(tiny_path: Path) -> None:
     backend = LocalBackend(cache)
     a = await backend.generate(local(tiny_path), lambda p: None, CancelToken())
     model = cache.model
-    b = await backend.generate(local(tiny_path), lambda p: None, CancelToken())
-    assert cache.model is model  # loaded once
+    messages: list[str] = []
+    b = await backend.generate(local(tiny_path), lambda p: messages.append(p.message), CancelToken())
+    assert cache.model is model and not any(messages)  # loaded once
     assert np.array_equal(pixels(a[0].data), pixels(b[0].data))  # (generation time differs)
 
 
