@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ def _import(args: argparse.Namespace) -> int:
         try:
             stats = import_csv(path, directory)
         except TagFileError as e:
-            print(f"peropix: error: {e}")
+            print(f"peropix: error: {e}", file=sys.stderr)
             failed += 1
             continue
         skipped = f", {stats.skipped} rows skipped" if stats.skipped else ""
@@ -52,7 +53,7 @@ def _search(args: argparse.Namespace) -> int:
 
     index, problems = load_index(_directory())
     for problem in problems:
-        print(f"warning: {problem}")
+        print(f"peropix: warning: {problem}", file=sys.stderr)
     for m in index.search(args.prefix, limit=args.limit):
         via = f"  (alias {m.alias})" if m.alias else ""
         print(f"{m.tag}\t{m.category}\t{m.count}{via}")

@@ -134,7 +134,7 @@ def test_import_copies_into_data_dir_and_cli_prints_counts(
     bad = tmp_path / "bad.csv"
     bad.write_text("", encoding="utf-8")
     assert main(["tags", "import", str(bad)]) == 1
-    assert "bad.csv: no tags found" in capsys.readouterr().out
+    assert "peropix: error: " in (err := capsys.readouterr().err) and "bad.csv: no tags found" in err
     assert not (stored.parent / "bad.csv").exists()
 
 
