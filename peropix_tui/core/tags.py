@@ -52,9 +52,13 @@ class CsvStats:
     skipped: int
 
 
+_UNDERSCORE = str.maketrans("_", " ")
+
+
 def normalize(tag: str) -> str:
     """The search key: lower case, underscores as spaces, single spaces."""
-    return " ".join(tag.replace("_", " ").lower().split())
+    key = tag.translate(_UNDERSCORE).lower().strip()
+    return " ".join(key.split()) if "  " in key or "\t" in key or "\n" in key else key
 
 
 def display(tag: str) -> str:

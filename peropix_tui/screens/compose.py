@@ -75,14 +75,13 @@ class ComposeScreen(Screen[None]):
     CSS_PATH = "compose.tcss"
 
     HELP: ClassVar[str] = """\
-# Compose
-- **ctrl+g** / ctrl+enter: generate the current prompt (one run)
-- **tab** or **→**: accept the suggested tag; tab with no suggestion moves on
-- **alt+1..5**: pick one of the tags listed under the prompt (aliases included)
-- **ctrl+o**: edit the focused prompt in `$EDITOR`
-- **ctrl+b**: paint the inpaint mask of the base image
-- Characters tab: ctrl+n add · ctrl+r remove · ctrl+t enable/disable · ctrl+l position (arrows, enter, a = auto)
-- References tab: ctrl+n add vibe · ctrl+r remove vibe
+ctrl+g (or ctrl+enter): generate the current prompt (one run)
+tab or →: accept the suggested tag; tab with no suggestion moves on
+alt+1..5: pick one of the tags listed under the prompt (aliases included)
+ctrl+o: edit the focused prompt in $EDITOR
+ctrl+b: paint the inpaint mask of the base image
+Characters tab: ctrl+n add · ctrl+r remove · ctrl+t enable/disable · ctrl+l position (arrows, enter, a = auto)
+References tab: ctrl+n add vibe · ctrl+r remove vibe
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
