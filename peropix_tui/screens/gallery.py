@@ -175,7 +175,7 @@ class GalleryScreen(Screen[None]):
         self.current = item
         if item is None:
             self.query_one("#meta", Static).update("No images here yet.")
-            self.run_worker(self.query_one("#detail-preview-box").remove_children(), group="detail-mount")
+            self.query_one("#detail-preview-box").remove_children()
             return
         self._load_detail(item)
 
@@ -188,7 +188,7 @@ class GalleryScreen(Screen[None]):
         except OSError:
             image = None
         text = meta_text(item.file, read_record(item.file))
-        self.app.call_from_thread(self._detail_ready, item, image, text)
+        self.app.call_from_thread(self._detail_ready, item, image, text)  # type: ignore[arg-type]
 
     async def _detail_ready(self, item: GridItem, image: Any, text: str) -> None:
         if self.current is not item:

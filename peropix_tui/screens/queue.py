@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Static
 
@@ -187,7 +188,7 @@ class QueueScreen(Screen[None]):
         i = self.ws.slots.index(slot)
         size = f"{slot.width}x{slot.height}" if slot.width and slot.height else ""
         for col, v in enumerate((slot.name, slot.prompt, size)):
-            table.update_cell_at((i, col + 1), v)
+            table.update_cell_at(Coordinate(i, col + 1), v)
 
     def action_slot_add(self) -> None:
         self.ws.slots.append(Slot(name=f"slot{len(self.ws.slots) + 1}"))
@@ -240,7 +241,7 @@ class QueueScreen(Screen[None]):
     # ------------------------------------------------------------------ queue
     def _sync_queue(self) -> None:
         jobs = list(self.queue)
-        self.run_worker(partial(self.query_one(JobList).sync_jobs, jobs), group="joblist", exclusive=True)
+        self.run_worker(partial(self.query_one(JobList).sync_jobs, jobs), group="joblist", exclusive=True)  # type: ignore[arg-type]
         counts: dict[str, int] = {}
         for job in self.queue:
             counts[job.state.value] = counts.get(job.state.value, 0) + 1

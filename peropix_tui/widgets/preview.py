@@ -64,7 +64,7 @@ class _NotATty:
 @contextlib.contextmanager
 def _without_probes() -> Iterator[None]:
     real = sys.__stdout__
-    sys.__stdout__ = _NotATty(real)  # type: ignore[misc]
+    sys.__stdout__ = _NotATty(real)  # type: ignore[misc,assignment]
     try:
         yield
     finally:
@@ -119,8 +119,8 @@ def load_display_image(path: Path, max_px: int = 1024) -> Any:
     """Open an image scaled down for display (textual-image re-scales on every render)."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        im.draft("RGB", (max_px, max_px))
-        im = im.convert("RGB")
-        im.thumbnail((max_px, max_px))
-        return im
+    with Image.open(path) as src:
+        src.draft("RGB", (max_px, max_px))
+        im = src.convert("RGB")
+    im.thumbnail((max_px, max_px))
+    return im

@@ -54,9 +54,9 @@ def pixels_for(path: Path) -> Pixels:
     w, h = IMG_W, IMG_H * 2
     canvas = Image.new("RGB", (w, h), (0, 0, 0))
     try:
-        with Image.open(src) as im:
-            im.draft("RGB", (64, 64))
-            im = im.convert("RGB")
+        with Image.open(src) as opened:
+            opened.draft("RGB", (64, 64))
+            im = opened.convert("RGB")
             im.thumbnail((w, h))
             canvas.paste(im, ((w - im.width) // 2, (h - im.height) // 2))
     except OSError:
