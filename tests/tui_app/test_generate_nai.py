@@ -12,6 +12,7 @@ import pytest
 from peropix_tui.applog import log_path
 from peropix_tui.core.config import Secret, load_config
 from peropix_tui.core.jobs import JobState
+from peropix_tui.core.metadata import read_metadata
 from peropix_tui.core.nai.backend import NaiBackend, client_from_config
 from peropix_tui.core.nai.client import RetryPolicy
 from peropix_tui.core.slots import Slot
@@ -50,11 +51,13 @@ def _small(app: Any) -> None:
 
 async def test_type_prompt_generate_preview_gallery_cost(make_app: Any, nai_emulator: Any) -> None:
     app = _app(make_app)
-    _small(app)
+    base = app.workspace.base
+    base.width, base.height, base.steps = 1088, 1024, 12  # over 1 MP: not Opus-free, so Anlas are spent
     seen: list[Any] = []
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
         await _settle(app, pilot)
         assert app.balance is not None and app.balance.anlas == 10_500
+        assert "balance 10500 Anlas" in str(app.screen.query_one("#cost").render())
         prompt = app.screen.query_one("#prompt")
         prompt.focus()
         await pilot.press(*"1girl, smile")
@@ -70,7 +73,11 @@ async def test_type_prompt_generate_preview_gallery_cost(make_app: Any, nai_emul
         assert body["input"].startswith("1girl, smile")
         # preview shows the image; the balance was refreshed after the job
         assert app.screen.query("#preview-box *")
-        assert [m for m in seen if isinstance(m, BalanceUpdated)][-1].anlas == nai_emulator.account.anlas
+        assert [m for m in seen if isinstance(m, BalanceUpdated)][-1].anlas == nai_emulator.account.anlas < 10_500
+        assert f"balance {nai_emulator.account.anlas} Anlas" in str(app.screen.query_one("#cost").render())
+        record = read_metadata(saved[0].path)
+        assert record.settings.prompt.startswith("1girl, smile") and record.peropix is not None
+        assert record.peropix["provider"] == "nai" and record.peropix["base_prompt"] == "1girl, smile"
         # the gallery lists it
         await pilot.press("f4")
         await _settle(app, pilot)
@@ -78,7 +85,7 @@ async def test_type_prompt_generate_preview_gallery_cost(make_app: Any, nai_emul
         assert "1girl, smile" in str(app.screen.query_one("#meta").render())
         await pilot.press("ctrl+q")
     text = log_path().read_text(encoding="utf-8")
-    assert re.search(r"\[Generate\] Job j\d+ started - 1 image\(s\), 512x512, 12 steps", text)
+    assert re.search(r"\[Generate\] Job j\d+ started - 1 image\(s\), 1088x1024, 12 steps", text)
     assert nai_emulator.token not in text
 
 
