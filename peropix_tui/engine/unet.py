@@ -145,10 +145,10 @@ class SpatialTransformer(nn.Module):
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
-        t = self.proj_in(self.norm(x).flatten(2).transpose(1, 2))
+        t = self.proj_in(self.norm(x).permute(0, 2, 3, 1).reshape(b, h * w, c))
         for block in self.transformer_blocks:
             t = block(t, context)
-        return self.proj_out(t).transpose(1, 2).reshape(b, c, h, w) + x
+        return x + self.proj_out(t).view(b, h, w, c).permute(0, 3, 1, 2)  # x first: keeps x's layout
 
 
 class Downsample(nn.Module):
@@ -241,13 +241,20 @@ class UNet(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.out[2].weight.dtype  # type: ignore[return-value]
 
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """channels_last after ``unet.to(memory_format=torch.channels_last)`` (inputs follow it)."""
+        w = self.out[2].weight
+        cl = w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+        return torch.channels_last if cl else torch.contiguous_format
+
     def forward(
         self, x: torch.Tensor, timesteps: torch.Tensor, context: torch.Tensor, y: torch.Tensor
     ) -> torch.Tensor:
         dtype = self.dtype
         t_emb = timestep_embedding(timesteps.expand(x.shape[0]), self.config.model_channels)
         emb = self.time_embed(t_emb.to(dtype)) + self.label_emb(y.to(dtype))
-        h, context = x.to(dtype), context.to(dtype)
+        h, context = x.to(dtype, memory_format=self.memory_format), context.to(dtype)
         skips = []
         for block in self.input_blocks:
             h = block(h, emb, context)
@@ -258,4 +265,4 @@ class UNet(nn.Module):
             h = torch.cat([h, skip], dim=1)
             up_size = (skips[-1].shape[2], skips[-1].shape[3]) if skips else None
             h = block(h, emb, context, up_size)
-        return self.out(h).to(x.dtype)
+        return self.out(h).to(x.dtype, memory_format=torch.contiguous_format)
