@@ -33,7 +33,7 @@ from ..core.backend import (
 from ..core.settings import GenerationSettings
 from .cache import ModelCache, ModelKey
 from .latents import preview_jpeg
-from .pipeline import Request, generate
+from .pipeline import Request, generate, image_seed
 
 if TYPE_CHECKING:
     from .checkpoint import SDXLModel
@@ -125,7 +125,7 @@ class LocalBackend:
             started = time.monotonic()
             images = self._run(model, request, on_progress, cancel)
             elapsed = time.monotonic() - started
-            return [self._encode(model, settings, img, seed + i, i, elapsed / len(images))
+            return [self._encode(model, settings, img, image_seed(seed, i), i, elapsed / len(images))
                     for i, img in enumerate(images)]
 
     def _model(self, s: GenerationSettings, on_progress: ProgressCallback, total: int) -> SDXLModel:

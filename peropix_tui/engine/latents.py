@@ -78,7 +78,8 @@ def decode(vae: nn.Module, latent: Tensor, *, tile: int | None = None) -> Tensor
         _free_cuda()
         out = _decode_any(vae, z, tile or 64)
     if not torch.isfinite(out).all() and next(vae.parameters()).dtype != torch.float32:
-        vae.to(torch.float32)
+        with torch.inference_mode(False):  # the converted weights must stay normal tensors
+            vae.to(torch.float32)
         out = _decode_any(vae, z, tile)
     return out
 

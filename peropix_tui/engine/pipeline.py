@@ -129,19 +129,26 @@ def generate(
     images: list[Image.Image] = []
     for i in range(req.batch):
         run.index, run.done = i, 0
-        images.append(_one_image(run, req.seed + i))
+        images.append(_one_image(run, image_seed(req.seed, i)))
     return images
+
+
+def image_seed(seed: int, index: int) -> int:
+    """Seed of image ``index`` of a batch: ``seed + index`` (wrapping at 2³², NovelAI's seed range)."""
+    return (seed + index) % 2**32
 
 
 def _encode_prompts(model: SDXLModel, req: Request) -> tuple[TextEncoding, TextEncoding]:
     device = model.device
-    model.text_encoders_to(device)
+    with torch.inference_mode(False):  # moved weights must stay normal tensors (LoRA merges them later)
+        model.text_encoders_to(device)
     try:
         cond = encode_prompt(model.clip_l, model.clip_g, req.prompt)
         uncond = encode_prompt(model.clip_l, model.clip_g, req.negative)
     finally:
         if device.type != "cpu":
-            model.text_encoders_to("cpu")
+            with torch.inference_mode(False):
+                model.text_encoders_to("cpu")
     return cond, uncond
 
 
@@ -150,7 +157,7 @@ def _one_image(run: _Run, seed: int) -> Image.Image:
     f = _downscale(run.model)
     init, mask = _init_latent(run, req.width, req.height)
     concat = _inpaint_concat(run, req.width, req.height) if _is_inpaint_unet(run.model) else None
-    sigmas = (img2img_sigmas(run.ms, req.schedule, req.steps, req.denoise) if req.image is not None
+    sigmas = (img2img_sigmas(run.ms, req.schedule, req.steps, req.denoise, rho=req.rho) if req.image is not None
               else get_sigmas(run.ms, req.schedule, req.steps, rho=req.rho))
     x = _sample_pass(run, init, sigmas, seed, (req.height, req.width), mask, concat)
     size = (req.width, req.height)
@@ -261,7 +268,7 @@ def _hires_pass(run: _Run, x: Tensor, size: tuple[int, int], seed: int) -> Tenso
     concat = None
     if _is_inpaint_unet(run.model):
         concat = _inpaint_concat(run, width, height)
-    sigmas = img2img_sigmas(run.ms, req.schedule, req.hires_steps or req.steps, req.hires_denoise)
+    sigmas = img2img_sigmas(run.ms, req.schedule, req.hires_steps or req.steps, req.hires_denoise, rho=req.rho)
     return _sample_pass(run, up, sigmas, seed, (height, width), None, concat)
 
 

@@ -134,14 +134,15 @@ def get_sigmas(ms: ModelSampling, schedule: str, steps: int, *, rho: float | Non
     return sig.float()
 
 
-def img2img_sigmas(ms: ModelSampling, schedule: str, steps: int, denoise: float) -> Tensor:
+def img2img_sigmas(ms: ModelSampling, schedule: str, steps: int, denoise: float, *,
+                   rho: float | None = None) -> Tensor:
     """The last ``steps`` steps of a ⌊steps/denoise⌋-step schedule (ComfyUI's ``denoise``)."""
     if denoise >= 0.9999:
-        return get_sigmas(ms, schedule, steps)
+        return get_sigmas(ms, schedule, steps, rho=rho)
     if denoise <= 0.0:
         return torch.zeros(1)
     total = int(steps / denoise)
-    return get_sigmas(ms, schedule, total)[-(steps + 1) :]
+    return get_sigmas(ms, schedule, total, rho=rho)[-(steps + 1) :]
 
 
 def _append_zero(x: Tensor) -> Tensor:

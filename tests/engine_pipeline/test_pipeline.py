@@ -12,7 +12,7 @@ from PIL import Image
 
 from peropix_tui.core.backend import CancelToken, GenerationCancelled
 from peropix_tui.engine import latents
-from peropix_tui.engine.pipeline import Request, generate
+from peropix_tui.engine.pipeline import Request, generate, image_seed
 
 
 def req(**kw: Any) -> Request:
@@ -41,6 +41,7 @@ def test_batch_image_i_uses_seed_plus_i(tiny: Any) -> None:
     assert len(both) == 2
     assert np.array_equal(arr(both[1]), arr(second[0]))
     assert not np.array_equal(arr(both[0]), arr(both[1]))
+    assert image_seed(2**32 - 1, 1) == 0  # seeds stay in NovelAI's 32-bit range
 
 
 def test_progress_once_per_step_and_cancel(tiny: Any) -> None:
@@ -163,6 +164,7 @@ def test_decode_nan_in_half_precision_is_retried_in_float32(tiny_path: Path) -> 
     out = latents.decode(vae, z)
     assert torch.isfinite(out).all()
     assert next(vae.parameters()).dtype == torch.float32
+    assert not any(p.is_inference() for p in vae.parameters())  # still usable outside inference mode
 
 
 def test_tiled_decode(tiny: Any) -> None:
