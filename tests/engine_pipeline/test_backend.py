@@ -135,3 +135,34 @@ def test_cli_generate_local(tiny_path: Path, tmp_path: Path, capsys: pytest.Capt
     record = read_metadata(files[0])
     assert Image.open(files[0]).size == (64, 64)
     assert record.settings.seed == 11 and record.peropix and record.peropix["provider"] == "local"
+
+
+def test_cli_img2img_with_hires_and_lora(tiny_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from peropix_tui.cli import main
+    from tests.engine.tiny import make_tiny_lora
+
+    src = tmp_path / "src.png"
+    Image.new("RGB", (64, 64), (30, 120, 200)).save(src)
+    lora = make_tiny_lora(tmp_path / "style.safetensors")
+    out = tmp_path / "out"
+    rc = main(["generate", "--provider", "local", "--checkpoint", str(tiny_path), "--image", str(src),
+               "--strength", "0.5", "--hires", "1.5:0.5", "--lora", f"{lora}:0.7", "--sampler", "dpmpp_2m",
+               "--schedule", "karras", "--steps", "2", "--width", "64", "--height", "64", "--seed", "3",
+               "--n-samples", "2", "--device", "cpu", "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    files = sorted(out.glob("*.png"))
+    assert len(files) == 2 and all(Image.open(f).size == (96, 96) for f in files)
+    records = [read_metadata(f) for f in files]
+    assert sorted(r.settings.seed for r in records) == [3, 4]
+    assert records[0].settings.action == "img2img"
+    assert records[0].peropix["loras"] == [{"name": "style.safetensors", "weight": 0.7}]  # type: ignore[index]
+
+
+def test_cli_local_errors_are_clear(tiny_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from peropix_tui.cli import main
+
+    rc = main(["generate", "--provider", "local", "--checkpoint", str(tmp_path / "nope.safetensors"),
+               "--steps", "2", "--width", "64", "--height", "64", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc != 0 and "nope.safetensors" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
