@@ -110,14 +110,16 @@ class GalleryScreen(Screen[None]):
         if self.store is None:
             self.query_one("#meta", Static).update("The gallery store is not available.")
             return
+        self.reload()  # paint from the index at once; files changed outside the app follow
         self.rescan()
 
     # ------------------------------------------------------------ loading
     @work(thread=True, group="gallery-scan", exclusive=True, exit_on_error=False)
     def rescan(self) -> None:
-        """Bring the index up to date with the files (cheap when nothing changed), then reload."""
-        self.store.sync()
-        self.app.call_from_thread(self.reload)
+        """Bring the index up to date with the files (cheap when nothing changed); reload if needed."""
+        report = self.store.sync()
+        if report.added or report.updated or report.moved or report.removed:
+            self.app.call_from_thread(self.reload, self.query_one(ThumbGrid).cursor)
 
     def action_rescan(self) -> None:
         self.rescan()
