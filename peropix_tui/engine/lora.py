@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from .clip import canonical_names
+from .unet import UNetConfig
 
 if TYPE_CHECKING:
     from .checkpoint import SDXLModel
@@ -65,15 +66,64 @@ def _linear_weights(module: nn.Module, names: dict[str, str] | None = None) -> d
 
 
 def lora_key_map(model: SDXLModel) -> dict[str, tuple[torch.Tensor, bool]]:
-    """kohya base name -> (target weight, is_text_encoder)."""
+    """LoRA base name -> (target weight, is_text_encoder). Accepted names per weight: kohya on SGM
+    names (sd-scripts), kohya on diffusers names (OneTrainer), and dotted diffusers/PEFT names."""
     keys: dict[str, tuple[torch.Tensor, bool]] = {}
+    to_diffusers = unet_diffusers_names(model.unet.config)
     for name, w in _linear_weights(model.unet).items():
         keys["lora_unet_" + name.replace(".", "_")] = (w, False)
-    for prefix, enc in (("lora_te1_", model.clip_l), ("lora_te2_", model.clip_g)):
+        alias = _sgm_to_diffusers(name, to_diffusers)
+        if alias:
+            keys["lora_unet_" + alias.replace(".", "_")] = (w, False)
+            keys["unet." + alias] = (w, False)
+    for prefix, dotted, enc in (("lora_te1_", "text_encoder.", model.clip_l),
+                                ("lora_te2_", "text_encoder_2.", model.clip_g)):
         canon = {own: c for c, own in canonical_names(enc).items()}
         for name, w in _linear_weights(enc, canon).items():
             keys[prefix + name.replace(".", "_")] = (w, True)
+            keys[dotted + name] = (w, True)
     return keys
+
+
+def unet_diffusers_names(cfg: UNetConfig) -> dict[str, str]:
+    """SGM module name -> diffusers ``UNet2DConditionModel`` module name, for every Linear/Conv."""
+    resnet = {"in_layers.2": "conv1", "emb_layers.1": "time_emb_proj", "out_layers.3": "conv2",
+              "skip_connection": "conv_shortcut"}
+    names = {"time_embed.0": "time_embedding.linear_1", "time_embed.2": "time_embedding.linear_2",
+             "label_emb.0.0": "add_embedding.linear_1", "label_emb.0.2": "add_embedding.linear_2",
+             "input_blocks.0.0": "conv_in", "out.2": "conv_out"}
+    per = cfg.num_res_blocks + 1
+
+    def block(sgm: str, res: str, attn: str | None) -> None:
+        names.update({f"{sgm}.0.{k}": f"{res}.{v}" for k, v in resnet.items()})
+        if attn:
+            names[f"{sgm}.1"] = attn  # prefix: transformer inner names are identical
+
+    for i in range(1, len(cfg.channel_mult) * per):
+        level, j = divmod(i - 1, per)
+        if j == cfg.num_res_blocks:
+            names[f"input_blocks.{i}.0.op"] = f"down_blocks.{level}.downsamplers.0.conv"
+        else:
+            block(f"input_blocks.{i}", f"down_blocks.{level}.resnets.{j}", f"down_blocks.{level}.attentions.{j}")
+    block("middle_block", "mid_block.resnets.0", "mid_block.attentions.0")
+    names.update({f"middle_block.2.{k}": f"mid_block.resnets.1.{v}" for k, v in resnet.items()})
+    depth_out = iter(cfg.depth_out)
+    for i in range(len(cfg.channel_mult) * per):
+        level, j = divmod(i, per)
+        has_attn = next(depth_out) > 0
+        block(f"output_blocks.{i}", f"up_blocks.{level}.resnets.{j}", f"up_blocks.{level}.attentions.{j}")
+        names[f"output_blocks.{i}.{2 if has_attn else 1}.conv"] = f"up_blocks.{level}.upsamplers.0.conv"
+    return names
+
+
+def _sgm_to_diffusers(name: str, names: dict[str, str]) -> str | None:
+    """Translate a full SGM module name through the longest matching prefix in ``names``."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        head = ".".join(parts[:cut])
+        if head in names:
+            return ".".join([names[head], *parts[cut:]])
+    return None
 
 
 def _read(path: str) -> dict[str, torch.Tensor]:

@@ -244,7 +244,7 @@ class UNet(nn.Module):
     @property
     def memory_format(self) -> torch.memory_format:
         """channels_last after ``unet.to(memory_format=torch.channels_last)`` (inputs follow it)."""
-        w = self.out[2].weight
+        w: torch.Tensor = self.out[2].weight  # type: ignore[assignment]
         cl = w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
         return torch.channels_last if cl else torch.contiguous_format
 

@@ -117,3 +117,54 @@ def test_bad_loras_fail_clearly_and_touch_nothing(model, tmp_path: Path) -> None
         apply_lora(model, tmp_path / "absent.safetensors", 1.0)
     after = _snapshot(model)
     assert all(torch.equal(before[k], after[k]) for k in before) and model.loras == []
+
+
+def test_diffusers_names_agree_with_the_diffusers_converter(model) -> None:  # type: ignore[no-untyped-def]
+    """Every UNet weight's diffusers alias is where diffusers' own converter puts that tensor."""
+    from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint
+
+    from peropix_tui.engine.lora import _sgm_to_diffusers, unet_diffusers_names
+
+    from .oracle import unet_config
+
+    own = model.unet.state_dict()
+    sd = {"model.diffusion_model." + k: v for k, v in own.items()}
+    converted = convert_ldm_unet_checkpoint(sd, unet_config(model.info.unet))
+    where = {id(v): k for k, v in converted.items()}
+    names = unet_diffusers_names(model.info.unet)
+    checked = 0
+    for key, tensor in own.items():
+        if key.endswith(".weight") and tensor.ndim >= 2:
+            alias = _sgm_to_diffusers(key[: -len(".weight")], names)
+            assert alias is not None, key
+            assert where[id(tensor)] == alias + ".weight", key
+            checked += 1
+    assert checked > 100
+
+
+def test_onetrainer_and_peft_named_loras_equal_the_sgm_named_one(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from peropix_tui.engine.lora import _sgm_to_diffusers, unet_diffusers_names
+
+    sgm = load_file(str(make_tiny_lora(tmp_path / "sgm.safetensors", every=3)))
+    names = unet_diffusers_names(model.info.unet)
+    sgm_names = {"lora_unet_" + n.replace(".", "_"): n for n, m in model.unet.named_modules()
+                 if isinstance(m, torch.nn.Linear | torch.nn.Conv2d)}
+    kohya_diff, peft = {}, {}
+    for key, t in sgm.items():
+        base, _, sfx = key.partition(".")
+        if base.startswith("lora_unet_"):
+            alias = _sgm_to_diffusers(sgm_names[base], names)
+            kohya_diff[f"lora_unet_{alias.replace('.', '_')}.{sfx}"] = t
+            peft_sfx = sfx.replace("lora_up", "lora_B").replace("lora_down", "lora_A")
+            if sfx != "alpha":
+                peft[f"unet.{alias}.{peft_sfx}"] = t * (2.0 / 4) ** 0.5  # PEFT has no alpha: fold it in
+    save_file(kohya_diff, str(tmp_path / "ot.safetensors"))
+    save_file(peft, str(tmp_path / "peft.safetensors"))
+    results = []
+    for name in ("sgm", "ot", "peft"):
+        h = apply_lora(model, tmp_path / f"{name}.safetensors", 1.0, clip_weight=0.0)
+        results.append({k: v.clone() for k, v in model.unet.state_dict().items()})
+        h.remove()
+    assert any(not torch.equal(results[0][k], v) for k, v in model.unet.state_dict().items())
+    for other in results[1:]:
+        assert all(torch.allclose(results[0][k], other[k], atol=1e-6) for k in other)

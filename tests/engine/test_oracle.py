@@ -122,3 +122,16 @@ def test_clip_g_conversion_equals_diffusers_converter(raw) -> None:  # type: ign
     theirs.pop("text_model.embeddings.position_ids", None)
     assert set(ours) == set(theirs)
     assert all(torch.equal(ours[k], theirs[k]) for k in ours)
+
+
+def test_unet_channels_last_gives_the_same_output(tiny_model) -> None:  # type: ignore[no-untyped-def]
+    import copy
+
+    cfg = tiny_model.info.unet
+    cl = copy.deepcopy(tiny_model.unet).to(memory_format=torch.channels_last)
+    assert cl.memory_format == torch.channels_last and tiny_model.unet.memory_format == torch.contiguous_format
+    x, ctx, y = torch.randn(2, 4, 16, 16), torch.randn(2, 77, cfg.context_dim), torch.randn(2, cfg.adm_in)
+    t = torch.tensor([10.0, 900.0])
+    with torch.inference_mode():
+        a, b = tiny_model.unet(x, t, ctx, y), cl(x, t, ctx, y)
+    assert b.is_contiguous() and (a - b).abs().max().item() < TOL
