@@ -174,3 +174,28 @@ def test_token_never_in_log_even_if_a_message_contains_it(tmp_path: Path) -> Non
     close_log()
     text = log_path().read_text(encoding="utf-8")
     assert secret not in text and "Bearer ********" in text
+
+
+async def test_cancel_a_novelai_job_mid_request(make_app: Any, nai_emulator: Any) -> None:
+    from peropix_tui.messages import JobCancelled
+
+    app = _app(make_app)
+    _small(app)
+    app.workspace.base.prompt = "1girl"
+    app.workspace.slots = [Slot("a", "smile"), Slot("b", "cry")]
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await _settle(app, pilot)
+        nai_emulator.inject("delay", delay=3.0, endpoint=None)
+        await pilot.press("f3", "ctrl+g")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if app.runner.busy:
+                break
+        await pilot.pause(0.2)  # the request is on the wire, the emulator is sitting on it
+        await pilot.press("x")
+        await _settle(app, pilot)
+        assert any(isinstance(m, JobCancelled) for m in seen)
+        states = [j.state for j in app.queue]
+        assert states == [JobState.CANCELLED, JobState.DONE]  # the queue moved on to the next job
+        assert len(_unique_saved(seen)) == 1
