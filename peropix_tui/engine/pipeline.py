@@ -10,6 +10,8 @@ final image keeps the original pixels outside the mask.
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..core.backend import CancelToken, GenerationCancelled
 from . import latents
@@ -138,18 +140,35 @@ def image_seed(seed: int, index: int) -> int:
     return (seed + index) % 2**32
 
 
+# Recent prompt encodings per text encoder (weakly keyed, so an unloaded model's entries go too):
+# a set of slots sharing a negative prompt, or a re-run, skips the encoders and their GPU round trip.
+_ENCODINGS: weakref.WeakKeyDictionary[nn.Module, OrderedDict[tuple[object, ...], TextEncoding]] = (
+    weakref.WeakKeyDictionary())
+ENCODING_CACHE_SIZE = 32
+
+
 def _encode_prompts(model: SDXLModel, req: Request) -> tuple[TextEncoding, TextEncoding]:
-    device = model.device
-    with torch.inference_mode(False):  # moved weights must stay normal tensors (LoRA merges them later)
-        model.text_encoders_to(device)
-    try:
-        cond = encode_prompt(model.clip_l, model.clip_g, req.prompt)
-        uncond = encode_prompt(model.clip_l, model.clip_g, req.negative)
-    finally:
-        if device.type != "cpu":
-            with torch.inference_mode(False):
-                model.text_encoders_to("cpu")
-    return cond, uncond
+    """Encodings of the prompt and the negative, from the cache or with the encoders on the UNet's device."""
+    cache = _ENCODINGS.setdefault(model.clip_g, OrderedDict())
+    loras = tuple((h.path, h.weight, h.clip_weight) for h in model.loras)
+    keys = [(loras, text) for text in (req.prompt, req.negative)]
+    missing = [k for k in keys if k not in cache]
+    if missing:
+        device = model.device
+        with torch.inference_mode(False):  # moved weights must stay normal tensors (LoRA merges them later)
+            model.text_encoders_to(device)
+        try:
+            for key in missing:
+                cache[key] = encode_prompt(model.clip_l, model.clip_g, str(key[1]))
+        finally:
+            if device.type != "cpu":
+                with torch.inference_mode(False):
+                    model.text_encoders_to("cpu")
+    for key in keys:
+        cache.move_to_end(key)
+    while len(cache) > ENCODING_CACHE_SIZE:
+        cache.popitem(last=False)
+    return cache[keys[0]], cache[keys[1]]
 
 
 def _one_image(run: _Run, seed: int) -> Image.Image:

@@ -181,3 +181,17 @@ def test_preview_is_a_small_jpeg() -> None:
     data = latents.preview_jpeg(torch.randn(1, 4, 128, 96))
     img = Image.open(__import__("io").BytesIO(data))
     assert img.format == "JPEG" and max(img.size) <= 192 and img.size[0] < img.size[1]
+
+
+def test_prompt_encodings_are_reused(tiny_path: Path) -> None:
+    from peropix_tui.engine.checkpoint import load_checkpoint
+
+    model = load_checkpoint(tiny_path)
+    calls: list[int] = []
+    model.clip_g.register_forward_hook(lambda m, a, kw: calls.append(1))
+    first = generate(model, req(steps=1, prompt="a cat", negative="lowres"))[0]
+    assert len(calls) == 2
+    again = generate(model, req(steps=1, prompt="a cat", negative="lowres"))[0]
+    assert len(calls) == 2 and np.array_equal(arr(first), arr(again))
+    generate(model, req(steps=1, prompt="a dog", negative="lowres"))
+    assert len(calls) == 3  # only the new prompt is encoded
