@@ -253,6 +253,8 @@ def test_noise_sampler_gives_each_image_its_own_seed() -> None:
     like = torch.zeros(2, 4, 8, 8)
     both = NoiseSampler([5, 6])(like)
     assert torch.equal(both[1], NoiseSampler([6])(like[:1])[0])
+    # one image: exactly ComfyUI's prepare_noise, randn(latent shape, generator=manual_seed(seed)) on the CPU
+    assert torch.equal(initial_noise((1, 4, 8, 8), [10]), torch.randn((1, 4, 8, 8), generator=torch.manual_seed(10)))
     first = initial_noise((2, 4, 8, 8), [10, 11])
     assert torch.equal(first[0], torch.randn((4, 8, 8), generator=torch.manual_seed(10)))
     assert torch.equal(first[1], torch.randn((4, 8, 8), generator=torch.manual_seed(11)))
