@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, OptionList
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, TextArea
 from textual.widgets.option_list import Option
 
 
@@ -78,6 +78,30 @@ class ChecksPrompt(ModalScreen[frozenset[str] | None]):
     def action_confirm(self) -> None:
         chosen = frozenset(n for n in self.options if self.query_one(f"#opt-{n}", Checkbox).value)
         self.dismiss(chosen)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LinesPrompt(ModalScreen[str | None]):
+    """Edit a few lines of text; ctrl+s saves, escape cancels (None)."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="modal_cancel"),
+        Binding("ctrl+s", "confirm", "Save", id="modal_ok"),
+    ]
+
+    def __init__(self, question: str, text: str = "") -> None:
+        super().__init__()
+        self.question, self.text = question, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question)
+            yield TextArea(self.text, id="lines", soft_wrap=True)
+
+    def action_confirm(self) -> None:
+        self.dismiss(self.query_one("#lines", TextArea).text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

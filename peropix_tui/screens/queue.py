@@ -20,6 +20,7 @@ from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, S
 
 from ..core.jobs import JobState
 from ..core.presets import PresetError, list_presets, load_preset, save_preset
+from ..core.settings import CharacterPrompt, SettingsError, parse_cell
 from ..core.slots import Slot
 from ..messages import (
     BalanceUpdated,
@@ -29,7 +30,27 @@ from ..messages import (
     QueueChanged,
 )
 from ..widgets.job_list import JobList
-from .modals import ChoicePrompt, TextPrompt
+from .modals import ChoicePrompt, LinesPrompt, TextPrompt
+
+
+def characters_text(chars: list[CharacterPrompt]) -> str:
+    """One character per line: ``prompt ; negative ; cell`` (cell A1..E5 or empty for auto)."""
+    return "\n".join(f"{c.prompt} ; {c.uc} ; {c.position or ''}" for c in chars)
+
+
+def parse_characters(text: str) -> list[CharacterPrompt]:
+    """Inverse of :func:`characters_text`; raises SettingsError naming the line."""
+    chars = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(";")] + ["", ""]
+        try:
+            cell = parse_cell(parts[2])
+        except SettingsError as e:
+            raise SettingsError(f"character line {n}", str(e).split(": ", 1)[-1]) from None
+        chars.append(CharacterPrompt(parts[0], parts[1], cell))
+    return chars
 
 
 def parse_size(text: str) -> tuple[int | None, int | None]:
@@ -60,6 +81,7 @@ class QueueScreen(Screen[None]):
         Binding("ctrl+n", "slot_add", "Add slot", id="slot_add"),
         Binding("ctrl+d", "slot_delete", "Delete slot", id="slot_delete"),
         Binding("ctrl+l", "slot_lock", "Lock", id="slot_lock"),
+        Binding("ctrl+k", "slot_characters", "Slot characters", id="slot_characters", show=False),
         Binding("ctrl+s", "preset_save", "Save preset", id="preset_save"),
         Binding("ctrl+o", "preset_load", "Load preset", id="preset_load"),
         Binding("x", "cancel_current", "Cancel current", id="cancel_current"),
@@ -101,7 +123,7 @@ class QueueScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#slot-table", DataTable)
-        table.add_columns("#", "name", "prompt", "size", "lock")
+        table.add_columns("#", "name", "prompt", "size", "chars", "lock")
         self.refresh_slots()
         self._sync_queue()
 
@@ -116,7 +138,8 @@ class QueueScreen(Screen[None]):
         table.clear()
         for i, s in enumerate(self.ws.slots):
             size = f"{s.width}x{s.height}" if s.width and s.height else ""
-            table.add_row(f"{i:03d}", s.name, s.prompt, size, "locked" if s.locked else "", key=str(i))
+            chars = "base" if s.characters is None else f"{len(s.characters)} own"
+            table.add_row(f"{i:03d}", s.name, s.prompt, size, chars, "locked" if s.locked else "", key=str(i))
         if self.ws.slots:
             table.move_cursor(row=max(0, min(row, len(self.ws.slots) - 1)))
         base = self.ws.base.prompt or "(empty — write it in Compose, F2)"
@@ -207,6 +230,25 @@ class QueueScreen(Screen[None]):
         if slot is not None:
             slot.locked = not slot.locked
             self.refresh_slots()
+
+    @work(group="slot-characters")
+    async def action_slot_characters(self) -> None:
+        """Give the slot its own character prompts (empty text = use Compose's characters)."""
+        slot = self._current()
+        if slot is None:
+            return
+        start = characters_text(slot.characters if slot.characters is not None else self.ws.base.characters)
+        text = await self.app.push_screen_wait(LinesPrompt(
+            f"Characters for slot {slot.name!r}: one per line, 'prompt ; negative ; cell'. "
+            "Empty = the base characters. ctrl+s saves.", start))
+        if text is None:
+            return
+        try:
+            slot.characters = parse_characters(text) if text.strip() else None
+        except SettingsError as e:
+            self.notify(str(e), severity="error")
+            return
+        self.refresh_slots()
 
     def action_generate_all(self) -> None:
         self.post_message(GenerationRequested(all_slots=True))
@@ -304,6 +346,7 @@ class QueueScreen(Screen[None]):
             ("Queue: resume paused", "Run jobs paused after a restart or an error", self.action_resume),
             ("Queue: clear finished", "Remove done, failed and cancelled jobs", self.action_clear_finished),
             ("Slots: add slot", "New slot", self.action_slot_add),
+            ("Slots: slot characters", "Per-slot character prompts (override)", self.action_slot_characters),
             ("Slots: save preset", "Save slots and repeats", self.action_preset_save),
             ("Slots: load preset", "Load slots and repeats", self.action_preset_load),
         ]

@@ -92,3 +92,33 @@ async def test_restart_with_pending_jobs_restores_them_paused(make_app: Any) -> 
         states = [j.state for j in app.queue]
         assert states == [JobState.FAILED, JobState.PAUSED, JobState.PAUSED]
         assert "No NovelAI token" in app.queue.jobs[0].error
+
+
+async def test_slot_character_override_reaches_the_jobs(make_app: Any) -> None:
+    from textual.widgets import TextArea
+
+    from peropix_tui.core.slots import Slot
+    from peropix_tui.screens.queue import parse_characters
+
+    app = make_app()
+    app.workspace.base.prompt = "2girls"
+    app.workspace.slots = [Slot("duo", "hug"), Slot("solo", "wave")]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3", "ctrl+k")
+        await pilot.pause()
+        area = app.screen.query_one("#lines", TextArea)
+        area.text = "girl, red hair ; ; B3\ngirl, blue hair ; hat ; d3"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    slot = app.workspace.slots[0]
+    assert slot.characters is not None and [(c.prompt, c.uc, c.position) for c in slot.characters] == [
+        ("girl, red hair", "", "B3"), ("girl, blue hair", "hat", "D3")]
+    assert app.workspace.slots[1].characters is None
+    runs = app.workspace.expand()
+    assert [len(r.settings.characters) for r in runs] == [2, 0]
+    try:
+        parse_characters("a ; b ; Z9")
+    except ValueError as e:
+        assert "character line 1" in str(e)
+    else:
+        raise AssertionError("Z9 accepted")
