@@ -24,7 +24,6 @@ from ..widgets.thumb_grid import GridItem, ThumbGrid
 from .modals import ChecksPrompt, TextPrompt
 
 ALL = "\x00all"
-RESTORE_GROUPS = ["prompts", "parameters", "size", "seed", "characters", "vibes"]
 
 
 def read_record(path: Path) -> Any:
@@ -216,7 +215,9 @@ class GalleryScreen(Screen[None]):
         if record is None:
             self.notify(f"{item.file.name}: no generation metadata to restore.", severity="error")
             return
-        groups = await self.app.push_screen_wait(ChecksPrompt("Restore which settings?", RESTORE_GROUPS))
+        from ..core.metadata import GROUPS
+
+        groups = await self.app.push_screen_wait(ChecksPrompt("Restore which settings?", list(GROUPS)))
         if not groups:
             return
         self.restore_into_compose(record, groups)
