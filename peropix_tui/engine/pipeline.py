@@ -185,7 +185,7 @@ def _one_image(run: _Run, seed: int) -> Image.Image:
         x = _hires_pass(run, x, size, seed)
     pixels = latents.decode(run.model.vae, x)
     if not torch.isfinite(pixels).all():
-        raise RuntimeError("the VAE produced NaN even in float32 (corrupt VAE weights?)")
+        raise ValueError("vae: decoding produced NaN even in float32 (corrupt VAE weights?)")
     image = latents.tensor_to_images(pixels)[0]
     if req.mask is not None and req.image is not None:
         image = _keep_unmasked(image, req.image, req.mask)
