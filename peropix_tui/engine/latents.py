@@ -76,7 +76,7 @@ def decode(vae: nn.Module, latent: Tensor, *, tile: int | None = None) -> Tensor
         out = _decode_any(vae, z, tile)
     except torch.OutOfMemoryError:
         _free_cuda()
-        out = _decode_any(vae, z, tile or 64)
+        out = _decode_any(vae, z, tile or min(64, max(8, max(z.shape[-2:]) // 2)))
     if not torch.isfinite(out).all() and next(vae.parameters()).dtype != torch.float32:
         with torch.inference_mode(False):  # the converted weights must stay normal tensors
             vae.to(torch.float32)

@@ -177,6 +177,25 @@ def test_tiled_decode(tiny: Any) -> None:
     assert (tiled - full).abs().mean() < full.abs().mean()
 
 
+class SmallMemoryVAE(torch.nn.Module):
+    """Fault injection: the tiny VAE on a "GPU" that runs out of memory above 12 latent pixels a side."""
+
+    def __init__(self, vae: Any) -> None:
+        super().__init__()
+        self.inner = vae
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        if max(z.shape[-2:]) > 12:
+            raise torch.OutOfMemoryError("CUDA out of memory (injected)")
+        return self.inner.decode(z)  # type: ignore[no-any-return]
+
+
+def test_out_of_memory_falls_back_to_tiles(tiny: Any) -> None:
+    z = torch.randn(1, 4, 24, 20, generator=torch.manual_seed(0))
+    out = latents.decode(SmallMemoryVAE(tiny.vae), z)
+    assert torch.equal(out, latents.decode(tiny.vae, z, tile=12))
+
+
 def test_preview_is_a_small_jpeg() -> None:
     data = latents.preview_jpeg(torch.randn(1, 4, 128, 96))
     img = Image.open(__import__("io").BytesIO(data))
