@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -371,9 +372,26 @@ def _assign(module: nn.Module, tensors: dict[str, torch.Tensor], what: str, wher
     return module.eval().requires_grad_(False)
 
 
-def _read(f: Any, keys: dict[str, str], device: str | torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """Read ``file key -> module key`` tensors from an open safetensors file, cast as they arrive."""
-    return {mkey: f.get_tensor(fkey).to(device=device, dtype=dtype) for fkey, mkey in keys.items()}
+def _read(
+    f: Any, prefix: str, keys: Iterable[str], device: str | torch.device, dtype: torch.dtype
+) -> dict[str, torch.Tensor]:
+    """Read ``prefix + key`` tensors from an open safetensors file, cast and moved as they arrive."""
+    return {k: f.get_tensor(prefix + k).to(device=device, dtype=dtype) for k in keys}
+
+
+def _load_clip(
+    f: Any, config: dict[str, Any], prefix: str, keys: Iterable[str], device: str | torch.device,
+    dtype: torch.dtype, where: str,
+) -> nn.Module:
+    """CLIP-L (already HF names) or CLIP-G (OpenCLIP, converted) into a transformers model."""
+    is_g = prefix == CLIP_G
+    model = clipmod.build_text_model(config, with_projection=is_g)
+    tensors = _read(f, prefix, [k for k in keys if k not in clipmod.HF_IGNORED], device, dtype)
+    if is_g:
+        tensors = clipmod.openclip_to_hf(tensors)
+    _assign(model, clipmod.to_model_keys(model, tensors), "CLIP-G" if is_g else "CLIP-L", where)
+    clipmod.restore_buffers(model, device)
+    return model
 
 
 def _vae_dtype(dtype: torch.dtype, vae_dtype: torch.dtype | None) -> torch.dtype:
@@ -439,19 +457,12 @@ def load_checkpoint(
     vdtype = _vae_dtype(dtype, vae_dtype)
     try:
         with _open(safe_open, path) as f:
-            unet = _assign(_meta(UNet, info.unet), _read(f, {UNET + k: k for k in parts["unet"]}, device, dtype),
-                           "UNet", where)
-            clip_l = clipmod.build_text_model(info.clip_l, False)
-            l_keys = {CLIP_L + k: k for k in parts["clip_l"] if k not in clipmod.HF_IGNORED}
-            _assign(clip_l, clipmod.to_model_keys(clip_l, _read(f, l_keys, device, dtype)), "CLIP-L", where)
-            clip_g = clipmod.build_text_model(info.clip_g, True)
-            g_raw = {k: f.get_tensor(CLIP_G + k) for k in parts["clip_g"]}
-            g_sd = {k: v.to(device=device, dtype=dtype) for k, v in clipmod.openclip_to_hf(g_raw).items()}
-            _assign(clip_g, clipmod.to_model_keys(clip_g, g_sd), "CLIP-G", where)
+            unet = _assign(_meta(UNet, info.unet), _read(f, UNET, parts["unet"], device, dtype), "UNet", where)
+            clip_l = _load_clip(f, info.clip_l, CLIP_L, parts["clip_l"], device, dtype, where)
+            clip_g = _load_clip(f, info.clip_g, CLIP_G, parts["clip_g"], device, dtype, where)
             vae = None
             if vae_path is None:
-                vae = _assign(_meta(AutoencoderKL, info.vae), _read(f, {VAE + k: k for k in parts["vae"]},
-                              device, vdtype), "VAE", where)
+                vae = _assign(_meta(AutoencoderKL, info.vae), _read(f, VAE, parts["vae"], device, vdtype), "VAE", where)
     except CheckpointError:
         raise
     except Exception as e:  # corrupt tensor data surfaces here
@@ -459,6 +470,4 @@ def load_checkpoint(
     if vae is None:
         vae = load_vae_file(vae_path, device, vdtype)  # type: ignore[arg-type]
         info = replace(info, vae=vae.config, components=list(PREFIXES))  # type: ignore[union-attr]
-    for enc in (clip_l, clip_g):
-        clipmod.restore_buffers(enc, device)
     return SDXLModel(unet=unet, vae=vae, clip_l=clip_l, clip_g=clip_g, info=info, path=where)  # type: ignore[arg-type]

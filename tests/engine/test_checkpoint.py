@@ -47,11 +47,15 @@ def test_prediction_markers(tmp_path: Path, v_pred: bool, ztsnr: bool, expected:
     assert "v_pred" not in info.ignored_keys
 
 
+@pytest.fixture(scope="module")
+def vz_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("vz") / "vz.safetensors", v_pred=True, ztsnr=True)
+
+
 @pytest.mark.parametrize(("override", "expected"), [("eps", ("eps", False)), ("v", ("v", False)),
                                                      ("v-zsnr", ("v", True))])
-def test_prediction_override(tmp_path: Path, override: str, expected: tuple[str, bool]) -> None:
-    path = make_tiny_checkpoint(tmp_path / "v.safetensors", v_pred=True, ztsnr=True)
-    info = load_checkpoint(path, prediction=override).info
+def test_prediction_override(vz_ckpt: Path, override: str, expected: tuple[str, bool]) -> None:
+    info = load_checkpoint(vz_ckpt, prediction=override).info
     assert (info.prediction, info.ztsnr, info.prediction_source) == (*expected, "override")
 
 
