@@ -113,8 +113,8 @@ class PeroPixApp(App[None]):
         self._startup_warnings = [ws_warning] if ws_warning else []
         self.queue = self._load_queue()
         self.runner = Runner(self)
-        if backends:
-            self.runner._backends.update(backends)
+        for provider, backend in (backends or {}).items():
+            self.runner.use_backend(provider, backend)
         try:
             self.theme = self.config.ui.theme
         except Exception:  # unknown theme name: keep the default, say so
@@ -166,7 +166,7 @@ class PeroPixApp(App[None]):
     def set_token(self, token: Secret | None) -> None:
         """A new token from Settings: forget the client built with the old one."""
         self.token = token
-        self.runner._backends.pop("nai", None)
+        self.runner.use_backend("nai", None)
         setup_log(token)
 
     def save_image(self, data: bytes, job: Job, ext: str = "png") -> Path:

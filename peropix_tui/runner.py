@@ -224,6 +224,13 @@ class Runner:
             self._cancel_running(job_id)
 
     # ---------------------------------------------------------------- backends
+    def use_backend(self, provider: str, backend: Backend | None) -> None:
+        """Install a backend for ``provider`` (None: forget it, e.g. after a token change)."""
+        if backend is None:
+            self._backends.pop(provider, None)
+        else:
+            self._backends[provider] = backend
+
     def backend(self, provider: str) -> Backend:
         if provider not in self._backends:
             self._backends[provider] = self.app.make_backend(provider)
@@ -302,6 +309,3 @@ async def fetch_balance(config: Any, token: Any) -> BalanceUpdated:
     except Exception as e:
         return BalanceUpdated(None, None, False, f"{type(e).__name__}: {e}")
 
-
-def settings_summary(s: GenerationSettings) -> str:
-    return f"{s.provider} {s.width}x{s.height} {s.steps} steps"

@@ -18,7 +18,6 @@ from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Static
 
-from ..core.jobs import JobState
 from ..core.presets import PresetError, list_presets, load_preset, save_preset
 from ..core.settings import CharacterPrompt, SettingsError, parse_cell
 from ..core.slots import Slot
@@ -350,9 +349,3 @@ class QueueScreen(Screen[None]):
             ("Slots: save preset", "Save slots and repeats", self.action_preset_save),
             ("Slots: load preset", "Load slots and repeats", self.action_preset_load),
         ]
-
-    def counts(self) -> dict[JobState, int]:
-        out: dict[JobState, int] = {}
-        for job in self.queue:
-            out[job.state] = out.get(job.state, 0) + 1
-        return out
