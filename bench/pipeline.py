@@ -4,6 +4,7 @@ converters), same text encoders, same size, Euler, CFG 5, same device, same run.
 
     python bench/pipeline.py                     # CPU, tiny checkpoint, 256², 10 and 20 steps
     python bench/pipeline.py --size 512 --runs 5
+    python bench/pipeline.py --threads 1 --clock cpu    # steadier numbers on a busy machine
 
 Each pipeline runs at two step counts; per-step cost = slope, fixed cost (text encoding, VAE
 decode, set-up) = intercept. Prints the median of ``--runs`` warm runs and the ratio ours/diffusers.
@@ -59,16 +60,17 @@ def diffusers_pipeline(model: Any, raw: dict[str, torch.Tensor], workdir: Path) 
     )
 
 
-def interleaved_medians(fns: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
-    """Median wall time of each function; runs alternate so background load hits every one alike."""
+def interleaved_medians(fns: dict[str, Callable[[], object]], runs: int,
+                        clock: Callable[[], float]) -> dict[str, float]:
+    """Median time of each function; runs alternate so background load hits every one alike."""
     for fn in fns.values():
         fn()  # warm-up
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(runs):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = clock()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -78,6 +80,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--steps", type=int, nargs=2, default=(10, 20))
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="cpu = process CPU time: steadier on a shared machine (use with --threads 1)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -99,12 +103,12 @@ def main() -> None:
                 "diffusers": lambda s=steps: pipe(
                     PROMPT, negative_prompt=NEGATIVE, num_inference_steps=s, guidance_scale=5.0, height=args.size,
                     width=args.size, generator=torch.manual_seed(1)),
-            }, args.runs)
+            }, args.runs, time.process_time if args.clock == "cpu" else time.perf_counter)
             for name, seconds in medians.items():
                 rows[name].append(seconds)
     a, b = args.steps
     print(f"txt2img {args.size}x{args.size}, euler, CFG 5, device cpu, {torch.get_num_threads()} threads, "
-          f"median of {args.runs} interleaved warm runs (tiny SDXL-shaped checkpoint)")
+          f"{args.clock} time, median of {args.runs} interleaved warm runs (tiny SDXL-shaped checkpoint)")
     print(f"{'pipeline':<10} {f'{a} steps s':>11} {f'{b} steps s':>11} {'ms/step':>9} {'fixed ms':>9}")
     derived = {}
     for name, (ta, tb) in rows.items():
