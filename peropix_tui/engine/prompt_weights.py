@@ -51,8 +51,8 @@ class Segment:
 def parse_prompt(prompt: str, dialect: Dialect = "auto") -> list[list[Segment]]:
     """Split ``prompt`` at ``BREAK`` into parts, each a list of weighted segments.
 
-    Empty text is dropped; adjacent segments of equal weight are merged. An empty prompt gives
-    ``[[]]`` (one empty part).
+    Empty text is dropped. Segments are kept apart even at equal weight (``(x:1.0)y`` is "x", "y",
+    as in ComfyUI, which tokenizes each segment on its own). An empty prompt gives ``[[]]``.
     """
     if dialect == "auto":
         dialect = "nai" if _uses_nai_syntax(prompt) else "a1111"
@@ -64,20 +64,13 @@ def parse_prompt(prompt: str, dialect: Dialect = "auto") -> list[list[Segment]]:
         if seg is None:
             parts.append([])
         elif seg.text:
-            _append_merged(parts[-1], seg)
+            parts[-1].append(seg)
     return parts
 
 
 def _uses_nai_syntax(prompt: str) -> bool:
     plain = re.sub(r"\\.", "", prompt)
     return "{" in plain or "::" in plain
-
-
-def _append_merged(part: list[Segment], seg: Segment) -> None:
-    if part and part[-1].weight == seg.weight:
-        part[-1] = Segment(part[-1].text + seg.text, seg.weight)
-    else:
-        part.append(seg)
 
 
 def _nai_regions(prompt: str) -> list[tuple[str, float]]:

@@ -71,6 +71,11 @@ def test_unmatched_brackets_stay_text() -> None:
     assert one("(a] b") == [("(a] b", 1.0)]
 
 
+def test_equal_weights_stay_separate_segments() -> None:
+    assert one("(x:1.0)y") == [("x", 1.0), ("y", 1.0)]
+    assert one("foo::bar") == [("foo", 1.0), ("bar", 1.0)]  # a bare "::" ends a region, never glues words
+
+
 def test_break_splits_parts() -> None:
     assert parse_prompt("a BREAK b") == [[Segment("a ", 1.0)], [Segment(" b", 1.0)]]
     assert parse_prompt("a,BREAK,(b)") == [[Segment("a,", 1.0)], [Segment(",", 1.0), Segment("b", 1.1)]]
