@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,16 @@ def job_text(job: Job) -> str:
 
 
 class JobRow(ListItem):
-    """One job. ``refresh_job`` updates it in place (cheap; no remount unless the image changed)."""
+    """One job. ``refresh_job`` updates it in place; its thumbnail arrives from a worker thread."""
 
-    def __init__(self, job: Job, thumb: Widget | None) -> None:
+    def __init__(self, job: Job) -> None:
         super().__init__(classes=f"job -{job.state.value}")
         self.job = job
-        self._thumb = thumb
-        self._thumb_path = job.images[-1] if job.images else None
+        self.thumb_path: str | None = None  # the image the thumbnail shows
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield self._thumb or Static("", classes="thumb-empty")
+            yield Static("", classes="thumb-empty")
             with Vertical():
                 yield Label(job_text(self.job), classes="job-text")
                 yield ProgressBar(total=max(1, self.job.total), show_eta=False, classes="job-bar")
@@ -45,10 +45,8 @@ class JobRow(ListItem):
     def on_mount(self) -> None:
         self.refresh_job()
 
-    async def set_thumb(self, thumb: Widget | None, path: str | None) -> None:
-        self._thumb_path = path
-        if thumb is None:
-            return
+    async def set_thumb(self, thumb: Widget, path: str) -> None:
+        self.thumb_path = path
         box = self.query_one(Horizontal)
         await box.children[0].remove()
         await box.mount(thumb, before=0)
@@ -78,17 +76,6 @@ class JobList(ListView):
         item = self.highlighted_child
         return item.job if isinstance(item, JobRow) else None
 
-    def _thumb(self, job: Job) -> Widget | None:
-        if not job.images or not Path(job.images[-1]).exists():
-            return None
-        from .preview import load_display_image
-
-        try:
-            img = load_display_image(Path(job.images[-1]), 64)
-        except OSError:
-            return None
-        return self.app.image_widget(img, classes="thumb")  # type: ignore[attr-defined]
-
     async def sync_jobs(self, jobs: list[Job]) -> None:
         """Rebuild only when jobs were added, removed or reordered; otherwise update rows in place."""
         order = [j.id for j in jobs]
@@ -96,15 +83,31 @@ class JobList(ListView):
             keep = self.index
             self._order = order
             await self.clear()
-            await self.extend([JobRow(j, self._thumb(j)) for j in jobs])
+            await self.extend([JobRow(j) for j in jobs])
             if jobs:
                 self.index = min(keep or 0, len(jobs) - 1)
-            return
         for row in self.query(JobRow):
             row.refresh_job()
-            latest = row.job.images[-1] if row.job.images else None
-            if latest != row._thumb_path:
-                await row.set_thumb(self._thumb(row.job), latest)
+        wanted = [(r, r.job.images[-1]) for r in self.query(JobRow)
+                  if r.job.images and r.job.images[-1] != r.thumb_path]
+        if wanted:
+            self.run_worker(partial(self._make_thumbs, wanted), thread=True, group="job-thumbs",
+                            exit_on_error=False)
+
+    def _make_thumbs(self, wanted: list[tuple[JobRow, str]]) -> None:
+        """Decode thumbnails off the event loop, then hand each to its row."""
+        from .preview import load_display_image
+
+        for row, path in wanted:
+            try:
+                img = load_display_image(Path(path), 64)
+            except OSError:
+                continue
+            self.app.call_from_thread(self._place_thumb, row, path, img)  # type: ignore[arg-type]
+
+    async def _place_thumb(self, row: JobRow, path: str, img: Any) -> None:
+        if row.is_attached and row.thumb_path != path:
+            await row.set_thumb(self.app.image_widget(img, classes="thumb"), path)  # type: ignore[attr-defined]
 
     def update_job(self, job_id: str) -> None:
         for row in self.query(JobRow):

@@ -108,6 +108,8 @@ async def test_three_slots_two_repeats_one_locked_gives_four_named_images(make_a
         seeds = {r.body["parameters"]["seed"] for r in nai_emulator.generations()}
         assert len(seeds) == 4
         assert [j.state for j in app.queue] == [JobState.DONE] * 4
+        await _settle(app, pilot)  # thumbnails are decoded in a worker, then placed
+        assert len(app.screen.query("JobRow .thumb")) == 4
 
 
 async def test_account_busy_then_success_completes(make_app: Any, nai_emulator: Any) -> None:
