@@ -58,7 +58,7 @@ def build_pair(cfg: UNetConfig, device: str, dtype: torch.dtype, seed: int) -> t
 
     with torch.device("meta"):
         ours = UNet(cfg)
-    ours = ours.to_empty(device=device).to(dtype)
+    ours = ours.to(dtype).to_empty(device=device)  # never materialise fp32 copies of a bf16 model
     if device != "meta":
         gen = torch.Generator(device=device).manual_seed(seed)
         with torch.no_grad():

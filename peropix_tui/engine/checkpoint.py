@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -434,6 +434,19 @@ def _open(safe_open: Any, path: str | os.PathLike[str]) -> Any:
         raise CheckpointError(f"{path}: cannot open as safetensors ({e})") from None
 
 
+def _check_device(device: str | torch.device) -> None:
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise ValueError(f"unknown device {device!r} (use cuda, cpu or mps)") from None
+    available: dict[str, Callable[[], bool]] = {
+        "cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available,
+    }
+    if kind in available and not available[kind]():
+        raise ValueError(f"device {kind} is not available (this torch build has no {kind} support or no GPU "
+                         "is visible); use --device cpu or install the matching torch build")
+
+
 def load_checkpoint(
     path: str | os.PathLike[str],
     *,
@@ -447,6 +460,7 @@ def load_checkpoint(
     from safetensors import safe_open
 
     where = str(path)
+    _check_device(device)
     entries, _ = read_header(path)
     info = with_prediction(_inspect_entries(entries, where), prediction)
     if info.prediction == "edm":

@@ -173,3 +173,12 @@ def test_unknown_root_keys_are_ignored_but_reported(sd, tmp_path: Path) -> None:
     path = _save({**sd, "alphas_cumprod": torch.ones(1000), "some_trainer_step": torch.zeros(1)}, tmp_path / "x.safetensors")
     info = load_checkpoint(path).info
     assert info.ignored_keys == ["alphas_cumprod", "some_trainer_step"]
+
+
+def test_unavailable_or_unknown_device_is_a_clear_error(tiny_ckpt: Path) -> None:
+    with pytest.raises(ValueError, match="unknown device 'gpu0'"):
+        load_checkpoint(tiny_ckpt, device="gpu0")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present, so 'cuda' is not an unavailable device here")
+    with pytest.raises(ValueError, match="device cuda is not available"):
+        load_checkpoint(tiny_ckpt, device="cuda")
