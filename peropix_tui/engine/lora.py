@@ -25,6 +25,7 @@ from .unet import UNetConfig
 if TYPE_CHECKING:
     from .checkpoint import SDXLModel
 
+UNSUPPORTED = ("lora_mid", "hada_w1", "lokr_w1", "dora_scale")
 PAIRS = ((".lora_up.weight", ".lora_down.weight"), (".lora_B.weight", ".lora_A.weight"))
 
 
@@ -165,7 +166,12 @@ def apply_lora(
 ) -> LoraHandle:
     """Merge a kohya LoRA into ``model`` (UNet at ``weight``, text encoders at ``clip_weight``)."""
     path = str(lora_path)
-    pairs = _pairs(_read(path))
+    tensors = _read(path)
+    unsupported = sorted({kind for k in tensors for kind in UNSUPPORTED if f".{kind}" in k})
+    if unsupported:
+        raise LoraError(f"{path}: {', '.join(unsupported)} tensors (LoCon-Tucker / LoHa / LoKr / DoRA) "
+                        "are not supported; plain LoRA and LoCon are")
+    pairs = _pairs(tensors)
     targets = lora_key_map(model)
     matched = {base: v for base, v in pairs.items() if base in targets}
     if not matched:

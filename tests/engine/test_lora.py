@@ -113,6 +113,10 @@ def test_bad_loras_fail_clearly_and_touch_nothing(model, tmp_path: Path) -> None
     garbage.write_bytes(b"\x00" * 3 + b"not a lora")
     with pytest.raises(LoraError, match="garbage.safetensors"):
         apply_lora(model, garbage, 1.0)
+    loha = tmp_path / "loha.safetensors"
+    save_file({"lora_unet_out_2.hada_w1_a": torch.zeros(2, 2), "lora_unet_out_2.hada_w1_b": torch.zeros(2, 2)}, str(loha))
+    with pytest.raises(LoraError, match="loha.safetensors: hada_w1 tensors .* not supported"):
+        apply_lora(model, loha, 1.0)
     with pytest.raises(LoraError, match="no such LoRA"):
         apply_lora(model, tmp_path / "absent.safetensors", 1.0)
     after = _snapshot(model)
