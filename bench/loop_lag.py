@@ -1,8 +1,9 @@
 """Event-loop lag while a local generation runs (tiny SDXL-shaped checkpoint on CPU).
 
 A probe task on the app's event loop sleeps 10 ms at a time and records how late it wakes up.
-Three cases in the same run: idle app; the app generating through its runner (thread worker —
-what PeroPix does); and a naive peer calling the engine directly on the event loop. Target: p99
+Cases in the same run: idle app; the app generating through its runner (thread worker — what
+PeroPix does) with Compose shown (cold: includes loading the model; warm) and with the Slots/Queue
+screen shown; and a naive peer calling the engine directly on the event loop. Target: p99
 ≤ 50 ms for the runner.
 
     python bench/loop_lag.py [--steps 40] [--size 256]
@@ -36,7 +37,7 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000 if xs else float("nan")
 
 
-async def run_case(case: str, ckpt: Path, steps: int, size: int) -> tuple[list[float], float]:
+async def run_case(case: str, ckpt: Path, steps: int, size: int, screen: str) -> tuple[list[float], float]:
     from peropix_tui.app import PeroPixApp
     from peropix_tui.core.backend import CancelToken
     from peropix_tui.core.config import load_config
@@ -49,6 +50,7 @@ async def run_case(case: str, ckpt: Path, steps: int, size: int) -> tuple[list[f
     b.steps, b.sampler, b.prompt, b.seed = steps, "k_euler", "1girl", 1
     lags: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(screen)
         await pilot.pause(0.5)
         stop = asyncio.Event()
         task = asyncio.create_task(probe(stop, lags))
@@ -92,10 +94,11 @@ def main() -> None:
         prepare("halfcell")
         ckpt = make_tiny_checkpoint(Path(tmp) / "tiny.safetensors", seed=1)
         rows = []
-        cases = ("idle app", "peropix runner, cold (model load)", "peropix runner, warm model",
-                 "naive: engine on the event loop")
-        for case in cases:
-            lags, took = asyncio.run(run_case(case, ckpt, args.steps, args.size))
+        cases = (("idle app", "f2"), ("peropix runner, cold (model load)", "f2"),
+                 ("peropix runner, warm model", "f2"), ("peropix runner, warm, Slots screen", "f3"),
+                 ("naive: engine on the event loop", "f2"))
+        for case, screen in cases:
+            lags, took = asyncio.run(run_case(case, ckpt, args.steps, args.size, screen))
             rows.append((case, len(lags), statistics.median(lags) * 1000 if lags else float("nan"),
                          pct(lags, 0.99), max(lags, default=float("nan")) * 1000, took))
     print(f"{'case':<34} {'ticks':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'run s':>7}")
