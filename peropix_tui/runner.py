@@ -9,6 +9,9 @@
   worker cancel). Each image is saved (with metadata) as it arrives; ImageSaved / JobFinished /
   JobFailed / JobCancelled are posted to the app, which applies them to the queue (main thread
   only) and broadcasts them to the screens.
+- Wildcards (``__name__``) are drawn per job, just before the backend sees the settings: every
+  run gets its own options, the image's metadata has the prompt as sent and the ``peropix``
+  object keeps the template. A missing wildcard file fails that job with a message naming it.
 - A bad token or an empty balance fails that job and pauses the rest: nothing is lost.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .core.backend import Backend, BackendError, CancelToken, GeneratedImage, GenerationCancelled, Progress
 from .core.jobs import Job, JobState
+from .core.prompt import WildcardError, expand_settings, wildcards_dir
 from .core.settings import GenerationSettings, SettingsError
 from .messages import (
     BalanceUpdated,
@@ -104,11 +109,31 @@ class ProgressRelay:
 
 
 # ---------------------------------------------------------------------- saving
-def peropix_extra(job: Job, base_prompt: str) -> dict[str, Any]:
-    return {
+def peropix_extra(job: Job, base_prompt: str, sent: GenerationSettings | None = None) -> dict[str, Any]:
+    """Our metadata for one image of ``job``; with wildcards drawn (``sent`` differs from the
+    job's settings) it adds ``template``: the prompts as written, before the draw."""
+    extra: dict[str, Any] = {
         "provider": job.settings.provider, "base_prompt": base_prompt, "slot_name": job.slot_name,
         "slot_index": job.slot_index, "repeat": job.repeat, "job": job.id,
     }
+    if sent is not None and sent is not job.settings:
+        extra["template"] = prompt_texts(job.settings)
+    return extra
+
+
+def prompt_texts(s: GenerationSettings) -> dict[str, Any]:
+    return {"prompt": s.prompt, "uc": s.uc, "characters": [{"prompt": c.prompt, "uc": c.uc} for c in s.characters]}
+
+
+def draw_wildcards(settings: GenerationSettings, rng: random.Random) -> GenerationSettings:
+    """The settings to send: wildcards drawn (the same object when there are none).
+
+    Raises :class:`BackendError` naming the wildcard when one cannot be drawn (a missing file).
+    """
+    try:
+        return expand_settings(settings, wildcards_dir(), rng)
+    except WildcardError as e:  # fixable by the user (add the file), so the job can be retried
+        raise BackendError(f"{e}; add the file to {wildcards_dir()} and retry", retryable=True) from None
 
 
 def with_metadata(img: GeneratedImage, extra: dict[str, Any]) -> bytes:
@@ -134,6 +159,8 @@ class Runner:
         self._cancel: dict[str, CancelToken] = {}
         self._workers: dict[str, Any] = {}
         self._backends: dict[str, Backend] = {}
+        self.rng = random.Random()
+        """Draws wildcard options; tests may seed it."""
 
     # ---------------------------------------------------------------- request
     def request(self, all_slots: bool) -> list[Job]:
@@ -241,10 +268,11 @@ class Runner:
         post = self.app.post_message
         try:
             backend = self.backend(job.settings.provider)
+            sent = draw_wildcards(job.settings, self.rng)
             await asyncio.sleep(0)  # let the UI show the job as running first
-            images = await backend.generate(job.settings, ProgressRelay(job.id, post), cancel)
+            images = await backend.generate(sent, ProgressRelay(job.id, post), cancel)
             for img in images:
-                path = await asyncio.to_thread(self._save, job, img)
+                path = await asyncio.to_thread(self._save, job, img, sent)
                 post(ImageSaved(job.id, path, img.seed))
             post(JobFinished(job.id))
         except (GenerationCancelled, asyncio.CancelledError):
@@ -264,9 +292,10 @@ class Runner:
         post = self.app.post_message
         try:
             backend = self.backend(job.settings.provider)
-            images = asyncio.run(backend.generate(job.settings, ProgressRelay(job.id, post), cancel))
+            sent = draw_wildcards(job.settings, self.rng)
+            images = asyncio.run(backend.generate(sent, ProgressRelay(job.id, post), cancel))
             for img in images:
-                post(ImageSaved(job.id, self._save(job, img), img.seed))
+                post(ImageSaved(job.id, self._save(job, img, sent), img.seed))
             post(JobFinished(job.id))
         except GenerationCancelled:
             post(JobCancelled(job.id))
@@ -276,8 +305,8 @@ class Runner:
             log.exception("[Generate] Job %s crashed", job.id)
             post(JobFailed(job.id, f"{type(e).__name__}: {e}", False))
 
-    def _save(self, job: Job, img: GeneratedImage) -> Path:
-        data = with_metadata(img, peropix_extra(job, self.app.workspace.base.prompt))
+    def _save(self, job: Job, img: GeneratedImage, sent: GenerationSettings) -> Path:
+        data = with_metadata(img, peropix_extra(job, self.app.workspace.base.prompt, sent))
         return self.app.save_image(data, job, img.extension)
 
     # ----------------------------------------------------------------- balance

@@ -201,3 +201,60 @@ async def test_cancel_a_novelai_job_mid_request(make_app: Any, nai_emulator: Any
         states = [j.state for j in app.queue]
         assert states == [JobState.CANCELLED, JobState.DONE]  # the queue moved on to the next job
         assert len(_unique_saved(seen)) == 1
+
+
+def _wildcard_file(name: str, lines: list[str]) -> None:
+    from peropix_tui.core.prompt import wildcards_dir
+
+    wildcards_dir().mkdir(parents=True, exist_ok=True)
+    (wildcards_dir() / f"{name}.txt").write_text("# hair colours\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+async def test_wildcards_drawn_per_run_metadata_keeps_the_template(make_app: Any, nai_emulator: Any) -> None:
+    import random
+
+    colours = ["red hair", "blue hair", "green hair", "white hair"]
+    _wildcard_file("hair", colours)
+    app = _app(make_app)
+    _small(app)
+    app.workspace.base.prompt = "1girl, __hair__"
+    app.workspace.repeats = 2
+    app.runner.rng = random.Random(1)  # this seed draws two different colours
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("f3", "ctrl+g")
+        await _settle(app, pilot)
+        assert [j.state for j in app.queue] == [JobState.DONE] * 2
+        sent = [r.body["input"] for r in nai_emulator.generations()]
+        drawn = [p.split(",")[1].strip() for p in sent]
+        assert len(sent) == 2 and all("__" not in p for p in sent)
+        assert set(drawn) <= set(colours) and drawn[0] != drawn[1], drawn
+        assert all(j.settings.prompt == "1girl, __hair__" for j in app.queue)  # the queue keeps the template
+        for msg in _unique_saved(seen):
+            record = read_metadata(msg.path)
+            assert record.full_prompt in sent  # what was sent
+            assert record.settings.prompt.split(", ")[1] in colours
+            assert record.peropix is not None and record.peropix["template"]["prompt"] == "1girl, __hair__"
+
+
+async def test_missing_wildcard_fails_the_job_by_name_and_keeps_the_queue(make_app: Any, nai_emulator: Any) -> None:
+    app = _app(make_app)
+    _small(app)
+    app.workspace.base.prompt = "1girl"
+    app.workspace.slots = [Slot("a", "__nosuch__"), Slot("b", "smile")]
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("f3", "ctrl+g")
+        await _settle(app, pilot)
+        failed = list({m.job_id: m for m in seen if isinstance(m, JobFailed)}.values())
+        assert len(failed) == 1 and "__nosuch__" in failed[0].error and "not found" in failed[0].error
+        assert [j.state for j in app.queue] == [JobState.FAILED, JobState.DONE]
+        assert ["1girl, smile" in r.body["input"] for r in nai_emulator.generations()] == [True]
+        _wildcard_file("nosuch", ["wink"])  # fixed: retry draws from the new file
+        await pilot.press("r")
+        await _settle(app, pilot)
+        assert [j.state for j in app.queue] == [JobState.DONE, JobState.DONE]
+        assert nai_emulator.generations()[-1].body["input"].startswith("1girl, wink")
+        assert app.queue.jobs[-1].settings.prompt == "1girl, __nosuch__"
