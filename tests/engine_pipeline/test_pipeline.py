@@ -214,3 +214,20 @@ def test_prompt_encodings_are_reused(tiny_path: Path) -> None:
     assert len(calls) == 2 and np.array_equal(arr(first), arr(again))
     generate(model, req(steps=1, prompt="a dog", negative="lowres"))
     assert len(calls) == 3  # only the new prompt is encoded
+
+
+def test_long_prompt_against_short_negative(tiny: Any) -> None:
+    seen: list[int] = []
+    original_forward = tiny.unet.forward
+
+    def spy(x: torch.Tensor, t: torch.Tensor, c: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        seen.append(c.shape[1])
+        return original_forward(x, t, c, y)
+
+    tiny.unet.forward = spy
+    try:
+        img = generate(tiny, req(prompt="cat, " * 60, negative="lowres", steps=1))[0]  # 2 chunks vs 1
+    finally:
+        del tiny.unet.forward
+    assert img.size == (64, 64)
+    assert seen == [154]  # uncond repeated to the LCM length, one batched call

@@ -314,3 +314,12 @@ def test_without_noise_the_stochastic_samplers_reduce_to_their_ode_twins() -> No
                           sm.dpmpp_2m(gaussian_denoiser, x, sig), atol=1e-5)
     assert torch.allclose(sm.dpmpp_sde(gaussian_denoiser, x, sig, noise, eta=0.0),
                           sm.dpmpp_2s_ancestral(gaussian_denoiser, x, sig, noise, eta=0.0), atol=1e-5)
+
+
+def test_cfg_with_contexts_of_different_length_runs_two_calls() -> None:
+    calls: list[int] = []
+    cond = Conditioning(torch.zeros(1, 154, 8), torch.full((1, 4), 2.0))
+    uncond = Conditioning(torch.zeros(1, 77, 8), torch.full((1, 4), 1.0))
+    out = cfg_denoiser(_counting_denoiser(calls), cond, uncond, scale=3.0)(torch.zeros(1, 4, 2, 2), torch.tensor(1.0))
+    assert calls == [1, 1]
+    assert torch.allclose(out, torch.full_like(out, 1.0 + 3.0 * (2.0 - 1.0)))
