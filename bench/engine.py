@@ -169,10 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--compile", action="store_true", help="also time torch.compile'd models")
     ap.add_argument("--channels-last", action="store_true", help="also time both in channels_last ('cl')")
-    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (default 1 on cpu: steadier on a shared machine)")
     args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.threads or args.device == "cpu":
+        torch.set_num_threads(args.threads or 1)
     dtype = DTYPES[args.dtype or ("bf16" if args.device == "cuda" else "fp32")]
     cfg = UNetConfig() if args.full else MID
     latent = args.latent or (128 if args.full else 32)
