@@ -128,11 +128,22 @@ def generate(
     ms = ModelSampling(model.info.prediction, model.info.ztsnr)
     cond, uncond = _encode_prompts(model, req)
     run = _Run(model, req, ms, cond, uncond, on_step, cancel)
+    start = _Start(*_init_latent(run, req.width, req.height),
+                   _inpaint_concat(run, req.width, req.height) if _is_inpaint_unet(model) else None)
     images: list[Image.Image] = []
     for i in range(req.batch):
         run.index, run.done = i, 0
-        images.append(_one_image(run, image_seed(req.seed, i)))
+        images.append(_one_image(run, start, image_seed(req.seed, i)))
     return images
+
+
+@dataclass
+class _Start:
+    """What every image of a batch starts from: latent, latent-size mask, inpainting-UNet extra input."""
+
+    latent: Tensor
+    mask: Tensor | None
+    concat: Tensor | None
 
 
 def image_seed(seed: int, index: int) -> int:
@@ -171,14 +182,12 @@ def _encode_prompts(model: SDXLModel, req: Request) -> tuple[TextEncoding, TextE
     return cache[keys[0]], cache[keys[1]]
 
 
-def _one_image(run: _Run, seed: int) -> Image.Image:
+def _one_image(run: _Run, start: _Start, seed: int) -> Image.Image:
     req = run.req
     f = _downscale(run.model)
-    init, mask = _init_latent(run, req.width, req.height)
-    concat = _inpaint_concat(run, req.width, req.height) if _is_inpaint_unet(run.model) else None
     sigmas = (img2img_sigmas(run.ms, req.schedule, req.steps, req.denoise, rho=req.rho) if req.image is not None
               else get_sigmas(run.ms, req.schedule, req.steps, rho=req.rho))
-    x = _sample_pass(run, init, sigmas, seed, (req.height, req.width), mask, concat)
+    x = _sample_pass(run, start.latent, sigmas, seed, (req.height, req.width), start.mask, start.concat)
     size = (req.width, req.height)
     if req.hires_scale:
         size = (_round(req.width * req.hires_scale, f), _round(req.height * req.hires_scale, f))
