@@ -3,16 +3,20 @@
 Notation: d = (x − x0)/σ, t = −log σ, h = t_next − t. Ancestral steps split σ_next into
 σ_down (deterministic part) and σ_up (fresh noise) with σ_down² + σ_up² = σ_next².
 
-Noise: every stochastic sampler draws standard-normal noise from :class:`NoiseSampler`, one CPU
-generator per image seeded with that image's seed and drawn in step order. For the ancestral
-samplers with one image this equals ComfyUI's default noise sampler on the CPU. ComfyUI's SDE
-samplers (``dpmpp_sde``, ``dpmpp_2m_sde``) use a Brownian tree (torchsde) instead; here they get
-the same seeded per-step Gaussian increments: statistically equivalent, reproducible per seed,
-but not bit-identical to ComfyUI's images.
+Noise comes from :class:`NoiseSampler`, one CPU generator per image seeded with that image's
+seed, so results do not depend on the device:
+
+* ancestral samplers (``euler_ancestral``, ``dpmpp_2s_ancestral``) draw fresh standard-normal
+  noise each step; with one image this is exactly ComfyUI's default noise sampler on the CPU;
+* SDE samplers (``dpmpp_sde``, ``dpmpp_2m_sde``) take normalised increments of one seeded Brownian
+  path W(σ), refined by Brownian bridges, so overlapping intervals are correlated as in ComfyUI's
+  torchsde Brownian tree. Same statistics, but not the same numbers as torchsde: images for a
+  seed differ from ComfyUI's.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 
 import torch
@@ -63,15 +67,45 @@ def schedule_name(name: str) -> str:
 
 
 class NoiseSampler:
-    """Standard-normal noise shaped like the batch; image i's stream comes from CPU seed ``seeds[i]``."""
+    """Seeded standard-normal noise shaped like the batch; image i's stream comes from ``seeds[i]``."""
 
     def __init__(self, seeds: list[int]) -> None:
         self.generators = [torch.Generator().manual_seed(s) for s in seeds]
+        self._times: list[float] = []
+        self._path: list[Tensor] = []
+
+    def _draw(self, per_image: torch.Size) -> Tensor:
+        return torch.stack([torch.randn(per_image, generator=g) for g in self.generators])
 
     def __call__(self, like: Tensor) -> Tensor:
-        per_image = like.shape[1:]
-        noise = torch.stack([torch.randn(per_image, generator=g) for g in self.generators])
-        return noise.to(device=like.device, dtype=like.dtype)
+        """Fresh N(0, 1) noise (ancestral steps)."""
+        return self._draw(like.shape[1:]).to(device=like.device, dtype=like.dtype)
+
+    def between(self, like: Tensor, sigma: Tensor, sigma_next: Tensor) -> Tensor:
+        """(W(σ) − W(σ_next)) / √|σ − σ_next|: N(0, 1), correlated across overlapping intervals."""
+        a, b = float(sigma), float(sigma_next)
+        dw = self._brownian(a, like.shape[1:]) - self._brownian(b, like.shape[1:])
+        return (dw / abs(a - b) ** 0.5).to(device=like.device, dtype=like.dtype)
+
+    def _brownian(self, t: float, per_image: torch.Size) -> Tensor:
+        """W(t), W(0) = 0, sampled on demand: past the last known time by an independent increment,
+        between two known times from the Brownian bridge."""
+        if not self._times:
+            self._times, self._path = [0.0], [torch.zeros(len(self.generators), *per_image)]
+        i = bisect.bisect_left(self._times, t)
+        if i < len(self._times) and self._times[i] == t:
+            return self._path[i]
+        t_lo, w_lo = self._times[i - 1], self._path[i - 1]
+        eps = self._draw(per_image)
+        if i == len(self._times):
+            w = w_lo + (t - t_lo) ** 0.5 * eps
+        else:
+            t_hi, w_hi = self._times[i], self._path[i]
+            span = t_hi - t_lo
+            w = w_lo + (t - t_lo) / span * (w_hi - w_lo) + ((t - t_lo) * (t_hi - t) / span) ** 0.5 * eps
+        self._times.insert(i, t)
+        self._path.insert(i, w)
+        return w
 
 
 def to_d(x: Tensor, sigma: Tensor, denoised: Tensor) -> Tensor:
@@ -166,7 +200,8 @@ def dpmpp_2m_sde(model: Denoiser, x: Tensor, sigmas: Tensor, noise: NoiseSampler
             if old_denoised is not None and h_last is not None:
                 x = x + 0.5 * decay * (h / h_last) * (denoised - old_denoised)
             if eta:
-                x = x + noise(x) * sigmas[i + 1] * (-torch.expm1(-2 * eta * h)).sqrt()
+                dw = noise.between(x, sigmas[i], sigmas[i + 1])
+                x = x + dw * sigmas[i + 1] * (-torch.expm1(-2 * eta * h)).sqrt()
             h_last = h
         old_denoised = denoised
         _notify(callback, i, x, denoised)
@@ -217,11 +252,11 @@ def dpmpp_sde(model: Denoiser, x: Tensor, sigmas: Tensor, noise: NoiseSampler | 
 
 
 def _sde_stage(x: Tensor, t: Tensor, sigma_target: Tensor, x0: Tensor, noise: NoiseSampler, eta: float) -> Tensor:
-    """One DPM-Solver++ SDE stage from σ(t) towards ``sigma_target``: exact step to σ_down, + ε·σ_up."""
+    """One DPM-Solver++ SDE stage from σ(t) towards ``sigma_target``: exact step to σ_down, + dW·σ_up."""
     sigma_down, sigma_up = ancestral_step(_sigma(t), sigma_target, eta)
     t_down = _t(sigma_down)
     x = (sigma_down / _sigma(t)) * x - torch.expm1(t - t_down) * x0
-    return x + noise(x) * sigma_up
+    return x + noise.between(x, _sigma(t), sigma_target) * sigma_up
 
 
 SAMPLER_FUNCTIONS: dict[str, Callable[..., Tensor]] = {

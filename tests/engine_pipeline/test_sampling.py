@@ -323,3 +323,24 @@ def test_cfg_with_contexts_of_different_length_runs_two_calls() -> None:
     out = cfg_denoiser(_counting_denoiser(calls), cond, uncond, scale=3.0)(torch.zeros(1, 4, 2, 2), torch.tensor(1.0))
     assert calls == [1, 1]
     assert torch.allclose(out, torch.full_like(out, 1.0 + 3.0 * (2.0 - 1.0)))
+
+
+def test_brownian_increments_are_normal_and_correlated_like_a_path() -> None:
+    like = torch.zeros(1, 4, 128, 128)
+    noise = NoiseSampler([4])
+    whole = noise.between(like, torch.tensor(4.0), torch.tensor(1.0))
+    part = noise.between(like, torch.tensor(4.0), torch.tensor(3.0))
+    later = noise.between(like, torch.tensor(1.0), torch.tensor(0.5))
+    assert float(whole.std()) == pytest.approx(1.0, abs=0.02) and float(part.std()) == pytest.approx(1.0, abs=0.02)
+    corr = float((whole * part).mean())
+    assert corr == pytest.approx(1 / 3**0.5, abs=0.02)  # Cov(W4−W1, W4−W3) = 1, normalised by √(3·1)
+    assert abs(float((whole * later).mean())) < 0.02  # disjoint intervals are independent
+    assert torch.equal(noise.between(like, torch.tensor(4.0), torch.tensor(1.0)), whole)  # a path, not draws
+    assert torch.equal(NoiseSampler([4]).between(like, torch.tensor(4.0), torch.tensor(1.0)), whole)
+
+
+def test_dpmpp_sde_reaches_the_data_distribution_at_30_steps() -> None:
+    # its two stages share one Brownian path; independent draws would leave the std ~10 % low here
+    sig = get_sigmas(MS, "karras", 30)
+    out = sample("dpmpp_sde", gaussian_denoiser, start(sig), sig, NoiseSampler([3]))
+    assert float(out.std()) == pytest.approx(S, rel=0.02)
