@@ -311,25 +311,28 @@ class Runner:
 
     # ----------------------------------------------------------------- balance
     async def refresh_balance(self) -> BalanceUpdated:
-        msg = await fetch_balance(self.app.config, self.app.token)
+        """Ask NovelAI for the balance, on the NovelAI backend's connection when it has one."""
+        client = getattr(self._backends.get("nai"), "client", None)
+        msg = await fetch_balance(self.app.config, self.app.token, client=client)
         self.app.post_message(msg)
         return msg
 
 
-async def fetch_balance(config: Any, token: Any) -> BalanceUpdated:
-    """Ask NovelAI for the tier and Anlas; errors become a BalanceUpdated with ``error`` set."""
+async def fetch_balance(config: Any, token: Any, *, client: Any = None) -> BalanceUpdated:
+    """Ask NovelAI for the tier and Anlas; errors become a BalanceUpdated with ``error`` set.
+
+    ``client``: a NaiClient to use (and leave open); without one a short-lived client is made.
+    """
     if not token:
         return BalanceUpdated(None, None, False, "no token")
     try:
-        from .core.nai.client import NaiClient
-
-        client = NaiClient(config.nai.base_url, token, timeout=30.0)
-        try:
+        if client is not None:
             sub = await client.subscription()
-        finally:
-            close = getattr(client, "aclose", None)
-            if close is not None:
-                await close()
+        else:
+            from .core.nai.client import NaiClient
+
+            async with NaiClient(config.nai.base_url, token, timeout=30.0) as once:
+                sub = await once.subscription()
         return BalanceUpdated(int(sub.anlas), int(sub.tier), bool(sub.active))
     except ImportError:
         return BalanceUpdated(None, None, False, "NovelAI client not installed")

@@ -64,6 +64,8 @@ class Recorded:
     arrival: float
     finish: float = 0.0
     status: int = 0
+    client_port: int = 0
+    """The client's TCP port: the same port on two requests means a kept-alive connection."""
 
 
 @dataclass
@@ -256,7 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         headers = {k.lower(): v for k, v in self.headers.items()}
-        self.rec = Recorded(method, self.path, headers, None, time.monotonic())
+        self.rec = Recorded(method, self.path, headers, None, time.monotonic(), client_port=self.client_address[1])
         self.emulator.record(self.rec)
         try:
             self._route(method, headers)

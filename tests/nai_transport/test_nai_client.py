@@ -362,3 +362,48 @@ async def test_webp_answers_are_passed_through(nai_emulator: NaiEmulator) -> Non
         (data,) = await make_client(nai_emulator, stream=stream).generate(body)
         assert image_extension(data) == "webp"
         assert Image.open(io.BytesIO(data)).size == (64, 64)
+
+
+async def test_requests_reuse_one_kept_alive_connection(nai_emulator: NaiEmulator) -> None:
+    async with make_client(nai_emulator) as client:
+        await client.subscription()
+        await client.generate(v45_body(steps=2))
+        await client.subscription()
+        assert len(client.clients) == 1
+    calls = nai_emulator.calls()
+    assert len(calls) == 3 and all(c.client_port for c in calls)
+    assert len({c.client_port for c in calls}) == 1, [c.client_port for c in calls]  # one TCP connection
+    assert len(client.clients) == 0  # closed on exit; using it again reconnects
+    await client.subscription()
+    assert nai_emulator.calls()[-1].client_port != calls[0].client_port
+    await client.aclose()
+
+
+def test_each_event_loop_has_its_own_connection(nai_emulator: NaiEmulator) -> None:
+    client = make_client(nai_emulator)
+    errors: list[BaseException] = []
+
+    async def twice() -> None:
+        try:
+            await client.subscription()
+            await client.subscription()
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+        finally:
+            await client.aclose()
+
+    threads = [threading.Thread(target=lambda: asyncio.run(twice())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not errors
+    ports = [c.client_port for c in nai_emulator.calls()]
+    assert len(ports) == 4 and len(set(ports)) == 2 and all(ports.count(p) == 2 for p in ports)
+
+
+def test_a_loop_closed_without_aclose_does_not_break_the_next_one(nai_emulator: NaiEmulator) -> None:
+    client = make_client(nai_emulator)  # as a CLI command does: asyncio.run per call, never closed
+    assert asyncio.run(client.subscription()).anlas == asyncio.run(client.subscription()).anlas
+    assert len(client.clients) <= 1  # the first loop's client was dropped
+    assert len(nai_emulator.calls()) == 2

@@ -51,6 +51,11 @@ class NaiBackend:
             self._client = client_from_config()
         return self._client
 
+    async def aclose(self) -> None:
+        """Close the client's connections on the running loop (it reconnects when used again)."""
+        if self._client is not None:
+            await self._client.aclose()
+
     async def generate(self, settings: GenerationSettings, on_progress: ProgressCallback,
                        cancel: CancelToken) -> list[GeneratedImage]:
         validate(settings)

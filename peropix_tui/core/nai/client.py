@@ -12,6 +12,8 @@ Rules from specs/nai-api.md §1, §2, §8, §9:
   "account busy" through the progress callback; 5xx and network errors → a few retries;
   400/401/402/413 → no retry, a clear :class:`BackendError`;
 - cancellable through a :class:`CancelToken` or by cancelling the task;
+- one ``httpx.AsyncClient`` per event loop, kept between calls (TLS set up once, connections
+  kept alive); ``await client.aclose()`` (or ``async with client``) closes the current loop's;
 - the token never appears in an error, a log line or a repr.
 """
 
@@ -22,6 +24,8 @@ import logging
 import math
 import secrets
 import string
+import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -125,6 +129,45 @@ def status_error(status: int, body: bytes) -> BackendError:
     return BackendError(f"NovelAI error {status}: {detail}", status=status, retryable=status >= 500)
 
 
+class LoopClients:
+    """One ``httpx.AsyncClient`` per event loop, made on first use and kept.
+
+    An httpx client belongs to the loop that opened its connections, and the app calls from its
+    own loop and from worker threads with their own loops; so clients are keyed by the running
+    loop (weakly: a loop that is gone takes its client with it). A loop that was closed without
+    :meth:`aclose` leaves a client that cannot be closed any more; it is dropped on the next call.
+    """
+
+    def __init__(self, make: Callable[[], httpx.AsyncClient]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self) -> httpx.AsyncClient:
+        """The running loop's client (a new one if it has none or it was closed)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            for old in [lp for lp in self._clients if lp.is_closed()]:
+                del self._clients[old]
+            http = self._clients.get(loop)
+            if http is None or http.is_closed:
+                http = self._clients[loop] = self._make()
+            return http
+
+    async def aclose(self) -> None:
+        """Close the running loop's client (the next call opens a fresh one)."""
+        with self._lock:
+            http = self._clients.pop(asyncio.get_running_loop(), None)
+        if http is not None:
+            await http.aclose()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._clients)
+
+
 def _ignore(_: Progress) -> None:
     return None
 
@@ -142,9 +185,20 @@ class NaiClient:
         self.user_agent = user_agent
         self.stream = stream
         self.retry = retry or RetryPolicy()
+        self.clients = LoopClients(lambda: httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout))
 
     def __repr__(self) -> str:
         return f"NaiClient(base_url={self.base_url!r}, token=********)"
+
+    async def aclose(self) -> None:
+        """Close this loop's connections; the client stays usable (it reconnects on the next call)."""
+        await self.clients.aclose()
+
+    async def __aenter__(self) -> NaiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     # ------------------------------------------------------------ public API
     async def generate(self, body: dict[str, Any], on_progress: ProgressCallback | None = None,
@@ -202,13 +256,13 @@ class NaiClient:
 
     async def _call(self, attempt: Callable[[httpx.AsyncClient], Awaitable[T]], cancel: CancelToken | None,
                     report: ProgressCallback = _ignore, total: int = 0) -> T:
-        """Hold this token's gate, open an httpx client on the running loop, and run ``attempt``
-        with retries; cancellable by ``cancel`` or by cancelling the task."""
+        """Hold this token's gate and run ``attempt`` with retries on the running loop's httpx
+        client; cancellable by ``cancel`` or by cancelling the task."""
 
         async def gated() -> T:
             async with gate_for(self._token.get()).hold():
-                async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout) as http:
-                    return await self._with_retries(lambda: attempt(http), report, total)
+                http = self.clients.get()
+                return await self._with_retries(lambda: attempt(http), report, total)
 
         return await _cancellable(gated(), cancel or CancelToken(), self.retry.cancel_poll)
 
