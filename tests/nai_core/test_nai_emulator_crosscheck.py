@@ -56,3 +56,14 @@ def test_vibes_and_charref(make_image: MakeImage) -> None:
     _check(build_request(GenerationSettings(model=model, prompt="p", charref=CharacterReference(str(ref)))))
     v3 = GenerationSettings(model="nai-diffusion-3", prompt="p", vibes=[VibeReference(path=str(ref))])
     _check(build_request(v3))
+
+
+def test_emulator_source_chunks_are_hashes_we_know() -> None:
+    """The emulator writes only Source texts that public NovelAI images carry (none invented):
+    each maps back to the model it stands for."""
+    from peropix_tui.core.nai.models import SOURCE_TO_MODEL, model_from_source
+
+    artifacts: Any = pytest.importorskip("nai_emulator.artifacts", reason="tests/nai_emulator is absent")
+    for model, source in artifacts.SOURCES.items():
+        assert model_from_source(source) == model, source
+        assert source in SOURCE_TO_MODEL or model == "nai-diffusion-5-curated", source

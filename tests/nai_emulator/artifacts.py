@@ -26,7 +26,7 @@ SOURCES = {
     "nai-diffusion-3": "Stable Diffusion XL C1E1DE52",
     "nai-diffusion-furry-3": "Stable Diffusion XL 9CC2F394",
     "nai-diffusion-4-curated-preview": "NovelAI Diffusion V4 7ABFFA2A",
-    "nai-diffusion-4-full": "NovelAI Diffusion V4 37C2B166",
+    "nai-diffusion-4-full": "NovelAI Diffusion V4 37442FCA",
     "nai-diffusion-4-5-curated": "NovelAI Diffusion V4.5 C02D4F98",
     "nai-diffusion-4-5-full": "NovelAI Diffusion V4.5 B9F340FD",
     "nai-diffusion-5-full": "NovelAI Diffusion V5 0ADF9AB7",

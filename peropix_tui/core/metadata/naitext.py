@@ -1,93 +1,77 @@
-"""Bridge to the NovelAI preset texts and model table in :mod:`peropix_tui.core.nai`.
+"""Bridge to the NovelAI prompt rules and model table in :mod:`peropix_tui.core.nai`.
 
-Writing needs the final prompt (quality suffix appended, UC preset prepended); reading needs
-the reverse, matched by preset *text* (``ucPreset`` numbers disagree between clients). The
-texts themselves live in ``core.nai.presets``; while that module is absent the prompts pass
-through unchanged and the record says so in its notes.
+Writing needs the prompts exactly as NovelAI saw them: :func:`core.nai.request.final_prompt` /
+``final_negative`` (furry prefix, V5 transparency tag, quality suffix, UC preset with the nsfw
+rule). Reading needs the reverse, matched by preset *text* (``ucPreset`` numbers disagree
+between clients).
 """
 
 from __future__ import annotations
 
-import importlib
 import re
-from types import ModuleType
-from typing import Any
+from dataclasses import dataclass
 
+from ..nai import models, presets, request
 from ..settings import DEFAULT_MODEL, GenerationSettings
-
-PRESETS_MISSING = "quality tags / UC preset not separated (core.nai.presets is not available)"
-
-
-def _module(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"peropix_tui.core.nai.{name}")
-    except ImportError:
-        return None
 
 
 def final_prompt(s: GenerationSettings) -> str:
-    """The prompt NovelAI saw: the user's text plus the model's quality suffix when on.
+    """The prompt NovelAI saw (the local engine's prompt is the user's text as is).
 
-    Raises :class:`~peropix_tui.core.settings.SettingsError` for a model without preset texts.
+    Raises :class:`~peropix_tui.core.settings.SettingsError` for a model NovelAI does not know.
     """
-    presets = _module("presets")
-    if s.provider != "nai" or not s.quality or presets is None:
-        return s.prompt
-    return str(presets.apply_quality(s.prompt, s.model))
+    return request.final_prompt(s) if s.provider == "nai" else s.prompt
 
 
 def final_negative(s: GenerationSettings) -> str:
-    presets = _module("presets")
-    if s.provider != "nai" or presets is None:
-        return s.uc
-    return str(presets.apply_uc_preset(s.uc, s.uc_preset, s.model, s.prompt))
+    return request.final_negative(s) if s.provider == "nai" else s.uc
 
 
-def user_prompt(full: str, model: str, notes: list[str]) -> tuple[str, bool]:
-    """(the user's prompt, whether the quality suffix was found)."""
-    presets = _module("presets")
-    if presets is None:
-        _note(notes, PRESETS_MISSING)
-        return full, False
+@dataclass
+class UserPrompt:
+    """The user's prompt recovered from a final one, and the switches that had changed it."""
+
+    prompt: str
+    quality: bool = False
+    furry: bool = False
+    transparent: bool = False
+
+
+def user_prompt(full: str, model: str, notes: list[str]) -> UserPrompt:
+    """Undo :func:`final_prompt`: quality suffix, then (V4+) the furry prefix, then (V5) a trailing
+    transparency tag (which :func:`final_prompt` puts back, so the prompt sent is the same)."""
     try:
-        result: Any = presets.strip_quality(full, model)
-    except ValueError:  # SettingsError: no preset texts for this (older) model
+        m = models.get_model(model)
+    except ValueError:  # SettingsError: an older model without preset texts
         _note(notes, f"no quality-tag texts known for {model}; prompt kept as written")
-        return full, False
-    if isinstance(result, tuple):
-        return str(result[0]), bool(result[1])
-    return str(result), str(result) != full
+        return UserPrompt(full)
+    text = presets.strip_quality(full, m.id)
+    out = UserPrompt(text, quality=text != full)
+    if m.v4_prompt:
+        out.prompt, out.furry = presets.strip_furry(out.prompt)
+    if m.family == "v5" and presets.has_tag(out.prompt, presets.TRANSPARENT_TAG):
+        out.transparent = True
+        out.prompt = _strip_last_tag(out.prompt, presets.TRANSPARENT_TAG)
+    return out
+
+
+def _strip_last_tag(prompt: str, tag: str) -> str:
+    if prompt == tag:
+        return ""
+    return prompt[: -len(", " + tag)] if prompt.endswith(", " + tag) else prompt
 
 
 def user_negative(full: str, model: str, notes: list[str], prompt: str) -> tuple[str, str]:
     """(UC preset name, the user's own negative); ``prompt`` (as sent) decides the nsfw rule."""
-    presets = _module("presets")
-    if presets is None:
-        _note(notes, PRESETS_MISSING)
-        return "none", full
     try:
-        preset, user = presets.detect_uc_preset(full, model, prompt)
+        preset, user = presets.detect_uc_preset(full, model, prompt=prompt)
     except ValueError:
         _note(notes, f"no UC preset texts known for {model}; negative kept as written")
         return "none", full
-    return str(preset), str(user)
+    return preset, user
 
 
-# Pre-V3 models (not in core.nai.models): Source -> id (LlmKira novelai-python PROMOTION table).
-_LEGACY_SOURCES: dict[str, str] = {
-    "Stable Diffusion 81274D13": "nai-diffusion",
-    "Stable Diffusion 3B3287AF": "nai-diffusion",
-    "Stable Diffusion 4CC42576": "nai-diffusion-furry",
-    "Stable Diffusion 1D09C008": "nai-diffusion-furry",
-    "Stable Diffusion 1D09D794": "nai-diffusion-furry",
-    "Stable Diffusion F64BA557": "nai-diffusion-furry",
-    "Stable Diffusion 49BFAF6A": "nai-diffusion-2",
-    "Stable Diffusion F1022D28": "nai-diffusion-2",
-    "Stable Diffusion 1D44365E": "safe-diffusion",
-    "Stable Diffusion F4D50568": "safe-diffusion",
-}
-
-# Last resort: the family named in ``Source``.
+# Last resort for a Source hash nobody has listed: the family named in it.
 _SOURCE_FAMILIES: tuple[tuple[str, str], ...] = (
     (r"\bV5\b", "nai-diffusion-5-full"),
     (r"\bV4\.5\b", "nai-diffusion-4-5-full"),
@@ -98,14 +82,9 @@ _SOURCE_FAMILIES: tuple[tuple[str, str], ...] = (
 
 def model_from_source(source: str, notes: list[str]) -> str:
     """NovelAI model id for a PNG ``Source`` text such as ``NovelAI Diffusion V4.5 B9F340FD``."""
-    models = _module("models")
-    lookup = getattr(models, "model_from_source", None) if models else None
-    if callable(lookup):
-        found = lookup(source)
-        if found:
-            return str(found)
-    if source.strip() in _LEGACY_SOURCES:
-        return _LEGACY_SOURCES[source.strip()]
+    found = models.model_from_source(source)
+    if found:
+        return found
     for pattern, model in _SOURCE_FAMILIES:
         if re.search(pattern, source):
             notes.append(f"model guessed from Source {source!r}")

@@ -102,7 +102,8 @@ class CommentReading:
 
     def _prompts(self, s: GenerationSettings) -> None:
         if s.provider == "nai":
-            s.prompt, s.quality = naitext.user_prompt(self.full_prompt, s.model, self.notes)
+            user = naitext.user_prompt(self.full_prompt, s.model, self.notes)
+            s.prompt, s.quality, s.furry, s.transparent = user.prompt, user.quality, user.furry, user.transparent
             s.uc_preset, s.uc = naitext.user_negative(self.full_negative, s.model, self.notes, self.full_prompt)
             return
         s.prompt, s.uc = self.full_prompt, self.full_negative

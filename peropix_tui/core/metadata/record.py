@@ -46,6 +46,8 @@ class MetadataRecord:
             "negative": s.uc,
             "quality": s.quality,
             "uc_preset": s.uc_preset,
+            "furry": s.furry,
+            "transparent": s.transparent,
             "full_prompt": self.full_prompt,
             "full_negative": self.full_negative,
             "seed": s.seed,

@@ -8,7 +8,7 @@ from ..settings import GenerationSettings
 from .record import MetadataRecord
 
 GROUPS: dict[str, tuple[str, ...]] = {
-    "prompts": ("prompt", "uc", "uc_preset", "quality"),
+    "prompts": ("prompt", "uc", "uc_preset", "quality", "furry", "transparent"),
     "parameters": (
         "provider", "model", "steps", "scale", "cfg_rescale", "sampler", "noise_schedule", "n_samples",
         "variety", "smea", "smea_dyn", "checkpoint", "vae", "loras", "prediction", "hires_scale", "hires_denoise",

@@ -170,6 +170,17 @@ SOURCE_TO_MODEL: dict[str, str] = {
     "Stable Diffusion XL 37C2B166": "nai-diffusion-furry-3",
     "Stable Diffusion XL F306816B": "nai-diffusion-furry-3",
     "Stable Diffusion XL 9CC2F394": "nai-diffusion-furry-3",
+    # pre-V3 models (no longer served; their images still carry these, LlmKira _enum.py PROMOTION)
+    "Stable Diffusion 81274D13": "nai-diffusion",
+    "Stable Diffusion 3B3287AF": "nai-diffusion",
+    "Stable Diffusion 4CC42576": "nai-diffusion-furry",
+    "Stable Diffusion 1D09C008": "nai-diffusion-furry",
+    "Stable Diffusion 1D09D794": "nai-diffusion-furry",
+    "Stable Diffusion F64BA557": "nai-diffusion-furry",
+    "Stable Diffusion 49BFAF6A": "nai-diffusion-2",
+    "Stable Diffusion F1022D28": "nai-diffusion-2",
+    "Stable Diffusion 1D44365E": "safe-diffusion",
+    "Stable Diffusion F4D50568": "safe-diffusion",
 }
 
 # n_samples allowed by image area (Aedial get_max_n_samples), first match wins.
