@@ -109,15 +109,19 @@ class ProgressRelay:
 
 
 # ---------------------------------------------------------------------- saving
-def peropix_extra(job: Job, base_prompt: str, sent: GenerationSettings | None = None) -> dict[str, Any]:
+def peropix_extra(job: Job, base_prompt: str, sent: GenerationSettings | None = None,
+                  info: dict[str, Any] | None = None) -> dict[str, Any]:
     """Our metadata for one image of ``job``; with wildcards drawn (``sent`` differs from the
-    job's settings) it adds ``template``: the prompts as written, before the draw."""
+    job's settings) it adds ``template``: the prompts as written, before the draw. ``info`` is
+    the backend's note on the image: the vibes' cache keys are kept (restoring them later)."""
     extra: dict[str, Any] = {
         "provider": job.settings.provider, "base_prompt": base_prompt, "slot_name": job.slot_name,
         "slot_index": job.slot_index, "repeat": job.repeat, "job": job.id,
     }
     if sent is not None and sent is not job.settings:
         extra["template"] = prompt_texts(job.settings)
+    if info and info.get("vibes"):
+        extra["vibes"] = info["vibes"]
     return extra
 
 
@@ -306,7 +310,7 @@ class Runner:
             post(JobFailed(job.id, f"{type(e).__name__}: {e}", False))
 
     def _save(self, job: Job, img: GeneratedImage, sent: GenerationSettings) -> Path:
-        data = with_metadata(img, peropix_extra(job, self.app.workspace.base.prompt, sent))
+        data = with_metadata(img, peropix_extra(job, self.app.workspace.base.prompt, sent, img.info))
         return self.app.save_image(data, job, img.extension)
 
     # ----------------------------------------------------------------- balance

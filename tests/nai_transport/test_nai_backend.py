@@ -260,3 +260,49 @@ async def test_backend_without_client_uses_env_url_and_token(nai_emulator: NaiEm
     assert image.seed == 99
     assert [c.path for c in nai_emulator.calls()] == [STREAM]
     assert GENERATE not in [c.path for c in nai_emulator.calls()]
+
+
+async def test_vibe_restored_from_metadata_by_sha_is_found_in_the_cache(
+    nai_emulator: NaiEmulator, client: NaiClient, tmp_path: Path
+) -> None:
+    """Generate with a vibe image → the saved image keeps the vibe's cache key → restore it (no path,
+    no encoding) → the next generation takes the encoding from the cache, with no new encode."""
+    import hashlib
+
+    from peropix_tui.core.jobs import Job
+    from peropix_tui.core.metadata import read_metadata, restore_settings
+    from peropix_tui.runner import peropix_extra, with_metadata
+
+    path = write_png(tmp_path / "ref.png", (32, 32), (200, 10, 10))
+    settings = small(vibes=[VibeReference(path=path, information_extracted=0.7, strength=0.5)])
+    backend = NaiBackend(client)
+    (img,) = await backend.generate(settings, lambda p: None, CancelToken())
+    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    assert img.info["vibes"] == [{"image_sha256": sha, "information_extracted": 0.7, "strength": 0.5}]
+    job = Job(id="j1", settings=settings)
+    record = read_metadata(with_metadata(img, peropix_extra(job, "1girl", settings, img.info)))
+    restored, _ = restore_settings(record, {"vibes"}, small())
+    (vibe,) = restored.vibes
+    assert (vibe.path, vibe.encoding, vibe.image_sha256) == (None, None, sha)
+    assert (vibe.information_extracted, vibe.strength) == (0.7, 0.5)
+    assert count_uncached(restored) == 0
+    await backend.generate(restored, lambda p: None, CancelToken())
+    assert len(nai_emulator.calls(ENCODE)) == 1  # only the first generation encoded
+    sent = last_params(nai_emulator)
+    assert sent["reference_image_multiple"] == [VibeCache().get(sha, "v4-5full", 0.7)]
+    assert sent["reference_strength_multiple"] == [0.5]
+
+
+async def test_vibe_known_only_by_sha_and_not_cached_is_a_clear_error(
+    nai_emulator: NaiEmulator, client: NaiClient
+) -> None:
+    sha = "ab12cd34" + "0" * 56
+    settings = small(vibes=[VibeReference(image_sha256=sha, information_extracted=1.0)])
+    message = ("vibe ab12cd34: the source image is not stored in the metadata and not in the vibe cache; "
+               "pass --vibe PATH")
+    with pytest.raises(SettingsError, match=message):
+        await NaiBackend(client).generate(settings, lambda p: None, CancelToken())
+    assert nai_emulator.calls() == []  # nothing sent, nothing spent
+    VibeCache().put(sha, "v4-5full", 0.5, "QUJD")  # cached at another information_extracted: still missing
+    with pytest.raises(SettingsError, match="not in the vibe cache"):
+        await NaiBackend(client).generate(settings, lambda p: None, CancelToken())

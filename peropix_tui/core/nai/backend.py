@@ -7,6 +7,8 @@ sent them, seed = body seed + index.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..backend import CancelToken, GeneratedImage, ProgressCallback
 from ..config import Config, Secret, load_config, load_token
 from ..settings import GenerationSettings
@@ -65,8 +67,16 @@ class NaiBackend:
         body = build_request(settings, vibe_encodings=encodings or None)
         seed = int(body["parameters"]["seed"])
         datas = await self.client.generate(body, on_progress, cancel)
+        info = {"provider": "nai", "model": body["model"], "action": body["action"]}
+        if encodings:
+            info["vibes"] = vibe_keys(settings)
         return [
-            GeneratedImage(data=data, seed=seed + i, index=i, extension=image_extension(data),
-                           info={"provider": "nai", "model": body["model"], "action": body["action"]})
+            GeneratedImage(data=data, seed=seed + i, index=i, extension=image_extension(data), info=dict(info))
             for i, data in enumerate(datas)
         ]
+
+
+def vibe_keys(settings: GenerationSettings) -> list[dict[str, Any]]:
+    """What the metadata keeps of each vibe sent: its cache key (image sha256 + information) and strength."""
+    return [{"image_sha256": v.image_sha256, "information_extracted": v.information_extracted, "strength": v.strength}
+            for v in settings.enabled_vibes()]

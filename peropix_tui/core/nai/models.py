@@ -313,7 +313,7 @@ def _check_references(s: GenerationSettings, m: NaiModel) -> None:
         for name, value in (("information_extracted", v.information_extracted), ("strength", v.strength)):
             if not 0.0 <= value <= 1.0:
                 raise SettingsError(f"vibes[{i}].{name}", f"{value} must be between 0 and 1")
-        if not v.path and not v.encoding:
+        if not v.path and not v.encoding and not v.image_sha256:  # a sha alone is looked up in the cache
             raise SettingsError(f"vibes[{i}]", "needs an image path or an encoding")
     cr = s.charref
     if cr is None:

@@ -145,10 +145,13 @@ def _entries(entries: Any) -> list[tuple[float | None, str]]:
     return found
 
 
-def vibe_source(vibe: VibeReference, family: str, *, index: int = 0) -> VibeSource:
-    """Where the vibe's encoding comes from: known encoding, ``.naiv4vibe`` file, or an image file."""
+def vibe_source(vibe: VibeReference, family: str, *, index: int = 0, cache: VibeCache | None = None) -> VibeSource:
+    """Where the vibe's encoding comes from: known encoding, ``.naiv4vibe`` file, an image file, or
+    (a vibe restored from metadata, known only by its image's sha256) the encoding cache."""
     if vibe.encoding:
         return VibeSource(encoding=vibe.encoding)
+    if not vibe.path and vibe.image_sha256:
+        return cached_source(vibe, family, cache or VibeCache(), index)
     if not vibe.path:
         raise SettingsError(f"vibes[{index}]", "has neither an image path nor an encoding")
     path = Path(vibe.path).expanduser()
@@ -158,6 +161,16 @@ def vibe_source(vibe: VibeReference, family: str, *, index: int = 0) -> VibeSour
         return VibeSource(image=path.read_bytes())
     except OSError as e:
         raise SettingsError(f"vibes[{index}]", f"{path}: cannot read ({e.strerror or e.__class__.__name__})") from None
+
+
+def cached_source(vibe: VibeReference, family: str, cache: VibeCache, index: int = 0) -> VibeSource:
+    """The cached encoding of a vibe known only by ``image_sha256`` (+ family + information_extracted)."""
+    sha = vibe.image_sha256 or ""
+    encoding = cache.get(sha, family, vibe.information_extracted) if family in FAMILY_ENCODER else None
+    if encoding is None:
+        raise SettingsError(f"vibes[{index}]", f"vibe {sha[:8]}: the source image is not stored in the metadata "
+                            "and not in the vibe cache; pass --vibe PATH")
+    return VibeSource(encoding=encoding, info=vibe.information_extracted)
 
 
 def png_b64(image: bytes, where: str) -> str:
@@ -198,13 +211,14 @@ async def resolve_vibes(settings: GenerationSettings, client: VibeEncoder, *, ca
     cache = cache or VibeCache()
     out = []
     for i, vibe in enumerate(settings.enabled_vibes()):
-        src = vibe_source(vibe, family, index=i)
+        src = vibe_source(vibe, family, index=i, cache=cache)
         if src.encoding:
             if src.info is not None:  # send the value the encoding was made with
                 vibe.information_extracted = src.info
             out.append(src.encoding)
             continue
         assert src.image is not None
+        vibe.image_sha256 = src.sha256  # the cache key, kept in the image's metadata
         image_b64 = png_b64(src.image, vibe.path or f"vibes[{i}]")
         if family == "v3":
             out.append(image_b64)
@@ -229,7 +243,7 @@ def resolve_vibes_offline(settings: GenerationSettings, *, cache: VibeCache | No
     cache = cache or VibeCache()
     out, missing = [], 0
     for i, vibe in enumerate(settings.enabled_vibes()):
-        src = vibe_source(vibe, family, index=i)
+        src = vibe_source(vibe, family, index=i, cache=cache)
         if src.encoding:
             if src.info is not None:
                 vibe.information_extracted = src.info
@@ -254,7 +268,7 @@ def count_uncached(settings: GenerationSettings, *, cache: VibeCache | None = No
     count = 0
     for i, vibe in enumerate(settings.enabled_vibes()):
         try:
-            src = vibe_source(vibe, family, index=i)
+            src = vibe_source(vibe, family, index=i, cache=cache)
         except SettingsError:
             continue  # the generation itself reports the bad file
         if not src.encoding and cache.get(src.sha256, family, vibe.information_extracted) is None:
