@@ -46,7 +46,8 @@ def _vae(v: VAEConfig | None) -> str:
 
 
 def _clip(c: dict[str, Any]) -> str:
-    text = f"{c['hidden_size']} wide, {c['num_hidden_layers']} layers, {c['num_attention_heads']} heads"
+    heads = c["num_attention_heads"]
+    text = f"{c['hidden_size']} wide, {c['num_hidden_layers']} layers, {heads} head{'s' * (heads != 1)}"
     return text + (f", projection {c['projection_dim']}" if c["hidden_act"] == "gelu" else "")
 
 
