@@ -318,6 +318,43 @@ def with_prediction(info: ModelInfo, prediction: str | None) -> ModelInfo:
     )
 
 
+# --- hashing --------------------------------------------------------------------------------
+
+HASH_CACHE = "model-hashes.json"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Full-file SHA-256, remembered in the cache folder by (path, size, mtime): a 7 GB checkpoint is
+    hashed once, not on every start."""
+    from ..core.fsutil import atomic_write
+    from ..core.paths import cache_dir
+
+    p = Path(path).resolve()
+    st = p.stat()
+    key = f"{p}|{st.st_size}|{st.st_mtime_ns}"
+    cache = cache_dir() / HASH_CACHE
+    try:
+        known = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    if isinstance(known.get(key), str):
+        return str(known[key])
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            h.update(chunk)
+    known = {k: v for k, v in known.items() if not k.startswith(f"{p}|")}
+    known[key] = h.hexdigest()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(cache, json.dumps(known, indent=1).encode())
+    except OSError:
+        pass  # a read-only cache only costs a re-hash next time
+    return h.hexdigest()
+
+
 # --- loading --------------------------------------------------------------------------------
 
 
@@ -336,11 +373,7 @@ class SDXLModel:
     def sha256_short(self) -> str:
         """First 10 hex digits of the file's SHA-256 (A1111 "AutoV2" hash); computed on first use."""
         if self._sha256 is None:
-            h = hashlib.sha256()
-            with open(self.path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 24), b""):
-                    h.update(chunk)
-            self._sha256 = h.hexdigest()
+            self._sha256 = file_sha256(self.path)
         return self._sha256[:10]
 
     @property

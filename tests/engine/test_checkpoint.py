@@ -182,3 +182,27 @@ def test_unavailable_or_unknown_device_is_a_clear_error(tiny_ckpt: Path) -> None
         pytest.skip("a CUDA device is present, so 'cuda' is not an unavailable device here")
     with pytest.raises(ValueError, match="device cuda is not available"):
         load_checkpoint(tiny_ckpt, device="cuda")
+
+
+def test_file_hash_is_remembered_per_path_size_and_mtime(tmp_path: Path) -> None:
+    import json
+    import os
+
+    from peropix_tui.core.paths import cache_dir
+    from peropix_tui.engine.checkpoint import HASH_CACHE, file_sha256
+
+    f = tmp_path / "m.safetensors"
+    f.write_bytes(b"weights-v1")
+    assert file_sha256(f) == hashlib.sha256(b"weights-v1").hexdigest()
+    cache = cache_dir() / HASH_CACHE
+    entries = json.loads(cache.read_text())
+    assert list(entries.values()) == [hashlib.sha256(b"weights-v1").hexdigest()]
+    (key,) = entries
+    cache.write_text(json.dumps({key: "remembered"}))  # proves the cache is consulted
+    assert file_sha256(f) == "remembered"
+    f.write_bytes(b"weights-v2!")  # new size and mtime: hashed again, stale entry dropped
+    os.utime(f, ns=(1, 1))
+    assert file_sha256(f) == hashlib.sha256(b"weights-v2!").hexdigest()
+    assert "remembered" not in json.loads(cache.read_text()).values()
+    cache.write_text("{not json")  # a corrupt cache is rebuilt, never fatal
+    assert file_sha256(f) == hashlib.sha256(b"weights-v2!").hexdigest()
