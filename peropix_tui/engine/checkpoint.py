@@ -453,16 +453,17 @@ def load_vae_file(
     cfg = detect_vae(shapes, where)
     vae = _meta(AutoencoderKL, cfg)
     _check_keys(vae, shapes, "VAE", where)
-    with _open(safe_open, path) as f:
+    with _open(safe_open, path, device) as f:
         raw = {k[len(prefix):]: f.get_tensor(k) for k in keys}
     sd = diffusers_to_ldm(raw, len(cfg.ch_mult)) if is_diffusers_layout(keys) else raw
     sd = {k: v.to(device=device, dtype=dtype).contiguous() for k, v in sd.items()}
     return _assign(vae, sd, "VAE", where)  # type: ignore[return-value]
 
 
-def _open(safe_open: Any, path: str | os.PathLike[str]) -> Any:
+def _open(safe_open: Any, path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Any:
+    """Memory-mapped reader; on a GPU the tensors go straight to it (cast there, not on the CPU)."""
     try:
-        return safe_open(str(path), framework="pt", device="cpu")
+        return safe_open(str(path), framework="pt", device=str(torch.device(device)))
     except Exception as e:  # safetensors raises its own error type for corrupt files
         raise CheckpointError(f"{path}: cannot open as safetensors ({e})") from None
 
@@ -503,7 +504,7 @@ def load_checkpoint(
     parts, _other = _split(entries)
     vdtype = _vae_dtype(dtype, vae_dtype)
     try:
-        with _open(safe_open, path) as f:
+        with _open(safe_open, path, device) as f:
             unet = _assign(_meta(UNet, info.unet), _read(f, UNET, parts["unet"], device, dtype), "UNet", where)
             clip_l = _load_clip(f, info.clip_l, CLIP_L, parts["clip_l"], device, dtype, where)
             clip_g = _load_clip(f, info.clip_g, CLIP_G, parts["clip_g"], device, dtype, where)
