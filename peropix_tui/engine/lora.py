@@ -6,6 +6,8 @@ underscores are ambiguous): ``lora_unet_<sgm name>``, ``lora_te1_<HF CLIP-L name
 
     W ← W + s · (α / r) · reshape(up.flatten(1) @ down.flatten(1), W.shape)
 
+(LoCon-Tucker puts a ``mid`` [r, r, kh, kw] core between them: Σ_ij up[o,i]·mid[i,j,h,w]·down[j,c].)
+
 computed in fp32 and cast back; ``r`` is ``down.shape[0]``, ``α`` defaults to ``r``. The original of
 every touched weight is kept (on the CPU), so :meth:`LoraHandle.remove` restores it exactly.
 """
@@ -25,7 +27,7 @@ from .unet import UNetConfig
 if TYPE_CHECKING:
     from .checkpoint import SDXLModel
 
-UNSUPPORTED = ("lora_mid", "hada_w1", "lokr_w1", "dora_scale")
+UNSUPPORTED = ("hada_w1", "lokr_w1", "dora_scale")
 PAIRS = ((".lora_up.weight", ".lora_down.weight"), (".lora_B.weight", ".lora_A.weight"))
 
 
@@ -139,8 +141,37 @@ def _read(path: str) -> dict[str, torch.Tensor]:
         raise LoraError(f"{path}: cannot read as safetensors ({e})") from None
 
 
-def _pairs(tensors: dict[str, torch.Tensor]) -> dict[str, tuple[torch.Tensor, torch.Tensor, float]]:
-    """base name -> (up, down, alpha)."""
+@dataclass(frozen=True)
+class LoraPair:
+    up: torch.Tensor
+    down: torch.Tensor
+    alpha: float
+    mid: torch.Tensor | None = None  # LoCon with Tucker decomposition: [r, r, kh, kw]
+
+    @property
+    def rank(self) -> int:
+        return int(self.down.shape[0])
+
+    def delta(self, weight: torch.Tensor, scale: float) -> torch.Tensor:
+        """``scale · (α/r) · up @ [mid ×] down`` shaped like ``weight``, in fp32 on ``weight``'s device."""
+        up = self.up.to(weight.device, torch.float32).flatten(1)
+        down = self.down.to(weight.device, torch.float32).flatten(1)
+        if self.mid is None:
+            prod = up @ down
+        else:
+            mid = self.mid.to(weight.device, torch.float32)
+            prod = torch.einsum("oi,ijhw,jc->ochw", up, mid, down)
+        return prod.reshape(weight.shape) * (scale * self.alpha / self.rank)
+
+    def fits(self, weight: torch.Tensor) -> bool:
+        if self.up.flatten(1).shape[1] != self.rank:
+            return False
+        if self.mid is None:
+            return self.up.shape[0] * self.down.flatten(1).shape[1] == weight.numel()
+        return weight.shape == (self.up.shape[0], self.down.flatten(1).shape[1], *self.mid.shape[2:])
+
+
+def _pairs(tensors: dict[str, torch.Tensor]) -> dict[str, LoraPair]:
     out = {}
     for key in tensors:
         for up_sfx, down_sfx in PAIRS:
@@ -148,17 +179,10 @@ def _pairs(tensors: dict[str, torch.Tensor]) -> dict[str, tuple[torch.Tensor, to
                 base = key[: -len(up_sfx)]
                 down = tensors.get(base + down_sfx)
                 if down is not None:
-                    rank = down.shape[0]
                     alpha = tensors.get(base + ".alpha")
-                    out[base] = (tensors[key], down, float(alpha) if alpha is not None else float(rank))
+                    out[base] = LoraPair(tensors[key], down, float(alpha) if alpha is not None else float(down.shape[0]),
+                                         tensors.get(base + ".lora_mid.weight"))
     return out
-
-
-def lora_delta(weight: torch.Tensor, up: torch.Tensor, down: torch.Tensor, alpha: float, scale: float) -> torch.Tensor:
-    """``scale · (α/r) · up @ down`` shaped like ``weight``, in fp32 on ``weight``'s device."""
-    up32 = up.to(weight.device, torch.float32).flatten(1)
-    down32 = down.to(weight.device, torch.float32).flatten(1)
-    return (up32 @ down32).reshape(weight.shape) * (scale * alpha / down.shape[0])
 
 
 def apply_lora(
@@ -176,17 +200,17 @@ def apply_lora(
     matched = {base: v for base, v in pairs.items() if base in targets}
     if not matched:
         raise LoraError(f"{path}: no LoRA tensor matches this model (not a kohya SDXL LoRA?)")
-    for base, (up, down, _alpha) in matched.items():
+    for base, pair in matched.items():
         w = targets[base][0]
-        if up.shape[0] * down.flatten(1).shape[1] != w.numel() or up.flatten(1).shape[1] != down.shape[0]:
-            raise LoraError(f"{path}: {base} has shape up{tuple(up.shape)}/down{tuple(down.shape)}, "
+        if not pair.fits(w):
+            raise LoraError(f"{path}: {base} has shape up{tuple(pair.up.shape)}/down{tuple(pair.down.shape)}, "
                             f"the model weight is {tuple(w.shape)} (LoRA for another model?)")
     cw = weight if clip_weight is None else clip_weight
     handle = LoraHandle(path, weight, cw, model, unmatched=sorted(set(pairs) - set(matched)))
     with torch.no_grad():
-        for base, (up, down, alpha) in matched.items():
+        for base, pair in matched.items():
             w, is_text = targets[base]
             handle.originals[base] = (w, w.detach().to("cpu", copy=True))
-            w.copy_((w.float() + lora_delta(w, up, down, alpha, cw if is_text else weight)).to(w.dtype))
+            w.copy_((w.float() + pair.delta(w, cw if is_text else weight)).to(w.dtype))
     model.loras.append(handle)
     return handle

@@ -172,3 +172,27 @@ def test_onetrainer_and_peft_named_loras_equal_the_sgm_named_one(model, tmp_path
     assert any(not torch.equal(results[0][k], v) for k, v in model.unet.state_dict().items())
     for other in results[1:]:
         assert all(torch.allclose(results[0][k], other[k], atol=1e-6) for k in other)
+
+
+def test_locon_tucker_merge_equals_the_three_conv_chain(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A Tucker LoCon is conv1×1(down) → conv k×k(mid) → conv1×1(up); its merged delta must act the same."""
+    import torch.nn.functional as F
+
+    base = "lora_unet_input_blocks_1_0_in_layers_2"
+    w = lora_key_map(model)[base][0]
+    orig = w.detach().clone()
+    r = 3
+    gen = torch.Generator().manual_seed(9)
+    down = torch.randn(r, w.shape[1], 1, 1, generator=gen) * 0.1
+    mid = torch.randn(r, r, 3, 3, generator=gen) * 0.1
+    up = torch.randn(w.shape[0], r, 1, 1, generator=gen) * 0.1
+    save_file({f"{base}.lora_down.weight": down, f"{base}.lora_mid.weight": mid, f"{base}.lora_up.weight": up,
+               f"{base}.alpha": torch.tensor(6.0)}, str(tmp_path / "tucker.safetensors"))
+    h = apply_lora(model, tmp_path / "tucker.safetensors", 0.5)
+    x = torch.randn(1, w.shape[1], 9, 7, generator=gen)
+    merged = F.conv2d(x, w - orig, padding=1)
+    chain = F.conv2d(F.conv2d(F.conv2d(x, down), mid, padding=1), up) * (0.5 * 6.0 / r)
+    assert merged.abs().max() > 1e-3
+    assert (merged - chain).abs().max().item() < 1e-5
+    h.remove()
+    assert torch.equal(w, orig)
