@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from peropix_tui.engine.checkpoint import CLIP_G
 from peropix_tui.engine.unet import timestep_embedding
 
 from .oracle import diffusers_unet, diffusers_vae
-from .tiny import CLIP_G_TINY
+from .tiny import CLIP_G_TINY, CLIP_L_TINY
 
 TOL = 1e-5
 
@@ -74,7 +75,9 @@ def test_vae_equals_diffusers(tiny_model, raw) -> None:  # type: ignore[no-untyp
     assert (ours_img - ref_img).abs().max().item() < TOL
 
 
-def openclip_forward(sd: dict[str, torch.Tensor], ids: torch.Tensor, heads: int) -> tuple[torch.Tensor, torch.Tensor]:
+def openclip_forward(
+    sd: dict[str, torch.Tensor], ids: torch.Tensor, heads: int, act: Callable[[torch.Tensor], torch.Tensor] = F.gelu
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Reference OpenCLIP text tower on the raw (unconverted) weights: (penultimate hidden, pooled)."""
     x = sd["token_embedding.weight"][ids] + sd["positional_embedding"][: ids.shape[1]]
     layers = sorted({int(k.split(".")[2]) for k in sd if k.startswith("transformer.resblocks.")})
@@ -91,11 +94,12 @@ def openclip_forward(sd: dict[str, torch.Tensor], ids: torch.Tensor, heads: int)
         h = (att @ v).transpose(1, 2).reshape(b, n, d)
         x = x + h @ sd[p + "attn.out_proj.weight"].T + sd[p + "attn.out_proj.bias"]
         h = F.layer_norm(x, (d,), sd[p + "ln_2.weight"], sd[p + "ln_2.bias"])
-        h = F.gelu(h @ sd[p + "mlp.c_fc.weight"].T + sd[p + "mlp.c_fc.bias"])
+        h = act(h @ sd[p + "mlp.c_fc.weight"].T + sd[p + "mlp.c_fc.bias"])
         x = x + h @ sd[p + "mlp.c_proj.weight"].T + sd[p + "mlp.c_proj.bias"]
     x = F.layer_norm(x, (d,), sd["ln_final.weight"], sd["ln_final.bias"])
     eos = (ids == 49407).int().argmax(dim=1)
-    return hidden[-1], x[torch.arange(b), eos] @ sd["text_projection"]
+    pooled = x[torch.arange(b), eos] @ sd["text_projection"] if "text_projection" in sd else None
+    return hidden[-1], pooled
 
 
 def test_clip_g_equals_openclip_reference(tiny_model, raw) -> None:  # type: ignore[no-untyped-def]
@@ -135,3 +139,26 @@ def test_unet_channels_last_gives_the_same_output(tiny_model) -> None:  # type: 
     with torch.inference_mode():
         a, b = tiny_model.unet(x, t, ctx, y), cl(x, t, ctx, y)
     assert b.is_contiguous() and (a - b).abs().max().item() < TOL
+
+
+def test_clip_l_equals_reference_with_quick_gelu(tiny_model, raw) -> None:  # type: ignore[no-untyped-def]
+    """CLIP-L (HF layout in the file) run by the same reference tower with OpenAI's quick-GELU."""
+    pre = "conditioner.embedders.0.transformer.text_model."
+    hf = {k[len(pre):]: v for k, v in raw.items() if k.startswith(pre)}
+    sd = {"token_embedding.weight": hf["embeddings.token_embedding.weight"],
+          "positional_embedding": hf["embeddings.position_embedding.weight"],
+          "ln_final.weight": hf["final_layer_norm.weight"], "ln_final.bias": hf["final_layer_norm.bias"]}
+    names = {"layer_norm1": "ln_1", "layer_norm2": "ln_2", "mlp.fc1": "mlp.c_fc", "mlp.fc2": "mlp.c_proj",
+             "self_attn.out_proj": "attn.out_proj"}
+    for i in range(CLIP_L_TINY["num_hidden_layers"]):
+        src, dst = f"encoder.layers.{i}.", f"transformer.resblocks.{i}."
+        for a, b in names.items():
+            for kind in ("weight", "bias"):
+                sd[f"{dst}{b}.{kind}"] = hf[f"{src}{a}.{kind}"]
+        for kind in ("weight", "bias"):
+            sd[f"{dst}attn.in_proj_{kind}"] = torch.cat([hf[f"{src}self_attn.{n}_proj.{kind}"] for n in "qkv"])
+    ids = torch.tensor([[49406, 272, 1611, 267, 5797, 49407] + [49407] * 71])
+    ref_hidden, _ = openclip_forward(sd, ids, CLIP_L_TINY["num_attention_heads"], lambda t: t * torch.sigmoid(1.702 * t))
+    with torch.inference_mode():
+        out = tiny_model.clip_l(ids, output_hidden_states=True)
+    assert (out.hidden_states[-2] - ref_hidden).abs().max().item() < TOL
