@@ -148,8 +148,12 @@ class PeroPixApp(App[None]):
             return None
 
     def image_widget(self, image: Any = None, **kwargs: Any) -> Widget:
-        from .widgets.preview import make_image_widget
+        """A textual-image widget for the configured protocol; without an image, a slot that
+        becomes one on its first image (so nothing imports textual-image before the first frame)."""
+        from .widgets.preview import DeferredImage, make_image_widget
 
+        if image is None:
+            return DeferredImage(self.config.ui.image_protocol, **kwargs)
         return make_image_widget(self.config.ui.image_protocol, image, **kwargs)
 
     def make_backend(self, provider: str) -> Backend:
@@ -193,9 +197,10 @@ class PeroPixApp(App[None]):
         self.call_after_refresh(self._start_services)
 
     def _start_services(self) -> None:
-        """After the first frame: the gallery index, the tag index, the balance."""
+        """After the first frame: the gallery index, the tag index, the image module, the balance."""
         self.ensure_store()
         self._load_tags()
+        self._preload_images()
         if self.token:
             self.refresh_balance()
 
@@ -212,6 +217,12 @@ class PeroPixApp(App[None]):
             return
         index, _warnings = load_index(tags_dir(self.config.paths.tags_dir))
         self.tags = index
+
+    @work(thread=True, group="preload", exit_on_error=False)
+    def _preload_images(self) -> None:
+        from .widgets.preview import preload
+
+        preload(self.config.ui.image_protocol)
 
     @work(group="balance", exclusive=True, exit_on_error=False)
     async def refresh_balance(self) -> None:

@@ -13,6 +13,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,6 +48,13 @@ from ..widgets.prompt_area import PromptArea
 from ..widgets.references import ReferencesPanel
 
 PREVIEW_PX = 512  # longest side kept for the inline preview
+
+# Tab panes filled on first show (or when something needs their widgets): they hold most of the
+# screen's widgets, and mounting them all made start-up ~3x a minimal Textual app.
+LAZY_PANES: dict[str, Callable[[GenerationSettings], Widget]] = {
+    "tab-params": lambda s: ParamForm(s, id="params"),
+    "tab-references": lambda s: ReferencesPanel(s, id="references"),
+}
 
 
 def dialect_for(settings: GenerationSettings) -> str:
@@ -108,18 +116,29 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
                 yield PromptArea(s.prompt, dialect=dialect, id="prompt", placeholder="prompt: 1girl, {smile}, …")
                 yield PromptArea(s.uc, dialect=dialect, id="negative", placeholder="negative prompt (UC)")
                 with TabbedContent(id="compose-tabs"):
-                    with TabPane("Characters", id="tab-characters"):
-                        yield CharacterList(s.characters, id="characters")
-                    with TabPane("Parameters", id="tab-params"):
-                        yield ParamForm(s, id="params")
-                    with TabPane("References", id="tab-references"):
-                        yield ReferencesPanel(s, id="references")
+                    yield TabPane("Characters", CharacterList(s.characters, id="characters"), id="tab-characters")
+                    yield TabPane("Parameters", id="tab-params")  # built when first shown
+                    yield TabPane("References", id="tab-references")
             with Vertical(id="compose-right"):
                 with Vertical(id="preview-box"):
                     yield self._make_preview()
                 yield Static("idle", id="job-status")
                 yield CostMeter(id="cost")
         yield Footer()
+
+    async def _build(self, pane_id: str) -> bool:
+        """Fill a tab pane that was never shown (from the current settings); False if it was."""
+        pane = self.query_one(f"#{pane_id}", TabPane)
+        make = LAZY_PANES.get(pane_id)
+        if make is None or pane.children:
+            return False
+        await pane.mount(make(self.settings))
+        return True
+
+    @on(TabbedContent.TabActivated, "#compose-tabs")
+    async def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id:
+            await self._build(event.pane.id)
 
     def _make_preview(self) -> Widget:
         factory = getattr(self.app, "image_widget", None)
@@ -178,7 +197,8 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
             return
         self.settings.mask = str(path)
         self.settings.action = "infill"
-        self.query_one(ReferencesPanel).show_base()
+        for panel in self.query(ReferencesPanel):  # an unbuilt pane shows the settings when built
+            panel.show_base()
         self._edited()
 
     # --------------------------------------------------------------- edits
@@ -226,8 +246,10 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
             if area.text != text:
                 area.load_text(text)
         await self.query_one(CharacterList).load(s.characters)
-        await self.query_one(ParamForm).load(s)
-        await self.query_one(ReferencesPanel).load(s)
+        if not await self._build("tab-params"):
+            await self.query_one(ParamForm).load(s)
+        if not await self._build("tab-references"):
+            await self.query_one(ReferencesPanel).load(s)
         self._edited()
 
     async def on_reference_picked(self, message: ReferencePicked) -> None:
@@ -240,7 +262,8 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
             s.vibes.append(VibeReference(path=path))
         elif message.kind == "charref":
             s.charref = CharacterReference(path=path)
-        await self.query_one(ReferencesPanel).load(s)
+        if not await self._build("tab-references"):
+            await self.query_one(ReferencesPanel).load(s)
         self.query_one(TabbedContent).active = "tab-references"
         self._edited()
         if message.kind == "inpaint":

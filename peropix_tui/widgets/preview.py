@@ -124,3 +124,36 @@ def load_display_image(path: Path, max_px: int = 1024) -> Any:
         im = src.convert("RGB")
     im.thumbnail((max_px, max_px))
     return im
+
+
+class DeferredImage(Widget):
+    """An empty image slot that becomes a textual-image widget when it gets its first image.
+
+    Importing textual-image pulls in numpy (~0.1 s); the Compose preview starts empty, so start-up
+    does not pay for it (the app preloads the module in a thread after the first frame). ``image``
+    reads and writes the inner widget's image, as on a textual-image widget.
+    """
+
+    DEFAULT_CSS = "DeferredImage > * { width: 100%; height: 100%; }"
+
+    def __init__(self, protocol: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._protocol = protocol
+        self._inner: Widget | None = None
+
+    @property
+    def image(self) -> Any:
+        return getattr(self._inner, "image", None)
+
+    @image.setter
+    def image(self, value: Any) -> None:
+        if self._inner is None:
+            self._inner = make_image_widget(self._protocol, value)
+            self.mount(self._inner)
+        else:
+            self._inner.image = value  # type: ignore[attr-defined]
+
+
+def preload(protocol: str) -> None:
+    """Import textual-image for ``protocol`` now (safe from a worker thread; no terminal probe)."""
+    image_class(protocol)
