@@ -201,8 +201,6 @@ def main(argv: list[str] | None = None) -> int:
     for mode, table in variants:
         for name, ms in time_ms(table, args.device, args.warmup, iters).items():
             rows.append((name, mode, ms, peak_mem(args.device, table[name])))
-    # on a shared CPU the best of N is the steadier estimate; on CUDA the median
-
     peak = max(matmul_peak(args.device, dtype), measured_peak)  # measured around the runs
     params = sum(p.numel() for p in ours.parameters())
     print(f"UNet {'SDXL full' if args.full else 'mid-size SDXL-shaped'}: {params / 1e6:,.1f} M params, "
@@ -210,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
           f"threads {torch.get_num_threads()}, torch {torch.__version__}")
     print(f"FLOP per CFG step {flops / 1e12:.3f} T; matmul peak measured {peak / 1e12:.2f} TFLOP/s; "
           f"max|peropix - diffusers| = {diff:.2e}")
-    stat = "median" if args.device == "cuda" else f"best of {iters}, interleaved"
+    # on a shared CPU the best of N is the steadier estimate; on CUDA the median
+    stat = f"{'median' if args.device == 'cuda' else 'best'} of {iters}, models interleaved"
     print(f"ms/step = {stat}")
     header = f"{'model':<10}{'mode':<9}{'ms/step':>10}{'TFLOP/s':>9}{'% peak':>8}"
     header += f"{'% 790T':>8}" if args.device == "cuda" else ""
