@@ -49,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
 def _ask_server() -> tuple[int, bool, int, bool]:
     from ..core.nai.backend import client_from_config
 
-    sub = asyncio.run(client_from_config().subscription())
+    async def ask() -> Any:
+        async with client_from_config() as client:
+            return await client.subscription()
+
+    sub = asyncio.run(ask())
     return sub.tier, sub.active, sub.anlas, sub.usage_negative
 
 

@@ -79,6 +79,9 @@ async def _generate(backend: Any, settings: Any) -> list[Any]:
     finally:
         if tty:
             print("\r", end="", file=sys.stderr)
+        close = getattr(backend, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def _save(out_dir: Path, image: Any) -> Path:

@@ -40,7 +40,8 @@ class Tmux:
             if ok():
                 return
             time.sleep(0.25)
-        raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
+        panes = self.run("list-panes", "-a", "-F", "#{pane_pid} dead=#{pane_dead} status=#{pane_dead_status}")
+        raise AssertionError(f"timed out waiting for {what}; panes: {panes!r}; screen:\n{self.screen()}")
 
 
 @pytest.fixture
@@ -68,5 +69,10 @@ def test_generate_in_a_real_terminal(tmux: Tmux, nai_emulator: Any) -> None:
     tmux.run("send-keys", "-t", "app", "F4")
     tmux.wait_for(lambda: image.stem[:10] in tmux.screen(), f"{image.name} in the gallery")
     tmux.run("send-keys", "-t", "app", "C-q")
-    tmux.wait_for(lambda: tmux.run("list-panes", "-t", "app", "-F", "#{pane_dead}").strip() == "1", "exit")
+    # tmux may mark the pane dead a moment before it records the exit status: wait for both
+    tmux.wait_for(
+        lambda: tmux.run("list-panes", "-t", "app", "-F", "#{pane_dead}:#{pane_dead_status}").strip()[:2] == "1:"
+        and tmux.run("list-panes", "-t", "app", "-F", "#{pane_dead_status}").strip() != "",
+        "exit",
+    )
     assert tmux.run("list-panes", "-t", "app", "-F", "#{pane_dead_status}").strip() == "0"
