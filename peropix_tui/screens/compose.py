@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static, TabbedContent, TabPane, TextArea
+from textual.widgets import Static, TabbedContent, TabPane, TextArea
 from textual.worker import get_current_worker
 
 from ..core.settings import CharacterReference, GenerationSettings, VibeReference
@@ -43,6 +43,7 @@ from ..messages import (
 )
 from ..widgets.character_list import CharacterList
 from ..widgets.cost_meter import CostMeter
+from ..widgets.footer import KeyFooter
 from ..widgets.param_form import ParamForm
 from ..widgets.prompt_area import PromptArea
 from ..widgets.references import ReferencesPanel
@@ -124,7 +125,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
                     yield self._make_preview()
                 yield Static("idle", id="job-status")
                 yield CostMeter(id="cost")
-        yield Footer()
+        yield KeyFooter()
 
     async def _build(self, pane_id: str) -> bool:
         """Fill a tab pane that was never shown (from the current settings); False if it was."""

@@ -16,10 +16,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..messages import ImageSaved, ReferencePicked, SettingsRestored
+from ..widgets.footer import KeyFooter
 from ..widgets.thumb_grid import GridItem, ThumbGrid
 from .modals import ChecksPrompt, TextPrompt
 
@@ -97,7 +98,7 @@ class GalleryScreen(Screen[None]):
             with Vertical(id="detail"):
                 yield Vertical(id="detail-preview-box")
                 yield Static("", id="meta")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def store(self) -> Any:
@@ -110,7 +111,7 @@ class GalleryScreen(Screen[None]):
             self.query_one("#meta", Static).update("The gallery store is not available.")
             return
         self.reload()  # paint from the index at once; files changed outside the app follow
-        self.rescan()
+        self.call_after_refresh(self.rescan)  # after the first frame: the scan thread holds the GIL a lot
 
     # ------------------------------------------------------------ loading
     @work(thread=True, group="gallery-scan", exclusive=True, exit_on_error=False)
@@ -128,10 +129,9 @@ class GalleryScreen(Screen[None]):
             return
         folders = self.query_one("#folders", OptionList)
         highlighted = folders.highlighted
-        folders.clear_options()
-        folders.add_option(Option(f"All ({self.store.count()})", id=ALL))
-        for f in self.store.folders():
-            folders.add_option(Option(f"{f.name or '(top)'} ({f.count})", id=f.name))
+        options = [Option(f"All ({self.store.count()})", id=ALL)]
+        options += [Option(f"{f.name or '(top)'} ({f.count})", id=f.name) for f in self.store.folders()]
+        folders.set_options(options)  # at once: one option at a time restyles the footer per option
         folders.highlighted = highlighted if highlighted is not None else 0
         kw = {"folder": self.folder, "search": self.search_text or None, "favourites_only": self.favourites_only}
         count = self.store.count(**kw)

@@ -8,7 +8,8 @@ preview next to it uses textual-image.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ TILE_W, TILE_H = 16, 9  # cells per tile, gap included
 IMG_W, IMG_H = 14, 7  # image cells: 14 x 14 pixels with half blocks
 PAGE = 120
 MAX_THUMBS = 600
+MAX_WANTED = 200
+BATCH_S = 0.05  # thumbnails made in this long reach the screen together
 
 Pixels = list[list[tuple[int, int, int]]]
 
@@ -99,6 +102,8 @@ class ThumbGrid(ScrollView, can_focus=True):
         self._items: dict[int, GridItem] = {}
         self._thumbs: OrderedDict[Path, Pixels] = OrderedDict()
         self._pending: set[Path] = set()
+        self._wanted: deque[Path] = deque()  # appended here, popped by the thumbnail thread
+        self._making = False
         self.rendered_rows: set[int] = set()  # tile rows drawn since the last reset (for tests/bench)
 
     # ------------------------------------------------------------ data
@@ -175,19 +180,43 @@ class ThumbGrid(ScrollView, can_focus=True):
             return px
         if path not in self._pending:
             self._pending.add(path)
-            self.run_worker(lambda: self._make(path), thread=True, group="thumbs", exit_on_error=False)
+            self._wanted.append(path)
+            if len(self._wanted) > MAX_WANTED:  # scrolled past: forget the oldest request
+                self._pending.discard(self._wanted.popleft())
+            if not self._making:
+                self._making = True
+                self.run_worker(self._make_wanted, thread=True, group="thumbs", exit_on_error=False)
         return None
 
-    def _make(self, path: Path) -> None:
-        px = pixels_for(path)
-        self.app.call_from_thread(self._made, path, px)
+    def _make_wanted(self) -> None:
+        """One thread makes the wanted thumbnails, newest request first (what is on screen now),
+        and hands them over in batches: one refresh per batch, not one thread per tile."""
+        batch: list[tuple[Path, Pixels]] = []
+        handed = time.monotonic()
+        while True:
+            try:
+                path = self._wanted.pop()
+            except IndexError:
+                break
+            batch.append((path, pixels_for(path)))
+            if time.monotonic() - handed >= BATCH_S:
+                self.app.call_from_thread(self._made, batch)
+                batch, handed = [], time.monotonic()
+        self.app.call_from_thread(self._made, batch, True)
 
-    def _made(self, path: Path, px: Pixels) -> None:
-        self._pending.discard(path)
-        self._thumbs[path] = px
+    def _made(self, batch: list[tuple[Path, Pixels]], last: bool = False) -> None:
+        for path, px in batch:
+            self._pending.discard(path)
+            self._thumbs[path] = px
         while len(self._thumbs) > MAX_THUMBS:
             self._thumbs.popitem(last=False)
-        self.refresh()
+        if last:
+            self._making = False
+            if self._wanted:  # asked for while the thread was finishing
+                self._making = True
+                self.run_worker(self._make_wanted, thread=True, group="thumbs", exit_on_error=False)
+        if batch:
+            self.refresh()
 
     # ------------------------------------------------------------ moving
     def _set_cursor(self, index: int) -> None:
