@@ -244,13 +244,6 @@ class PeroPixApp(App[None]):
         if mode in SCREENS and mode != self.current_mode:
             self.switch_mode(mode)
 
-    def _init_mode(self, mode: str) -> Any:
-        """A fresh screen is styled when it mounts, so it needs no whole-app CSS refresh (which
-        Textual would otherwise run on the first switch to every mode: ~0.3 s with Compose open)."""
-        await_mount = super()._init_mode(mode)
-        self._screen_stacks[mode][-1]._css_update_count = self._css_update_count
-        return await_mount
-
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from PIL import Image
 from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
@@ -306,6 +305,8 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
         """Decode and shrink off the UI thread; the newest image wins (exclusive worker)."""
         if self._preview is None or not hasattr(self._preview, "image"):
             return
+        from PIL import Image  # here, in the worker: start-up need not import Pillow
+
         try:
             with Image.open(source) as im:
                 im.load()
