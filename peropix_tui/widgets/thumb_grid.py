@@ -29,6 +29,7 @@ IMG_W, IMG_H = 14, 7  # image cells: 14 x 14 pixels with half blocks
 PAGE = 120
 MAX_THUMBS = 600
 MAX_WANTED = 200
+MAKERS = 2  # thumbnail threads (Pillow releases the GIL while decoding)
 BATCH_S = 0.05  # thumbnails made in this long reach the screen together
 
 Pixels = list[list[tuple[int, int, int]]]
@@ -103,7 +104,7 @@ class ThumbGrid(ScrollView, can_focus=True):
         self._thumbs: OrderedDict[Path, Pixels] = OrderedDict()
         self._pending: set[Path] = set()
         self._wanted: deque[Path] = deque()  # appended here, popped by the thumbnail thread
-        self._making = False
+        self._makers = 0  # thumbnail threads running
         self.rendered_rows: set[int] = set()  # tile rows drawn since the last reset (for tests/bench)
 
     # ------------------------------------------------------------ data
@@ -183,14 +184,17 @@ class ThumbGrid(ScrollView, can_focus=True):
             self._wanted.append(path)
             if len(self._wanted) > MAX_WANTED:  # scrolled past: forget the oldest request
                 self._pending.discard(self._wanted.popleft())
-            if not self._making:
-                self._making = True
-                self.run_worker(self._make_wanted, thread=True, group="thumbs", exit_on_error=False)
+            self._start_makers()
         return None
 
+    def _start_makers(self) -> None:
+        while self._makers < MAKERS and len(self._wanted) > self._makers:
+            self._makers += 1
+            self.run_worker(self._make_wanted, thread=True, group="thumbs", exit_on_error=False)
+
     def _make_wanted(self) -> None:
-        """One thread makes the wanted thumbnails, newest request first (what is on screen now),
-        and hands them over in batches: one refresh per batch, not one thread per tile."""
+        """A thumbnail thread: makes wanted thumbnails, newest request first (what is on screen
+        now), and hands them over in batches: one refresh per batch, not one thread per tile."""
         batch: list[tuple[Path, Pixels]] = []
         handed = time.monotonic()
         while True:
@@ -211,10 +215,8 @@ class ThumbGrid(ScrollView, can_focus=True):
         while len(self._thumbs) > MAX_THUMBS:
             self._thumbs.popitem(last=False)
         if last:
-            self._making = False
-            if self._wanted:  # asked for while the thread was finishing
-                self._making = True
-                self.run_worker(self._make_wanted, thread=True, group="thumbs", exit_on_error=False)
+            self._makers -= 1
+            self._start_makers()  # for requests made while the thread was finishing
         if batch:
             self.refresh()
 
