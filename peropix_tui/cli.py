@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not (sys.argv[1:] if argv is None else argv):
+        # plain `peropix`: open the TUI without building every subcommand's parser first
+        from .tui import run_tui
+
+        return run_tui()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
