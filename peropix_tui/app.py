@@ -86,7 +86,8 @@ def _settings_screen() -> Screen[Any]:
 
 class PeroPixApp(App[None]):
     TITLE = "PeroPix"
-    CSS_PATH = "app.tcss"
+    # the first screen's CSS is read with the app's, so showing it does not re-parse every style sheet
+    CSS_PATH = ["app.tcss", "screens/compose.tcss"]
     COMMANDS = App.COMMANDS | {PeroPixCommands}
     MODES = {"compose": _compose_screen, "queue": _queue_screen, "gallery": _gallery_screen,
              "settings": _settings_screen}
@@ -101,9 +102,15 @@ class PeroPixApp(App[None]):
 
     def __init__(self, config: Config | None = None, *, token: Secret | None = None,
                  backends: dict[str, Backend] | None = None) -> None:
-        super().__init__()
         self.config = config or Config()
         self.token: Secret | None = token if token is not None else load_token()
+        # Start in the first screen's mode with that screen as Textual's default screen: installing
+        # it as a mode would re-parse every style sheet and restyle the app before the first frame.
+        # The mode is added back once the app is mounted (F2..F5 switch to it as to any other).
+        first = "settings" if self.first_run else "compose"
+        self.DEFAULT_MODE = first  # type: ignore[misc]
+        self.MODES = {name: make for name, make in PeroPixApp.MODES.items() if name != first}  # type: ignore[misc]
+        super().__init__()
         self.balance: BalanceUpdated | None = None
         self.tags: Any = None
         self.store: Any = None
@@ -184,7 +191,14 @@ class PeroPixApp(App[None]):
         return atomic_write(folder / name, data, exclusive=True)
 
     # ------------------------------------------------------------ lifecycle
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen[Any]:
+        make = PeroPixApp.MODES[self.DEFAULT_MODE]
+        assert callable(make)
+        return make()
+
+    async def on_mount(self) -> None:
+        self.add_mode(self.DEFAULT_MODE, PeroPixApp.MODES[self.DEFAULT_MODE])
+        await self.screen._mounted_event.wait()  # its widgets exist once the app is ready
         self.animation_level = "none" if os.environ.get("TEXTUAL_ANIMATIONS") == "none" else self.animation_level
         if self.config.ui.keymap:
             self.set_keymap(self.config.ui.keymap)
@@ -193,7 +207,6 @@ class PeroPixApp(App[None]):
         paused = len(self.queue.in_state(JobState.PAUSED))
         if paused:
             self.notify(f"{paused} job(s) from last time are paused: F3, then 'p' to resume.", timeout=8)
-        self.switch_mode("settings" if self.first_run else "compose")
         self.call_after_refresh(self._start_services)
 
     def _start_services(self) -> None:
@@ -274,9 +287,7 @@ class PeroPixApp(App[None]):
     # ------------------------------------------------------------ messages
     def broadcast(self, message: Message) -> None:
         """A non-bubbling copy of ``message`` to every screen that exists (all modes)."""
-        for mode, stack in self._screen_stacks.items():
-            if mode == self.DEFAULT_MODE:
-                continue
+        for stack in self._screen_stacks.values():
             for screen in stack:
                 if screen.is_attached:
                     m = copy.copy(message)

@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from ..messages import GenerationRequested, ImageSaved, JobFailed, JobProgressed
+from ..widgets.footer import KeyFooter
 
 
 class HomeScreen(Screen[None]):
@@ -23,7 +24,7 @@ class HomeScreen(Screen[None]):
             yield Input(self.app.workspace.base.prompt, placeholder="prompt", id="prompt")  # type: ignore[attr-defined]
             yield Static("", id="status")
             yield Vertical(id="preview-box")
-        yield Footer()
+        yield KeyFooter()
 
     @on(Input.Changed, "#prompt")
     def _prompt(self, event: Input.Changed) -> None:

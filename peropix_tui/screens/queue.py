@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.screen import Screen
-from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import Checkbox, DataTable, Header, Input, Label, Static
 
 from ..core.presets import PresetError, list_presets, load_preset, save_preset
 from ..core.settings import CharacterPrompt, SettingsError, parse_cell
@@ -28,6 +28,7 @@ from ..messages import (
     JobProgressed,
     QueueChanged,
 )
+from ..widgets.footer import KeyFooter
 from ..widgets.job_list import JobList
 from .modals import ChoicePrompt, LinesPrompt, TextPrompt
 
@@ -110,7 +111,7 @@ class QueueScreen(Screen[None]):
             with Vertical(id="queue-pane"):
                 yield Static("", id="queue-summary")
                 yield JobList(id="jobs")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def ws(self) -> Any:

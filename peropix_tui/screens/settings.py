@@ -10,11 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Header, Input, Label, Select, Static
 
 from ..core.config import IMAGE_PROTOCOLS, Secret, save_config, save_token
 from ..messages import BalanceUpdated
 from ..runner import fetch_balance
+from ..widgets.footer import KeyFooter
 
 WELCOME = (
     "Welcome to PeroPix. Nothing is configured yet — pick one:\n"
@@ -85,7 +86,7 @@ class SettingsScreen(Screen[None]):
             with Horizontal(id="settings-buttons"):
                 yield Button("Verify token (ctrl+t)", id="verify")
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
-        yield Footer()
+        yield KeyFooter()
 
     @staticmethod
     def _balance_text(bal: BalanceUpdated | None) -> str:
