@@ -2,6 +2,10 @@
 
 Each is started under a pseudo-terminal (120x40) in a fresh temporary PeroPix home; the clock runs
 from spawn until the first frame's footer ("^p palette", present in both) reaches the pty. Median of N runs each.
+Both read compiled bytecode, as an installed package would: an environment with
+PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every PeroPix module on every start while
+Textual's bytecode is already in the venv; the bytecode goes to a temporary PYTHONPYCACHEPREFIX
+filled by one untimed warm-up start of each app.
 Also checks that start-up does not import torch (target: peropix ≤ 1.5x the minimal app).
 
     python bench/startup.py [--runs 7]
@@ -50,8 +54,9 @@ print("torch imported:", "torch" in sys.modules)
 """
 
 
-def env_for(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEROPIX_")}
+def env_for(home: Path, pycache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEROPIX_") and k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
     for name in ("CONFIG", "DATA", "CACHE", "STATE"):
         (home / name.lower()).mkdir(parents=True, exist_ok=True)
         env[f"PEROPIX_{name}_DIR"] = str(home / name.lower())
@@ -98,15 +103,22 @@ def main() -> None:
     results: dict[str, list[float]] = {"minimal textual app": [], "peropix (python -m peropix_tui)": [],
                                        first_run: []}
     with tempfile.TemporaryDirectory() as tmp:
+        pycache = Path(tmp) / "pycache"
+        warm = env_for(Path(tmp) / "warm", pycache)
+        time_to_marker([py, "-c", MINIMAL], b"palette", warm)  # untimed: fills the bytecode cache
+        time_to_marker([py, "-m", "peropix_tui"], b"palette", warm)
+        warm = env_for(Path(tmp) / "warm-first", pycache)
+        del warm["PEROPIX_NAI_TOKEN"]
+        time_to_marker([py, "-m", "peropix_tui"], b"palette", warm)
         for i in range(args.runs):  # interleaved so machine load hits both alike
-            env = env_for(Path(tmp) / f"h{i}")
+            env = env_for(Path(tmp) / f"h{i}", pycache)
             results["minimal textual app"].append(time_to_marker([py, "-c", MINIMAL], b"palette", env))
             results["peropix (python -m peropix_tui)"].append(
                 time_to_marker([py, "-m", "peropix_tui"], b"palette", env))
-            env = env_for(Path(tmp) / f"f{i}")
+            env = env_for(Path(tmp) / f"f{i}", pycache)
             del env["PEROPIX_NAI_TOKEN"]
             results[first_run].append(time_to_marker([py, "-m", "peropix_tui"], b"palette", env))
-        check = subprocess.run([py, "-c", TORCH_CHECK], env=env_for(Path(tmp) / "t"), cwd=ROOT,
+        check = subprocess.run([py, "-c", TORCH_CHECK], env=env_for(Path(tmp) / "t", pycache), cwd=ROOT,
                                capture_output=True, text=True, timeout=300)
     base = statistics.median(results["minimal textual app"])
     print(f"{'app':<34} {'median s':>9} {'min s':>7} {'max s':>7} {'ratio':>6}")
