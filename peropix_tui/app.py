@@ -13,6 +13,7 @@ queue list, the gallery and the cost meter update wherever they are.
 from __future__ import annotations
 
 import copy
+import gc
 import logging
 import os
 import shlex
@@ -211,6 +212,7 @@ class PeroPixApp(App[None]):
 
     def _start_services(self) -> None:
         """After the first frame: the gallery index, the tag index, the image module, the balance."""
+        gc.enable()  # run_tui paused collection for the start-up
         self.ensure_store()
         self._load_tags()
         self._preload_images()

@@ -8,6 +8,7 @@ blocks (set ``ui.image_protocol`` explicitly to skip the probe).
 
 from __future__ import annotations
 
+import gc
 import sys
 
 
@@ -22,6 +23,9 @@ def choose_protocol(configured: str) -> str:
 
 
 def run_tui() -> int:
+    # Start-up builds many long-lived objects (modules, widgets, styles) and collecting them while
+    # it runs only costs time; the app collects again once its first frame is shown.
+    gc.disable()
     from .core.config import ConfigError, load_config
 
     try:
