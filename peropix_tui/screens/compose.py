@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
@@ -43,17 +43,31 @@ from ..messages import (
 from ..widgets.character_list import CharacterList
 from ..widgets.cost_meter import CostMeter
 from ..widgets.footer import KeyFooter
-from ..widgets.param_form import ParamForm
 from ..widgets.prompt_area import PromptArea
-from ..widgets.references import ReferencesPanel
+
+if TYPE_CHECKING:  # both are imported when their tab is first built, not at start-up
+    from ..widgets.param_form import ParamForm
+    from ..widgets.references import ReferencesPanel
 
 PREVIEW_PX = 512  # longest side kept for the inline preview
 
 # Tab panes filled on first show (or when something needs their widgets): they hold most of the
 # screen's widgets, and mounting them all made start-up ~3x a minimal Textual app.
+def _param_form(settings: GenerationSettings) -> Widget:
+    from ..widgets.param_form import ParamForm
+
+    return ParamForm(settings, id="params")
+
+
+def _references_panel(settings: GenerationSettings) -> Widget:
+    from ..widgets.references import ReferencesPanel
+
+    return ReferencesPanel(settings, id="references")
+
+
 LAZY_PANES: dict[str, Callable[[GenerationSettings], Widget]] = {
-    "tab-params": lambda s: ParamForm(s, id="params"),
-    "tab-references": lambda s: ReferencesPanel(s, id="references"),
+    "tab-params": _param_form,
+    "tab-references": _references_panel,
 }
 
 
@@ -135,6 +149,16 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
         await pane.mount(make(self.settings))
         return True
 
+    def _param_form(self) -> ParamForm:
+        from ..widgets.param_form import ParamForm
+
+        return self.query_one("#params", ParamForm)
+
+    def _references_panel(self) -> ReferencesPanel:
+        from ..widgets.references import ReferencesPanel
+
+        return self.query_one("#references", ReferencesPanel)
+
     @on(TabbedContent.TabActivated, "#compose-tabs")
     async def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id:
@@ -197,8 +221,8 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
             return
         self.settings.mask = str(path)
         self.settings.action = "infill"
-        for panel in self.query(ReferencesPanel):  # an unbuilt pane shows the settings when built
-            panel.show_base()
+        if self.query("#references"):  # an unbuilt pane shows the settings when built
+            self._references_panel().show_base()
         self._edited()
 
     # --------------------------------------------------------------- edits
@@ -213,20 +237,20 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
     def _negative_changed(self, event: TextArea.Changed) -> None:
         self.settings.uc = event.text_area.text
 
-    @on(ParamForm.Changed)
-    def _params_changed(self, event: ParamForm.Changed) -> None:
+    def on_param_form_changed(self, event: ParamForm.Changed) -> None:
         if event.field == "provider":
             for area in self.query(PromptArea):
                 area.dialect = dialect_for(self.settings)
         self._edited()
 
     @on(CharacterList.Changed)
-    @on(ReferencesPanel.Changed)
     def _parts_changed(self) -> None:
         self._edited()
 
-    @on(ReferencesPanel.MaskRequested)
-    def _mask_requested(self) -> None:
+    def on_references_panel_changed(self, event: ReferencesPanel.Changed) -> None:
+        self._edited()
+
+    def on_references_panel_mask_requested(self, event: ReferencesPanel.MaskRequested) -> None:
         self.action_edit_mask()
 
     # ------------------------------------------------------- app messages
@@ -247,9 +271,9 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
                 area.load_text(text)
         await self.query_one(CharacterList).load(s.characters)
         if not await self._build("tab-params"):
-            await self.query_one(ParamForm).load(s)
+            await self._param_form().load(s)
         if not await self._build("tab-references"):
-            await self.query_one(ReferencesPanel).load(s)
+            await self._references_panel().load(s)
         self._edited()
 
     async def on_reference_picked(self, message: ReferencePicked) -> None:
@@ -263,7 +287,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
         elif message.kind == "charref":
             s.charref = CharacterReference(path=path)
         if not await self._build("tab-references"):
-            await self.query_one(ReferencesPanel).load(s)
+            await self._references_panel().load(s)
         self.query_one(TabbedContent).active = "tab-references"
         self._edited()
         if message.kind == "inpaint":
