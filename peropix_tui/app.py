@@ -199,7 +199,9 @@ class PeroPixApp(App[None]):
 
     async def on_mount(self) -> None:
         self.add_mode(self.DEFAULT_MODE, PeroPixApp.MODES[self.DEFAULT_MODE])
-        await self.screen._mounted_event.wait()  # its widgets exist once the app is ready
+        # The default screen composes on its own task; wait for it so that its widgets exist once the
+        # app is ready (pilots, snapshots). Textual's AwaitMount would also re-layout the screen.
+        await self.screen._mounted_event.wait()
         self.animation_level = "none" if os.environ.get("TEXTUAL_ANIMATIONS") == "none" else self.animation_level
         if self.config.ui.keymap:
             self.set_keymap(self.config.ui.keymap)
