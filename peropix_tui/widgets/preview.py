@@ -141,6 +141,9 @@ class DeferredImage(Widget):
         self._protocol = protocol
         self._inner: Widget | None = None
 
+    def render(self) -> str:
+        return ""  # empty until the first image (a bare Widget would print its own name)
+
     @property
     def image(self) -> Any:
         return getattr(self._inner, "image", None)

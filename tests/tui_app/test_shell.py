@@ -26,6 +26,9 @@ async def test_first_run_opens_settings_and_keys_switch_screens(make_app: Any) -
         assert isinstance(app.screen, GalleryScreen)
         await pilot.press("f2")
         assert app.current_mode == "compose"
+        await pilot.pause()
+        # the empty preview shows nothing (a bare placeholder widget would print its own name)
+        assert "DeferredImage" not in app.export_screenshot()
         await pilot.press("ctrl+q")
     assert app.return_code in (None, 0)
 
