@@ -339,5 +339,8 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
             self.app.call_from_thread(self._status, f"preview unreadable: {e}")
             return
         image.thumbnail((PREVIEW_PX, PREVIEW_PX))
+        from ..widgets.preview import letterbox
+
+        image = letterbox(image, self._preview.size.width, self._preview.size.height)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(setattr, self._preview, "image", image)

@@ -198,7 +198,16 @@ class GalleryScreen(Screen[None]):
         box = self.query_one("#detail-preview-box")
         await box.remove_children()
         if image is not None:
-            await box.mount(self.app.image_widget(image, id="detail-preview"))  # type: ignore[attr-defined]
+            widget = self.app.image_widget(image, id="detail-preview")  # type: ignore[attr-defined]
+            await box.mount(widget)
+            self.call_after_refresh(self._fit_detail, widget, image)
+
+    def _fit_detail(self, widget: Any, image: Any) -> None:
+        """Once laid out, keep the picture's aspect in the preview box (widgets stretch to fit)."""
+        from ..widgets.preview import letterbox
+
+        if widget.is_mounted and widget.size.area:
+            widget.image = letterbox(image, widget.size.width, widget.size.height)
 
     # ------------------------------------------------------------ actions
     def _need(self) -> GridItem | None:

@@ -126,6 +126,38 @@ def load_display_image(path: Path, max_px: int = 1024) -> Any:
     return im
 
 
+def cell_pixels() -> tuple[int, int]:
+    """The terminal's cell size in pixels as textual-image measured it (10×20 when unknown)."""
+    with contextlib.suppress(Exception):
+        from textual_image import _terminal
+
+        size = _terminal.get_cell_size()
+        if size.width > 0 and size.height > 0:
+            return int(size.width), int(size.height)
+    return 10, 20
+
+
+def letterbox(image: Any, cols: int, rows: int) -> Any:
+    """Pad ``image`` with black to the pixel aspect of a ``cols``×``rows`` cell box, centred.
+
+    Image widgets stretch their picture to the box they are given; padding first keeps a
+    portrait 832×1216 picture portrait in a box of any shape.
+    """
+    if cols <= 0 or rows <= 0:
+        return image
+    from PIL import Image
+
+    cw, ch = cell_pixels()
+    box_aspect = (cols * cw) / (rows * ch)
+    w, h = image.size
+    if abs(w / h - box_aspect) < 0.01:
+        return image
+    new_w, new_h = (round(h * box_aspect), h) if w / h < box_aspect else (w, round(w / box_aspect))
+    canvas = Image.new("RGB", (new_w, new_h), (0, 0, 0))
+    canvas.paste(image.convert("RGB"), ((new_w - w) // 2, (new_h - h) // 2))
+    return canvas
+
+
 class DeferredImage(Widget):
     """An empty image slot that becomes a textual-image widget when it gets its first image.
 

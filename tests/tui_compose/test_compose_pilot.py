@@ -25,6 +25,7 @@ from peropix_tui.widgets.character_list import CharacterList
 from peropix_tui.widgets.cost_meter import CostMeter
 from peropix_tui.widgets.grid_picker import GridPickerScreen
 from peropix_tui.widgets.param_form import ParamForm
+from peropix_tui.widgets.preview import cell_pixels
 from peropix_tui.widgets.prompt_area import PromptArea
 
 SIZE = (120, 40)
@@ -231,12 +232,18 @@ async def test_job_messages_update_status_and_preview(make_app: Any, tmp_path: P
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "step 5/28 · account busy" in str(screen.query_one("#job-status").render())
-        assert preview.image.getpixel((0, 0)) == (200, 30, 30)
+        centre = (preview.image.width // 2, preview.image.height // 2)
+        assert preview.image.getpixel(centre) == (200, 30, 30)
         screen.post_message(ImageSaved("j1", saved, 42))
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert preview.image.getpixel((0, 0)) == (30, 200, 30)
+        centre = (preview.image.width // 2, preview.image.height // 2)
+        assert preview.image.getpixel(centre) == (30, 200, 30)
+        # letterboxed to the preview box's aspect, so the picture is not stretched
+        cw, ch = cell_pixels()
+        box_aspect = preview.size.width * cw / (preview.size.height * ch)
+        assert abs(preview.image.width / preview.image.height - box_aspect) < 0.02
         assert "seed 42" in str(screen.query_one("#job-status").render())
 
 
