@@ -58,12 +58,8 @@ SCREENS = ("compose", "queue", "gallery", "settings")
 
 
 def _compose_screen() -> Screen[Any]:
-    try:
-        from .screens.compose import ComposeScreen
-    except ImportError:
-        from .screens.home import HomeScreen
+    from .screens.compose import ComposeScreen
 
-        return HomeScreen()
     return ComposeScreen()
 
 
@@ -145,10 +141,8 @@ class PeroPixApp(App[None]):
         return self.store
 
     def _open_store(self) -> Any:
-        try:
-            from .core.store import GalleryStore
-        except ImportError:
-            return None
+        from .core.store import GalleryStore
+
         try:
             return GalleryStore(self.config.output_dir)
         except Exception as e:  # an unusable output folder must not stop the app
@@ -228,10 +222,8 @@ class PeroPixApp(App[None]):
 
     @work(thread=True, group="tags", exit_on_error=False)
     def _load_tags(self) -> None:
-        try:
-            from .core.tags import load_index, tags_dir
-        except ImportError:
-            return
+        from .core.tags import load_index, tags_dir
+
         index, _warnings = load_index(tags_dir(self.config.paths.tags_dir))
         self.tags = index
 

@@ -64,10 +64,8 @@ def pending_cost(jobs: list[Job], tier: int | None, active: bool) -> int:
 
 def refusal(app: PeroPixApp, all_slots: bool) -> str | None:
     """Why this run must not start (over balance or budget), using the cost meter's numbers."""
-    try:
-        from .core.costing import run_cost
-    except ImportError:  # no cost module: NovelAI refuses an unaffordable request itself (402)
-        return None
+    from .core.costing import run_cost
+
     bal = app.balance
     tier = bal.tier if bal else None
     active = bal.active if bal else True
@@ -83,10 +81,8 @@ def check_settings(settings: GenerationSettings) -> None:
     """Raise SettingsError (naming the field) for settings the provider will refuse."""
     settings.check_basic()
     if settings.provider == "nai":
-        try:
-            from .core.nai.models import validate
-        except ImportError:
-            return
+        from .core.nai.models import validate
+
         validate(settings)
 
 
@@ -144,10 +140,8 @@ def with_metadata(img: GeneratedImage, extra: dict[str, Any]) -> bytes:
     """Add the PeroPix object to a PNG's Comment when the metadata module is there."""
     if img.extension != "png":
         return img.data
-    try:
-        from .core.metadata import embed_peropix
-    except ImportError:
-        return img.data
+    from .core.metadata import embed_peropix
+
     try:
         return bytes(embed_peropix(img.data, extra))
     except Exception as e:  # metadata is a bonus; the image itself must never be lost
@@ -338,8 +332,6 @@ async def fetch_balance(config: Any, token: Any, *, client: Any = None) -> Balan
             async with NaiClient(config.nai.base_url, token, timeout=30.0) as once:
                 sub = await once.subscription()
         return BalanceUpdated(int(sub.anlas), int(sub.tier), bool(sub.active))
-    except ImportError:
-        return BalanceUpdated(None, None, False, "NovelAI client not installed")
     except BackendError as e:
         return BalanceUpdated(None, None, False, str(e))
     except Exception as e:

@@ -133,10 +133,8 @@ def _run_count(workspace: SlotSet) -> int:
 
 def count_uncached(settings: GenerationSettings) -> int:
     """Enabled vibes that will need an encode: the vibe cache decides when it is available."""
-    try:
-        from .nai.vibe import count_uncached as cache_count
-    except ImportError:
-        return sum(1 for v in settings.enabled_vibes() if not v.encoding)
+    from .nai.vibe import count_uncached as cache_count
+
     return int(cache_count(settings))
 
 

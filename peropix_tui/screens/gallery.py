@@ -29,10 +29,8 @@ ALL = "\x00all"
 
 def read_record(path: Path) -> Any:
     """The image's metadata record, or None (no module or no metadata)."""
-    try:
-        from ..core.metadata import read_metadata
-    except ImportError:
-        return None
+    from ..core.metadata import read_metadata
+
     try:
         return read_metadata(path)
     except Exception:

@@ -56,13 +56,8 @@ class CostMeter(Static):
         anlas = balance.anlas if balance is not None else None
         config = getattr(app, "config", None)
         budget = config.generation.budget if config is not None else 0
-        try:
-            pending = pending_cost(queued_settings(getattr(app, "queue", None)), tier=tier, active=active)
-            self.cost = run_cost(workspace, tier=tier, active=active, balance=anlas, budget=budget, pending=pending)
-        except ImportError as e:  # the NovelAI price formula is not installed
-            self.cost = None
-            self.update(f"cost unavailable: {e}")
-            return
+        pending = pending_cost(queued_settings(getattr(app, "queue", None)), tier=tier, active=active)
+        self.cost = run_cost(workspace, tier=tier, active=active, balance=anlas, budget=budget, pending=pending)
         self.set_class(self.cost.exceeds_balance or self.cost.exceeds_budget, "-over")
 
     def watch_cost(self, cost: RunCost | None) -> None:

@@ -26,10 +26,8 @@ def vibe_state(vibe: VibeReference, model: str) -> str:
     """Cache state of one vibe for ``model``: cached, needs an encode (2 Anlas), or unusable."""
     if vibe.encoding:
         return "cached"
-    try:
-        from ..core.nai.vibe import VibeCache, model_family, vibe_source
-    except ImportError:
-        return "needs encoding (+2)"
+    from ..core.nai.vibe import VibeCache, model_family, vibe_source
+
     family = model_family(model)
     if family is None:
         return "model takes no vibes"

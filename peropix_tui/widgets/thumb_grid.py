@@ -48,13 +48,9 @@ def pixels_for(path: Path) -> Pixels:
     """IMG_W x 2*IMG_H RGB pixels of ``path`` (letterboxed), via the store's thumbnail cache."""
     from PIL import Image
 
-    src = path
-    try:
-        from ..core.thumbs import thumbnail
+    from ..core.thumbs import thumbnail
 
-        src = thumbnail(path, 64).path
-    except ImportError:
-        pass
+    src = thumbnail(path, 64).path
     w, h = IMG_W, IMG_H * 2
     canvas = Image.new("RGB", (w, h), (0, 0, 0))
     try:

@@ -248,12 +248,15 @@ def test_local_engine_image_indexes_checkpoint_and_character_prompts(store: Gall
     assert [i.path for i in store.page(search="twintails")] == [img.path]
 
 
-def test_indexing_without_the_metadata_module_reads_the_comment_chunk(
+def test_a_metadata_reader_bug_falls_back_to_the_comment_chunk(
     store: GalleryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from peropix_tui.core.store import scan
 
-    monkeypatch.setattr(scan, "_metadata_reader", lambda: None)
+    def broken(data: bytes) -> None:
+        raise RuntimeError("reader bug")
+
+    monkeypatch.setattr(scan, "read_metadata", broken)
     img = store.save_image(nai_png("fallback, cat", seed=9, provider="local"), folder="f")
     assert (img.seed, img.provider, img.prompt) == (9, "local", "fallback, cat")
 

@@ -7,19 +7,18 @@ an image has no readable metadata, it is indexed with its size only. One bad fil
 
 from __future__ import annotations
 
-import functools
-import importlib
 import io
 import json
 import os
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from ..metadata import NoMetadataError, read_metadata
 from .layout import is_image_name
 
 
@@ -114,21 +113,7 @@ def _text_chunks(data: bytes) -> dict[str, str]:
         return {}
 
 
-@functools.cache
-def _metadata_reader() -> tuple[Callable[[bytes], Any], type[Exception]] | None:
-    """``read_metadata`` and ``NoMetadataError`` from core.metadata, or None if it is not available."""
-    try:
-        mod = importlib.import_module("peropix_tui.core.metadata")
-        return mod.read_metadata, mod.NoMetadataError
-    except (ImportError, AttributeError):
-        return None
-
-
 def _recipe(data: bytes) -> dict[str, Any]:
-    reader = _metadata_reader()
-    if reader is None:
-        return _recipe_from_comment(_text_chunks(data))
-    read_metadata, no_metadata = reader
     try:
         rec = read_metadata(data)
         s = rec.settings
@@ -140,7 +125,7 @@ def _recipe(data: bytes) -> dict[str, Any]:
             "seed": s.seed,
             "prompt": "\n".join(p for p in prompts if p),
         }
-    except no_metadata:
+    except NoMetadataError:
         return {}
     except Exception:  # noqa: BLE001 - a reader bug must not stop indexing
         return _recipe_from_comment(_text_chunks(data))
