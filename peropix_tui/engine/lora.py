@@ -1,15 +1,18 @@
-"""kohya-format LoRA / LoCon merged into the weights, and unmerged bit-exactly.
+"""LoRA / LoCon and LyCORIS (LoHa, LoKr, DoRA, full diff) files merged into the weights, and unmerged bit-exactly.
 
 Names are generated from the model's own modules (never parsed back from LoRA names, since
 underscores are ambiguous): ``lora_unet_<sgm name>``, ``lora_te1_<HF CLIP-L name>``,
-``lora_te2_<HF CLIP-G name>`` with dots as underscores. Merge, per target weight ``W``:
+``lora_te2_<HF CLIP-G name>`` with dots as underscores, plus diffusers-named aliases (``lora_unet_``,
+``lycoris_``, ``unet.``). One parser groups a file's tensors by module and builds one adapter each
+(:mod:`.lycoris` states the LoHa / LoKr / DoRA / diff formulas). Plain LoRA, per target weight ``W``:
 
     W ← W + s · (α / r) · reshape(up.flatten(1) @ down.flatten(1), W.shape)
 
 (LoCon-Tucker puts a ``mid`` [r, r, kh, kw] core between them: Σ_ij up[o,i]·mid[i,j,h,w]·down[j,c].)
 
-computed in fp32 and cast back; ``r`` is ``down.shape[0]``, ``α`` defaults to ``r``. The original of
-every touched weight is kept (on the CPU), so :meth:`LoraHandle.remove` restores it exactly.
+computed in fp32 and cast back; ``r`` is ``down.shape[0]``, ``α`` defaults to ``r``; ``s`` is the
+LoRA's UNet weight or its CLIP weight. The original of every touched weight is kept (on the CPU), so
+:meth:`LoraHandle.remove` restores it exactly. OFT, BOFT, GLoRA, (IA)³ and norm-layer files are refused.
 """
 
 from __future__ import annotations
@@ -22,13 +25,12 @@ import torch
 from torch import nn
 
 from .clip import canonical_names
+from .lycoris import Adapter, DoRA, FullDiff, LoHa, LoKr
 from .unet import UNetConfig
 
 if TYPE_CHECKING:
     from .checkpoint import SDXLModel
 
-UNSUPPORTED = ("hada_w1", "lokr_w1", "dora_scale")
-PAIRS = ((".lora_up.weight", ".lora_down.weight"), (".lora_B.weight", ".lora_A.weight"))
 
 
 class LoraError(ValueError):
@@ -53,7 +55,7 @@ class LoraHandle:
         if not self.model.loras or self.model.loras[-1] is not self:
             raise LoraError(f"{self.path}: remove LoRAs in reverse order of applying them")
         with torch.no_grad():
-            for param, original in self.originals.values():
+            for param, original in reversed(self.originals.values()):  # a weight named twice: oldest wins
                 param.copy_(original)
         self.originals.clear()
         self.model.loras.pop()
@@ -79,6 +81,7 @@ def lora_key_map(model: SDXLModel) -> dict[str, tuple[torch.Tensor, bool]]:
         if alias:
             keys["lora_unet_" + alias.replace(".", "_")] = (w, False)
             keys["unet." + alias] = (w, False)
+            keys["lycoris_" + alias.replace(".", "_")] = (w, False)
     for prefix, dotted, enc in (("lora_te1_", "text_encoder.", model.clip_l),
                                 ("lora_te2_", "text_encoder_2.", model.clip_g)):
         canon = {own: c for c, own in canonical_names(enc).items()}
@@ -149,6 +152,14 @@ class LoraPair:
     mid: torch.Tensor | None = None  # LoCon with Tucker decomposition: [r, r, kh, kw]
 
     @property
+    def kind(self) -> str:
+        return "LoRA" if self.mid is None else "LoCon-Tucker"
+
+    def shapes(self) -> str:
+        mid = "" if self.mid is None else f", mid{tuple(self.mid.shape)}"
+        return f"up{tuple(self.up.shape)}, down{tuple(self.down.shape)}{mid}"
+
+    @property
     def rank(self) -> int:
         return int(self.down.shape[0])
 
@@ -171,46 +182,153 @@ class LoraPair:
         return weight.shape == (self.up.shape[0], self.down.flatten(1).shape[1], *self.mid.shape[2:])
 
 
-def _pairs(tensors: dict[str, torch.Tensor]) -> dict[str, LoraPair]:
-    out = {}
-    for key in tensors:
-        for up_sfx, down_sfx in PAIRS:
-            if key.endswith(up_sfx):
-                base = key[: -len(up_sfx)]
-                down = tensors.get(base + down_sfx)
-                if down is not None:
-                    alpha = tensors.get(base + ".alpha")
-                    out[base] = LoraPair(tensors[key], down, float(alpha) if alpha is not None else float(down.shape[0]),
-                                         tensors.get(base + ".lora_mid.weight"))
-    return out
+# Tensor-name suffix after a module's base name -> its role in the adapter.
+ROLES = {
+    "lora_up.weight": "up", "lora_B.weight": "up", "lora_down.weight": "down", "lora_A.weight": "down",
+    "lora_mid.weight": "mid", "alpha": "alpha", "dora_scale": "dora", "lora_magnitude_vector": "dora",
+    "lora_magnitude_vector.weight": "dora", "diff": "diff", "diff_b": "diff_b",
+    **{n: n for n in ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", "hada_t1", "hada_t2", "lokr_w1",
+                      "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2")},
+}
+# Suffixes of adapter kinds we cannot merge: the whole file is refused.
+REFUSED = {
+    "oft_blocks": "OFT/BOFT", "oft_diag": "OFT", "rescale": "OFT/BOFT", "a1.weight": "GLoRA",
+    "a2.weight": "GLoRA", "b1.weight": "GLoRA", "b2.weight": "GLoRA", "w_norm": "norm-layer (w_norm)",
+    "b_norm": "norm-layer (b_norm)", "on_input": "(IA)³", "lokr_t1": "LoKr with a Tucker w1",
+}
+KINDS = {
+    "LoRA": ("up", "down", "mid"),
+    "LoHa": ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", "hada_t1", "hada_t2"),
+    "LoKr": ("lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2"),
+    "diff": ("diff",),
+}
+_SUFFIXES = sorted([*ROLES, *REFUSED], key=len, reverse=True)
+
+
+@dataclass
+class ParsedLora:
+    """A LoRA file's adapters by module base name (bias diffs apart), and the keys nothing reads."""
+
+    adapters: dict[str, Adapter]
+    bias_diffs: dict[str, FullDiff]
+    ignored: list[str]
+
+
+def parse_adapters(path: str, tensors: dict[str, torch.Tensor]) -> ParsedLora:
+    """Group tensors by module and build one adapter each; refuse unsupported kinds and incomplete sets."""
+    groups: dict[str, dict[str, torch.Tensor]] = {}
+    refused: set[str] = set()
+    ignored = []
+    for key, tensor in tensors.items():
+        sfx = next((s for s in _SUFFIXES if key.endswith("." + s)), None)
+        if sfx is None:
+            ignored.append(key)
+        elif sfx in REFUSED:
+            refused.add(REFUSED[sfx])
+        else:
+            groups.setdefault(key[: -len(sfx) - 1], {})[ROLES[sfx]] = tensor
+    if refused:
+        raise LoraError(f"{path}: {', '.join(sorted(refused))} adapters are not supported "
+                        "(LoRA, LoCon, LoHa, LoKr, DoRA and full diffs are)")
+    parsed = ParsedLora({}, {}, ignored)
+    for base, parts in groups.items():
+        if "diff_b" in parts:
+            parsed.bias_diffs[base] = FullDiff(parts.pop("diff_b"), "diff_b")
+        adapter = _adapter(path, base, parts)
+        if adapter is not None:
+            parsed.adapters[base] = adapter
+        elif "diff_b" not in parts and base not in parsed.bias_diffs:
+            parsed.ignored.append(base)  # a lone alpha
+    return parsed
+
+
+def _adapter(path: str, base: str, parts: dict[str, torch.Tensor]) -> Adapter | None:
+    kinds = [kind for kind, roles in KINDS.items() if any(r in parts for r in roles)]
+    if len(kinds) > 1:
+        raise LoraError(f"{path}: {base} mixes {' and '.join(kinds)} tensors")
+    if not kinds:
+        if "dora" in parts:
+            raise LoraError(f"{path}: {base} has a DoRA magnitude (dora_scale) but no LoRA/LoHa/LoKr tensors")
+        return None
+    kind = kinds[0]
+    missing = _missing(kind, parts)
+    if missing:
+        raise LoraError(f"{path}: {base} is an incomplete {kind}: missing {', '.join(missing)}")
+    alpha = float(parts["alpha"]) if "alpha" in parts else None
+    adapter: Adapter
+    if kind == "LoRA":
+        rank = float(parts["down"].shape[0])
+        adapter = LoraPair(parts["up"], parts["down"], rank if alpha is None else alpha, parts.get("mid"))
+    elif kind == "LoHa":
+        adapter = LoHa(parts["hada_w1_a"], parts["hada_w1_b"], parts["hada_w2_a"], parts["hada_w2_b"], alpha,
+                       parts.get("hada_t1"), parts.get("hada_t2"))
+    elif kind == "LoKr":
+        p = parts.get
+        adapter = LoKr(p("lokr_w1"), p("lokr_w1_a"), p("lokr_w1_b"), p("lokr_w2"), p("lokr_w2_a"), p("lokr_w2_b"),
+                       p("lokr_t2"), alpha)
+    else:
+        adapter = FullDiff(parts["diff"])
+    return DoRA(adapter, parts["dora"]) if "dora" in parts else adapter
+
+
+def _missing(kind: str, parts: dict[str, torch.Tensor]) -> list[str]:
+    """Tensor names a ``kind`` adapter still needs, given the ones present."""
+    def need(*names: str) -> list[str]:
+        return [n for n in names if n not in parts]
+
+    if kind == "LoRA":
+        names = {"up": "lora_up.weight (or lora_B.weight)", "down": "lora_down.weight (or lora_A.weight)"}
+        return [name for role, name in names.items() if role not in parts]
+    if kind == "LoHa":
+        tucker = ("hada_t1", "hada_t2") if "hada_t1" in parts or "hada_t2" in parts else ()
+        return need("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", *tucker)
+    if kind == "LoKr":
+        w1 = () if "lokr_w1" in parts else ("lokr_w1_a", "lokr_w1_b")
+        w2 = () if "lokr_w2" in parts and "lokr_t2" not in parts else ("lokr_w2_a", "lokr_w2_b")
+        return need(*w1, *w2)
+    return []
 
 
 def apply_lora(
     model: SDXLModel, lora_path: str | os.PathLike[str], weight: float = 1.0, *, clip_weight: float | None = None
 ) -> LoraHandle:
-    """Merge a kohya LoRA into ``model`` (UNet at ``weight``, text encoders at ``clip_weight``)."""
+    """Merge a LoRA / LyCORIS file into ``model`` (UNet at ``weight``, text encoders at ``clip_weight``).
+    Every check runs before the first weight changes."""
     path = str(lora_path)
-    tensors = _read(path)
-    unsupported = sorted({kind for k in tensors for kind in UNSUPPORTED if f".{kind}" in k})
-    if unsupported:
-        raise LoraError(f"{path}: {', '.join(unsupported)} tensors (LoCon-Tucker / LoHa / LoKr / DoRA) "
-                        "are not supported; plain LoRA and LoCon are")
-    pairs = _pairs(tensors)
-    targets = lora_key_map(model)
-    matched = {base: v for base, v in pairs.items() if base in targets}
-    if not matched:
-        raise LoraError(f"{path}: no LoRA tensor matches this model (not a kohya SDXL LoRA?)")
-    for base, pair in matched.items():
-        w = targets[base][0]
-        if not pair.fits(w):
-            raise LoraError(f"{path}: {base} has shape up{tuple(pair.up.shape)}/down{tuple(pair.down.shape)}, "
-                            f"the model weight is {tuple(w.shape)} (LoRA for another model?)")
+    parsed = parse_adapters(path, _read(path))
+    patches = _patches(path, parsed, model)
     cw = weight if clip_weight is None else clip_weight
-    handle = LoraHandle(path, weight, cw, model, unmatched=sorted(set(pairs) - set(matched)))
+    matched = {name.removesuffix(".bias") for name, *_ in patches}
+    unmatched = sorted({*parsed.adapters, *parsed.bias_diffs} - matched) + sorted(parsed.ignored)
+    handle = LoraHandle(path, weight, cw, model, unmatched=unmatched)
     with torch.no_grad():
-        for base, pair in matched.items():
-            w, is_text = targets[base]
-            handle.originals[base] = (w, w.detach().to("cpu", copy=True))
-            w.copy_((w.float() + pair.delta(w, cw if is_text else weight)).to(w.dtype))
+        for name, w, adapter, is_text in patches:
+            handle.originals[name] = (w, w.detach().to("cpu", copy=True))
+            w.copy_((w.float() + adapter.delta(w, cw if is_text else weight)).to(w.dtype))
     model.loras.append(handle)
     return handle
+
+
+Patch = tuple[str, torch.Tensor, Adapter, bool]  # (name, target parameter, adapter, is_text_encoder)
+
+
+def _patches(path: str, parsed: ParsedLora, model: SDXLModel) -> list[Patch]:
+    """Every (target, adapter) this file touches in ``model``, checked to fit; raises before any change."""
+    targets = lora_key_map(model)
+    biases = {id(m.weight): m.bias for part in (model.unet, model.clip_l, model.clip_g)
+              for m in part.modules() if isinstance(m, nn.Linear | nn.Conv2d)}
+    patches: list[Patch] = [(base, *targets[base][:1], a, targets[base][1])
+                            for base, a in parsed.adapters.items() if base in targets]
+    for base, diff in parsed.bias_diffs.items():
+        if base in targets:
+            bias = biases[id(targets[base][0])]
+            if bias is None:
+                raise LoraError(f"{path}: {base} has diff_b but that model layer has no bias")
+            patches.append((base + ".bias", bias, diff, targets[base][1]))
+    if not patches:
+        raise LoraError(f"{path}: no LoRA tensor matches this model (not an SDXL LoRA?)")
+    for name, w, adapter, _ in patches:
+        if not adapter.fits(w):
+            raise LoraError(f"{path}: {name} ({adapter.kind}: {adapter.shapes()}) does not fit the model weight "
+                            f"{tuple(w.shape)} (LoRA for another model?)")
+    return patches
