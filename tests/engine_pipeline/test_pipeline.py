@@ -231,3 +231,21 @@ def test_long_prompt_against_short_negative(tiny: Any) -> None:
         del tiny.unet.forward
     assert img.size == (64, 64)
     assert seen == [154]  # uncond repeated to the LCM length, one batched call
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_runs_every_path_and_keeps_the_vae_out_of_fp16(tiny_path: Path, dtype: torch.dtype) -> None:
+    """What a GPU run uses (bf16, or fp16 on cards without bf16), on the CPU: UNet and text
+    encoders in ``dtype``; the VAE in bf16, or fp32 when the model is fp16 (never fp16 unless told)."""
+    from peropix_tui.engine.checkpoint import load_checkpoint
+
+    model = load_checkpoint(tiny_path, dtype=dtype)
+    assert next(model.unet.parameters()).dtype == dtype
+    assert model.vae.dtype == (torch.bfloat16 if dtype == torch.bfloat16 else torch.float32)
+    image = Image.new("RGB", (64, 64), (200, 40, 40))
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    for kw in ({"hires_scale": 1.5, "hires_denoise": 0.5, "cfg_rescale": 0.5}, {"image": image, "mask": mask}):
+        out = generate(model, req(steps=2, sampler="dpmpp_2m_sde", **kw))
+        assert len(out) == 1 and out[0].size == ((96, 96) if "hires_scale" in kw else (64, 64))
+        assert 0 < arr(out[0]).std()  # a picture, not a constant (NaN decodes to a constant)
