@@ -273,20 +273,25 @@ def _adapter(path: str, base: str, parts: dict[str, torch.Tensor]) -> Adapter | 
 
 def _missing(kind: str, parts: dict[str, torch.Tensor]) -> list[str]:
     """Tensor names a ``kind`` adapter still needs, given the ones present."""
-    def need(*names: str) -> list[str]:
-        return [n for n in names if n not in parts]
-
     if kind == "LoRA":
         names = {"up": "lora_up.weight (or lora_B.weight)", "down": "lora_down.weight (or lora_A.weight)"}
         return [name for role, name in names.items() if role not in parts]
     if kind == "LoHa":
         tucker = ("hada_t1", "hada_t2") if "hada_t1" in parts or "hada_t2" in parts else ()
-        return need("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", *tucker)
+        return [n for n in ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", *tucker) if n not in parts]
     if kind == "LoKr":
-        w1 = () if "lokr_w1" in parts else ("lokr_w1_a", "lokr_w1_b")
-        w2 = () if "lokr_w2" in parts and "lokr_t2" not in parts else ("lokr_w2_a", "lokr_w2_b")
-        return need(*w1, *w2)
+        return _factor_missing(parts, "lokr_w1") + _factor_missing(parts, "lokr_w2", "lokr_t2" in parts)
     return []
+
+
+def _factor_missing(parts: dict[str, torch.Tensor], name: str, low_rank: bool = False) -> list[str]:
+    """A LoKr factor is ``name`` or ``name_a @ name_b`` (always the latter with a Tucker core)."""
+    halves = (f"{name}_a", f"{name}_b")
+    if name in parts and not low_rank:
+        return []
+    if low_rank or any(h in parts for h in halves):
+        return [h for h in halves if h not in parts]
+    return [f"{name} (or {halves[0]} and {halves[1]})"]
 
 
 def apply_lora(

@@ -181,7 +181,7 @@ class LoKr:
             assert self.w2_a is not None and self.w2_b is not None
             w2_a, w2_b = _f32(self.w2_a, weight), _f32(self.w2_b, weight)
             w2 = w2_a @ w2_b.flatten(1) if self.t2 is None else tucker(_f32(self.t2, weight), w2_a, w2_b)
-        w2 = w2.reshape(w2_shape)
+        w2 = w2.reshape(w2_shape).contiguous()  # torch.kron views its operands
         w1 = w1.reshape(*w1.shape, *[1] * (w2.ndim - 2))
         return torch.kron(w1, w2) * (scale * self.gamma)
 

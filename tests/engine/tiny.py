@@ -206,3 +206,105 @@ def full_sdxl_shapes() -> dict[str, tuple[int, ...]]:
     shapes["conditioner.embedders.0.transformer.text_model.embeddings.position_ids"] = (1, 77)
     shapes.update({"conditioner.embedders.1.model." + k: s for k, s in openclip_shapes(CLIP_G_CONFIG).items()})
     return shapes
+
+
+def _small_factor(n: int) -> int:
+    """The largest divisor of ``n`` not above √n (LyCORIS' balanced factorization picks the same split)."""
+    return max(d for d in range(1, int(n**0.5) + 1) if n % d == 0)
+
+
+def make_tiny_loha(
+    path: str | Path, *, rank: int = 2, alpha: float | None = 1.0, seed: int = 3, tucker: bool = False, every: int = 1
+) -> Path:
+    """A LyCORIS LoHa (``hada_w{1,2}_{a,b}``, optional ``alpha``) for the tiny checkpoint, in LyCORIS' layouts:
+    linear and non-Tucker conv ``w_a`` [out, r], ``w_b`` [r, in·kh·kw]; with ``tucker`` the 3×3 convs get
+    ``hada_t{1,2}`` [r, r, kh, kw], ``w_a`` [r, out], ``w_b`` [r, in]."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape: int) -> torch.Tensor:
+        return torch.randn(shape, generator=gen) * 0.3
+
+    sd: dict[str, torch.Tensor] = {}
+    for i, (name, shape) in enumerate(sorted(lora_targets().items())):
+        if i % every:
+            continue
+        out_f, in_f, kernel = shape[0], shape[1], tuple(shape[2:])
+        for n in ("1", "2"):
+            if tucker and kernel and max(kernel) > 1:
+                sd[f"{name}.hada_t{n}"] = rnd(rank, rank, *kernel)
+                sd[f"{name}.hada_w{n}_a"], sd[f"{name}.hada_w{n}_b"] = rnd(rank, out_f), rnd(rank, in_f)
+            else:
+                flat_in = in_f * (kernel[0] * kernel[1] if kernel else 1)
+                sd[f"{name}.hada_w{n}_a"], sd[f"{name}.hada_w{n}_b"] = rnd(out_f, rank), rnd(rank, flat_in)
+        if alpha is not None:
+            sd[f"{name}.alpha"] = torch.tensor(float(alpha))
+    path = Path(path)
+    save_file(sd, str(path), metadata={"ss_network_module": "lycoris.kohya"})
+    return path
+
+
+def make_tiny_lokr(
+    path: str | Path,
+    *,
+    rank: int = 2,
+    alpha: float | None = 1.0,
+    seed: int = 4,
+    decompose: tuple[bool, bool] = (False, False),
+    tucker: bool = False,
+    every: int = 1,
+) -> Path:
+    """A LyCORIS LoKr for the tiny checkpoint: ``W = kron(w1 [a, c], w2 [b, d, (kh, kw)])`` with ``a``, ``c``
+    the small factors of out/in. ``decompose`` = (w1 as ``lokr_w1_a @ lokr_w1_b``, w2 as ``lokr_w2_a @ lokr_w2_b``,
+    the conv one flattened to [r, d·kh·kw]); ``tucker`` gives decomposed 3×3 convs ``lokr_t2`` [r, r, kh, kw]
+    with ``lokr_w2_a`` [r, b], ``lokr_w2_b`` [r, d]."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape: int) -> torch.Tensor:
+        return torch.randn(shape, generator=gen) * 0.3
+
+    sd: dict[str, torch.Tensor] = {}
+    for i, (name, shape) in enumerate(sorted(lora_targets().items())):
+        if i % every:
+            continue
+        a, c = _small_factor(shape[0]), _small_factor(shape[1])
+        b, d, kernel = shape[0] // a, shape[1] // c, tuple(shape[2:])
+        if decompose[0]:
+            sd[f"{name}.lokr_w1_a"], sd[f"{name}.lokr_w1_b"] = rnd(a, rank), rnd(rank, c)
+        else:
+            sd[f"{name}.lokr_w1"] = rnd(a, c)
+        if tucker and kernel and max(kernel) > 1:
+            sd[f"{name}.lokr_t2"] = rnd(rank, rank, *kernel)
+            sd[f"{name}.lokr_w2_a"], sd[f"{name}.lokr_w2_b"] = rnd(rank, b), rnd(rank, d)
+        elif decompose[1]:
+            flat_d = d * (kernel[0] * kernel[1] if kernel else 1)
+            sd[f"{name}.lokr_w2_a"], sd[f"{name}.lokr_w2_b"] = rnd(b, rank), rnd(rank, flat_d)
+        else:
+            sd[f"{name}.lokr_w2"] = rnd(b, d, *kernel)
+        if alpha is not None:
+            sd[f"{name}.alpha"] = torch.tensor(float(alpha))
+    path = Path(path)
+    save_file(sd, str(path), metadata={"ss_network_module": "lycoris.kohya"})
+    return path
+
+
+def with_dora_scale(
+    src: str | Path, dst: str | Path, weights: dict[str, torch.Tensor], *, on_output: bool, seed: int = 5
+) -> Path:
+    """Copy a LoRA/LoHa/LoKr file adding a DoRA magnitude per module: the norm of the module's current
+    weight (``weights``: base name -> weight) per output row ([out, 1, …], LyCORIS ``wd_on_output``) or per
+    input column ([1, in, 1, …], LyCORIS' default), times 1 + N(0, 0.1) so that it differs from the norm."""
+    from safetensors.torch import load_file
+
+    gen = torch.Generator().manual_seed(seed)
+    sd = load_file(str(src))
+    bases = {k.split(".", 1)[0] for k in sd}
+    for base in sorted(bases):
+        w = weights[base].detach().float()
+        if on_output:
+            norm = w.flatten(1).norm(dim=1).reshape(w.shape[0], *[1] * (w.ndim - 1))
+        else:
+            norm = w.transpose(0, 1).flatten(1).norm(dim=1).reshape(1, w.shape[1], *[1] * (w.ndim - 2))
+        sd[f"{base}.dora_scale"] = norm * (1 + 0.1 * torch.randn(norm.shape, generator=gen))
+    path = Path(dst)
+    save_file(sd, str(path), metadata={"ss_network_module": "lycoris.kohya"})
+    return path
