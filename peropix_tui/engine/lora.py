@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from .checkpoint import SDXLModel
 
 
-
 class LoraError(ValueError):
     """A LoRA file that cannot be applied to this model; the message names the file."""
 
@@ -44,7 +43,7 @@ class LoraHandle:
     clip_weight: float
     model: SDXLModel = field(repr=False)
     originals: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict, repr=False)
-    unmatched: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # modules this model lacks, then keys nothing reads
 
     @property
     def patched(self) -> int:
@@ -237,7 +236,7 @@ def parse_adapters(path: str, tensors: dict[str, torch.Tensor]) -> ParsedLora:
         adapter = _adapter(path, base, parts)
         if adapter is not None:
             parsed.adapters[base] = adapter
-        elif "diff_b" not in parts and base not in parsed.bias_diffs:
+        elif base not in parsed.bias_diffs:
             parsed.ignored.append(base)  # a lone alpha
     return parsed
 
@@ -322,8 +321,8 @@ def _patches(path: str, parsed: ParsedLora, model: SDXLModel) -> list[Patch]:
     targets = lora_key_map(model)
     biases = {id(m.weight): m.bias for part in (model.unet, model.clip_l, model.clip_g)
               for m in part.modules() if isinstance(m, nn.Linear | nn.Conv2d)}
-    patches: list[Patch] = [(base, *targets[base][:1], a, targets[base][1])
-                            for base, a in parsed.adapters.items() if base in targets]
+    patches: list[Patch] = [(base, targets[base][0], adapter, targets[base][1])
+                            for base, adapter in parsed.adapters.items() if base in targets]
     for base, diff in parsed.bias_diffs.items():
         if base in targets:
             bias = biases[id(targets[base][0])]
