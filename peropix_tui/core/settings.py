@@ -154,6 +154,7 @@ class GenerationSettings:
     prediction: str | None = None  # None = detect; "eps" | "v" | "v-zsnr"
     device: str | None = None  # None = best available
     dtype: str | None = None  # None = bf16 on GPU, fp32 on CPU
+    compile: bool = False  # torch.compile the UNet (slow first image per size, faster steps after)
     hires_scale: float | None = None
     hires_denoise: float = 0.5
 

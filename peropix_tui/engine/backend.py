@@ -79,7 +79,7 @@ def to_request(s: GenerationSettings, seed: int) -> Request:
         prompt=prompt, negative=negative, width=s.width, height=s.height, steps=s.steps, cfg=s.scale,
         cfg_rescale=s.cfg_rescale, sampler=s.sampler, schedule=s.noise_schedule, seed=seed, batch=s.n_samples,
         image=image, denoise=s.strength if s.action == "img2img" else 1.0, mask=mask,
-        hires_scale=s.hires_scale, hires_denoise=s.hires_denoise,
+        hires_scale=s.hires_scale, hires_denoise=s.hires_denoise, compile=s.compile,
     )
 
 

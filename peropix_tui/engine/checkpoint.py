@@ -37,6 +37,7 @@ IGNORED_ROOTS = (
 )
 MAX_HEADER = 100 * 1024 * 1024
 PREDICTIONS = ("eps", "v", "v-zsnr")
+COMPILE_BACKEND = "inductor"  # torch.compile backend of SDXLModel.denoiser_unet (tests use a quicker one)
 
 
 class CheckpointError(ValueError):
@@ -368,6 +369,19 @@ class SDXLModel:
     path: str
     loras: list[Any] = field(default_factory=list)  # applied LoraHandles, oldest first
     _sha256: str | None = field(default=None, repr=False)
+    _compiled: nn.Module | None = field(default=None, repr=False)
+
+    def denoiser_unet(self, compiled: bool = False) -> nn.Module:
+        """The UNet the sampler calls: ``torch.compile``'d when asked (built once, kept with the model).
+
+        The compiled module shares the UNet's parameters, so LoRA merges (in place) reach it; it
+        specialises on the latent size (``dynamic=False``), so each new size compiles once.
+        """
+        if not compiled:
+            return self.unet
+        if self._compiled is None:
+            self._compiled = torch.compile(self.unet, dynamic=False, backend=COMPILE_BACKEND)  # type: ignore[assignment]
+        return self._compiled  # type: ignore[return-value]
 
     @property
     def sha256_short(self) -> str:

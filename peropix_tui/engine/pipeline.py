@@ -69,6 +69,7 @@ class Request:
     hires_denoise: float = 0.5
     hires_steps: int | None = None  # None = steps
     hires_mode: str = "image"  # "image" (decode, Lanczos, encode) or "latent" (bilinear)
+    compile: bool = False  # torch.compile the UNet (first step of each size compiles; later steps faster)
 
     def total_steps(self) -> int:
         return self.steps + ((self.hires_steps or self.steps) if self.hires_scale else 0)
@@ -258,7 +259,8 @@ def _sample_pass(run: _Run, init: Tensor, sigmas: Tensor, seed: int, hw: tuple[i
     if len(sigmas) < 2:
         return init
     cond, uncond = _conditioning(run, *hw)
-    denoiser = cfg_denoiser(model_denoiser(run.model.unet, run.ms, concat), cond, uncond, req.cfg, req.cfg_rescale)
+    unet = run.model.denoiser_unet(req.compile)
+    denoiser = cfg_denoiser(model_denoiser(unet, run.ms, concat), cond, uncond, req.cfg, req.cfg_rescale)
     noise = initial_noise(tuple(init.shape), [seed]).to(run.device)
     if mask is not None:
         denoiser = _inpaint_blend(denoiser, init, noise, mask)

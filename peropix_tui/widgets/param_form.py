@@ -221,6 +221,9 @@ class ParamForm(VerticalScroll):
             yield Checkbox("quality tags", s.quality, id="p-quality", classes="nai-only")
             yield Label("variety", classes="nai-only")
             yield Checkbox("Variety+", s.variety, id="p-variety", classes="nai-only")
+            yield Label("speed", classes="local-only")
+            yield Checkbox("torch.compile", s.compile, id="p-compile", classes="local-only",
+                           tooltip="compile the UNet: the first image of each size is slow, later steps faster")
 
     def _size_options(self) -> list[tuple[str, str]]:
         return [(f"{w}×{h} {name}", f"{w}x{h}") for name, w, h in SIZE_PRESETS] + [("custom", CUSTOM)]
@@ -365,6 +368,8 @@ class ParamForm(VerticalScroll):
             self._set("quality", event.value)
         elif wid == "p-variety":
             self._set("variety", event.value)
+        elif wid == "p-compile":
+            self._set("compile", event.value)
         elif wid == "p-seed-lock":
             text = self.query_one("#p-seed", Input).value.strip()
             if event.value and not text:

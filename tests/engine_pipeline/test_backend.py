@@ -108,6 +108,18 @@ def test_settings_map_onto_the_request(tmp_path: Path) -> None:
     assert (r.denoise, r.cfg, r.cfg_rescale, r.batch, r.seed) == (0.35, 6.5, 0.2, 3, 9)
     assert (r.sampler, r.schedule, r.hires_scale, r.hires_denoise) == ("k_dpmpp_2m", "karras", 1.5, 0.4)
     assert r.image is not None and r.image.size == (32, 32) and r.mask is None
+    assert not r.compile and to_request(s.copy(compile=True), seed=9).compile
+
+
+def test_compile_flag_reaches_the_settings() -> None:
+    from peropix_tui.cli import build_parser
+    from peropix_tui.commands.genopts import settings_from_args
+
+    parse = build_parser().parse_args
+    base = ["generate", "--provider", "local", "--checkpoint", "x.safetensors", "--prompt", "a"]
+    assert settings_from_args(parse([*base, "--compile"])).compile
+    assert not settings_from_args(parse([*base, "--no-compile"])).compile
+    assert not settings_from_args(parse(base)).compile
 
 
 def test_unload_really_drops_the_model(tiny_path: Path) -> None:

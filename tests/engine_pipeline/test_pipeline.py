@@ -249,3 +249,25 @@ def test_half_precision_runs_every_path_and_keeps_the_vae_out_of_fp16(tiny_path:
         out = generate(model, req(steps=2, sampler="dpmpp_2m_sde", **kw))
         assert len(out) == 1 and out[0].size == ((96, 96) if "hires_scale" in kw else (64, 64))
         assert 0 < arr(out[0]).std()  # a picture, not a constant (NaN decodes to a constant)
+
+
+def test_compiled_unet_gives_the_same_images_and_sees_lora_merges(tiny_path: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``compile=True`` samples through ``torch.compile(unet)``. Inductor takes minutes on two CPU
+    cores, so this uses the ``aot_eager`` backend: the same Dynamo graph capture and guards, without
+    code generation (bench/engine.py --compile times Inductor). LoRA merges write the parameters
+    in place, and the compiled module must see them, not constants captured at compile time."""
+    import peropix_tui.engine.checkpoint as checkpoint
+    from peropix_tui.engine.lora import apply_lora
+    from tests.engine.tiny import make_tiny_lora
+
+    monkeypatch.setattr(checkpoint, "COMPILE_BACKEND", "aot_eager")
+    model = checkpoint.load_checkpoint(tiny_path)
+    r = req(steps=2, sampler="euler")
+    eager, compiled = generate(model, r)[0], generate(model, req(steps=2, sampler="euler", compile=True))[0]
+    assert model.denoiser_unet(True) is model.denoiser_unet(True) is not model.unet
+    assert np.array_equal(arr(eager), arr(compiled))
+    apply_lora(model, make_tiny_lora(tmp_path / "l.safetensors"), 1.0)
+    with_lora = generate(model, req(steps=2, sampler="euler", compile=True))[0]
+    assert np.array_equal(arr(with_lora), arr(generate(model, r)[0]))
+    assert not np.array_equal(arr(with_lora), arr(compiled))

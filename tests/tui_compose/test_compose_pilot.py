@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from textual.widgets import Input, Select, TabbedContent
+from textual.widgets import Checkbox, Input, Select, TabbedContent
 
 from peropix_tui.core.settings import GenerationSettings
 from peropix_tui.core.slots import Slot, SlotSet
@@ -112,6 +112,12 @@ async def test_provider_switch_changes_dialect_and_workspace(make_app: Any) -> N
         assert screen.query_one("#prompt", PromptArea).dialect == "auto"
         assert screen.query_one("#p-checkpoint", Input).display
         assert "local — no Anlas" in str(screen.query_one(CostMeter).render())
+        compile_box = screen.query_one("#p-compile", Checkbox)
+        assert compile_box.display and not app.workspace.base.compile
+        compile_box.focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.workspace.base.compile
 
 
 async def test_param_inputs_write_the_workspace(make_app: Any) -> None:
