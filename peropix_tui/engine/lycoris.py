@@ -27,10 +27,15 @@ DoRA (``dora_scale`` = magnitude ``m`` beside any adapter above, or PEFT's ``lor
 
     V = W + ΔW(s=1),   W_dora = m · V / (‖V‖ + ε),   W' = W + s · (W_dora − W)
 
-  ``‖V‖`` is per output row when ``m`` is [out, 1, …] (LyCORIS ``wd_on_output=True``, PEFT), per input
-  column when ``m`` is [1, in, 1, …] (LyCORIS default). ε is the fp32 machine epsilon (LyCORIS computes
-  in the magnitude's dtype). The strength interpolates between ``W`` and ``W_dora`` as ComfyUI does, so
-  ``s = 0`` is exactly no change (LyCORIS' own merge scales ``m/‖V‖`` instead; equal at ``s = 1``).
+  ``‖V‖`` is per output row when ``m`` is [out, 1, …] (LyCORIS ``wd_on_out(put)=True``, its default since
+  4.x; PEFT), per input column when ``m`` is [1, in, 1, …] (older LyCORIS default); the file's shape
+  decides. ε is the fp32 machine epsilon (LyCORIS computes in the magnitude's dtype). The strength blends
+  ``W`` and ``W_dora`` as ComfyUI does, so ``s = 0`` is exactly no change (LyCORIS' own forward uses
+  ``V · (s·(m/‖V‖ − 1) + 1)`` instead; equal at ``s = 1``). ComfyUI's output-axis branch takes ``‖W‖``
+  where LyCORIS and the DoRA paper take ``‖V‖``; we follow LyCORIS.
+
+tests/engine/test_lycoris.py checks all of this against references written out in the test and, when
+the dev-only ``lycoris-lora`` package is installed, against LyCORIS' own modules.
 """
 
 from __future__ import annotations

@@ -303,3 +303,74 @@ def test_bad_files_fail_clearly_and_touch_nothing(model, tmp_path: Path) -> None
         with pytest.raises(LoraError, match=message):
             apply_lora(model, path, 1.0)
     assert _unchanged(model, before) and model.loras == []
+
+
+# --- cross-check against LyCORIS itself (dev-only oracle: the network as it was trained) ------------
+
+def _lycoris_cases(layer: str) -> dict[str, tuple[torch.nn.Module, object]]:
+    """(LyCORIS module wrapping a fresh ``layer``, our adapter) built from the same random tensors."""
+    from lycoris.functional.general import factorization
+    from lycoris.modules.locon import LoConModule
+    from lycoris.modules.loha import LohaModule
+    from lycoris.modules.lokr import LokrModule
+
+    from peropix_tui.engine.lora import LoraPair
+    from peropix_tui.engine.lycoris import DoRA, LoHa, LoKr
+
+    gen = torch.Generator().manual_seed(11)
+
+    def g(*shape: int) -> torch.Tensor:
+        return torch.randn(shape, generator=gen) * 0.3
+
+    def org() -> torch.nn.Module:
+        return torch.nn.Linear(48, 64) if layer == "linear" else torch.nn.Conv2d(32, 64, 3, padding=1)
+
+    w = org().weight
+    o, i, k = w.shape[0], w.shape[1], tuple(w.shape[2:])
+    kk, r, alpha = (9 if k else 1), 4, torch.tensor(3.0)
+    (a, b), (c, d) = factorization(o, -1), factorization(i, -1)
+    loha = dict(w1a=g(o, r), w1b=g(r, i * kk), w2a=g(o, r), w2b=g(r, i * kk), t1=None, t2=None)
+    if k:
+        loha = dict(w1a=g(r, o), w1b=g(r, i), w2a=g(r, o), w2b=g(r, i), t1=g(r, r, *k), t2=g(r, r, *k))
+    lokr_full = dict(w1=g(a, c), w2=g(b, d, *k))
+    lokr_both = dict(w1a=g(a, 2), w1b=g(2, c), w2a=g(b, 2), w2b=g(2, d * kk))
+    if k:
+        lokr_both = dict(w1a=g(a, 2), w1b=g(2, c), t2=g(2, 2, *k), w2a=g(2, b), w2b=g(2, d))
+    cases: dict[str, tuple[torch.nn.Module, object]] = {
+        "loha": (LohaModule.make_module_from_state_dict("x", org(), *loha.values(), alpha, None),
+                 LoHa(loha["w1a"], loha["w1b"], loha["w2a"], loha["w2b"], 3.0, loha["t1"], loha["t2"])),
+    }
+    for name, t in (("lokr-full", lokr_full), ("lokr-decomposed", lokr_both)):
+        n = t.get
+        cases[name] = (LokrModule.make_module_from_state_dict("x", org(), n("w1"), n("w1a"), n("w1b"), n("w2"), n("w2a"),
+                                                              n("w2b"), None, n("t2"), alpha, None),
+                       LoKr(n("w1"), n("w1a"), n("w1b"), n("w2"), n("w2a"), n("w2b"), n("t2"), 3.0))
+    for on_out in (True, False):
+        up, down = g(o, r, *[1] * len(k)), g(r, i, *k)
+        mod = LoConModule("x", org(), 1.0, r, 3.0, weight_decompose=True, wd_on_out=on_out, wd_on_output=on_out)
+        mod.lora_up.weight.copy_(up)
+        mod.lora_down.weight.copy_(down)
+        mod.dora_scale.mul_(1 + 0.1 * torch.randn(mod.dora_scale.shape, generator=gen))
+        cases[f"dora-{'out' if on_out else 'in'}"] = (mod, DoRA(LoraPair(up, down, 3.0), mod.dora_scale.detach().clone()))
+    return cases
+
+
+@pytest.mark.parametrize("layer", ["linear", "conv"])
+def test_merged_weights_act_like_lycoris_modules(layer: str) -> None:
+    """Needs the ``lycoris-lora`` package (dev-only): its modules' forward is the network as trained."""
+    pytest.importorskip("lycoris.modules.lokr", reason="LyCORIS (pip package lycoris-lora) is not installed")
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, (mod, adapter) in _lycoris_cases(layer).items():
+            org = mod.org_module[0]
+            mod.apply_to()
+            mod.eval()
+            x = torch.randn(2, 32, 7, 6) if layer == "conv" else torch.randn(3, 48)
+            for s in (1.0, 0.5) if not name.startswith("dora") else (1.0,):  # DoRA at s≠1: ComfyUI's blend
+                mod.multiplier = s
+                merged = org.weight + adapter.delta(org.weight, s)  # type: ignore[attr-defined]
+                ours = F.conv2d(x, merged, org.bias, padding=1) if layer == "conv" else F.linear(x, merged, org.bias)
+                theirs = mod(x)
+                assert (ours - theirs).abs().max() <= 1e-5 * theirs.abs().max(), (name, s)
