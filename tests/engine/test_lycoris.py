@@ -259,6 +259,35 @@ def test_mixed_stack_with_plain_lora_then_removed_newest_first(model, tmp_path: 
     assert _unchanged(model, before) and model.loras == []
 
 
+def test_half_precision_model_merges_in_fp32_and_unmerges_bit_exactly(tiny_ckpt: Path, tmp_path: Path) -> None:
+    model = load_checkpoint(tiny_ckpt, dtype=torch.bfloat16)
+    before = _snapshot(model)
+    targets = lora_key_map(model)
+    path = with_dora_scale(make_tiny_lokr(tmp_path / "k.safetensors", decompose=(False, True), every=3),
+                           tmp_path / "dk.safetensors", _weights(model), on_output=True)
+    sd = load_file(str(path))
+    h = apply_lora(model, path, UNET_W, clip_weight=CLIP_W)
+    for base in {k.split(".", 1)[0] for k in sd}:
+        w, is_text = targets[base]
+        assert w.dtype == torch.bfloat16
+        orig = _orig(before, base, model)
+        expected = ref_merge(sd, base, orig, CLIP_W if is_text else UNET_W)
+        assert torch.allclose(w.float(), expected, rtol=2**-7, atol=1e-3), base  # within bf16 rounding
+        assert not torch.equal(w.float(), orig)
+    h.remove()
+    assert _unchanged(model, before)
+
+
+def _orig(snapshot: dict[str, torch.Tensor], base: str, model) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    """A target's weight before merging, from the snapshot, in fp32."""
+    w = lora_key_map(model)[base][0]
+    for prefix, part in (("unet", model.unet), ("l", model.clip_l), ("g", model.clip_g)):
+        for name, p in part.named_parameters():
+            if p is w:
+                return snapshot[f"{prefix}.{name}"].float()
+    raise KeyError(base)
+
+
 # --- bad files -------------------------------------------------------------------------------------
 
 BASE = "lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k"
