@@ -128,6 +128,8 @@ KINDS = {
                                                         on_output=True),
     "dora-lora-on-input": lambda p, m: with_dora_scale(make_tiny_lora(p.with_suffix(".l"), every=2), p, _weights(m),
                                                        on_output=False),
+    "dora-loha-tucker-conv": lambda p, m: with_dora_scale(make_tiny_loha(p.with_suffix(".h"), tucker=True, every=2),
+                                                          p, _weights(m), on_output=False),
     "dora-lokr": lambda p, m: with_dora_scale(make_tiny_lokr(p.with_suffix(".k"), decompose=(False, True), every=2), p,
                                               _weights(m), on_output=False),
 }
@@ -266,11 +268,12 @@ def test_half_precision_model_merges_in_fp32_and_unmerges_bit_exactly(tiny_ckpt:
     path = with_dora_scale(make_tiny_lokr(tmp_path / "k.safetensors", decompose=(False, True), every=3),
                            tmp_path / "dk.safetensors", _weights(model), on_output=True)
     sd = load_file(str(path))
+    originals = _originals(before, model)
     h = apply_lora(model, path, UNET_W, clip_weight=CLIP_W)
     for base in {k.split(".", 1)[0] for k in sd}:
         w, is_text = targets[base]
         assert w.dtype == torch.bfloat16
-        orig = _orig(before, base, model)
+        orig = originals[base]
         expected = ref_merge(sd, base, orig, CLIP_W if is_text else UNET_W)
         assert torch.allclose(w.float(), expected, rtol=2**-7, atol=1e-3), base  # within bf16 rounding
         assert not torch.equal(w.float(), orig)
@@ -278,14 +281,11 @@ def test_half_precision_model_merges_in_fp32_and_unmerges_bit_exactly(tiny_ckpt:
     assert _unchanged(model, before)
 
 
-def _orig(snapshot: dict[str, torch.Tensor], base: str, model) -> torch.Tensor:  # type: ignore[no-untyped-def]
-    """A target's weight before merging, from the snapshot, in fp32."""
-    w = lora_key_map(model)[base][0]
-    for prefix, part in (("unet", model.unet), ("l", model.clip_l), ("g", model.clip_g)):
-        for name, p in part.named_parameters():
-            if p is w:
-                return snapshot[f"{prefix}.{name}"].float()
-    raise KeyError(base)
+def _originals(snapshot: dict[str, torch.Tensor], model) -> dict[str, torch.Tensor]:  # type: ignore[no-untyped-def]
+    """Each target's weight before merging, from the snapshot, in fp32."""
+    where = {id(p): f"{prefix}.{name}" for prefix, part in (("unet", model.unet), ("l", model.clip_l), ("g", model.clip_g))
+             for name, p in part.named_parameters()}
+    return {base: snapshot[where[id(w)]].float() for base, (w, _) in lora_key_map(model).items()}
 
 
 # --- bad files -------------------------------------------------------------------------------------
