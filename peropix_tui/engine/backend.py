@@ -117,7 +117,8 @@ class LocalBackend:
     ) -> list[GeneratedImage]:
         """The blocking body of :meth:`generate` (one generation at a time per cache)."""
         if not settings.checkpoint:
-            raise BackendError("checkpoint: no local checkpoint chosen (--checkpoint PATH or the settings screen)")
+            raise BackendError("checkpoint: no local checkpoint chosen (the Parameters tab in the app, "
+                               "--checkpoint PATH on the command line)")
         seed = settings.seed if settings.seed is not None else secrets.randbelow(2**32)
         request = to_request(settings, seed)
         with self.cache.lock:

@@ -150,7 +150,7 @@ class ParamForm(VerticalScroll):
 
     DEFAULT_CSS = """
     ParamForm { height: 1fr; }
-    ParamForm Grid { grid-size: 4; grid-columns: 10 1fr 10 1fr; grid-rows: 3; height: auto; }
+    ParamForm Grid { grid-size: 4; grid-columns: 11 1fr 11 1fr; grid-rows: 3; height: auto; }
     ParamForm Label { padding: 1 0 0 1; color: $text-muted; }
     ParamForm .seedbox { height: 3; }
     ParamForm .seedbox Input { width: 1fr; }
@@ -170,6 +170,7 @@ class ParamForm(VerticalScroll):
         super().__init__(**kwargs)
         self.settings = settings
         self._loading = False
+        self._first_checkpoint = ""
 
     # --------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -182,9 +183,10 @@ class ParamForm(VerticalScroll):
             yield Label("checkpoint", classes="local-only")
             folders = getattr(getattr(self.app, "config", None), "paths", None)
             checkpoints = model_files(folders.checkpoints_dir if folders else "")
+            self._first_checkpoint = checkpoints[0] if checkpoints else ""
             yield Input(
                 s.checkpoint or "",
-                placeholder=checkpoints[0] if checkpoints else "path to .safetensors",
+                placeholder="path to .safetensors",
                 suggester=SuggestFromList(checkpoints) if checkpoints else None,
                 id="p-checkpoint",
                 classes="local-only",
@@ -253,6 +255,13 @@ class ParamForm(VerticalScroll):
 
     def on_mount(self) -> None:
         self._show_provider()
+        self._default_checkpoint()
+
+    def _default_checkpoint(self) -> None:
+        """Local provider with no checkpoint yet: take the first file of the checkpoints folder, as a
+        real value (a look-alike placeholder would fail at generate time with "no checkpoint")."""
+        if self.settings.provider == "local" and not self.settings.checkpoint and self._first_checkpoint:
+            self._set_input("p-checkpoint", self._first_checkpoint)
 
     def _show_provider(self) -> None:
         local = self.settings.provider == "local"
@@ -307,6 +316,7 @@ class ParamForm(VerticalScroll):
     def _provider_changed(self, value: str) -> None:
         self._set("provider", value)
         self._show_provider()
+        self._default_checkpoint()
 
     def _size_changed(self, value: str) -> None:
         if value == CUSTOM:

@@ -120,6 +120,25 @@ async def test_provider_switch_changes_dialect_and_workspace(make_app: Any) -> N
         assert app.workspace.base.compile
 
 
+async def test_switching_to_local_takes_the_first_checkpoint_of_the_folder(make_app: Any, tmp_path: Any) -> None:
+    from peropix_tui.core.config import Config
+
+    (tmp_path / "b.safetensors").write_bytes(b"")
+    (tmp_path / "a.safetensors").write_bytes(b"")
+    config = Config()
+    config.paths.checkpoints_dir = str(tmp_path)
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        screen.query_one(TabbedContent).active = "tab-params"
+        await pilot.pause()
+        screen.query_one("#p-provider", Select).value = "local"
+        await pilot.pause()
+        first = str(tmp_path / "a.safetensors")
+        assert screen.query_one("#p-checkpoint", Input).value == first
+        assert app.workspace.base.checkpoint == first  # a real value: generate will use it
+
+
 async def test_param_inputs_write_the_workspace(make_app: Any) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
