@@ -80,12 +80,13 @@ def test_fp16_file_loads_in_requested_dtypes_and_vae_never_fp16(tmp_path: Path) 
     assert load_checkpoint(path, dtype=torch.float16, vae_dtype=torch.float16).vae.dtype == torch.float16
 
 
-def test_fp8_file_is_upcast_on_load(tmp_path: Path) -> None:
-    """Civitai "fp8" checkpoints store e4m3 weights: each tensor is cast to the compute dtype as read."""
+@pytest.mark.parametrize(("dtype", "name"), [(torch.float8_e4m3fn, "F8_E4M3"), (torch.float8_e5m2, "F8_E5M2")])
+def test_fp8_file_is_upcast_on_load(tmp_path: Path, dtype: torch.dtype, name: str) -> None:
+    """Civitai "fp8" checkpoints store e4m3 (or e5m2) weights: each tensor is cast to the compute dtype as read."""
     from safetensors.torch import load_file
 
-    path = make_tiny_checkpoint(tmp_path / "f8.safetensors", dtype=torch.float8_e4m3fn)
-    assert inspect_checkpoint(path).file_dtypes == ["F8_E4M3"]
+    path = make_tiny_checkpoint(tmp_path / "f8.safetensors", dtype=dtype)
+    assert inspect_checkpoint(path).file_dtypes == [name]
     stored = load_file(str(path))["model.diffusion_model.time_embed.0.weight"]
     m = load_checkpoint(path, dtype=torch.bfloat16)
     assert torch.equal(m.unet.time_embed[0].weight, stored.to(torch.bfloat16))
