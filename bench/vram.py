@@ -15,8 +15,8 @@ memory-efficient attention otherwise (fp32, or the VAE's 512-wide single head). 
 device cannot choose by itself (it would take the math path and materialise the attention matrix).
 
 Stages, as each pipeline runs them:
-- ours: UNet + VAE resident; text encoders brought to the GPU to encode, then back to the CPU
-  (pipeline._encode_prompts); one CFG step (cond and uncond in one batch of 2); VAE decode
+- ours: UNet + VAE resident; the text encoders rest on the CPU and come to the GPU one at a time
+  to encode (pipeline._resident); one CFG step (cond and uncond in one batch of 2); VAE decode
   (VAE in bf16, or fp32 when the dtype is fp16: checkpoint._vae_dtype).
 - diffusers: ``StableDiffusionXLPipeline.to("cuda")`` keeps all four models resident; same CFG
   step; decode (upcast to fp32 for fp16, as its ``force_upcast`` does).
@@ -123,11 +123,9 @@ def _replace(module: torch.nn.Module, move: Callable[[torch.Tensor], torch.Tenso
     return module.eval()
 
 
-def _encode(clip_l: torch.nn.Module, clip_g: torch.nn.Module) -> None:
-    """Both towers on one 77-token chunk of the prompt and one of the negative."""
-    ids = torch.zeros(2, 77, dtype=torch.long, device=GPU)
-    clip_l(ids, output_hidden_states=True)
-    clip_g(ids, output_hidden_states=True)
+def _encode_with(tower: torch.nn.Module) -> None:
+    """One tower on one 77-token chunk of the prompt and one of the negative."""
+    tower(torch.zeros(2, 77, dtype=torch.long, device=GPU), output_hidden_states=True)
 
 
 def clip_models() -> tuple[torch.nn.Module, torch.nn.Module]:
@@ -159,9 +157,10 @@ def ours(m: dict[str, torch.nn.Module], dtype: torch.dtype, h: int, w: int, mem:
     with mem.stage("load (resident models)"):
         unet = _cuda(m["unet"], dtype)
         vae = _cuda(m["vae"], vae_dtype)
-    with mem.stage("encode prompts"):
-        _encode(_cuda(m["clip_l"], dtype), _cuda(m["clip_g"], dtype))
-        _to_cpu(m["clip_l"]), _to_cpu(m["clip_g"])
+    with mem.stage("encode prompts"):  # one encoder on the GPU at a time (pipeline._resident)
+        for tower in (m["clip_l"], m["clip_g"]):
+            _encode_with(_cuda(tower, dtype))
+            _to_cpu(tower)
     _denoise_and_decode(unet, vae.decode, dtype, h, w, mem)
 
 
@@ -170,7 +169,8 @@ def diffusers(m: dict[str, torch.nn.Module], dtype: torch.dtype, h: int, w: int,
         unet, vae = _cuda(m["unet"], dtype), _cuda(m["vae"], dtype)
         clip_l, clip_g = _cuda(m["clip_l"], dtype), _cuda(m["clip_g"], dtype)
     with mem.stage("encode prompts"):
-        _encode(clip_l, clip_g)
+        _encode_with(clip_l)
+        _encode_with(clip_g)
     if dtype == torch.float16:  # force_upcast: the pipeline moves the VAE to fp32 to decode
         vae = _cuda(vae, torch.float32)
 

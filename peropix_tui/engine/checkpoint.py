@@ -504,7 +504,8 @@ def load_checkpoint(
     dtype: torch.dtype = torch.float32,
     vae_dtype: torch.dtype | None = None,
 ) -> SDXLModel:
-    """Load UNet, VAE, CLIP-L and CLIP-G from one memory-mapped pass over ``path``."""
+    """Load UNet and VAE (onto ``device``), CLIP-L and CLIP-G (kept on the CPU between encodings)
+    from one memory-mapped pass over ``path``."""
     from safetensors import safe_open
 
     where = str(path)
@@ -520,8 +521,9 @@ def load_checkpoint(
     try:
         with _open(safe_open, path, device) as f:
             unet = _assign(_meta(UNet, info.unet), _read(f, UNET, parts["unet"], device, dtype), "UNet", where)
-            clip_l = _load_clip(f, info.clip_l, CLIP_L, parts["clip_l"], device, dtype, where)
-            clip_g = _load_clip(f, info.clip_g, CLIP_G, parts["clip_g"], device, dtype, where)
+            # text encoders rest on the CPU (the pipeline brings one at a time to the GPU to encode)
+            clip_l = _load_clip(f, info.clip_l, CLIP_L, parts["clip_l"], device, dtype, where).to("cpu")
+            clip_g = _load_clip(f, info.clip_g, CLIP_G, parts["clip_g"], device, dtype, where).to("cpu")
             vae = None
             if vae_path is None:
                 vae = _assign(_meta(AutoencoderKL, info.vae), _read(f, VAE, parts["vae"], device, vdtype), "VAE", where)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,7 +38,7 @@ from .sampling import (
     model_denoiser,
     noise_scaling,
 )
-from .text import TextEncoding, encode_prompt, match_lengths
+from .text import TextEncoding, encode_prompts, match_lengths
 
 if TYPE_CHECKING:
     from .checkpoint import SDXLModel
@@ -164,23 +165,31 @@ def _encode_prompts(model: SDXLModel, req: Request) -> tuple[TextEncoding, TextE
     cache = _ENCODINGS.setdefault(model.clip_g, OrderedDict())
     loras = tuple((h.path, h.weight, h.clip_weight) for h in model.loras)
     keys = [(loras, text) for text in (req.prompt, req.negative)]
-    missing = [k for k in keys if k not in cache]
+    missing = list(dict.fromkeys(k for k in keys if k not in cache))
     if missing:
-        device = model.device
-        with torch.inference_mode(False):  # moved weights must stay normal tensors (LoRA merges them later)
-            model.text_encoders_to(device)
-        try:
-            for key in missing:
-                cache[key] = encode_prompt(model.clip_l, model.clip_g, str(key[1]))
-        finally:
-            if device.type != "cpu":
-                with torch.inference_mode(False):
-                    model.text_encoders_to("cpu")
+        encodings = encode_prompts(model.clip_l, model.clip_g, [str(k[1]) for k in missing],
+                                   resident=lambda tower: _resident(tower, model.device))
+        cache.update(zip(missing, encodings, strict=True))
     for key in keys:
         cache.move_to_end(key)
     while len(cache) > ENCODING_CACHE_SIZE:
         cache.popitem(last=False)
     return cache[keys[0]], cache[keys[1]]
+
+
+@contextmanager
+def _resident(module: nn.Module, device: torch.device) -> Iterator[None]:
+    """``module`` on ``device`` for the block, back on the CPU after (text encoders rest there)."""
+    if device.type == "cpu":
+        yield
+        return
+    with torch.inference_mode(False):  # moved weights must stay normal tensors (LoRA merges them later)
+        module.to(device)
+    try:
+        yield
+    finally:
+        with torch.inference_mode(False):
+            module.to("cpu")
 
 
 def _one_image(run: _Run, start: _Start, seed: int) -> Image.Image:

@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -97,12 +99,27 @@ def encode_tower(model: nn.Module, chunks: list[list[Token]], pad_id: int, want_
 
 def encode_prompt(clip_l: nn.Module, clip_g: nn.Module, prompt: str) -> TextEncoding:
     """SDXL conditioning for ``prompt`` (float32, on the encoders' device)."""
-    chunks = chunk_prompt(prompt)
-    z_l, _ = encode_tower(clip_l, chunks, PAD_L, want_pooled=False)
-    z_g, pooled = encode_tower(clip_g, chunks, PAD_G, want_pooled=True)
-    assert pooled is not None
-    n = min(z_l.shape[1], z_g.shape[1])
-    return TextEncoding(torch.cat([z_l[:, :n], z_g[:, :n]], dim=-1), pooled)
+    return encode_prompts(clip_l, clip_g, [prompt])[0]
+
+
+def encode_prompts(
+    clip_l: nn.Module, clip_g: nn.Module, prompts: list[str],
+    resident: Callable[[nn.Module], AbstractContextManager[object]] = lambda _m: nullcontext(),
+) -> list[TextEncoding]:
+    """:func:`encode_prompt` for several prompts, one tower at a time: CLIP-L for every prompt
+    inside ``resident(clip_l)``, then CLIP-G inside ``resident(clip_g)`` (the pipeline uses it to
+    hold only one encoder on the GPU at once)."""
+    chunks = [chunk_prompt(p) for p in prompts]
+    with resident(clip_l):
+        z_ls = [encode_tower(clip_l, c, PAD_L, want_pooled=False)[0] for c in chunks]
+    with resident(clip_g):
+        z_gs = [encode_tower(clip_g, c, PAD_G, want_pooled=True) for c in chunks]
+    out = []
+    for z_l, (z_g, pooled) in zip(z_ls, z_gs, strict=True):
+        assert pooled is not None
+        n = min(z_l.shape[1], z_g.shape[1])
+        out.append(TextEncoding(torch.cat([z_l[:, :n], z_g[:, :n].to(z_l.device)], dim=-1), pooled))
+    return out
 
 
 def match_lengths(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:

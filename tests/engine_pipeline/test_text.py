@@ -13,6 +13,7 @@ from peropix_tui.engine.text import (
     PAD_L,
     chunk_prompt,
     encode_prompt,
+    encode_prompts,
     encode_tower,
     match_lengths,
     pad_chunk,
@@ -152,3 +153,39 @@ def test_adm_defaults_and_bad_size() -> None:
     assert parts[2, :4].tolist() == [1.0] * 4  # cos(0) first
     with pytest.raises(ValueError, match="adm_in"):
         adm_vector(torch.zeros(1, 32), 33 + 6 * 8, height=64, width=64)
+
+
+def test_several_prompts_encode_one_tower_at_a_time_and_equal_single_encodes(tiny: Any) -> None:
+    """The pipeline keeps only one text encoder on the GPU: every CLIP-L pass happens inside
+    ``resident(clip_l)``, every CLIP-G pass inside ``resident(clip_g)``, each entered once."""
+    import contextlib
+
+    log: list[str] = []
+    inside: list[Any] = []
+
+    @contextlib.contextmanager
+    def resident(tower: Any) -> Any:
+        log.append("enter " + ("L" if tower is tiny.clip_l else "G"))
+        inside.append(tower)
+        yield
+        inside.pop()
+        log.append("exit")
+
+    def forward_hook(name: str) -> Any:
+        def hook(module: Any, args: Any, out: Any) -> None:
+            assert inside and inside[-1] is module, f"{name} ran outside its resident block"
+            log.append(name)
+        return hook
+
+    handles = [tiny.clip_l.register_forward_hook(forward_hook("L")),
+               tiny.clip_g.register_forward_hook(forward_hook("G"))]
+    try:
+        prompts = ["1girl, (smile:1.2)", "lowres, bad hands", "cat " * 80]
+        many = encode_prompts(tiny.clip_l, tiny.clip_g, prompts, resident=resident)
+    finally:
+        for h in handles:
+            h.remove()
+    assert log == ["enter L", "L", "L", "L", "exit", "enter G", "G", "G", "G", "exit"]
+    for prompt, enc in zip(prompts, many, strict=True):
+        one = encode_prompt(tiny.clip_l, tiny.clip_g, prompt)
+        assert torch.equal(enc.context, one.context) and torch.equal(enc.pooled, one.pooled)
