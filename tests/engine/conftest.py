@@ -21,3 +21,11 @@ def tiny_model(tiny_ckpt: Path):  # type: ignore[no-untyped-def]
     from peropix_tui.engine.checkpoint import load_checkpoint
 
     return load_checkpoint(tiny_ckpt)
+
+
+@pytest.fixture
+def model(tiny_ckpt: Path):  # type: ignore[no-untyped-def]
+    """A fresh copy of the tiny model, for tests that change its weights (LoRA merges)."""
+    from peropix_tui.engine.checkpoint import load_checkpoint
+
+    return load_checkpoint(tiny_ckpt)

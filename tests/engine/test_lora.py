@@ -9,28 +9,15 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from peropix_tui.engine.checkpoint import load_checkpoint
 from peropix_tui.engine.lora import LoraError, apply_lora, lora_key_map
 
-from .tiny import make_tiny_lora
-
-
-@pytest.fixture
-def model(tiny_ckpt: Path):  # type: ignore[no-untyped-def]
-    return load_checkpoint(tiny_ckpt)
-
-
-def _snapshot(model) -> dict[str, torch.Tensor]:  # type: ignore[no-untyped-def]
-    out = {}
-    for name, mod in (("unet", model.unet), ("l", model.clip_l), ("g", model.clip_g), ("vae", model.vae)):
-        out.update({f"{name}.{k}": v.clone() for k, v in mod.state_dict().items()})
-    return out
+from .tiny import make_tiny_lora, weights_snapshot
 
 
 def test_merge_is_w_plus_scaled_up_down_and_unmerge_is_bit_exact(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     lora_path = make_tiny_lora(tmp_path / "l.safetensors", rank=4, alpha=2.0)
     lora = load_file(str(lora_path))
-    before = _snapshot(model)
+    before = weights_snapshot(model)
     targets = lora_key_map(model)
     originals = {base: w.detach().clone() for base, (w, _) in targets.items()}
     handle = apply_lora(model, lora_path, 0.7, clip_weight=0.3)
@@ -47,7 +34,7 @@ def test_merge_is_w_plus_scaled_up_down_and_unmerge_is_bit_exact(model, tmp_path
         assert torch.allclose(w, expected, atol=1e-6, rtol=0)
         assert not torch.equal(w, originals[base])
     handle.remove()
-    after = _snapshot(model)
+    after = weights_snapshot(model)
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert model.loras == []
 
@@ -72,14 +59,14 @@ def test_lora_changes_unet_output_and_weight_zero_is_identity(model, tmp_path: P
 
 
 def test_two_loras_stack_and_must_be_removed_newest_first(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    before = _snapshot(model)
+    before = weights_snapshot(model)
     a = apply_lora(model, make_tiny_lora(tmp_path / "a.safetensors", seed=1), 1.0)
     b = apply_lora(model, make_tiny_lora(tmp_path / "b.safetensors", seed=2, every=2), 0.5)
     with pytest.raises(LoraError, match="reverse order"):
         a.remove()
     b.remove()
     a.remove()
-    after = _snapshot(model)
+    after = weights_snapshot(model)
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
@@ -96,7 +83,7 @@ def test_alpha_defaults_to_rank_and_peft_names_work(model, tmp_path: Path) -> No
 
 
 def test_bad_loras_fail_clearly_and_touch_nothing(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    before = _snapshot(model)
+    before = weights_snapshot(model)
     other = tmp_path / "sd15.safetensors"
     save_file({"lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight": torch.zeros(4, 2),
                "lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight": torch.zeros(2, 4)}, str(other))
@@ -119,7 +106,7 @@ def test_bad_loras_fail_clearly_and_touch_nothing(model, tmp_path: Path) -> None
         apply_lora(model, loha, 1.0)
     with pytest.raises(LoraError, match="no such LoRA"):
         apply_lora(model, tmp_path / "absent.safetensors", 1.0)
-    after = _snapshot(model)
+    after = weights_snapshot(model)
     assert all(torch.equal(before[k], after[k]) for k in before) and model.loras == []
 
 

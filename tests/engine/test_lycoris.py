@@ -19,25 +19,13 @@ from peropix_tui.engine.lora import (
     unet_diffusers_names,
 )
 
-from .tiny import make_tiny_loha, make_tiny_lokr, make_tiny_lora, with_dora_scale
+from .tiny import make_tiny_loha, make_tiny_lokr, make_tiny_lora, weights_snapshot, with_dora_scale
 
 UNET_W, CLIP_W = 0.7, 0.3
 
 
-@pytest.fixture
-def model(tiny_ckpt: Path):  # type: ignore[no-untyped-def]
-    return load_checkpoint(tiny_ckpt)
-
-
-def _snapshot(model) -> dict[str, torch.Tensor]:  # type: ignore[no-untyped-def]
-    out = {}
-    for name, mod in (("unet", model.unet), ("l", model.clip_l), ("g", model.clip_g), ("vae", model.vae)):
-        out.update({f"{name}.{k}": v.clone() for k, v in mod.state_dict().items()})
-    return out
-
-
 def _unchanged(model, before: dict[str, torch.Tensor]) -> bool:  # type: ignore[no-untyped-def]
-    after = _snapshot(model)
+    after = weights_snapshot(model)
     return all(torch.equal(before[k], after[k]) for k in before)
 
 
@@ -146,7 +134,7 @@ def test_merge_equals_reference_changes_unet_and_unmerges_bit_exactly(model, tmp
     bases = {k.split(".", 1)[0] for k in sd}
     targets = lora_key_map(model)
     originals = {base: targets[base][0].detach().clone() for base in bases}
-    before = _snapshot(model)
+    before = weights_snapshot(model)
     cfg = model.info.unet
     gen = torch.Generator().manual_seed(0)
     x, ctx, y = torch.randn(1, 4, 8, 8, generator=gen), torch.randn(1, 77, cfg.context_dim, generator=gen), \
@@ -197,7 +185,7 @@ def test_dora_strength_zero_is_identity_and_peft_magnitude_is_output_axis(model,
     weights = _weights(model)
     path = with_dora_scale(make_tiny_lora(tmp_path / "l.safetensors", every=4), tmp_path / "d.safetensors", weights,
                            on_output=True)
-    before = _snapshot(model)
+    before = weights_snapshot(model)
     h = apply_lora(model, path, 0.0)
     assert h.patched > 0 and _unchanged(model, before)
     h.remove()
@@ -237,7 +225,7 @@ def test_full_diff_with_bias_under_the_lycoris_prefix(model, tmp_path: Path) -> 
 
 
 def test_mixed_stack_with_plain_lora_then_removed_newest_first(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    before = _snapshot(model)
+    before = weights_snapshot(model)
     targets = lora_key_map(model)
     current = {base: w.detach().clone() for base, (w, _) in targets.items()}
     plain = make_tiny_lora(tmp_path / "plain.safetensors", every=2)
@@ -263,7 +251,7 @@ def test_mixed_stack_with_plain_lora_then_removed_newest_first(model, tmp_path: 
 
 def test_half_precision_model_merges_in_fp32_and_unmerges_bit_exactly(tiny_ckpt: Path, tmp_path: Path) -> None:
     model = load_checkpoint(tiny_ckpt, dtype=torch.bfloat16)
-    before = _snapshot(model)
+    before = weights_snapshot(model)
     targets = lora_key_map(model)
     path = with_dora_scale(make_tiny_lokr(tmp_path / "k.safetensors", decompose=(False, True), every=3),
                            tmp_path / "dk.safetensors", _weights(model), on_output=True)
@@ -325,7 +313,7 @@ def _bad_files(tmp_path: Path, model) -> dict[str, tuple[dict[str, torch.Tensor]
 
 
 def test_bad_files_fail_clearly_and_touch_nothing(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    before = _snapshot(model)
+    before = weights_snapshot(model)
     for name, (tensors, message) in _bad_files(tmp_path, model).items():
         path = tmp_path / f"{name}.safetensors"
         save_file(tensors, str(path))

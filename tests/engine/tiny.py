@@ -213,21 +213,35 @@ def _small_factor(n: int) -> int:
     return max(d for d in range(1, int(n**0.5) + 1) if n % d == 0)
 
 
+def _factor_rng(seed: int):  # type: ignore[no-untyped-def]
+    """Seeded random factors, scaled so that merged deltas are visible but small."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape: int) -> torch.Tensor:
+        return torch.randn(shape, generator=gen) * 0.3
+
+    return rnd
+
+
+def _every_target(every: int) -> list[tuple[str, tuple[int, ...]]]:
+    """Every ``every``-th LoRA target of the tiny checkpoint (name, weight shape), in a fixed order."""
+    return [item for i, item in enumerate(sorted(lora_targets().items())) if i % every == 0]
+
+
+def _save_lycoris(sd: dict[str, torch.Tensor], path: str | Path) -> Path:
+    save_file(sd, str(path), metadata={"ss_network_module": "lycoris.kohya"})
+    return Path(path)
+
+
 def make_tiny_loha(
     path: str | Path, *, rank: int = 2, alpha: float | None = 1.0, seed: int = 3, tucker: bool = False, every: int = 1
 ) -> Path:
     """A LyCORIS LoHa (``hada_w{1,2}_{a,b}``, optional ``alpha``) for the tiny checkpoint, in LyCORIS' layouts:
     linear and non-Tucker conv ``w_a`` [out, r], ``w_b`` [r, in·kh·kw]; with ``tucker`` the 3×3 convs get
     ``hada_t{1,2}`` [r, r, kh, kw], ``w_a`` [r, out], ``w_b`` [r, in]."""
-    gen = torch.Generator().manual_seed(seed)
-
-    def rnd(*shape: int) -> torch.Tensor:
-        return torch.randn(shape, generator=gen) * 0.3
-
+    rnd = _factor_rng(seed)
     sd: dict[str, torch.Tensor] = {}
-    for i, (name, shape) in enumerate(sorted(lora_targets().items())):
-        if i % every:
-            continue
+    for name, shape in _every_target(every):
         out_f, in_f, kernel = shape[0], shape[1], tuple(shape[2:])
         for n in ("1", "2"):
             if tucker and kernel and max(kernel) > 1:
@@ -238,9 +252,7 @@ def make_tiny_loha(
                 sd[f"{name}.hada_w{n}_a"], sd[f"{name}.hada_w{n}_b"] = rnd(out_f, rank), rnd(rank, flat_in)
         if alpha is not None:
             sd[f"{name}.alpha"] = torch.tensor(float(alpha))
-    path = Path(path)
-    save_file(sd, str(path), metadata={"ss_network_module": "lycoris.kohya"})
-    return path
+    return _save_lycoris(sd, path)
 
 
 def make_tiny_lokr(
@@ -257,15 +269,9 @@ def make_tiny_lokr(
     the small factors of out/in. ``decompose`` = (w1 as ``lokr_w1_a @ lokr_w1_b``, w2 as ``lokr_w2_a @ lokr_w2_b``,
     the conv one flattened to [r, d·kh·kw]); ``tucker`` gives decomposed 3×3 convs ``lokr_t2`` [r, r, kh, kw]
     with ``lokr_w2_a`` [r, b], ``lokr_w2_b`` [r, d]."""
-    gen = torch.Generator().manual_seed(seed)
-
-    def rnd(*shape: int) -> torch.Tensor:
-        return torch.randn(shape, generator=gen) * 0.3
-
+    rnd = _factor_rng(seed)
     sd: dict[str, torch.Tensor] = {}
-    for i, (name, shape) in enumerate(sorted(lora_targets().items())):
-        if i % every:
-            continue
+    for name, shape in _every_target(every):
         a, c = _small_factor(shape[0]), _small_factor(shape[1])
         b, d, kernel = shape[0] // a, shape[1] // c, tuple(shape[2:])
         if decompose[0]:
@@ -282,9 +288,7 @@ def make_tiny_lokr(
             sd[f"{name}.lokr_w2"] = rnd(b, d, *kernel)
         if alpha is not None:
             sd[f"{name}.alpha"] = torch.tensor(float(alpha))
-    path = Path(path)
-    save_file(sd, str(path), metadata={"ss_network_module": "lycoris.kohya"})
-    return path
+    return _save_lycoris(sd, path)
 
 
 def with_dora_scale(
@@ -308,3 +312,11 @@ def with_dora_scale(
     path = Path(dst)
     save_file(sd, str(path), metadata={"ss_network_module": "lycoris.kohya"})
     return path
+
+
+def weights_snapshot(model) -> dict[str, torch.Tensor]:  # type: ignore[no-untyped-def]
+    """Copies of every tensor of a loaded model (UNet, CLIP-L, CLIP-G, VAE), to compare after a change."""
+    out = {}
+    for name, mod in (("unet", model.unet), ("l", model.clip_l), ("g", model.clip_g), ("vae", model.vae)):
+        out.update({f"{name}.{k}": v.clone() for k, v in mod.state_dict().items()})
+    return out
