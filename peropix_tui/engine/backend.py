@@ -164,6 +164,12 @@ class LocalBackend:
                                retryable=True) from None
         except ValueError as e:
             raise BackendError(str(e)) from None
+        except torch._dynamo.exc.TorchDynamoException as e:  # --compile: no C compiler, no Triton, …
+            cause = getattr(e, "inner_exception", None) or e  # BackendCompilerFailed wraps the real one
+            lines = str(cause).strip().splitlines()
+            why = f"{type(cause).__name__}: {lines[0][:200]}" if lines else type(cause).__name__
+            raise BackendError(f"torch.compile failed ({why}); generate without it "
+                               "(--no-compile, or untick torch.compile in Parameters)") from None
 
     def _encode(self, model: SDXLModel, s: GenerationSettings, image: Image.Image, seed: int, index: int,
                 seconds: float) -> GeneratedImage:

@@ -94,6 +94,21 @@ async def test_cancel_and_errors_name_the_problem(tiny_path: Path, tmp_path: Pat
         await backend.generate(local(bad), lambda p: None, CancelToken())
 
 
+def test_a_failing_torch_compile_is_a_clear_error_and_eager_still_works(tiny_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import peropix_tui.engine.checkpoint as checkpoint
+
+    def no_compiler(gm: Any, example_inputs: Any) -> Any:
+        raise RuntimeError("no C++ compiler found")
+
+    monkeypatch.setattr(checkpoint, "COMPILE_BACKEND", no_compiler)
+    backend = LocalBackend(ModelCache())
+    with pytest.raises(BackendError, match=r"torch.compile failed .*no C\+\+ compiler.*--no-compile"):
+        backend.generate_sync(local(tiny_path, compile=True), lambda p: None, CancelToken())
+    images = backend.generate_sync(local(tiny_path), lambda p: None, CancelToken())
+    assert len(images) == 1 and pixels(images[0].data).shape == (64, 64, 3)
+
+
 def test_settings_map_onto_the_request(tmp_path: Path) -> None:
     src = tmp_path / "in.png"
     Image.new("RGB", (32, 32)).save(src)
