@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config()
     if args.dry_run:
         return _dry_run(settings, config, as_json=args.json)
-    backend = _backend(settings.provider)
+    backend = _backend(settings.provider, config)
     images = asyncio.run(_generate(backend, settings))
     out_dir = Path(args.out).expanduser() if args.out else config.output_dir
     paths = [_save(out_dir, img) for img in images]
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backend(provider: str) -> Any:
+def _backend(provider: str, config: Any) -> Any:
     from ..core.backend import BackendError
 
     if provider == "local":
@@ -57,7 +57,7 @@ def _backend(provider: str) -> Any:
             from ..engine.backend import LocalBackend
         except ImportError as e:
             raise BackendError(f"the local engine is not available ({e}); install the [local] extra") from None
-        return LocalBackend()
+        return LocalBackend(presets=config.local)
     from ..core.nai.backend import NaiBackend
 
     return NaiBackend()

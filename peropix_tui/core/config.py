@@ -17,6 +17,7 @@ from . import paths
 
 DEFAULT_NAI_URL = "https://image.novelai.net"
 IMAGE_PROTOCOLS = ("auto", "tgp", "sixel", "halfcell", "unicode")
+LOCAL_UC_PRESETS = ("heavy", "light", "human", "furry")  # settings.UC_PRESETS less "none"
 
 
 class ConfigError(ValueError):
@@ -89,11 +90,23 @@ class GenerationConfig:
 
 
 @dataclass
+class LocalConfig:
+    """What NovelAI's "quality tags" and "UC preset" mean for the local engine (empty: nothing)."""
+
+    quality_tags: str = ""
+    """Added to the prompt when quality tags are on, e.g. "masterpiece, best quality, newest".
+    Appended after the prompt like NovelAI's, or put where ``{prompt}`` stands in it."""
+    uc_presets: dict[str, str] = field(default_factory=dict)
+    """UC preset name (heavy, light, human, furry) -> text put before the negative prompt."""
+
+
+@dataclass
 class Config:
     nai: NaiConfig = field(default_factory=NaiConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
+    local: LocalConfig = field(default_factory=LocalConfig)
     source: Path | None = None
 
     # ------------------------------------------------------------ derived paths
@@ -112,6 +125,7 @@ _SECTIONS: dict[str, type] = {
     "paths": PathsConfig,
     "ui": UiConfig,
     "generation": GenerationConfig,
+    "local": LocalConfig,
 }
 
 _ENV: dict[str, tuple[str, str]] = {
@@ -126,6 +140,7 @@ _ENV: dict[str, tuple[str, str]] = {
     "PEROPIX_IMAGE_PROTOCOL": ("ui", "image_protocol"),
     "PEROPIX_THEME": ("ui", "theme"),
     "PEROPIX_BUDGET": ("generation", "budget"),
+    "PEROPIX_LOCAL_QUALITY_TAGS": ("local", "quality_tags"),
 }
 
 
@@ -184,6 +199,9 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         raise ConfigError(
             f"ui.image_protocol: {cfg.ui.image_protocol!r} is not one of {', '.join(IMAGE_PROTOCOLS)}"
         )
+    unknown = sorted(set(cfg.local.uc_presets) - set(LOCAL_UC_PRESETS))
+    if unknown:
+        raise ConfigError(f"local.uc_presets: unknown preset {unknown[0]!r} (use {', '.join(LOCAL_UC_PRESETS)})")
     cfg.nai.base_url = cfg.nai.base_url.rstrip("/")
     return cfg
 

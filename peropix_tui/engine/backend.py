@@ -5,9 +5,9 @@ runs it in a worker thread, and returns NovelAI-format PNGs whose ``peropix`` ob
 provider, checkpoint (+ short hash), LoRAs, sampler and schedule actually used.
 
 Mapping notes: NovelAI sampler/schedule names become ComfyUI ones (``k_euler_ancestral`` →
-``euler_ancestral``, ``native`` → ``normal``); enabled character prompts are appended to the prompt
-(and their negatives to the negative) since a plain SDXL model has no per-character channel;
-``uc_preset``/``quality``/``noise``/vibes/character references do not apply locally. ``img2img``
+``euler_ancestral``, ``native`` → ``normal``); prompts as :mod:`..core.local_prompt` builds them
+(characters appended; ``quality``/``uc_preset`` as configured under ``[local]``, else nothing);
+``noise``/vibes/character references do not apply locally. ``img2img``
 uses ``strength`` as ComfyUI's denoise; ``infill`` regenerates the masked area fully (denoise 1).
 """
 
@@ -30,6 +30,8 @@ from ..core.backend import (
     Progress,
     ProgressCallback,
 )
+from ..core.config import LocalConfig
+from ..core.local_prompt import local_prompts
 from ..core.settings import GenerationSettings
 from .cache import ModelCache, ModelKey
 from .latents import preview_jpeg
@@ -68,11 +70,9 @@ def pick_dtype(wanted: str | None, device: str) -> str:
     return "fp16" if device == "mps" else "fp32"
 
 
-def to_request(s: GenerationSettings, seed: int) -> Request:
+def to_request(s: GenerationSettings, seed: int, presets: LocalConfig | None = None) -> Request:
     """The engine request for ``s`` (files opened here; errors name the field and file)."""
-    chars = s.enabled_characters()
-    prompt = ", ".join(p for p in [s.prompt, *(c.prompt for c in chars)] if p.strip())
-    negative = ", ".join(p for p in [s.uc, *(c.uc for c in chars)] if p.strip())
+    prompt, negative = local_prompts(s, presets)
     image = _open_image("image", s.image) if s.action in ("img2img", "infill") else None
     mask = _open_image("mask", s.mask) if s.action == "infill" else None
     return Request(
@@ -99,8 +99,9 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self, cache: ModelCache | None = None) -> None:
+    def __init__(self, cache: ModelCache | None = None, presets: LocalConfig | None = None) -> None:
         self.cache = cache or _SHARED_CACHE
+        self.presets = presets  # what "quality tags" / "UC preset" mean locally (config [local])
 
     async def generate(
         self, settings: GenerationSettings, on_progress: ProgressCallback, cancel: CancelToken
@@ -120,7 +121,7 @@ class LocalBackend:
             raise BackendError("checkpoint: no local checkpoint chosen (the Parameters tab in the app, "
                                "--checkpoint PATH on the command line)")
         seed = settings.seed if settings.seed is not None else secrets.randbelow(2**32)
-        request = to_request(settings, seed)
+        request = to_request(settings, seed, self.presets)
         with self.cache.lock:
             model = self._model(settings, on_progress, request.total_steps())
             started = time.monotonic()

@@ -217,10 +217,13 @@ class ParamForm(VerticalScroll):
                 yield Input("" if s.seed is None else str(s.seed), type="integer", placeholder="random", id="p-seed")
                 yield Checkbox("lock", s.seed is not None, id="p-seed-lock")
                 yield Button("new", id="p-seed-random", tooltip="new random seed (locks it)")
-            yield Label("UC preset", classes="nai-only")
-            yield Select([(x, x) for x in presets], value=s.uc_preset, allow_blank=False, id="p-uc_preset", classes="nai-only")
-            yield Label("quality", classes="nai-only")
-            yield Checkbox("quality tags", s.quality, id="p-quality", classes="nai-only")
+            # with [local] presets configured, quality tags and UC presets mean something locally too
+            local = getattr(getattr(self.app, "config", None), "local", None)
+            toggles = "" if local and (local.quality_tags or local.uc_presets) else "nai-only"
+            yield Label("UC preset", classes=toggles)
+            yield Select([(x, x) for x in presets], value=s.uc_preset, allow_blank=False, id="p-uc_preset", classes=toggles)
+            yield Label("quality", classes=toggles)
+            yield Checkbox("quality tags", s.quality, id="p-quality", classes=toggles)
             yield Label("variety", classes="nai-only")
             yield Checkbox("Variety+", s.variety, id="p-variety", classes="nai-only")
             yield Label("speed", classes="local-only")

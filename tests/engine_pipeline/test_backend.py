@@ -137,6 +137,31 @@ def test_compile_flag_reaches_the_settings() -> None:
     assert not settings_from_args(parse(base)).compile
 
 
+def test_cli_quality_and_uc_preset_mean_what_the_local_config_says(
+        tiny_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from peropix_tui.cli import main
+    from peropix_tui.core import paths
+
+    def run(*extra: str) -> np.ndarray:
+        out = tmp_path / f"out{len(list(tmp_path.glob('out*')))}"
+        rc = main(["generate", "--provider", "local", "--checkpoint", str(tiny_path), "--prompt", "1girl",
+                   "--negative", "blurry", "--steps", "2", "--width", "64", "--height", "64", "--seed", "3",
+                   "--device", "cpu", "--out", str(out), "--json", *extra])
+        assert rc == 0, capsys.readouterr().err
+        return pixels(Path(json.loads(capsys.readouterr().out)[0]).read_bytes())
+
+    bare = run("--no-quality", "--uc-preset", "none")
+    assert np.array_equal(run(), bare)  # nothing configured: the NovelAI toggles change nothing locally
+    paths.config_file().parent.mkdir(parents=True, exist_ok=True)
+    paths.config_file().write_text('[local]\nquality_tags = "masterpiece, best quality"\n'
+                                   '[local.uc_presets]\nheavy = "lowres, bad hands"\n')
+    assert np.array_equal(run("--no-quality", "--uc-preset", "none"), bare)
+    assert not np.array_equal(run("--uc-preset", "none"), bare)  # quality tags now appended
+    assert not np.array_equal(run("--no-quality", "--uc-preset", "heavy"), bare)  # preset before the negative
+
+
 def test_unload_really_drops_the_model(tiny_path: Path) -> None:
     from peropix_tui.engine.cache import ModelKey
     from peropix_tui.engine.checkpoint import load_checkpoint

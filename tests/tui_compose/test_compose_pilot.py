@@ -139,6 +139,23 @@ async def test_switching_to_local_takes_the_first_checkpoint_of_the_folder(make_
         assert app.workspace.base.checkpoint == first  # a real value: generate will use it
 
 
+async def test_quality_and_uc_preset_show_for_local_only_when_configured(make_app: Any) -> None:
+    from peropix_tui.core.config import Config, LocalConfig
+    from peropix_tui.core.slots import SlotSet
+
+    for local, shown in ((LocalConfig(), False), (LocalConfig(quality_tags="masterpiece"), True)):
+        config = Config()
+        config.local = local
+        workspace = SlotSet()
+        workspace.base.provider = "local"
+        app = make_app(config=config, workspace=workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.screen.query_one(TabbedContent).active = "tab-params"
+            await pilot.pause()
+            assert app.screen.query_one("#p-quality", Checkbox).display is shown
+            assert app.screen.query_one("#p-uc_preset", Select).display is shown
+
+
 async def test_param_inputs_write_the_workspace(make_app: Any) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -44,6 +44,8 @@ def test_file_and_env_override(tmp_path: Path) -> None:
         ("[nai]\nnope = 1\n", "unknown key nai.nope"),
         ('[nai]\ntimeout = "soon"\n', "nai.timeout"),
         ('[ui]\nimage_protocol = "kitty"\n', "image_protocol"),
+        ('[local.uc_presets]\nstrong = "bad"\n', "local.uc_presets: unknown preset 'strong'"),
+        ('[local]\nuc_presets = "bad"\n', "local.uc_presets: expected a table"),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path: Path, text: str, needle: str) -> None:
@@ -61,6 +63,17 @@ def test_save_and_reload(tmp_path: Path) -> None:
     back = load_config(f, env={})
     assert back.paths.output_dir == cfg.paths.output_dir
     assert back.ui.keymap == {"generate": "ctrl+g"}
+
+
+def test_local_presets_load_save_and_env(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text('[local]\nquality_tags = "masterpiece, {prompt}"\n[local.uc_presets]\nheavy = "lowres, bad hands"\n')
+    cfg = load_config(f, env={})
+    assert cfg.local.quality_tags == "masterpiece, {prompt}"
+    assert cfg.local.uc_presets == {"heavy": "lowres, bad hands"}
+    back = load_config(save_config(cfg, tmp_path / "saved.toml"), env={})
+    assert back.local == cfg.local
+    assert load_config(f, env={"PEROPIX_LOCAL_QUALITY_TAGS": "best quality"}).local.quality_tags == "best quality"
 
 
 def test_token_file_is_private_and_secret_hidden() -> None:
