@@ -394,22 +394,6 @@ class SDXLModel:
     def device(self) -> torch.device:
         return next(self.unet.parameters()).device
 
-    def to(self, device: torch.device | str) -> SDXLModel:
-        for m in (self.unet, self.vae, self.clip_l, self.clip_g):
-            m.to(device)
-        return self
-
-    def text_encoders_to(self, device: torch.device | str) -> None:
-        """Move CLIP-L/G (e.g. back to the CPU after encoding, to free VRAM)."""
-        self.clip_l.to(device)
-        self.clip_g.to(device)
-
-    def unet_to(self, device: torch.device | str) -> None:
-        self.unet.to(device)
-
-    def vae_to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> None:
-        self.vae.to(device=device, dtype=dtype)
-
 
 def _assign(module: nn.Module, tensors: dict[str, torch.Tensor], what: str, where: str) -> nn.Module:
     result = module.load_state_dict(tensors, strict=False, assign=True)
