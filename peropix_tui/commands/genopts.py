@@ -135,12 +135,16 @@ def add_generation_options(p: argparse.ArgumentParser) -> None:
 
     loc = p.add_argument_group("local engine")
     loc.add_argument("--checkpoint", metavar="PATH", help="single-file SDXL-family .safetensors")
-    loc.add_argument("--vae", metavar="PATH")
-    loc.add_argument("--lora", action="append", metavar="PATH[:W]")
-    loc.add_argument("--prediction", choices=_PREDICTIONS)
-    loc.add_argument("--device", choices=("cuda", "cpu", "mps"))
-    loc.add_argument("--dtype", choices=("bf16", "fp16", "fp32"))
-    loc.add_argument("--hires", metavar="SCALE:DENOISE")
+    loc.add_argument("--vae", metavar="PATH", help="separate VAE file (LDM or diffusers layout)")
+    loc.add_argument("--lora", action="append", metavar="PATH[:W]",
+                     help="LoRA / LyCORIS file merged at weight W (default 1); repeatable")
+    loc.add_argument("--prediction", choices=_PREDICTIONS,
+                     help="override the detected prediction type (v-zsnr: v-pred with zero-terminal SNR)")
+    loc.add_argument("--device", choices=("cuda", "cpu", "mps"), help="default: cuda, else mps, else cpu")
+    loc.add_argument("--dtype", choices=("bf16", "fp16", "fp32"),
+                     help="default: bf16 on CUDA (fp16 without bf16 support), fp16 on MPS, fp32 on the CPU")
+    loc.add_argument("--hires", metavar="SCALE:DENOISE",
+                     help="hires fix: upscale by SCALE, then an img2img pass at DENOISE (e.g. 1.5:0.5)")
     loc.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                      help="torch.compile the UNet: the first image of each size compiles (about a minute "
                           "on a GPU), later steps run faster; worth it for long slot sets")
