@@ -105,7 +105,9 @@ class Index:
     short-lived worker threads of a TUI neither share a connection nor leak one each.
     """
 
-    POOL_SIZE = 4
+    POOL_SIZE = 8
+    """Idle connections kept. Above the TUI's reader concurrency (thumbnail and gallery workers), so
+    that a burst of threads reuses connections instead of closing and reopening one per burst."""
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
@@ -124,7 +126,8 @@ class Index:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         con.execute("PRAGMA busy_timeout=30000")
-        self.opened += 1
+        with self._pool_lock:
+            self.opened += 1
         return con
 
     @contextmanager
