@@ -98,12 +98,17 @@ async def test_highlighting_spans_and_unbalanced_mark(make_app: Any) -> None:
         assert painted["猫😺"].color == up.color and painted["犬"].color == down.color
 
 
+async def open_params(app: Any, pilot: Any) -> None:
+    """Show Compose's Parameters tab and let it build."""
+    app.screen.query_one(TabbedContent).active = "tab-params"
+    await pilot.pause()
+
+
 async def test_provider_switch_changes_dialect_and_workspace(make_app: Any) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        screen.query_one(TabbedContent).active = "tab-params"
-        await pilot.pause()
+        await open_params(app, pilot)
         select = screen.query_one("#p-provider", Select)
         select.focus()
         await pilot.press("enter", "down", "enter")
@@ -130,8 +135,7 @@ async def test_switching_to_local_takes_the_first_checkpoint_of_the_folder(make_
     app = make_app(config=config)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        screen.query_one(TabbedContent).active = "tab-params"
-        await pilot.pause()
+        await open_params(app, pilot)
         screen.query_one("#p-provider", Select).value = "local"
         await pilot.pause()
         first = str(tmp_path / "a.safetensors")
@@ -150,8 +154,7 @@ async def test_quality_and_uc_preset_show_for_local_only_when_configured(make_ap
         workspace.base.provider = "local"
         app = make_app(config=config, workspace=workspace)
         async with app.run_test(size=SIZE) as pilot:
-            app.screen.query_one(TabbedContent).active = "tab-params"
-            await pilot.pause()
+            await open_params(app, pilot)
             assert app.screen.query_one("#p-quality", Checkbox).display is shown
             assert app.screen.query_one("#p-uc_preset", Select).display is shown
 
@@ -160,8 +163,7 @@ async def test_param_inputs_write_the_workspace(make_app: Any) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        screen.query_one(TabbedContent).active = "tab-params"
-        await pilot.pause()
+        await open_params(app, pilot)
         steps = screen.query_one("#p-steps", Input)
         steps.focus()
         await pilot.press("backspace", "backspace", "2", "3")
@@ -192,8 +194,7 @@ async def test_model_change_offers_only_what_the_model_allows(make_app: Any) -> 
     app = make_app(workspace=SlotSet(base=GenerationSettings(uc_preset="human", sampler="k_dpmpp_2m")))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        screen.query_one(TabbedContent).active = "tab-params"
-        await pilot.pause()
+        await open_params(app, pilot)
         screen.query_one("#p-model", Select).focus()
         await pilot.press("enter", "down", "down", "enter")  # V4.5 Full -> V4.5 Curated -> V4 Full
         await pilot.pause()
