@@ -162,7 +162,7 @@ class PeroPixApp(App[None]):
         if provider == "local":
             from .engine.backend import LocalBackend
 
-            return LocalBackend(presets=self.config.local)  # type: ignore[no-any-return]
+            return LocalBackend(presets=self.config.local)
         from .core.nai.backend import NaiBackend, client_from_config
 
         if not self.token:

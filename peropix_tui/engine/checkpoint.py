@@ -517,5 +517,5 @@ def load_checkpoint(
         raise CheckpointError(f"{where}: cannot read tensors ({e})") from None
     if vae is None:
         vae = load_vae_file(vae_path, device, vdtype)  # type: ignore[arg-type]
-        info = replace(info, vae=vae.config, components=list(PREFIXES))  # type: ignore[union-attr]
+        info = replace(info, vae=vae.config, components=list(PREFIXES))
     return SDXLModel(unet=unet, vae=vae, clip_l=clip_l, clip_g=clip_g, info=info, path=where)  # type: ignore[arg-type]

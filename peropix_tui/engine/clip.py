@@ -100,8 +100,9 @@ def build_text_model(config: Mapping[str, Any], with_projection: bool) -> torch.
     cfg._attn_implementation = "sdpa"
     cls = CLIPTextModelWithProjection if with_projection else CLIPTextModel
     with torch.device("meta"):
-        model = cls(cfg)
-    return model.eval()
+        model: torch.nn.Module = cls(cfg)
+    model.eval()
+    return model
 
 
 def text_transformer(model: torch.nn.Module) -> torch.nn.Module:

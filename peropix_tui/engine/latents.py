@@ -61,7 +61,8 @@ def to_latent_size(mask: Tensor, latent_hw: tuple[int, int]) -> Tensor:
 def encode(vae: nn.Module, pixels: Tensor) -> Tensor:
     """[-1, 1] pixels → scaled latent (float32) on the VAE's device."""
     device = next(vae.parameters()).device
-    return vae.encode(pixels.to(device)).float() * SCALE_FACTOR  # type: ignore[operator]
+    result: Tensor = vae.encode(pixels.to(device)).float() * SCALE_FACTOR  # type: ignore[operator]
+    return result
 
 
 @torch.inference_mode()
@@ -111,7 +112,8 @@ def decode_tiled(vae: nn.Module, z: Tensor, tile: int = 64, overlap: int = 16) -
             acc[:, :, ys, xs] += part * ramp  # type: ignore[index]
             weight[:, :, ys, xs] += ramp  # type: ignore[index]
     assert acc is not None and weight is not None
-    return acc / weight
+    result: Tensor = acc / weight
+    return result
 
 
 def _starts(size: int, tile: int, step: int) -> list[int]:

@@ -242,7 +242,8 @@ class DoRA:
             norm = v.transpose(0, 1).flatten(1).norm(dim=1).reshape(1, -1, *[1] * (v.ndim - 2))
         m = _f32(self.magnitude, weight).reshape(norm.shape)
         w_dora = v * (m / (norm + torch.finfo(torch.float32).eps))
-        return (w_dora - w) * scale
+        result: torch.Tensor = (w_dora - w) * scale
+        return result
 
     def fits(self, weight: torch.Tensor) -> bool:
         return weight.ndim >= 2 and self.inner.fits(weight) and self._on_output(weight) is not None

@@ -85,7 +85,8 @@ class NoiseSampler:
         """(W(σ) − W(σ_next)) / √|σ − σ_next|: N(0, 1), correlated across overlapping intervals."""
         a, b = float(sigma), float(sigma_next)
         dw = self._brownian(a, like.shape[1:]) - self._brownian(b, like.shape[1:])
-        return (dw / abs(a - b) ** 0.5).to(device=like.device, dtype=like.dtype)
+        spread: float = abs(a - b) ** 0.5
+        return (dw / spread).to(device=like.device, dtype=like.dtype)
 
     def _brownian(self, t: float, per_image: torch.Size) -> Tensor:
         """W(t), W(0) = 0, sampled on demand: past the last known time by an independent increment,
@@ -97,6 +98,7 @@ class NoiseSampler:
             return self._path[i]
         t_lo, w_lo = self._times[i - 1], self._path[i - 1]
         eps = self._draw(per_image)
+        w: Tensor
         if i == len(self._times):
             w = w_lo + (t - t_lo) ** 0.5 * eps
         else:

@@ -52,7 +52,8 @@ def bytes_to_unicode() -> dict[int, str]:
 def clean_text(text: str) -> str:
     """NFC-normalise, HTML-unescape (twice, as CLIP does), collapse whitespace, strip, lower-case."""
     text = html.unescape(html.unescape(unicodedata.normalize("NFC", text)))
-    return regex.sub(r"\s+", " ", text).strip().lower()
+    collapsed: str = regex.sub(r"\s+", " ", text)
+    return collapsed.strip().lower()
 
 
 def load_merges() -> list[tuple[str, str]]:

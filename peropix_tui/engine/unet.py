@@ -71,7 +71,8 @@ class ResBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         h = self.in_layers(x) + self.emb_layers(emb)[:, :, None, None].to(x.dtype)
-        return self.skip_connection(x) + self.out_layers(h)
+        result: torch.Tensor = self.skip_connection(x) + self.out_layers(h)
+        return result
 
 
 class Attention(nn.Module):
@@ -92,7 +93,8 @@ class Attention(nn.Module):
         b, n, inner = q.shape
         q, k, v = (t.view(b, -1, self.heads, inner // self.heads).transpose(1, 2) for t in (q, k, v))
         out = F.scaled_dot_product_attention(q, k, v)
-        return self.to_out(out.transpose(1, 2).reshape(b, n, inner))
+        result: torch.Tensor = self.to_out(out.transpose(1, 2).reshape(b, n, inner))
+        return result
 
 
 class GEGLU(nn.Module):
@@ -102,7 +104,8 @@ class GEGLU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, gate = self.proj(x).chunk(2, dim=-1)
-        return h * F.gelu(gate)
+        result: torch.Tensor = h * F.gelu(gate)
+        return result
 
 
 class FeedForward(nn.Module):
@@ -111,7 +114,8 @@ class FeedForward(nn.Module):
         self.net = nn.Sequential(GEGLU(dim, dim * mult), nn.Dropout(0.0), nn.Linear(dim * mult, dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        result: torch.Tensor = self.net(x)
+        return result
 
 
 class BasicTransformerBlock(nn.Module):
@@ -127,7 +131,8 @@ class BasicTransformerBlock(nn.Module):
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         x = self.attn1(self.norm1(x)) + x
         x = self.attn2(self.norm2(x), context) + x
-        return self.ff(self.norm3(x)) + x
+        result: torch.Tensor = self.ff(self.norm3(x)) + x
+        return result
 
 
 class SpatialTransformer(nn.Module):
@@ -148,7 +153,9 @@ class SpatialTransformer(nn.Module):
         t = self.proj_in(self.norm(x).permute(0, 2, 3, 1).reshape(b, h * w, c))
         for block in self.transformer_blocks:
             t = block(t, context)
-        return x + self.proj_out(t).view(b, h, w, c).permute(0, 3, 1, 2)  # x first: keeps x's layout
+        # x first: keeps x's layout
+        result: torch.Tensor = x + self.proj_out(t).view(b, h, w, c).permute(0, 3, 1, 2)
+        return result
 
 
 class Downsample(nn.Module):
@@ -157,7 +164,8 @@ class Downsample(nn.Module):
         self.op = nn.Conv2d(ch, ch, 3, stride=2, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.op(x)
+        result: torch.Tensor = self.op(x)
+        return result
 
 
 class Upsample(nn.Module):
@@ -170,7 +178,8 @@ class Upsample(nn.Module):
             x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         else:
             x = F.interpolate(x, size=size, mode="nearest")
-        return self.conv(x)
+        result: torch.Tensor = self.conv(x)
+        return result
 
 
 class Block(nn.Sequential):
@@ -265,4 +274,5 @@ class UNet(nn.Module):
             h = torch.cat([h, skip], dim=1)
             up_size = (skips[-1].shape[2], skips[-1].shape[3]) if skips else None
             h = block(h, emb, context, up_size)
-        return self.out(h).to(x.dtype, memory_format=torch.contiguous_format)
+        result: torch.Tensor = self.out(h).to(x.dtype, memory_format=torch.contiguous_format)
+        return result

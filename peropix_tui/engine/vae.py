@@ -29,7 +29,7 @@ class VAEConfig:
 
     @property
     def downscale(self) -> int:
-        return 2 ** (len(self.ch_mult) - 1)
+        return 1 << (len(self.ch_mult) - 1)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -57,7 +57,8 @@ class ResnetBlock(nn.Module):
         h = self.conv1(h)
         h = F.silu(self.norm2(h), inplace=True)
         h = self.conv2(h)
-        return h.add_(self.nin_shortcut(x))
+        result: torch.Tensor = h.add_(self.nin_shortcut(x))
+        return result
 
 
 class AttnBlock(nn.Module):
@@ -74,7 +75,8 @@ class AttnBlock(nn.Module):
         n = self.norm(x)
         q, k, v = (conv(n).flatten(2).transpose(1, 2)[:, None] for conv in (self.q, self.k, self.v))
         out = F.scaled_dot_product_attention(q, k, v)[:, 0]
-        return x + self.proj_out(out.transpose(1, 2).reshape(b, c, h, w))
+        result: torch.Tensor = x + self.proj_out(out.transpose(1, 2).reshape(b, c, h, w))
+        return result
 
 
 class Downsample(nn.Module):
@@ -85,7 +87,8 @@ class Downsample(nn.Module):
         self.conv = nn.Conv2d(ch, ch, 3, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.pad(x, (0, 1, 0, 1)))
+        result: torch.Tensor = self.conv(F.pad(x, (0, 1, 0, 1)))
+        return result
 
 
 class Upsample(nn.Module):
@@ -94,7 +97,8 @@ class Upsample(nn.Module):
         self.conv = nn.Conv2d(ch, ch, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        result: torch.Tensor = self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        return result
 
 
 class Mid(nn.Module):
@@ -103,7 +107,8 @@ class Mid(nn.Module):
         self.block_1, self.attn_1, self.block_2 = ResnetBlock(ch, ch), AttnBlock(ch), ResnetBlock(ch, ch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.block_2(self.attn_1(self.block_1(x)))
+        result: torch.Tensor = self.block_2(self.attn_1(self.block_1(x)))
+        return result
 
 
 class Level(nn.Module):
@@ -145,7 +150,8 @@ class Encoder(nn.Module):
         h = self.conv_in(x)
         for level in self.down:
             h = level(h)
-        return self.conv_out(F.silu(self.norm_out(self.mid(h))))
+        result: torch.Tensor = self.conv_out(F.silu(self.norm_out(self.mid(h))))
+        return result
 
 
 class Decoder(nn.Module):
@@ -171,7 +177,8 @@ class Decoder(nn.Module):
             assert isinstance(level, Level)
             for module in level.stages():
                 h = module(h)
-        return self.conv_out(F.silu(self.norm_out(h), inplace=True))
+        result: torch.Tensor = self.conv_out(F.silu(self.norm_out(h), inplace=True))
+        return result
 
 
 class AutoencoderKL(nn.Module):
@@ -190,11 +197,13 @@ class AutoencoderKL(nn.Module):
     def encode(self, img: torch.Tensor) -> torch.Tensor:
         """Image in [-1, 1], (B, 3, H, W) → latent distribution mean (B, z, H/8, W/8), unscaled."""
         moments = self.quant_conv(self.encoder(img.to(self.dtype)))
-        return moments[:, : self.config.z_channels].to(img.dtype)
+        result: torch.Tensor = moments[:, : self.config.z_channels].to(img.dtype)
+        return result
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Unscaled latent → image in [-1, 1] (not clamped), in ``z``'s dtype."""
-        return self.decoder(self.post_quant_conv(z.to(self.dtype))).to(z.dtype)
+        result: torch.Tensor = self.decoder(self.post_quant_conv(z.to(self.dtype))).to(z.dtype)
+        return result
 
 
 # --- diffusers layout -> LDM names -------------------------------------------------------------

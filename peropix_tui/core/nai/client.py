@@ -64,7 +64,8 @@ class RetryPolicy:
     cancel_poll: float = 0.05
 
     def busy_delay(self, attempt: int) -> float:
-        return min(self.busy_base * 2 ** (attempt - 1), self.busy_cap)
+        factor: float = 2 ** (attempt - 1)
+        return min(self.busy_base * factor, self.busy_cap)
 
 
 @dataclass
