@@ -38,6 +38,7 @@ from .core.config import Config, Secret, load_token
 from .core.fsutil import atomic_write
 from .core.jobs import QUEUE_FILE, Job, JobQueue, JobState, QueueFileError
 from .core.presets import load_workspace, save_workspace
+from .i18n import set_language
 from .messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -100,6 +101,7 @@ class PeroPixApp(App[None]):
     def __init__(self, config: Config | None = None, *, token: Secret | None = None,
                  backends: dict[str, Backend] | None = None) -> None:
         self.config = config or Config()
+        set_language(self.config.ui.language)  # before any screen is composed
         self.token: Secret | None = token if token is not None else load_token()
         # Start in the first screen's mode with that screen as Textual's default screen: installing
         # it as a mode would re-parse every style sheet and restyle the app before the first frame.

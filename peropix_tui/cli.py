@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from . import __version__
+from .i18n import _, set_language_from_config
 
 # module name in peropix_tui.commands -> registered in this order
 COMMAND_MODULES: tuple[str, ...] = ("generate", "cost", "meta", "gallery", "engine", "tags")
@@ -23,8 +24,10 @@ class CliError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="peropix",
-        description="PeroPix TUI: character image sets with NovelAI or a local SDXL engine. "
-        "Without a command, opens the terminal app.",
+        description=_(
+            "PeroPix TUI: character image sets with NovelAI or a local SDXL engine. "
+            "Without a command, opens the terminal app."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"peropix {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -45,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         from .tui import run_tui
 
         return run_tui()
+    set_language_from_config()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

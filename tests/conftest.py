@@ -24,6 +24,10 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
             "PEROPIX_CONFIG_DIR", "PEROPIX_DATA_DIR", "PEROPIX_CACHE_DIR", "PEROPIX_STATE_DIR", "PEROPIX_OUTPUT_DIR",
         }:
             monkeypatch.delenv(var, raising=False)
+    # language "auto" reads the locale: English whatever the machine's locale is (i18n tests set their own)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
     return root
 
 

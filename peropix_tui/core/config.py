@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..i18n import LANGUAGE_SETTINGS
 from . import paths
 
 DEFAULT_NAI_URL = "https://image.novelai.net"
@@ -81,6 +82,8 @@ class UiConfig:
     theme: str = "textual-dark"
     keymap: dict[str, str] = field(default_factory=dict)
     """binding id -> keys, e.g. {"generate" = "ctrl+g"}"""
+    language: str = "auto"
+    """auto (follows LC_ALL / LC_MESSAGES / LANG) | en | ko | ja"""
 
 
 @dataclass
@@ -139,6 +142,7 @@ _ENV: dict[str, tuple[str, str]] = {
     "PEROPIX_TAGS_DIR": ("paths", "tags_dir"),
     "PEROPIX_IMAGE_PROTOCOL": ("ui", "image_protocol"),
     "PEROPIX_THEME": ("ui", "theme"),
+    "PEROPIX_LANG": ("ui", "language"),
     "PEROPIX_BUDGET": ("generation", "budget"),
     "PEROPIX_LOCAL_QUALITY_TAGS": ("local", "quality_tags"),
 }
@@ -199,6 +203,8 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         raise ConfigError(
             f"ui.image_protocol: {cfg.ui.image_protocol!r} is not one of {', '.join(IMAGE_PROTOCOLS)}"
         )
+    if cfg.ui.language not in LANGUAGE_SETTINGS:
+        raise ConfigError(f"ui.language: {cfg.ui.language!r} is not one of {', '.join(LANGUAGE_SETTINGS)}")
     unknown = sorted(set(cfg.local.uc_presets) - set(LOCAL_UC_PRESETS))
     if unknown:
         raise ConfigError(f"local.uc_presets: unknown preset {unknown[0]!r} (use {', '.join(LOCAL_UC_PRESETS)})")

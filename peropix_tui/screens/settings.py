@@ -13,11 +13,12 @@ from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Label, Select, Static
 
 from ..core.config import IMAGE_PROTOCOLS, Secret, save_config, save_token
+from ..i18n import N_, _
 from ..messages import BalanceUpdated
 from ..runner import fetch_balance
 from ..widgets.footer import KeyFooter
 
-WELCOME = (
+WELCOME = N_(
     "Welcome to PeroPix. Nothing is configured yet — pick one:\n"
     "  • NovelAI: paste your persistent API token below (NovelAI → Account Settings → Get Persistent "
     "API Token), press Verify, then ctrl+s.\n"
@@ -64,7 +65,7 @@ class SettingsScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="settings-form"):
             if app.first_run:
-                yield Static(WELCOME, id="welcome")
+                yield Static(_(WELCOME), id="welcome")
             yield Label("NovelAI token (stored in the config folder with mode 0600; never shown)")
             yield Input(password=True, placeholder=masked(app.token), id="token")
             yield Static(self._balance_text(app.balance), id="token-status")
