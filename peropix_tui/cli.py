@@ -12,6 +12,7 @@ import sys
 
 from . import __version__
 from .i18n import _, set_language_from_config
+from .textwidth import CellWidthHelpFormatter
 
 # module name in peropix_tui.commands -> registered in this order
 COMMAND_MODULES: tuple[str, ...] = ("generate", "cost", "meta", "gallery", "engine", "tags")
@@ -24,6 +25,7 @@ class CliError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="peropix",
+        formatter_class=CellWidthHelpFormatter,
         description=_(
             "PeroPix TUI: character image sets with NovelAI or a local SDXL engine. "
             "Without a command, opens the terminal app."
