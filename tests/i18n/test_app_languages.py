@@ -17,22 +17,27 @@ from peropix_tui.app import PeroPixApp
 from peropix_tui.core import paths
 from peropix_tui.core.config import load_config
 from peropix_tui.screens.settings import SettingsScreen
+from peropix_tui.textwidth import cell_width
 from tests.tui_app.conftest import tui_env  # noqa: F401  (pytest fixture: half-cell images, no animations)
 
 ROOT = Path(__file__).resolve().parents[2]
 EN_HELP = "PeroPix TUI: character image sets with NovelAI or a local SDXL engine."
 KO_HELP = "PeroPix TUI: NovelAI 또는 로컬 SDXL 엔진으로 캐릭터 이미지 세트를 만듭니다."
-JA_HELP = "NovelAI またはローカルの SDXL"
+JA_HELP = "NovelAIまたはローカルのSDXLエンジンで"
 KO_WELCOME = ("PeroPix에 오신 것을 환영합니다.", "로컬 엔진:", "ctrl+s로 저장하세요")
-JA_WELCOME = ("PeroPix へようこそ。", "ローカルエンジン：", "ctrl+s で保存します")
+JA_WELCOME = ("PeroPixへようこそ。", "ローカルエンジン：", "で保存します")
 
 
-def _help(**env: str) -> str:
-    full = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+def _help_lines(columns: int = 100, **env: str) -> list[str]:
+    full = {**os.environ, "COLUMNS": str(columns), **env, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-m", "peropix_tui", "--help"], capture_output=True, text=True,
                           env=full, cwd=ROOT, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    return " ".join(proc.stdout.split())  # argparse wraps the description
+    return proc.stdout.splitlines()
+
+
+def _help(**env: str) -> str:
+    return " ".join(" ".join(_help_lines(**env)).split())  # argparse wraps the description
 
 
 @pytest.mark.parametrize(
@@ -50,6 +55,13 @@ def test_peropix_help_speaks_the_chosen_language(env: dict[str, str], expected: 
     text = _help(**env)
     assert expected in text
     assert "usage: peropix" in text  # argparse's own words and the flags stay as they are
+
+
+@pytest.mark.parametrize("language", ["ko", "ja"])
+def test_translated_help_fits_an_80_column_terminal(language: str) -> None:
+    lines = _help_lines(80, PEROPIX_LANG=language)
+    assert max(cell_width(line) for line in lines) <= 80
+    assert sum(1 for line in lines if cell_width(line) > 60) >= 1  # the description does fill the lines
 
 
 def test_peropix_help_follows_the_config_file() -> None:

@@ -64,7 +64,7 @@ def test_set_language_switches_the_text_at_run_time_and_tells_subscribers() -> N
         assert i18n.current_language() == "ko"
         assert i18n._(HELP).startswith("PeroPix TUI: NovelAI 또는 로컬 SDXL 엔진으로")
         assert i18n.set_language("ja") == "ja"
-        assert "ローカルの SDXL エンジン" in i18n._(HELP)
+        assert "ローカルのSDXLエンジン" in i18n._(HELP)
         i18n.set_language("ja")  # no change: no second notice
         assert i18n.set_language("auto", {"LANG": "C.UTF-8"}) == "en"
         assert i18n._(HELP) == HELP
