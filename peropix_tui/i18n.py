@@ -13,10 +13,12 @@ How code marks text (``python scripts/i18n.py update`` extracts every marked str
     WELCOME = N_("Welcome to PeroPix. …")                  # module level: marked only, ...
     Static(_(WELCOME))                                     # ... translated where it is shown
 
-Translate at the moment text is shown, not at import time, so that :func:`set_language` takes
-effect on the next render. Only literal strings are extracted: ``_(f"…")`` or ``_(variable)`` with
-a variable that is not an ``N_`` constant is never translated. Placeholders are ``{name}`` fields
-filled with ``.format`` after translation.
+A module that already uses ``_`` as a throwaway name calls ``i18n.gettext("…")`` instead (also
+extracted). Translate at the moment text is shown, not at import time, so that
+:func:`set_language` takes effect on the next render. Only literal strings are extracted:
+``_(f"…")`` is never translated, and ``_(variable)`` only when the variable holds an ``N_``
+constant. Placeholders are ``{name}`` fields filled with ``.format`` after translation; the
+catalog check makes every translation keep the same fields.
 
 Nothing here imports Textual: core code may use it. The app subscribes with :func:`subscribe` and
 re-renders when the language changes.
@@ -49,6 +51,10 @@ _listeners: list[Callable[[str], None]] = []
 def _(message: str) -> str:
     """``message`` in the current language (English when it has no translation)."""
     return _translations.gettext(message)
+
+
+gettext = _
+"""The same as ``_``, for modules that use ``_`` as a throwaway name: ``i18n.gettext("…")``."""
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

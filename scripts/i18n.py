@@ -29,7 +29,10 @@ PACKAGE = ROOT / "peropix_tui"
 LOCALE_DIR = PACKAGE / "locale"
 DOMAIN = "peropix"
 METHOD_MAP = [("**.py", "python")]
-HEADER = "# Translations of PeroPix TUI.\n# This file is distributed under the same license as the peropix-tui package.\n#"
+HEADER = (
+    "# Translations of PeroPix TUI.\n"
+    "# This file is distributed under the same license as the peropix-tui package.\n#"
+)
 
 MessageId = str | tuple[str, ...]
 Key = tuple[MessageId, str | None]  # (msgid or (singular, plural), context)
@@ -39,9 +42,11 @@ def extract(package: Path = PACKAGE) -> Catalog:
     """Every string the code marks for translation, as a template catalog (no translations)."""
     template = Catalog(domain=DOMAIN, project="peropix-tui", charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
-        package, METHOD_MAP, keywords=DEFAULT_KEYWORDS, comment_tags=("TRANSLATORS:",), strip_comment_tags=True
+        package, METHOD_MAP, keywords=DEFAULT_KEYWORDS, comment_tags=("TRANSLATORS:",),
+        strip_comment_tags=True,
     ):
-        template.add(message, None, [(f"{package.name}/{filename}", lineno)], auto_comments=comments, context=context)
+        where = [(f"{package.name}/{filename}", lineno)]
+        template.add(message, None, where, auto_comments=comments, context=context)
     return template
 
 
@@ -130,7 +135,8 @@ def problems(template: Catalog, catalog: Catalog, language: str) -> list[str]:
         source = set().union(*(_fields(t) for t in _ids(msg)))
         for form in forms:
             if _fields(form) != source:
-                out.append(f"{language}: {_shown(key)} uses fields {sorted(_fields(form))}, the code {sorted(source)}")
+                fields = sorted(_fields(form))
+                out.append(f"{language}: {_shown(key)} uses fields {fields}, the code {sorted(source)}")
     return out
 
 
@@ -208,7 +214,8 @@ def main(argv: list[str]) -> int:
     found: list[str] = []
     for language in languages:
         catalog = read_catalog(po_path(language))
-        found += problems(template, catalog, language) + stale_mo(catalog, po_path(language).with_suffix(".mo"), language)
+        found += problems(template, catalog, language)
+        found += stale_mo(catalog, po_path(language).with_suffix(".mo"), language)
     print("\n".join(found) or f"{len(template)} messages; catalogs complete: {', '.join(languages)}")
     return 1 if found else 0
 

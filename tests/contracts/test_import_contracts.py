@@ -42,7 +42,8 @@ def test_nothing_outside_engine_loads_torch_at_module_level() -> None:
 
 def test_the_app_and_every_module_outside_engine_import_without_torch() -> None:
     graph = Graph(PACKAGE)
-    names = sorted(n for n in graph.modules if not n.startswith("peropix_tui.engine") and n != "peropix_tui.__main__")
+    names = sorted(n for n in graph.modules
+                   if not n.startswith("peropix_tui.engine") and n != "peropix_tui.__main__")
     assert "peropix_tui.app" in names and "peropix_tui.screens.compose" in names
     proc, imported = modules_after(sys.executable, "import", names, _env(), cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -99,7 +100,8 @@ def test_checkers_pass_a_clean_package(tmp_path: Path) -> None:
     "rel,text,expected",
     [
         ("core/bad.py", "import textual\n", "plantpkg/core/bad.py:1: imports textual"),
-        ("core/bad.py", "def f():\n    from textual.widgets import Static\n", "plantpkg/core/bad.py:2: imports textual"),
+        ("core/bad.py", "def f():\n    from textual.widgets import Static\n",
+         "plantpkg/core/bad.py:2: imports textual"),
         ("engine/bad.py", "from rich.console import Console\n", "plantpkg/engine/bad.py:1: imports rich"),
         ("core/bad.py", "import json\nfrom ..ui import screen\n",
          "plantpkg/core/bad.py:2: imports plantpkg.ui.screen -> textual"),
@@ -125,7 +127,8 @@ def test_ui_rule_catches_a_planted_import(tmp_path: Path, rel: str, text: str, e
          "plantpkg/commands/run.py:1: imports plantpkg.engine.net -> safetensors at module level"),
         ("commands/run.py", "from ..core import heavy\n",
          "plantpkg/commands/run.py:1: imports plantpkg.core.heavy -> diffusers at module level"),
-        ("widgets/w.py", "class W:\n    import torch\n", "plantpkg/widgets/w.py:2: imports torch at module level"),
+        ("widgets/w.py", "class W:\n    import torch\n",
+         "plantpkg/widgets/w.py:2: imports torch at module level"),
         ("app.py", "__import__('diffusers')\n", "plantpkg/app.py:1: imports diffusers at module level"),
     ],
 )
@@ -144,7 +147,8 @@ def test_run_time_probe_sees_a_module_loaded_on_import(tmp_path: Path) -> None:
     (tmp_path / "plant_heavy.py").write_text("VALUE = 1\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     (tmp_path / "plantpkg" / "__main__.py").write_text(
-        "import sys\nif sys.argv[1:] == ['--heavy']:\n    import plant_heavy\nraise SystemExit(3)\n", encoding="utf-8")
+        "import sys\nif sys.argv[1:] == ['--heavy']:\n    import plant_heavy\nraise SystemExit(3)\n",
+        encoding="utf-8")
     heavy = frozenset({"plant_heavy"})
     proc, imported = modules_after(sys.executable, "import", ["plantpkg.cli"], env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

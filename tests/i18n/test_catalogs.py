@@ -66,7 +66,8 @@ CODE = """
     from peropix_tui.i18n import N_, _, ngettext, pgettext
     TITLE = N_("Gallery")
     def show(n):
-        return _("Saved {name}").format(name="x"), ngettext("{n} slot", "{n} slots", n), pgettext("verb", "Open")
+        saved = _("Saved {name}").format(name="x")
+        return saved, ngettext("{n} slot", "{n} slots", n), pgettext("verb", "Open")
 """
 GOOD: list[Entry] = [
     ("Gallery", "갤러리"),
@@ -114,4 +115,5 @@ def test_checker_names_a_compiled_catalog_that_is_missing_or_stale(tmp_path: Pat
     mo.write_bytes(tool.compile_catalog(catalog))
     assert tool.stale_mo(catalog, mo, "ko") == []
     catalog["Gallery"].string = "사진첩"
-    assert tool.stale_mo(catalog, mo, "ko") == ["ko: peropix.mo differs from its .po (run scripts/i18n.py compile)"]
+    assert tool.stale_mo(catalog, mo, "ko") == [
+        "ko: peropix.mo differs from its .po (run scripts/i18n.py compile)"]
