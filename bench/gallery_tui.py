@@ -89,7 +89,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("-n", type=int, default=10_000)
     args = ap.parse_args()
-    from bench.gallery import make_images  # the store helper's generator (same image recipe)
+    from bench.gallery import make_images  # the gallery bench's generator (same image recipe)
 
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ)

@@ -1,4 +1,4 @@
-"""Engine-pipeline fixtures: tiny SDXL-shaped checkpoints (H5's builder), loaded once per session."""
+"""Engine-pipeline fixtures: tiny SDXL-shaped checkpoints (tests/engine/tiny.py), loaded once per session."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Images written by code other than ours: H1's request builder + the NovelAI emulator's image writer."""
+"""Images written by code other than ours: the NovelAI request builder + the NovelAI emulator's image writer."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Pilot fixtures for the app shell: half-cell images, pinned cell size, no blink, no animations,
-the loopback NovelAI emulator (H2's fixture) and helpers to drive the app."""
+the loopback NovelAI emulator fixture and helpers to drive the app."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from peropix_tui.widgets import preview
 
 try:
     from tests.nai_emulator.fixtures import nai_emulator  # noqa: F401
-except ImportError:  # the emulator package is another helper's; tests needing it name it in the skip
+except ImportError:  # without the emulator package, tests needing it name it in the skip
     pass
 
 
