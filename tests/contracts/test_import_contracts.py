@@ -40,7 +40,14 @@ def test_nothing_outside_engine_loads_torch_at_module_level() -> None:
     assert heavy_at_module_level(Graph(PACKAGE)) == []
 
 
-def test_the_app_and_every_module_outside_engine_import_without_torch() -> None:
+def test_importing_the_app_leaves_torch_out() -> None:
+    proc, imported = modules_after(sys.executable, "import", ["peropix_tui.app"], _env(), cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "peropix_tui.app" in imported
+    assert loaded(imported, HEAVY_LIBRARIES) == []
+
+
+def test_every_module_outside_engine_imports_without_torch() -> None:
     graph = Graph(PACKAGE)
     names = sorted(n for n in graph.modules
                    if not n.startswith("peropix_tui.engine") and n != "peropix_tui.__main__")
