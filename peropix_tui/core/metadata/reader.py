@@ -1,25 +1,33 @@
 """``read_metadata``: one normalized record from any image we know how to read.
 
-Order (first that yields settings wins): NovelAI ``Comment`` text chunk (``peropix`` when our
-extension is inside), NovelAI stealth alpha, A1111 ``parameters``, ComfyUI ``prompt`` /
-``workflow``, EXIF ``UserComment``. Each failed step leaves a reason; when none succeeds the
-reasons become one :class:`NoMetadataError`. Nothing here decodes pixels unless the stealth
-step needs them, and every size is bounded.
+Order (first that yields settings wins, spec metadata-dialects.md §2): InvokeAI chunks, Stability
+Matrix ``parameters-json``, TensorArt ``generation_data``, the NovelAI ``Comment`` (``peropix``
+when our extension is inside), ``parameters`` (JSON dialects by shape, else A1111 infotext),
+ComfyUI ``prompt`` / ``workflow``, NovelAI stealth alpha, EXIF (UserComment, and the IFD0
+Make / Model / ImageDescription carriers). Each failed step leaves a reason; when none succeeds
+the reasons become one :class:`NoMetadataError`. A PNG whose image data is cut or damaged still
+gives the text chunks before the damage (with a note). Pillow's warnings are logged, never
+printed. Nothing here decodes pixels unless the stealth step needs them; every size is bounded.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from collections.abc import Callable
+import re
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from . import a1111, comfyui, exif, novelai, png, stealth
+from . import a1111, comfyui, dialects, exif, novelai, png, stealth
 from .fields import FieldError
+from .recipe import Recipe
 from .record import MetadataRecord, NoMetadataError
+
+log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_PIXELS = 64 * 1024 * 1024  # stealth needs a full decode; refuse anything larger
@@ -57,28 +65,50 @@ def _load(source: str | Path | bytes) -> tuple[bytes, str]:
 def _read(data: bytes) -> MetadataRecord:
     if not data:
         raise NoMetadataError("empty file")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            record = _read_quiet(data)
+        finally:
+            for w in caught:  # Pillow's "Corrupt EXIF data" and friends: logged, never printed
+                log.warning("while reading metadata: %s", w.message)
+    return record
+
+
+def _read_quiet(data: bytes) -> MetadataRecord:
+    damage: str | None = None
     if png.is_png(data):
-        text = png.read_text(data)
-        steps: list[tuple[str, Callable[[], MetadataRecord]]] = [
-            ("Comment", lambda: _from_comment(text)),
-            ("stealth", lambda: _from_stealth(data)),
-            ("parameters", lambda: _from_parameters(text)),
-            ("ComfyUI", lambda: _from_comfy(text)),
-            ("EXIF", lambda: _from_exif(data)),
+        text, damage = png.read_text_tolerant(data)
+        steps: list[Callable[[], MetadataRecord]] = [
+            lambda: _from_invokeai(text),
+            lambda: _from_stability_matrix(text),
+            lambda: _from_tensorart(text),
+            lambda: _from_comment(text),
+            lambda: _from_parameters(text),
+            lambda: _from_comfy(text),
         ]
+        if damage is None:
+            steps += [lambda: _from_stealth(data), lambda: _from_exif(data)]
     else:
         try:
             _open_image(data)
         except _Skip:
             raise NoMetadataError("not a PNG, WebP or JPEG image (unrecognised format)") from None
-        steps = [("stealth", lambda: _from_stealth(data)), ("EXIF", lambda: _from_exif(data))]
+        steps = [lambda: _from_stealth(data), lambda: _from_exif(data)]
     reasons: list[str] = []
-    for _, step in steps:
+    for step in steps:
         try:
-            return step()
+            record = step()
         except (_Skip, FieldError, stealth.StealthError, exif.ExifError, png.PngFormatError) as e:
             if str(e) not in reasons:
                 reasons.append(str(e))
+            continue
+        if damage is not None:
+            record.notes.append(f"image data is damaged ({damage}); metadata read from the chunks before it")
+            record.raw["damage"] = damage
+        return record
+    if damage is not None:
+        reasons.append(f"image data is damaged ({damage})")
     raise NoMetadataError("; ".join(reasons))
 
 
@@ -153,7 +183,7 @@ def _from_stealth_payload(mode: str, payload: bytes) -> MetadataRecord:
 
 
 def _from_text_map(chunks: dict[str, Any], dialect: str, raw: dict[str, Any]) -> MetadataRecord:
-    """A JSON map of text chunks (stealth, EXIF) or a bare Comment object."""
+    """A JSON map of text chunks (stealth, EXIF) or a bare Comment object, or another tool's JSON."""
     comment = chunks.get("Comment")
     if isinstance(comment, dict):
         text = {k: v for k, v in chunks.items() if isinstance(v, str)}
@@ -161,49 +191,190 @@ def _from_text_map(chunks: dict[str, Any], dialect: str, raw: dict[str, Any]) ->
     if isinstance(comment, str):
         text = {k: v for k, v in chunks.items() if isinstance(v, str)}
         return _from_comment(text, dialect, raw)
-    if "prompt" in chunks and not _is_graph(chunks):
+    kind = dialects.classify_json(chunks)
+    if kind == "novelai":
         return _novelai_record(chunks, {}, dialect, raw)
-    if _is_graph(chunks):
-        return MetadataRecord(dialect, comfyui.settings_from_graph(chunks), {**raw, "prompt": chunks})
+    if kind is not None:
+        recipe = dialects.read_json(chunks, kind, raw, dialect)
+        if kind == "json" and dialect == "exif":
+            recipe.dialect = "exif"  # plain JSON in a UserComment: named by its carrier, as A1111 text there is
+        return recipe.record()
+    if dialects.is_graph(chunks):
+        return _graph_record(chunks, None, "comfyui", raw, "graph")
     raise _Skip(f"{dialect}: JSON has no Comment or prompt")
 
 
-def _is_graph(obj: dict[str, Any]) -> bool:
-    return bool(obj) and all(isinstance(v, dict) and "class_type" in v for v in obj.values())
+def _graph_record(prompt: Any, workflow: Any, dialect: str, raw: dict[str, Any], where: str) -> MetadataRecord:
+    return dialects.read_graphs(prompt, workflow, dialect, raw, where).record()
 
 
-def _a1111_record(value: str, dialect: str, raw: dict[str, Any] | None = None) -> MetadataRecord:
-    settings, parsed = a1111.settings_from_parameters(value)
-    return MetadataRecord(dialect, settings, {**(raw or {}), **parsed}, full_prompt=parsed["prompt"], full_negative=parsed["negative"])
+def _a1111_record(value: str, dialect: str | None, raw: dict[str, Any] | None = None) -> MetadataRecord:
+    return a1111.recipe_from_parameters(value, dialect, raw).record()
 
 
 def _from_parameters(text: dict[str, str]) -> MetadataRecord:
     if "parameters" not in text:
         raise _Skip("no A1111 parameters chunk")
     value = text["parameters"]
+    raw: dict[str, Any] = {"text": text}
     if value.lstrip().startswith("{"):
-        return _from_text_map(novelai.parse_json_object(value, "parameters"), "a1111", {"text": text})
-    return _a1111_record(value, "a1111", {"text": text})
+        obj = novelai.parse_json_object(value, "parameters")
+        kind = dialects.classify_json(obj)
+        if kind == "novelai" or kind is None:
+            return _from_text_map(obj, "a1111", raw)
+        return dialects.read_json(obj, kind, raw, "parameters").record()
+    recipe = a1111.recipe_from_parameters(value, None, raw)
+    if "prompt" in text or "workflow" in text:  # a ComfyUI saver: infotext summary, graph kept
+        if recipe.dialect == "a1111":
+            recipe.dialect = "comfyui-saver"
+        try:
+            recipe.fill_from(dialects.read_graphs(_json_or_none(text.get("prompt")), _json_or_none(text.get("workflow")), "comfyui", raw, "ComfyUI"))
+        except FieldError as e:
+            recipe.note(f"ComfyUI graph beside the parameters not read ({e})")
+    if text.get("fooocus_scheme") == "a1111":
+        recipe.dialect = "fooocus"
+    return recipe.record()
+
+
+def _json_or_none(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return dialects.parse_json(value, "ComfyUI graph")
+    except FieldError:
+        return None
 
 
 def _from_comfy(text: dict[str, str]) -> MetadataRecord:
-    if "prompt" in text:
-        graph = novelai.parse_json_object(text["prompt"], "ComfyUI prompt")
-        settings = comfyui.settings_from_graph(graph, "prompt")
-    elif "workflow" in text:
-        workflow = novelai.parse_json_object(text["workflow"], "ComfyUI workflow")
-        settings = comfyui.settings_from_graph(comfyui.workflow_to_api(workflow), "workflow")
-    else:
+    if "prompt" not in text and "workflow" not in text:
         raise _Skip("no ComfyUI prompt/workflow chunk")
-    return MetadataRecord("comfyui", settings, {"text": text}, full_prompt=settings.prompt, full_negative=settings.uc)
+    prompt = novelai.parse_json_object(text["prompt"], "ComfyUI prompt") if "prompt" in text else None
+    workflow = novelai.parse_json_object(text["workflow"], "ComfyUI workflow") if "workflow" in text else None
+    dialect = "civitai" if _has_airs(workflow) else "comfyui"
+    if prompt is not None:
+        return comfyui.recipe_from_graph(prompt, "prompt", dialect, {"text": text}).record()
+    assert workflow is not None
+    return comfyui.recipe_from_graph(comfyui.workflow_to_api(workflow), "workflow", dialect, {"text": text}).record()
+
+
+def _has_airs(workflow: dict[str, Any] | None) -> bool:
+    extra = workflow.get("extra") if isinstance(workflow, dict) else None
+    return isinstance(extra, dict) and "airs" in extra
+
+
+def _from_invokeai(text: dict[str, str]) -> MetadataRecord:
+    raw: dict[str, Any] = {"text": text}
+    if "invokeai_metadata" in text:
+        meta = novelai.parse_json_object(text["invokeai_metadata"], "invokeai_metadata")
+        return dialects.read_invokeai(meta, raw, "invokeai_metadata").record()
+    if "invokeai_graph" in text:
+        graph = novelai.parse_json_object(text["invokeai_graph"], "invokeai_graph")
+        return dialects.read_invokeai_graph(graph, raw, "invokeai_graph").record()
+    if "sd-metadata" in text:
+        meta = novelai.parse_json_object(text["sd-metadata"], "sd-metadata")
+        return dialects.read_sd_metadata(meta, raw, "sd-metadata").record()
+    if "Dream" in text:
+        return dialects.read_dream(text["Dream"], raw, "Dream").record()
+    raise _Skip("no InvokeAI chunk")
+
+
+def _from_stability_matrix(text: dict[str, str]) -> MetadataRecord:
+    if "parameters-json" not in text:
+        raise _Skip("no Stability Matrix parameters-json chunk")
+    obj = novelai.parse_json_object(text["parameters-json"], "parameters-json")
+    recipe = dialects.read_stability_matrix(obj, {"text": text}, "parameters-json")
+    if "parameters" in text and a1111.looks_like_parameters(text["parameters"]):
+        try:
+            recipe.fill_from(a1111.recipe_from_parameters(text["parameters"], None, {}))
+        except FieldError as e:
+            recipe.note(f"parameters beside parameters-json not read ({e})")
+    return recipe.record()
+
+
+def _from_tensorart(text: dict[str, str]) -> MetadataRecord:
+    if "generation_data" not in text:
+        raise _Skip("no TensorArt generation_data chunk")
+    gen = novelai.parse_json_object(text["generation_data"], "generation_data")
+    recipe = dialects.read_tensorart(gen, {"text": text}, "generation_data")
+    if "prompt" in text:  # prompts from generation_data, everything else from the graph
+        try:
+            graph = dialects.read_graphs(_json_or_none(text["prompt"]), None, "tensorart", {}, "TensorArt")
+        except FieldError as e:
+            recipe.note(f"ComfyUI graph beside generation_data not read ({e})")
+        else:
+            for name in ("steps", "scale", "sampler", "noise_schedule", "seed", "width", "height", "model"):
+                if name in graph.known:
+                    recipe.known.discard(name)
+            recipe.fill_from(graph)
+    return recipe.record()
+
+
+_GRAPH_PREFIX = re.compile(r"^\s*(prompt|workflow)\s*:\s*", re.IGNORECASE)
 
 
 def _from_exif(data: bytes) -> MetadataRecord:
     image = _open_image(data)
-    value = exif.read_user_comment(image)
-    raw = {"exif_user_comment": value}
+    fields = exif.read_fields(image)
+    raw: dict[str, Any] = {"exif": fields}
+    graphs = _exif_graphs(fields)
+    value = fields.get("UserComment")
+    if value is not None:
+        raw["exif_user_comment"] = value
+    if graphs:  # ComfyUI animated WebP (Model/Make), save-image-extended (Make/ImageDescription)
+        prompt, workflow = graphs.get("prompt"), graphs.get("workflow")
+        dialect = "civitai" if _has_airs(workflow) else "comfyui"
+        recipe = dialects.read_graphs(prompt, workflow, dialect, raw, "EXIF")
+        if value is not None and value.lstrip().startswith("{"):
+            obj = dialects.parse_json(value, "EXIF UserComment")
+            extra = dialects.extract_from_extra_metadata(obj, raw, "EXIF UserComment") if isinstance(obj, dict) else None
+            if extra is not None:
+                recipe.dialect = "civitai"
+                _prefer(extra, recipe)
+                return extra.record()
+        elif value is not None and a1111.looks_like_parameters(value):
+            summary = a1111.recipe_from_parameters(value, None, raw)
+            summary.dialect = "comfyui-saver" if summary.dialect == "a1111" else summary.dialect
+            summary.fill_from(recipe)
+            return summary.record()
+        return recipe.record()
+    desc = fields.get("ImageDescription", "")
+    if desc.lstrip().startswith("{"):
+        obj = dialects.parse_json(desc, "EXIF ImageDescription")
+        if dialects.is_stability_matrix(obj):
+            return dialects.read_stability_matrix(obj, raw, "EXIF ImageDescription").record()
+    if value is None:
+        raise exif.ExifError("EXIF has no UserComment")
     if value.lstrip().startswith("{"):
-        return _from_text_map(novelai.parse_json_object(value, "EXIF UserComment"), "exif", raw)
+        chunks = novelai.parse_json_object(value, "EXIF UserComment")
+        if "Fooocus" in fields.get("Software", "") and dialects.classify_json(chunks) in (None, "json", "novelai"):
+            return dialects.read_fooocus(chunks, raw, "EXIF UserComment").record()
+        return _from_text_map(chunks, "exif", raw)
     if a1111.looks_like_parameters(value):
-        return _a1111_record(value, "exif", raw)
+        recipe = a1111.recipe_from_parameters(value, None, raw)
+        if recipe.dialect == "a1111":
+            recipe.dialect = "fooocus" if fields.get("MakerNote") == "a1111" and "Fooocus" in fields.get("Software", "") else "exif"
+        return recipe.record()
     raise _Skip("EXIF UserComment is neither JSON nor A1111 parameters")
+
+
+def _prefer(first: Recipe, then: Recipe) -> None:
+    first.raw.update(then.raw)
+    first.fill_from(then)
+
+
+def _exif_graphs(fields: dict[str, str]) -> dict[str, Any]:
+    """``prompt:{…}`` / ``workflow:{…}`` values in Make, Model, ImageDescription, classified by shape."""
+    out: dict[str, Any] = {}
+    for key in ("Model", "Make", "ImageDescription"):
+        text = fields.get(key)
+        if not text:
+            continue
+        m = _GRAPH_PREFIX.match(text)
+        if not m:
+            continue
+        obj = dialects.parse_json(text[m.end() :], f"EXIF {key}")
+        if dialects.is_graph(obj):
+            out.setdefault("prompt", obj)
+        elif dialects.is_workflow(obj):
+            out.setdefault("workflow", obj)
+    return out
