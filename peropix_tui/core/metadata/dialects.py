@@ -22,7 +22,7 @@ _NAI_KEYS = frozenset({
     "sm_dyn", "uncond_scale", "cfg_rescale", "legacy_v3_extend", "skip_cfg_above_sigma", "peropix",
 })
 _FOOOCUS_KEYS = frozenset({"base_model", "sharpness", "adm_guidance", "refiner_model", "performance"})
-_ED_KEYS = frozenset({"num_inference_steps", "use_stable_diffusion_model", "sampler_name", "use_vae_model"})
+_ED_KEYS = frozenset({"use_stable_diffusion_model", "sampler_name", "use_vae_model"})
 _PAIR = re.compile(r"^\s*\(?\s*(\d{1,6})\s*[,x×]\s*(\d{1,6})\s*\)?\s*$")
 
 

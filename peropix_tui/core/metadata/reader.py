@@ -25,7 +25,7 @@ from PIL import Image
 from . import a1111, comfyui, dialects, exif, novelai, png, stealth
 from .fields import FieldError
 from .recipe import Recipe
-from .record import MetadataRecord, NoMetadataError
+from .record import TRACKED, MetadataRecord, NoMetadataError
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,14 @@ def _novelai_record(comment: dict[str, Any], text: dict[str, str], dialect: str,
     peropix = comment.get("peropix") if isinstance(comment.get("peropix"), dict) else None
     if peropix is not None and dialect == "novelai":
         dialect = "peropix"
+    missing = {name for name, key in _NAI_FIELDS.items() if comment.get(key) is None}
+    if any(n.startswith("model unknown") for n in reading.notes):
+        missing.add("model")
+    if "width" in missing or "height" in missing:
+        missing |= {"width", "height"}
+    notes = list(reading.notes)
+    if missing - {"seed"}:
+        notes.append(f"not in the file: {', '.join(sorted(m for m in missing if m != 'seed'))}")
     return MetadataRecord(
         dialect=dialect,
         settings=settings,
@@ -133,8 +141,13 @@ def _novelai_record(comment: dict[str, Any], text: dict[str, str], dialect: str,
         peropix=peropix,
         full_prompt=reading.full_prompt,
         full_negative=reading.full_negative,
-        notes=reading.notes,
+        notes=notes,
+        known=None if not missing else frozenset(set(TRACKED) - missing),
     )
+
+
+# NovelAI Comment keys of the tracked settings fields (the rest are always known or inferred)
+_NAI_FIELDS = {"width": "width", "height": "height", "steps": "steps", "scale": "scale", "sampler": "sampler", "seed": "seed"}
 
 
 def _open_image(data: bytes) -> Image.Image:
