@@ -71,7 +71,7 @@ def _read(data: bytes) -> MetadataRecord:
             record = _read_quiet(data)
         finally:
             for w in caught:  # Pillow's "Corrupt EXIF data" and friends: logged, never printed
-                log.warning("while reading metadata: %s", w.message)
+                log.info("while reading metadata: %s", w.message)
     return record
 
 
