@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 from collections.abc import Callable
-import re
 from pathlib import Path
 from typing import Any
 
