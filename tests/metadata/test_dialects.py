@@ -278,3 +278,61 @@ def test_bad_dialect_values_are_one_error_naming_the_field(chunks: dict[str, str
         read_metadata(rgb_png(chunks))
     assert "\n" not in str(e.value)
 
+
+
+# ------------------------------------------------------------------------------ more carriers
+def test_comfyui_apng_comf_chunks_after_the_frames() -> None:
+    data = png_bytes(noise_image(8, 8, mode="RGB"))
+    end = next(c.offset for c in png.iter_chunks(data) if c.type == b"IEND")
+    comf = png.make_chunk(b"comf", b"prompt\x00" + json.dumps(graph("apng fox")).encode())
+    r = read_metadata(data[:end] + comf + data[end:])
+    assert (r.dialect, r.settings.prompt, r.settings.width) == ("comfyui", "apng fox", 768)
+
+
+def test_comfyui_workflow_with_civitai_airs_is_civitai() -> None:
+    wf = {"nodes": [], "links": [], "extra": {"airs": ["urn:air:sdxl:lora:civitai:1@2"]}}
+    r = read_metadata(rgb_png({"prompt": json.dumps(graph()), "workflow": json.dumps(wf)}))
+    assert (r.dialect, r.settings.prompt) == ("civitai", "a red fox")
+
+
+def test_civitai_webp_graph_in_model_extra_metadata_in_user_comment() -> None:
+    meta = {"extraMetadata": json.dumps({"prompt": "the civitai prompt", "negativePrompt": "n", "steps": 26})}
+    data = exif_image("WEBP", {0x0110: "prompt:" + json.dumps(graph())}, comment=json.dumps(meta))
+    r = read_metadata(data)
+    assert summary(r) == ("civitai", "the civitai prompt", "n", 26, 6.0, 5, "k_dpmpp_2m", "karras", 768, 1344, "fox-xl")
+
+
+def test_image_saver_jpeg_infotext_with_graph_in_model() -> None:
+    text = "a red fox\nNegative prompt: blurry\nSteps: 26, Sampler: DPM++ 2M Karras, CFG scale: 6, Seed: 5, Size: 768x1344, Model: fox-xl, Version: ComfyUI"
+    data = exif_image("JPEG", {0x0110: "prompt:" + json.dumps(graph())}, comment=text)
+    r = read_metadata(data)
+    assert summary(r) == ("comfyui-saver", "a red fox", "blurry", 26, 6.0, 5, "k_dpmpp_2m", "karras", 768, 1344, "fox-xl")
+
+
+def test_fooocus_a1111_scheme() -> None:
+    text = ("cat\nNegative prompt: ugly\nSteps: 30, Sampler: DPM++ 2M SDE Karras, Scheduler: karras, Seed: 9, "
+            "Size: 1152x896, CFG scale: 4, Sharpness: 2, Model: juggernaut, Lora weights: \"offset: 0.1\", Version: Fooocus v2.5.5")
+    r = read_metadata(rgb_png({"parameters": text, "fooocus_scheme": "a1111"}))
+    assert summary(r) == ("fooocus", "cat", "ugly", 30, 4.0, 9, "k_dpmpp_2m_sde", "karras", 1152, 896, "juggernaut")
+    assert [(lo.path, lo.weight) for lo in r.settings.loras] == [("offset", 0.1)]
+
+
+def test_easydiffusion_json() -> None:
+    obj = {"prompt": "cat", "negative_prompt": "dog", "seed": 3, "use_stable_diffusion_model": "sd-v1-5",
+           "clip_skip": False, "use_vae_model": "vae-ft", "sampler_name": "euler_a", "width": 512, "height": 512,
+           "num_inference_steps": 25, "guidance_scale": 7.5}
+    r = read_metadata(exif_image("JPEG", comment=json.dumps(obj)))
+    assert summary(r) == ("easydiffusion", "cat", "dog", 25, 7.5, 3, "k_euler_ancestral", r.settings.noise_schedule,
+                          512, 512, "sd-v1-5")
+    assert r.to_json()["vae"] == "vae-ft" and r.to_json()["noise_schedule"] is None
+
+
+def test_swarmui_utf16le_user_comment() -> None:
+    obj = {"sui_image_params": {"prompt": "猫", "seed": 1, "cfgscale": 7, "sampler": "euler"}}
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[USER_COMMENT] = b"UNICODE\x00" + json.dumps(obj, ensure_ascii=False).encode("utf-16-le")
+    buf = io.BytesIO()
+    noise_image(16, 16, mode="RGB").save(buf, "JPEG", exif=exif)
+    r = read_metadata(buf.getvalue())
+    assert (r.dialect, r.settings.prompt, r.settings.scale) == ("swarmui", "猫", 7.0)
+    assert r.to_json()["steps"] is None

@@ -185,6 +185,10 @@ def read_text_tolerant(data: bytes) -> tuple[dict[str, str], str | None]:
         if chunk.type in TEXT_TYPES:
             key, text = decode_text_chunk(chunk)
             out.setdefault(key, text)
+        elif chunk.type == b"comf":  # ComfyUI's animated PNG: keyword\0json after the frames
+            key_raw, sep, body = chunk.data.partition(b"\x00")
+            if sep and 1 <= len(key_raw) <= 79 and len(body) <= MAX_TEXT_BYTES:
+                out.setdefault(key_raw.decode("latin-1"), latin1_or_utf8(body))
 
 
 def _damaged_chunk_is_image_data(data: bytes, why: str) -> bool:
