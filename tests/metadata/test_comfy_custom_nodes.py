@@ -144,3 +144,22 @@ def test_ui_workflow_with_reroute_bypass_and_unknown_string_node() -> None:
     assert (r.s.prompt, r.s.uc, r.s.width, r.s.height, r.s.seed, r.s.steps) == ("from a custom box", "neg", 640, 960, 8, 15)
     rec = read_metadata(png_bytes(noise_image(8, 8, mode="RGB"), {"workflow": json.dumps(wf)}))
     assert rec.settings.prompt == "from a custom box"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"70": {"class_type": "LatentUpscaleBy", "inputs": {"samples": ["4", 0], "scale_by": 1e308}}},
+        {"²": {"class_type": "KSampler", "inputs": {"positive": ["2", 0], "negative": ["3", 0], "steps": 1, "seed": 1}}},
+        {"2": {"class_type": "Odd", "inputs": {"text": ["80", 0]}}, "80": {"class_type": "X", "inputs": {"_widgets": 5}}},
+    ],
+    ids=["huge-scale", "unicode-digit-id", "bad-widgets"],
+)
+def test_hostile_graphs_fail_with_a_reason_or_read(change: dict[str, Any]) -> None:
+    from peropix_tui.core.metadata import NoMetadataError
+
+    g = {**base("x", "y", latent=["70", 0] if "70" in change else None), **change}
+    try:
+        read_metadata(png_bytes(noise_image(8, 8, mode="RGB"), {"prompt": json.dumps(g)}))
+    except NoMetadataError as e:
+        assert "\n" not in str(e)

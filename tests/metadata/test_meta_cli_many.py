@@ -118,3 +118,15 @@ def test_webp_exif_image_reads(tmp_path: Path) -> None:
     noise_image(16, 16, mode="RGB").save(buf, "WEBP", exif=user_comment_exif(A1111))
     r = read_metadata(buf.getvalue())
     assert r.to_json()["clip_skip"] == 2
+
+
+def test_gallery_index_does_not_record_a_default_model_for_foreign_images(isolated_dirs: Path) -> None:
+    from peropix_tui.core.store import GalleryStore
+
+    store = GalleryStore(Path(os.environ["PEROPIX_OUTPUT_DIR"]))
+    try:
+        data = png_bytes(noise_image(8, 8, mode="RGB"), {"parameters": json.dumps({"prompt": "a boat", "seed": 4})})
+        img = store.save_image(data, folder="x", slot_index=0, slot_name="boat")
+        assert (img.model, img.seed, img.prompt) == (None, 4, "a boat")
+    finally:
+        store.close()

@@ -132,7 +132,7 @@ class GraphReader:
             if nxt is None:
                 nxt = self._switched(src, depth)
             if nxt is None:
-                nxt = next((w for w in ins.get("_widgets", []) if isinstance(w, int | float) and not isinstance(w, bool)), None)
+                nxt = next((w for w in _widgets(ins) if isinstance(w, int | float) and not isinstance(w, bool)), None)
             v = nxt
             depth += 1
         return None if _is_link(v) else v
@@ -195,7 +195,7 @@ class GraphReader:
         chosen = self._switched(src, depth)
         if chosen is not None:
             return self.string(chosen, depth + 1)
-        widget = next((w for w in ins.get("_widgets", []) if isinstance(w, str) and w not in _CONTROL_VALUES), None)
+        widget = next((w for w in _widgets(ins) if isinstance(w, str) and w not in _CONTROL_VALUES), None)
         if widget is not None:
             return widget
         links = [v for k, v in ins.items() if _is_link(v) and k not in _NOT_TEXT]
@@ -335,6 +335,8 @@ class GraphReader:
             if inner is None or scale is None:
                 return None
             f = as_float(scale, f"{self.where}.scale_by")
+            if not 0 < f <= 64:
+                raise FieldError(f"{self.where}.scale_by: {f:g} is not a usable scale")
             return round(inner[0] * f), round(inner[1] * f)
         if "width" in ins and "height" in ins:
             w, h = self.value(src, "width"), self.value(src, "height")
@@ -383,8 +385,14 @@ class GraphReader:
         return found[0] if found else node
 
 
+def _widgets(ins: dict[str, Any]) -> list[Any]:
+    """Positional widget values kept by :func:`workflow_to_api` for node types without names."""
+    w = ins.get("_widgets")
+    return w if isinstance(w, list) else []
+
+
 def _order(key: str) -> tuple[int, str]:
-    return (int(key), "") if key.isdigit() else (1 << 30, key)
+    return (int(key), "") if key.isascii() and key.isdigit() else (1 << 30, key)
 
 
 def recipe_from_graph(graph: Graph, where: str = "prompt", dialect: str = "comfyui", raw: dict[str, Any] | None = None) -> Recipe:
