@@ -163,3 +163,33 @@ def test_hostile_graphs_fail_with_a_reason_or_read(change: dict[str, Any]) -> No
         read_metadata(png_bytes(noise_image(8, 8, mode="RGB"), {"prompt": json.dumps(g)}))
     except NoMetadataError as e:
         assert "\n" not in str(e)
+
+
+def test_pixel_space_hires_with_an_upscale_model() -> None:
+    g = base("x", "y")
+    g["100"] = {"class_type": "VAEDecode", "inputs": {"samples": ["9", 0], "vae": ["1", 2]}}
+    g["101"] = {"class_type": "UpscaleModelLoader", "inputs": {"model_name": "4x-UltraSharp.pth"}}
+    g["102"] = {"class_type": "ImageUpscaleWithModel", "inputs": {"upscale_model": ["101", 0], "image": ["100", 0]}}
+    g["103"] = {"class_type": "ImageScaleBy", "inputs": {"image": ["102", 0], "upscale_method": "lanczos", "scale_by": 0.5}}
+    g["104"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["103", 0], "vae": ["1", 2]}}
+    g["105"] = {"class_type": "KSampler", "inputs": {"seed": 3, "steps": 8, "cfg": 5.0, "sampler_name": "euler",
+                                                     "scheduler": "normal", "denoise": 0.35, "model": ["1", 0],
+                                                     "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["104", 0]}}
+    rec = recipe_from_graph(g).record()
+    j = rec.to_json()
+    assert (j["width"], j["steps"], j["action"]) == (832, 20, "generate")
+    assert (j["hires_scale"], j["hires_denoise"], j["hires_steps"], j["hires_upscaler"]) == (2.0, 0.35, 8, "4x-UltraSharp.pth")
+    assert any("taken from the upscale model's name" in n for n in rec.notes)
+
+
+def test_hires_pass_to_an_explicit_size_and_an_image_scale_is_not_a_first_pass() -> None:
+    g = base("x", "y")
+    g["110"] = {"class_type": "VAEDecode", "inputs": {"samples": ["9", 0], "vae": ["1", 2]}}
+    g["111"] = {"class_type": "ImageScale", "inputs": {"image": ["110", 0], "upscale_method": "lanczos", "width": 1248,
+                                                       "height": 1824, "crop": "disabled"}}
+    g["112"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["111", 0], "vae": ["1", 2]}}
+    g["0"] = {"class_type": "KSampler", "inputs": {"seed": 3, "steps": 8, "cfg": 5.0, "sampler_name": "euler",
+                                                   "scheduler": "normal", "denoise": 0.5, "model": ["1", 0],
+                                                   "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["112", 0]}}
+    j = recipe_from_graph(g).record().to_json()
+    assert (j["width"], j["height"], j["steps"], j["hires_scale"], j["hires_denoise"]) == (832, 1216, 20, 1.5, 0.5)

@@ -314,7 +314,8 @@ class GraphReader:
             if id(src) in sampler_ids:
                 return ("sampler", src)
             ins = self.inputs(src)
-            if "width" in ins and "height" in ins and "scale_by" not in ins and not _is_link(ins.get("samples")):
+            fed = any(_is_link(ins.get(k)) for k in ("samples", "image", "pixels", "latent", "images"))
+            if "width" in ins and "height" in ins and "scale_by" not in ins and not fed:
                 return ("empty", src)
             ref = next((ins[k] for k in ("samples", "latent", "latent_image", "pixels", "image", "LATENT") if _is_link(ins.get(k))), None)
             if ref is None:
@@ -476,8 +477,9 @@ def _model(r: GraphReader, ks: dict[str, Any], rec: Recipe, where: str) -> None:
         if "lora_name" in ins:
             name = r.value(node, "lora_name")
             weight = r.value(node, "strength_model")
-            if isinstance(name, str) and name.lower() != "none":
-                loras.insert(0, LoraSpec(path=name, weight=as_float(weight if weight is not None else 1.0, f"{where}.strength_model")))
+            w = as_float(weight if weight is not None else 1.0, f"{where}.strength_model")
+            if isinstance(name, str) and name.lower() != "none" and abs(w) >= 0.001:  # ~0: switched off
+                loras.insert(0, LoraSpec(path=name, weight=w))
         for key in sorted(k for k in ins if k.lower().startswith("lora_") and isinstance(ins[k], dict)):
             entry = ins[key]  # rgthree Power Lora Loader: {"on": true, "lora": "x", "strength": 0.8}
             if entry.get("on", True) and isinstance(entry.get("lora"), str):
@@ -516,22 +518,48 @@ def _hires(r: GraphReader, base: dict[str, Any], samplers: list[tuple[str, dict[
         denoise = r.value(node, "denoise")
         if denoise is not None:
             rec.denoise(denoise, f"{where}.hires.denoise", hires=True)
-        by = r.upstream(node, "latent_image", ("LatentUpscaleBy", "ImageScaleBy", "NNLatentUpscale"))
-        for up in by:
-            scale = r.value(up, "scale_by") if "scale_by" in r.inputs(up) else r.value(up, "scale")
-            if scale is not None:
-                rec.s.hires_scale = as_float(scale, f"{where}.scale_by")
-                method = r.value(up, "upscale_method")
-                if isinstance(method, str):
-                    rec.extra.setdefault("hires_upscaler", method)
-        model = r.upstream(node, "latent_image", ("UpscaleModelLoader",))
-        if model and isinstance(name := r.value(model[0], "model_name"), str):
-            rec.extra["hires_upscaler"] = name
-        if rec.s.hires_scale is None and "width" in rec.known:
-            size = r.size(r.inputs(node).get("latent_image"))
-            if size and rec.s.width:
-                rec.s.hires_scale = round(size[0] / rec.s.width, 4)
+        _hires_scale(r, node, rec, where)
         return
+
+
+_MODEL_FACTOR = re.compile(r"(?:^|[^0-9a-z])x?([2-8])x(?:[^0-9a-z]|$)|x([2-8])(?:plus|[^0-9a-z]|$)", re.IGNORECASE)
+
+
+def _hires_scale(r: GraphReader, node: dict[str, Any], rec: Recipe, where: str) -> None:
+    """Scale of the hires pass: a latent ``scale_by``, an explicit target size, or an upscale model's
+    factor (from its name, e.g. ``4x-UltraSharp``) times any ``ImageScaleBy`` after it."""
+    latent = r.upstream(node, "latent_image", ("LatentUpscaleBy", "NNLatentUpscale"))
+    models = r.upstream(node, "latent_image", ("UpscaleModelLoader",))
+    model_name = r.value(models[0], "model_name") if models else None
+    if isinstance(model_name, str):
+        rec.extra["hires_upscaler"] = model_name
+    if latent:
+        up = latent[0]
+        scale = r.value(up, "scale_by") if "scale_by" in r.inputs(up) else r.value(up, "scale")
+        if scale is not None:
+            rec.s.hires_scale = as_float(scale, f"{where}.scale_by")
+        method = r.value(up, "upscale_method")
+        if isinstance(method, str):
+            rec.extra.setdefault("hires_upscaler", method)
+        return
+    explicit = r.upstream(node, "latent_image", ("LatentUpscale", "ImageScale"))
+    if explicit and "width" in rec.known and rec.s.width:
+        w = r.value(explicit[0], "width")
+        if isinstance(w, int) and not isinstance(w, bool) and w > 0:
+            rec.s.hires_scale = round(w / rec.s.width, 4)
+            return
+    if isinstance(model_name, str):
+        m = _MODEL_FACTOR.search(model_name)
+        if m is None:
+            rec.note(f"hires scale: the factor of upscale model {model_name!r} is not in the metadata")
+            return
+        factor = float(m.group(1) or m.group(2))
+        for by in r.upstream(node, "latent_image", ("ImageScaleBy",)):
+            v = r.value(by, "scale_by")
+            if v is not None:
+                factor *= as_float(v, f"{where}.scale_by")
+        rec.s.hires_scale = factor
+        rec.note(f"hires scale {factor:g} taken from the upscale model's name {model_name!r}")
 
 
 def _resources(r: GraphReader, rec: Recipe, where: str) -> None:
