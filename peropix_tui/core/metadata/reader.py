@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ from .recipe import Recipe
 from .record import TRACKED, MetadataRecord, NoMetadataError
 
 log = logging.getLogger(__name__)
+_WARNINGS_LOCK = threading.Lock()
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_PIXELS = 64 * 1024 * 1024  # stealth needs a full decode; refuse anything larger
@@ -65,7 +67,9 @@ def _load(source: str | Path | bytes) -> tuple[bytes, str]:
 def _read(data: bytes) -> MetadataRecord:
     if not data:
         raise NoMetadataError("empty file")
-    with warnings.catch_warnings(record=True) as caught:
+    # warnings.catch_warnings swaps process-wide state: one reader at a time, so that threads
+    # reading images together cannot restore each other's filters out of order
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             record = _read_quiet(data)
@@ -191,7 +195,7 @@ def _from_stealth_payload(mode: str, payload: bytes) -> MetadataRecord:
         chunks = novelai.parse_json_object(value, f"stealth ({mode}) payload")
         return _from_text_map(chunks, "novelai-stealth", raw)
     if a1111.looks_like_parameters(value):
-        return _a1111_record(value, "a1111", raw)
+        return _a1111_record(value, None, raw)
     raise _Skip(f"stealth ({mode}) payload is neither JSON nor A1111 parameters")
 
 
