@@ -15,7 +15,8 @@ from typing import Any
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "meta",
-        help="show the generation settings stored in an image (NovelAI, stealth, PeroPix, A1111, ComfyUI, EXIF)",
+        help="show the generation settings stored in images (NovelAI, PeroPix, A1111/Forge, SD.Next, ComfyUI, "
+        "InvokeAI, Fooocus, SwarmUI, Civitai, TensorArt, Stability Matrix, …)",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="PNG, WebP or JPEG image(s)")
     p.add_argument("--json", action="store_true",
