@@ -336,3 +336,13 @@ def test_swarmui_utf16le_user_comment() -> None:
     r = read_metadata(buf.getvalue())
     assert (r.dialect, r.settings.prompt, r.settings.scale) == ("swarmui", "猫", 7.0)
     assert r.to_json()["steps"] is None
+
+
+@pytest.mark.parametrize("style", ["snake", "title"])
+def test_easydiffusion_png_one_chunk_per_field(style: str) -> None:
+    snake = {"prompt": "cat", "negative_prompt": "dog", "seed": "3", "use_stable_diffusion_model": "sd-v1-5",
+             "width": "512", "height": "640", "num_inference_steps": "25", "guidance_scale": "7.5", "sampler_name": "dpmpp_2m"}
+    title = {"Prompt": "cat", "Negative Prompt": "dog", "Seed": "3", "Stable Diffusion model": "sd-v1-5", "Width": "512",
+             "Height": "640", "Steps": "25", "Guidance Scale": "7.5", "Sampler": "dpmpp_2m"}
+    r = read_metadata(rgb_png(snake if style == "snake" else title))
+    assert summary(r)[:10] == ("easydiffusion", "cat", "dog", 25, 7.5, 3, "k_dpmpp_2m", r.settings.noise_schedule, 512, 640)

@@ -90,6 +90,7 @@ def _read_quiet(data: bytes) -> MetadataRecord:
             lambda: _from_comment(text),
             lambda: _from_parameters(text),
             lambda: _from_comfy(text),
+            lambda: _from_easydiffusion_chunks(text),
         ]
         if damage is None:
             steps += [lambda: _from_stealth(data), lambda: _from_exif(data)]
@@ -277,6 +278,20 @@ def _from_comfy(text: dict[str, str]) -> MetadataRecord:
 def _has_airs(workflow: dict[str, Any] | None) -> bool:
     extra = workflow.get("extra") if isinstance(workflow, dict) else None
     return isinstance(extra, dict) and "airs" in extra
+
+
+_ED_TITLE = {"Prompt": "prompt", "Negative Prompt": "negative_prompt", "Seed": "seed", "Width": "width",
+             "Height": "height", "Steps": "num_inference_steps", "Guidance Scale": "guidance_scale",
+             "Sampler": "sampler_name", "Stable Diffusion model": "use_stable_diffusion_model",
+             "VAE model": "use_vae_model", "Clip Skip": "clip_skip"}
+
+
+def _from_easydiffusion_chunks(text: dict[str, str]) -> MetadataRecord:
+    """EasyDiffusion PNGs: one text chunk per field, snake_case or Title Case."""
+    fields = {_ED_TITLE.get(k, k): v for k, v in text.items()}
+    if "use_stable_diffusion_model" not in fields or "prompt" not in fields:
+        raise _Skip("no EasyDiffusion chunks")
+    return dialects.read_easydiffusion(fields, {"text": text}, "EasyDiffusion").record()
 
 
 def _from_invokeai(text: dict[str, str]) -> MetadataRecord:
