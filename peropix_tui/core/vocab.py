@@ -123,6 +123,25 @@ _INVOKE: dict[str, tuple[str, str | None]] = {
     "pndm": ("plms", None),
 }
 
+# diffusers scheduler classes (Hugging Face Spaces JSON) -> ComfyUI name; "Karras" variants via
+# use_karras_sigmas are not in the class name, so none is assumed
+DIFFUSERS_SCHEDULERS: dict[str, str] = {
+    "eulerdiscretescheduler": "euler",
+    "eulerancestraldiscretescheduler": "euler_ancestral",
+    "dpmsolvermultistepscheduler": "dpmpp_2m",
+    "dpmsolversdescheduler": "dpmpp_sde",
+    "ddimscheduler": "ddim",
+    "ddpmscheduler": "ddpm",
+    "lmsdiscretescheduler": "lms",
+    "heundiscretescheduler": "heun",
+    "kdpm2discretescheduler": "dpm_2",
+    "kdpm2ancestraldiscretescheduler": "dpm_2_ancestral",
+    "unipcmultistepscheduler": "uni_pc",
+    "pndmscheduler": "plms",
+    "lcmscheduler": "lcm",
+    "deismultistepscheduler": "deis",
+}
+
 _KNOWN_SAMPLERS = frozenset(COMFY_SAMPLERS) | {"plms", "restart", "tcd"}
 # longest first, so "sgm_uniform" is tried before "uniform"
 _SUFFIXES = tuple(sorted({*COMFY_SCHEDULERS, *EXTRA_SCHEDULERS} - {"automatic"}, key=len, reverse=True))
@@ -157,6 +176,8 @@ def parse_sampler(text: str) -> SamplerName:
             if rest in _SCHEDULE_LABELS:
                 return SamplerName(A1111_SAMPLERS[label], _SCHEDULE_LABELS[rest])
     key = low.replace(" ", "_").replace("-", "_")
+    if key in DIFFUSERS_SCHEDULERS:
+        return SamplerName(DIFFUSERS_SCHEDULERS[key])
     if key in NAI_SAMPLERS:
         return SamplerName(NAI_SAMPLERS[key])
     if key in _INVOKE:

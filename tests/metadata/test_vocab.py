@@ -31,6 +31,8 @@ from peropix_tui.core.nai import models
         ("k_lms", "lms", None),
         ("UniPC", "uni_pc", None),
         ("  dpm++ 2m   karras ", "dpmpp_2m", "karras"),
+        ("EulerAncestralDiscreteScheduler", "euler_ancestral", None),
+        ("DPMSolverMultistepScheduler", "dpmpp_2m", None),
     ],
 )
 def test_parse_sampler_names_of_every_tool(text: str, sampler: str, scheduler: str | None) -> None:
