@@ -81,6 +81,15 @@ def test_unfollowable_prompt_is_unknown_with_a_note() -> None:
     assert any(n.startswith("not in the file: prompt") for n in rec.notes)
 
 
+def test_unfollowable_negative_is_unknown_not_empty() -> None:
+    g = base("pos", "x")
+    g["61"] = {"class_type": "MysteryConditioner", "inputs": {"a": ["2", 0], "b": ["3", 0]}}
+    g["9"]["inputs"]["negative"] = ["61", 0]
+    j = recipe_from_graph(g).record().to_json()
+    assert (j["prompt"], j["negative"]) == ("pos", None)
+    assert any(n.startswith("negative prompt: could not follow") for n in j["notes"])
+
+
 def test_size_through_upscale_and_linked_primitives() -> None:
     g = base("x", "y", latent=["70", 0])
     g["70"] = {"class_type": "LatentUpscaleBy", "inputs": {"samples": ["4", 0], "upscale_method": "nearest-exact", "scale_by": 1.5}}

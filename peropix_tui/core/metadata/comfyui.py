@@ -412,6 +412,8 @@ def recipe_from_graph(graph: Graph, where: str = "prompt", dialect: str = "comfy
     rec.text("prompt", prompt, f"{where}.positive")
     negative = r.cond_text(cond, "negative", "negative") if "negative" in r.inputs(cond) else None
     rec.text("uc", negative, f"{where}.negative")
+    if negative is None and "negative" in r.inputs(cond):
+        rec.lost.add("uc")
     _sampling(r, ks, cond, rec, where)
     size = r.size(r.inputs(ks).get("latent_image"))
     if size is not None:

@@ -31,6 +31,7 @@ class Recipe:
         self.raw: dict[str, Any] = dict(raw or {})
         self.full_prompt: str | None = None
         self.full_negative: str | None = None
+        self.lost: set[str] = set()  # looked for and not found (a negative that could not be followed)
 
     # ---------------------------------------------------------------- setters
     def put(self, name: str, value: Any) -> None:
@@ -134,9 +135,9 @@ class Recipe:
             self.note(n)
 
     def record(self) -> MetadataRecord:
-        missing = [TRACKED[n] for n in TRACKED if n not in self.known and n not in ("prompt", "uc")]
-        if "prompt" not in self.known:
-            missing.insert(0, "prompt")
+        # a file with a prompt and no negative has an empty negative, unless a reader lost it
+        known = (self.known | ({"uc"} if "prompt" in self.known else set())) - self.lost
+        missing = [TRACKED[n] for n in TRACKED if n not in known]
         notes = list(self.notes)
         if missing:
             notes.append(f"not in the file: {', '.join(missing)}")
@@ -147,6 +148,6 @@ class Recipe:
             full_prompt=self.s.prompt if self.full_prompt is None else self.full_prompt,
             full_negative=self.s.uc if self.full_negative is None else self.full_negative,
             notes=notes,
-            known=frozenset(self.known | ({"uc"} if "prompt" in self.known else set())),
+            known=frozenset(known),
             extra=dict(self.extra),
         )
