@@ -202,3 +202,19 @@ def test_hires_pass_to_an_explicit_size_and_an_image_scale_is_not_a_first_pass()
                                                    "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["112", 0]}}
     j = recipe_from_graph(g).record().to_json()
     assert (j["width"], j["height"], j["steps"], j["hires_scale"], j["hires_denoise"]) == (832, 1216, 20, 1.5, 0.5)
+
+
+def test_efficiency_nodes_loader_and_sampler() -> None:
+    g = {
+        "1": {"class_type": "Efficient Loader", "inputs": {
+            "ckpt_name": "eff.safetensors", "vae_name": "Baked VAE", "clip_skip": -2, "lora_name": "None",
+            "positive": "an efficient cat", "negative": "an efficient dog", "empty_latent_width": 896,
+            "empty_latent_height": 1152, "batch_size": 1}},
+        "2": {"class_type": "KSampler (Efficient)", "inputs": {
+            "model": ["1", 0], "positive": ["1", 1], "negative": ["1", 2], "latent_image": ["1", 3], "seed": 11,
+            "steps": 25, "cfg": 6.5, "sampler_name": "dpmpp_2m", "scheduler": "karras", "denoise": 1.0}},
+    }
+    j = recipe_from_graph(g).record().to_json()
+    assert (j["prompt"], j["negative"], j["width"], j["height"], j["seed"], j["steps"]) == (
+        "an efficient cat", "an efficient dog", 896, 1152, 11, 25)
+    assert (j["model"], j["clip_skip"], j["vae"], j["loras"]) == ("eff", 2, None, [])

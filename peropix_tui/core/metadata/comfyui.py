@@ -315,7 +315,8 @@ class GraphReader:
                 return ("sampler", src)
             ins = self.inputs(src)
             fed = any(_is_link(ins.get(k)) for k in ("samples", "image", "pixels", "latent", "images"))
-            if "width" in ins and "height" in ins and "scale_by" not in ins and not fed:
+            sized = ("width" in ins and "height" in ins) or "empty_latent_width" in ins
+            if sized and "scale_by" not in ins and not fed:
                 return ("empty", src)
             ref = next((ins[k] for k in ("samples", "latent", "latent_image", "pixels", "image", "LATENT") if _is_link(ins.get(k))), None)
             if ref is None:
@@ -339,6 +340,9 @@ class GraphReader:
             if not 0 < f <= 64:
                 raise FieldError(f"{self.where}.scale_by: {f:g} is not a usable scale")
             return round(inner[0] * f), round(inner[1] * f)
+        if "empty_latent_width" in ins and "empty_latent_height" in ins:  # Efficient Loader
+            ins = {**ins, "width": ins["empty_latent_width"], "height": ins["empty_latent_height"]}
+            src = {**src, "inputs": ins}
         if "width" in ins and "height" in ins:
             w, h = self.value(src, "width"), self.value(src, "height")
             if w is None or h is None:
