@@ -8,9 +8,15 @@ from typing import Any
 import pytest
 
 from peropix_tui.core.metadata import read_metadata
-from peropix_tui.core.metadata.comfyui import recipe_from_graph, workflow_to_api
+from peropix_tui.core.metadata.comfyui import workflow_to_api
+from peropix_tui.core.metadata.record import MetadataRecord
 
 from .util import noise_image, png_bytes
+
+
+def read(g: dict[str, Any]) -> MetadataRecord:
+    """The graph as a ComfyUI PNG ``prompt`` chunk, read back."""
+    return read_metadata(png_bytes(noise_image(8, 8, mode="RGB"), {"prompt": json.dumps(g)}))
 
 
 def base(pos: Any, neg: Any, latent: Any = None) -> dict[str, Any]:
@@ -32,16 +38,16 @@ def test_rgthree_power_prompt_feeds_the_sampler() -> None:
     g["20"] = {"class_type": "Power Prompt (rgthree)", "inputs": {"prompt": "a knight, castle", "opt_clip": ["1", 1],
                                                                  "insert_lora": "CHOOSE", "insert_embedding": "CHOOSE"}}
     g["9"]["inputs"]["positive"] = ["20", 0]
-    r = recipe_from_graph(g)
-    assert (r.s.prompt, r.s.uc) == ("a knight, castle", "bad")
+    r = read(g).settings
+    assert (r.prompt, r.uc) == ("a knight, castle", "bad")
 
 
 def test_comfyroll_text_and_primitive_string_through_links() -> None:
     g = base(["20", 0], ["21", 0])
     g["20"] = {"class_type": "CR Prompt Text", "inputs": {"prompt": "a wizard"}}
     g["21"] = {"class_type": "PrimitiveStringMultiline", "inputs": {"value": "lowres\nblurry"}}
-    r = recipe_from_graph(g)
-    assert (r.s.prompt, r.s.uc) == ("a wizard", "lowres\nblurry")
+    r = read(g).settings
+    assert (r.prompt, r.uc) == ("a wizard", "lowres\nblurry")
 
 
 @pytest.mark.parametrize(("selector", "expected"), [(1, "first text"), (2, "second text")])
@@ -50,14 +56,14 @@ def test_switch_follows_the_selected_input(selector: int, expected: str) -> None
     g["30"] = {"class_type": "CR Text Input Switch", "inputs": {"Input": selector, "text1": ["31", 0], "text2": ["32", 0]}}
     g["31"] = {"class_type": "CR Text", "inputs": {"text": "first text"}}
     g["32"] = {"class_type": "String Literal", "inputs": {"string": "second text"}}
-    assert recipe_from_graph(g).s.prompt == expected
+    assert read(g).settings.prompt == expected
 
 
 def test_switch_without_selector_takes_the_first_connected() -> None:
     g = base("x", "neg")
     g["40"] = {"class_type": "Any Switch (rgthree)", "inputs": {"any_02": ["2", 0], "any_03": ["3", 0]}}
     g["9"]["inputs"]["positive"] = ["40", 0]
-    assert recipe_from_graph(g).s.prompt == "x"
+    assert read(g).settings.prompt == "x"
 
 
 def test_conditioning_through_controlnet_advanced_keeps_roles() -> None:
@@ -66,15 +72,15 @@ def test_conditioning_through_controlnet_advanced_keeps_roles() -> None:
                                                                    "control_net": ["51", 0], "image": ["52", 0], "strength": 1.0}}
     g["9"]["inputs"]["positive"] = ["50", 0]
     g["9"]["inputs"]["negative"] = ["50", 1]
-    r = recipe_from_graph(g)
-    assert (r.s.prompt, r.s.uc) == ("pos text", "neg text")
+    r = read(g).settings
+    assert (r.prompt, r.uc) == ("pos text", "neg text")
 
 
 def test_unfollowable_prompt_is_unknown_with_a_note() -> None:
     g = base("x", "neg")
     g["60"] = {"class_type": "MysteryConditioner", "inputs": {"a": ["2", 0], "b": ["3", 0]}}
     g["9"]["inputs"]["positive"] = ["60", 0]
-    rec = recipe_from_graph(g).record()
+    rec = read(g)
     j = rec.to_json()
     assert j["prompt"] is None and j["negative"] == "neg"
     assert any("positive prompt: could not follow the graph past node of type 'MysteryConditioner'" in n for n in rec.notes)
@@ -85,7 +91,7 @@ def test_unfollowable_negative_is_unknown_not_empty() -> None:
     g = base("pos", "x")
     g["61"] = {"class_type": "MysteryConditioner", "inputs": {"a": ["2", 0], "b": ["3", 0]}}
     g["9"]["inputs"]["negative"] = ["61", 0]
-    j = recipe_from_graph(g).record().to_json()
+    j = read(g).to_json()
     assert (j["prompt"], j["negative"]) == ("pos", None)
     assert any(n.startswith("negative prompt: could not follow") for n in j["notes"])
 
@@ -97,8 +103,8 @@ def test_size_through_upscale_and_linked_primitives() -> None:
     g["4"]["inputs"]["height"] = ["72", 0]
     g["71"] = {"class_type": "PrimitiveInt", "inputs": {"value": 512}}
     g["72"] = {"class_type": "CR SDXL Aspect Ratio", "inputs": {"width": 1024, "height": 768, "aspect_ratio": "custom"}}
-    r = recipe_from_graph(g)
-    assert (r.s.width, r.s.height) == (768, 1152)
+    r = read(g).settings
+    assert (r.width, r.height) == (768, 1152)
 
 
 def test_size_from_a_loaded_image_is_unknown() -> None:
@@ -106,7 +112,7 @@ def test_size_from_a_loaded_image_is_unknown() -> None:
     g["80"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["81", 0], "vae": ["1", 2]}}
     g["81"] = {"class_type": "LoadImage", "inputs": {"image": "in.png"}}
     g["9"]["inputs"]["denoise"] = 0.6
-    rec = recipe_from_graph(g).record()
+    rec = read(g)
     j = rec.to_json()
     assert (j["width"], j["height"], j["action"], j["strength"]) == (None, None, "img2img", 0.6)
     assert any("loaded image" in n for n in rec.notes)
@@ -124,7 +130,7 @@ def test_hires_pass_fields_clip_skip_vae_and_power_lora() -> None:
         "model": ["1", 0], "clip": ["1", 1], "lora_1": {"on": True, "lora": "style.safetensors", "strength": 0.7},
         "lora_2": {"on": False, "lora": "off.safetensors", "strength": 1.0}}}
     g["9"]["inputs"]["model"] = ["95", 0]
-    j = recipe_from_graph(g).record().to_json()
+    j = read(g).to_json()
     assert (j["hires_scale"], j["hires_denoise"], j["hires_steps"], j["hires_upscaler"]) == (2.0, 0.4, 12, "bislerp")
     assert (j["clip_skip"], j["vae"], j["loras"]) == (2, "sdxl_vae.safetensors", [{"path": "style.safetensors", "weight": 0.7}])
     assert (j["width"], j["steps"]) == (832, 20)
@@ -149,8 +155,8 @@ def test_ui_workflow_with_reroute_bypass_and_unknown_string_node() -> None:
                   [12, 2, 0, 8, 0, "CONDITIONING"]],
     }
     g = workflow_to_api(wf)
-    r = recipe_from_graph(g, "workflow")
-    assert (r.s.prompt, r.s.uc, r.s.width, r.s.height, r.s.seed, r.s.steps) == ("from a custom box", "neg", 640, 960, 8, 15)
+    r = read(g).settings
+    assert (r.prompt, r.uc, r.width, r.height, r.seed, r.steps) == ("from a custom box", "neg", 640, 960, 8, 15)
     rec = read_metadata(png_bytes(noise_image(8, 8, mode="RGB"), {"workflow": json.dumps(wf)}))
     assert rec.settings.prompt == "from a custom box"
 
@@ -184,7 +190,7 @@ def test_pixel_space_hires_with_an_upscale_model() -> None:
     g["105"] = {"class_type": "KSampler", "inputs": {"seed": 3, "steps": 8, "cfg": 5.0, "sampler_name": "euler",
                                                      "scheduler": "normal", "denoise": 0.35, "model": ["1", 0],
                                                      "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["104", 0]}}
-    rec = recipe_from_graph(g).record()
+    rec = read(g)
     j = rec.to_json()
     assert (j["width"], j["steps"], j["action"]) == (832, 20, "generate")
     assert (j["hires_scale"], j["hires_denoise"], j["hires_steps"], j["hires_upscaler"]) == (2.0, 0.35, 8, "4x-UltraSharp.pth")
@@ -200,7 +206,7 @@ def test_hires_pass_to_an_explicit_size_and_an_image_scale_is_not_a_first_pass()
     g["0"] = {"class_type": "KSampler", "inputs": {"seed": 3, "steps": 8, "cfg": 5.0, "sampler_name": "euler",
                                                    "scheduler": "normal", "denoise": 0.5, "model": ["1", 0],
                                                    "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["112", 0]}}
-    j = recipe_from_graph(g).record().to_json()
+    j = read(g).to_json()
     assert (j["width"], j["height"], j["steps"], j["hires_scale"], j["hires_denoise"]) == (832, 1216, 20, 1.5, 0.5)
 
 
@@ -214,7 +220,7 @@ def test_efficiency_nodes_loader_and_sampler() -> None:
             "model": ["1", 0], "positive": ["1", 1], "negative": ["1", 2], "latent_image": ["1", 3], "seed": 11,
             "steps": 25, "cfg": 6.5, "sampler_name": "dpmpp_2m", "scheduler": "karras", "denoise": 1.0}},
     }
-    j = recipe_from_graph(g).record().to_json()
+    j = read(g).to_json()
     assert (j["prompt"], j["negative"], j["width"], j["height"], j["seed"], j["steps"]) == (
         "an efficient cat", "an efficient dog", 896, 1152, 11, 25)
     assert (j["model"], j["clip_skip"], j["vae"], j["loras"]) == ("eff", 2, None, [])
