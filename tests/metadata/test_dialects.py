@@ -346,3 +346,38 @@ def test_easydiffusion_png_one_chunk_per_field(style: str) -> None:
              "Height": "640", "Steps": "25", "Guidance Scale": "7.5", "Sampler": "dpmpp_2m"}
     r = read_metadata(rgb_png(snake if style == "snake" else title))
     assert summary(r)[:10] == ("easydiffusion", "cat", "dog", 25, 7.5, 3, "k_dpmpp_2m", r.settings.noise_schedule, 512, 640)
+
+
+DRAW_THINGS = {"c": "a fox &amp; a crow", "uc": "blurry", "seed": 8, "steps": 12, "scale": 4.5, "sampler": "DPM++ 2M Karras",
+               "model": "sd_xl_base_1.0_f16.ckpt", "size": "1024x768", "strength": 1,
+               "v2": {"loras": [{"file": "detail_lora_f16.ckpt", "weight": 0.6}]}}
+
+
+def _xmp(obj: dict[str, Any]) -> str:
+    body = json.dumps(obj).replace("&amp;", "&").replace("&", "&amp;").replace("<", "&lt;")
+    return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/"><exif:UserComment><rdf:Alt>'
+            f'<rdf:li xml:lang="x-default">{body}</rdf:li></rdf:Alt></exif:UserComment></rdf:Description></rdf:RDF></x:xmpmeta>')
+
+
+@pytest.mark.parametrize("carrier", ["png", "jpeg"])
+def test_draw_things_xmp(carrier: str) -> None:
+    xmp = _xmp(DRAW_THINGS)
+    if carrier == "png":
+        data = rgb_png({"XML:com.adobe.xmp": xmp})
+    else:
+        buf = io.BytesIO()
+        noise_image(16, 16, mode="RGB").save(buf, "JPEG", xmp=xmp.encode())
+        data = buf.getvalue()
+    r = read_metadata(data)
+    assert summary(r) == ("drawthings", "a fox & a crow", "blurry", 12, 4.5, 8, "k_dpmpp_2m", "karras", 1024, 768, "sd_xl_base_1.0_f16")
+    assert r.to_json()["loras"] == [{"path": "detail_lora_f16.ckpt", "weight": 0.6}]
+
+
+@pytest.mark.timeout(30)
+def test_hostile_xmp_is_bounded() -> None:
+    from peropix_tui.core.metadata import NoMetadataError
+
+    for xmp in ("<exif:UserComment>" * 200_000, "<exif:UserComment><rdf:li>" + "{" * 100_000 + "</exif:UserComment>"):
+        with pytest.raises(NoMetadataError):
+            read_metadata(rgb_png({"XML:com.adobe.xmp": xmp}))

@@ -434,3 +434,58 @@ def read_stability_matrix(obj: dict[str, Any], raw: dict[str, Any], where: str) 
 
 def is_stability_matrix(obj: Any) -> bool:
     return isinstance(obj, dict) and ("PositivePrompt" in obj or "ModelName" in obj) and "CfgScale" in obj
+
+
+# ------------------------------------------------------------------------------ Draw Things (XMP)
+_XMP_OPEN = re.compile(r"<exif:UserComment\b[^>]{0,1000}>")
+_LI_OPEN = re.compile(r"<rdf:li\b[^>]{0,1000}>")
+
+
+def xmp_user_comment(xmp: str) -> str | None:
+    """The text of ``exif:UserComment`` in an XMP packet (plain searches, no XML parser: no entity
+    expansion, linear time)."""
+    import html
+
+    m = _XMP_OPEN.search(xmp)
+    if m is None:
+        return None
+    end = xmp.find("</exif:UserComment>", m.end())
+    if end < 0:
+        return None
+    inner = xmp[m.end() : end]
+    li = _LI_OPEN.search(inner)
+    if li is not None:
+        close = inner.find("</rdf:li>", li.end())
+        inner = inner[li.end() : close if close >= 0 else len(inner)]
+    return html.unescape(inner.strip())
+
+
+def read_drawthings(obj: dict[str, Any], raw: dict[str, Any], where: str) -> Recipe:
+    """Draw Things' JSON: ``c`` prompt, ``uc`` negative, ``size`` "WxH", ``v2`` details."""
+    r = Recipe("drawthings", {**raw, "json": obj})
+    r.text("prompt", obj.get("c"), f"{where}.c")
+    r.text("uc", obj.get("uc"), f"{where}.uc")
+    r.put_int("steps", obj.get("steps"), f"{where}.steps")
+    r.put_float("scale", obj.get("scale"), f"{where}.scale")
+    r.put_int("seed", obj.get("seed"), f"{where}.seed")
+    r.sampler(obj.get("sampler"), f"{where}.sampler")
+    size = obj.get("size")
+    if isinstance(size, str):
+        m = _PAIR.match(size)
+        if not m:
+            raise FieldError(f"{where}.size: {size!r} is not WIDTHxHEIGHT")
+        r.size(m.group(1), m.group(2), where)
+    r.model(obj.get("model"), f"{where}.model")
+    if obj.get("strength") is not None:
+        r.denoise(obj["strength"], f"{where}.strength", hires=False)
+    v2 = obj.get("v2")
+    loras = v2.get("loras") if isinstance(v2, dict) else None
+    if isinstance(loras, list):
+        for i, lo in enumerate(loras):
+            if isinstance(lo, dict) and isinstance(lo.get("file"), str):
+                r.lora(lo["file"], lo.get("weight"), f"{where}.v2.loras[{i}].weight")
+    return r
+
+
+def is_drawthings(obj: Any) -> bool:
+    return isinstance(obj, dict) and "c" in obj and "prompt" not in obj

@@ -91,6 +91,7 @@ def _read_quiet(data: bytes) -> MetadataRecord:
             lambda: _from_parameters(text),
             lambda: _from_comfy(text),
             lambda: _from_easydiffusion_chunks(text),
+            lambda: _from_xmp(text.get("XML:com.adobe.xmp")),
         ]
         if damage is None:
             steps += [lambda: _from_stealth(data), lambda: _from_exif(data)]
@@ -99,7 +100,7 @@ def _read_quiet(data: bytes) -> MetadataRecord:
             _open_image(data)
         except _Skip:
             raise NoMetadataError("not a PNG, WebP or JPEG image (unrecognised format)") from None
-        steps = [lambda: _from_stealth(data), lambda: _from_exif(data)]
+        steps = [lambda: _from_stealth(data), lambda: _from_exif(data), lambda: _from_xmp(_image_xmp(data))]
     reasons: list[str] = []
     for step in steps:
         try:
@@ -387,6 +388,24 @@ def _from_exif(data: bytes) -> MetadataRecord:
             recipe.dialect = "fooocus" if fields.get("MakerNote") == "a1111" and "Fooocus" in fields.get("Software", "") else "exif"
         return recipe.record()
     raise _Skip("EXIF UserComment is neither JSON nor A1111 parameters")
+
+
+def _image_xmp(data: bytes) -> str | None:
+    xmp = _open_image(data).info.get("xmp")
+    if isinstance(xmp, bytes) and len(xmp) <= png.MAX_TEXT_BYTES:
+        return png.latin1_or_utf8(xmp)
+    return xmp if isinstance(xmp, str) else None
+
+
+def _from_xmp(xmp: str | None) -> MetadataRecord:
+    """Draw Things: JSON in the XMP packet's ``exif:UserComment``."""
+    comment = dialects.xmp_user_comment(xmp) if xmp else None
+    if not comment:
+        raise _Skip("no XMP UserComment")
+    obj = dialects.parse_json(comment, "XMP UserComment")
+    if not dialects.is_drawthings(obj):
+        raise _Skip("XMP UserComment is not Draw Things JSON")
+    return dialects.read_drawthings(obj, {"xmp": xmp}, "XMP UserComment").record()
 
 
 def _prefer(first: Recipe, then: Recipe) -> None:
