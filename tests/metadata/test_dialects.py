@@ -381,3 +381,11 @@ def test_hostile_xmp_is_bounded() -> None:
     for xmp in ("<exif:UserComment>" * 200_000, "<exif:UserComment><rdf:li>" + "{" * 100_000 + "</exif:UserComment>"):
         with pytest.raises(NoMetadataError):
             read_metadata(rgb_png({"XML:com.adobe.xmp": xmp}))
+
+
+def test_midjourney_description() -> None:
+    r = read_metadata(rgb_png({"Description": "a lighthouse at dusk --ar 3:2 --v 6 Job ID: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}))
+    j = r.to_json()
+    assert (j["dialect"], j["prompt"], j["seed"], j["steps"], j["width"], j["model"]) == (
+        "midjourney", "a lighthouse at dusk", None, None, None, None)
+    assert r.raw["parameters"] == "--ar 3:2 --v 6"

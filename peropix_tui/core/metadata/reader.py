@@ -92,6 +92,7 @@ def _read_quiet(data: bytes) -> MetadataRecord:
             lambda: _from_comfy(text),
             lambda: _from_easydiffusion_chunks(text),
             lambda: _from_xmp(text.get("XML:com.adobe.xmp")),
+            lambda: _from_midjourney(text),
         ]
         if damage is None:
             steps += [lambda: _from_stealth(data), lambda: _from_exif(data)]
@@ -388,6 +389,24 @@ def _from_exif(data: bytes) -> MetadataRecord:
             recipe.dialect = "fooocus" if fields.get("MakerNote") == "a1111" and "Fooocus" in fields.get("Software", "") else "exif"
         return recipe.record()
     raise _Skip("EXIF UserComment is neither JSON nor A1111 parameters")
+
+
+_MJ_JOB = re.compile(r"\s*Job ID:\s*([0-9a-fA-F-]{8,64})\s*$")
+
+
+def _from_midjourney(text: dict[str, str]) -> MetadataRecord:
+    """Midjourney: ``Description`` = ``prompt --ar 3:2 --v 6 Job ID: <uuid>``; only the prompt is a recipe."""
+    desc = text.get("Description", "")
+    job = _MJ_JOB.search(desc)
+    if job is None:
+        raise _Skip("no Midjourney Description")
+    body = desc[: job.start()]
+    cut = body.find(" --")
+    recipe = Recipe("midjourney", {"text": text, "job_id": job.group(1)})
+    recipe.put("prompt", (body if cut < 0 else body[:cut]).strip())
+    if cut >= 0:
+        recipe.raw["parameters"] = body[cut:].strip()
+    return recipe.record()
 
 
 def _image_xmp(data: bytes) -> str | None:

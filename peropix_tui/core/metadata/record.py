@@ -9,7 +9,7 @@ from ..settings import GenerationSettings
 
 DIALECTS: tuple[str, ...] = (
     "novelai", "novelai-stealth", "peropix", "a1111", "sdnext", "comfyui", "comfyui-saver", "exif",
-    "invokeai", "fooocus", "swarmui", "civitai", "tensorart", "stability-matrix", "easydiffusion", "drawthings", "json",
+    "invokeai", "fooocus", "swarmui", "civitai", "tensorart", "stability-matrix", "easydiffusion", "drawthings", "midjourney", "json",
 )
 
 # settings fields whose value must come from the file: when a reader did not find one, it is
