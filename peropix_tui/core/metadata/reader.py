@@ -172,6 +172,17 @@ def _open_image(data: bytes) -> Image.Image:
 def _from_stealth(data: bytes) -> MetadataRecord:
     image = _open_image(data)
     if "A" not in image.getbands() and image.mode not in ("P", "PA"):
+        if image.format == "PNG" and image.mode == "RGB" and image.size[0] * image.size[1] <= MAX_PIXELS // 4:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    mode, payload = stealth.read_stealth_rgb(image)
+            except stealth.StealthError:
+                pass
+            except Exception as e:  # decoding errors of every kind
+                raise _Skip(f"pixel data unreadable ({type(e).__name__}: {e})") from None
+            else:
+                return _from_stealth_payload(mode, payload)
         raise _Skip(f"no stealth data (mode {image.mode} has no alpha channel)")
     w, h = image.size
     if w * h > MAX_PIXELS:
