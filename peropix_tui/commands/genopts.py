@@ -162,6 +162,9 @@ def _base_settings(args: argparse.Namespace) -> GenerationSettings:
     for note in record.notes:
         print(f"peropix: note: {note}", file=sys.stderr)
     settings = record.settings.copy()
+    defaults = GenerationSettings()
+    for name in record.unknown():  # not in the image: the usual defaults, as without --from-image
+        setattr(settings, name, getattr(defaults, name))
     if settings.action != "generate" and not getattr(args, "image", None) and getattr(args, "action", None) is None:
         print(
             f"peropix: note: {path} was made with {settings.action}; the base image is not stored in "

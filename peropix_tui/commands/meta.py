@@ -1,4 +1,8 @@
-"""``peropix meta FILE [--json]``: the recipe stored in an image, in whatever dialect it was written."""
+"""``peropix meta FILE… [--json]``: the recipe stored in images, in whatever dialect each was written.
+
+One file: a JSON object (or text). Several: a JSON array with one record or ``{"file", "error"}``
+per file (text: a ``== name ==`` header per file). Exit 1 when any file could not be read.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +15,43 @@ from typing import Any
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "meta",
-        help="show the generation settings stored in an image (NovelAI, stealth, PeroPix, A1111, ComfyUI, EXIF)",
+        help="show the generation settings stored in images (NovelAI, PeroPix, A1111/Forge, SD.Next, ComfyUI, "
+        "InvokeAI, Fooocus, SwarmUI, Civitai, TensorArt, Stability Matrix, …)",
     )
-    p.add_argument("file", metavar="FILE", help="PNG, WebP or JPEG image")
-    p.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    p.add_argument("files", nargs="+", metavar="FILE", help="PNG, WebP or JPEG image(s)")
+    p.add_argument("--json", action="store_true",
+                   help="JSON instead of text: an object for one file, an array (record or {file, error}) for several")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..core.metadata import NoMetadataError, read_metadata
 
-    try:
-        record = read_metadata(args.file)
-    except NoMetadataError as e:
-        print(_one_line(str(e)), file=sys.stderr)
-        return 1
-    data = record.to_json()
+    files: list[str] = list(args.files)
+    results: list[dict[str, Any]] = []
+    failed = 0
+    for i, name in enumerate(files):
+        try:
+            data = read_metadata(name).to_json()
+        except NoMetadataError as e:
+            failed += 1
+            error = _one_line(str(e))
+            results.append({"file": name, "error": error})
+            if not args.json:
+                print(error, file=sys.stderr)
+            continue
+        data = {"file": name, **data} if len(files) > 1 else data
+        results.append(data)
+        if not args.json:
+            if len(files) > 1:
+                print(("\n" if i else "") + f"== {name} ==")
+            print(format_record(data))
     if args.json:
-        print(json.dumps(data, ensure_ascii=False, indent=2))
-    else:
-        print(format_record(data))
-    return 0
+        if len(files) == 1 and "error" in results[0] and "dialect" not in results[0]:
+            print(results[0]["error"], file=sys.stderr)
+        else:
+            print(json.dumps(results if len(files) > 1 else results[0], ensure_ascii=False, indent=2))
+    return 1 if failed else 0
 
 
 def _one_line(text: str) -> str:
@@ -44,8 +64,10 @@ _ORDER = (
     ("seed", "Seed"), ("steps", "Steps"), ("scale", "Scale"), ("cfg_rescale", "CFG rescale"),
     ("sampler", "Sampler"), ("noise_schedule", "Schedule"), ("n_samples", "Samples"),
     ("variety", "Variety+"), ("smea", "SMEA"), ("smea_dyn", "SMEA DYN"),
-    ("strength", "Strength"), ("noise", "Noise"), ("checkpoint", "Checkpoint"), ("prediction", "Prediction"),
-    ("hires_scale", "Hires scale"), ("hires_denoise", "Hires denoise"),
+    ("strength", "Strength"), ("noise", "Noise"), ("checkpoint", "Checkpoint"), ("model_hash", "Model hash"),
+    ("vae", "VAE"), ("clip_skip", "Clip skip"), ("denoise", "Denoise"), ("prediction", "Prediction"),
+    ("hires_scale", "Hires scale"), ("hires_denoise", "Hires denoise"), ("hires_steps", "Hires steps"),
+    ("hires_upscaler", "Hires upscaler"), ("app", "Made with"),
 )
 
 
@@ -60,7 +82,7 @@ def format_record(data: dict[str, Any]) -> str:
     for key, label in _ORDER:
         if key in data and data[key] not in (None, "") and key not in hidden:
             lines.append(f"{label + ':':<{_W}}{data[key]}")
-        if key == "model":
+        if key == "model" and data.get("width") is not None and data.get("height") is not None:
             lines.append(f"{'Size:':<{_W}}{data['width']}x{data['height']}")
     if data.get("full_prompt") and data["full_prompt"] != data["prompt"]:
         lines.append(f"{'Sent prompt:':<{_W}}{data['full_prompt']}")

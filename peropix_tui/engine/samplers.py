@@ -22,23 +22,18 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from ..core import vocab
 from .sampling import Denoiser
 
 StepCallback = Callable[[int, Tensor, Tensor], None]  # (step index, x, denoised)
 
 SAMPLERS = ("euler", "euler_ancestral", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2s_ancestral", "dpmpp_sde")
 
-NAI_SAMPLERS = {
-    "k_euler": "euler",
-    "k_euler_ancestral": "euler_ancestral",
-    "k_dpmpp_2m": "dpmpp_2m",
-    "k_dpmpp_2m_sde": "dpmpp_2m_sde",
-    "k_dpmpp_2s_ancestral": "dpmpp_2s_ancestral",
-    "k_dpmpp_sde": "dpmpp_sde",
-    "ddim_v3": "euler",  # assumed: NovelAI publishes no definition; ComfyUI's ddim is euler
-    "ddim": "euler",
-}
-NAI_SCHEDULES = {"native": "normal"}  # karras, exponential, polyexponential keep their names
+# NovelAI names -> ours, from the shared vocabulary; NovelAI's ddim has no published definition,
+# so it runs as euler (ComfyUI's ddim is euler too)
+_SUBSTITUTES = {"ddim_v3": "euler", "ddim": "euler"}
+NAI_SAMPLERS = {nai: comfy for nai, comfy in vocab.NAI_SAMPLERS.items() if comfy in SAMPLERS} | _SUBSTITUTES
+NAI_SCHEDULES = dict(vocab.NAI_SCHEDULES)  # karras, exponential, polyexponential keep their names
 
 # model calls per step, for progress totals
 MODEL_CALLS = {"euler": 1, "euler_ancestral": 1, "dpmpp_2m": 1, "dpmpp_2m_sde": 1, "dpmpp_2s_ancestral": 2, "dpmpp_sde": 2}

@@ -46,12 +46,17 @@ def meta_text(path: Path, record: Any) -> str:
     except Exception:
         data = {}
     for key in ("prompt", "negative", "seed", "steps", "scale", "sampler", "noise_schedule", "width",
-                "height", "model", "provider", "dialect"):
+                "height", "model", "provider", "dialect", "checkpoint", "model_hash", "vae", "clip_skip",
+                "denoise", "hires_scale", "hires_denoise", "hires_steps", "hires_upscaler"):
         if data.get(key) not in (None, ""):
             lines.append(f"{key}: {data[key]}")
+    for lo in data.get("loras") or []:
+        lines.append(f"lora: {lo.get('path')} @ {lo.get('weight')}")
     chars = data.get("characters") or []
     for i, c in enumerate(chars):
         lines.append(f"character {i + 1}: {json.dumps(c, ensure_ascii=False)}")
+    for note in data.get("notes") or []:
+        lines.append(f"note: {note}")
     return "\n".join(lines)
 
 

@@ -46,9 +46,23 @@ def test_set_text_replaces_in_place_and_keeps_other_chunks(ours: bytes) -> None:
 
 
 def test_truncated_png(ours: bytes) -> None:
-    for cut in (len(ours) - 5, _chunk_offset(ours, b"IDAT") + 20, 30, 9):
+    for cut in (30, 9, _chunk_offset(ours, b"tEXt") + 10):  # before the text chunks are whole
         with pytest.raises(NoMetadataError, match="truncated PNG"):
             read_metadata(ours[:cut])
+
+
+@pytest.mark.parametrize("where", ["idat-cut", "iend-cut", "idat-crc"])
+def test_damaged_image_data_keeps_the_text_chunks_before_it(ours: bytes, where: str) -> None:
+    at = _chunk_offset(ours, b"IDAT")
+    if where == "idat-cut":
+        data = ours[: at + 20]
+    elif where == "iend-cut":
+        data = ours[: len(ours) - 5]
+    else:
+        data = ours[: at + 20] + bytes([ours[at + 20] ^ 0xFF]) + ours[at + 21 :]
+    r = read_metadata(data)
+    assert r.dialect == "peropix" and r.settings == read_metadata(ours).settings
+    assert any(n.startswith("image data is damaged (") for n in r.notes), r.notes
 
 
 def test_crc_error_names_the_chunk(ours: bytes) -> None:

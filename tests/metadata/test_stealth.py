@@ -125,3 +125,24 @@ def test_lossless_webp_keeps_stealth_data() -> None:
     img.save(buf, format="WEBP", lossless=True)
     r = read_metadata(buf.getvalue())
     assert r.dialect == "novelai-stealth" and r.settings.prompt == s.prompt and r.settings.seed == 9
+
+
+def _write_rgb_stealth(image: Image.Image, payload: bytes, compressed: bool) -> Image.Image:
+    """The RGB variant, written here from the layout: magic, 32-bit bit count, payload in R, G, B LSBs, column-major."""
+    body = gzip.compress(payload, mtime=0) if compressed else payload
+    data = (b"stealth_rgbcomp" if compressed else b"stealth_rgbinfo") + (8 * len(body)).to_bytes(4, "big") + body
+    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+    rgb = np.array(image.convert("RGB"), dtype=np.uint8)
+    h, w = rgb.shape[:2]
+    flat = rgb.transpose(1, 0, 2).copy().reshape(-1)
+    flat[: bits.size] = (flat[: bits.size] & 0xFE) | bits
+    return Image.fromarray(flat.reshape(w, h, 3).transpose(1, 0, 2).copy())
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_rgb_stealth_with_a1111_parameters(compressed: bool) -> None:
+    text = "cat\nNegative prompt: dog\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 5, Size: 64x64"
+    image = _write_rgb_stealth(noise_image(64, 64, mode="RGB"), text.encode(), compressed)
+    r = read_metadata(png_bytes(image))
+    assert (r.dialect, r.settings.prompt, r.settings.uc, r.settings.seed) == ("a1111", "cat", "dog", 5)
+    assert r.raw["stealth"]["mode"] == ("rgbcomp" if compressed else "rgbinfo")

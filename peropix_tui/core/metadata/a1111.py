@@ -14,43 +14,47 @@ import json
 import re
 from typing import Any
 
+from .. import vocab
 from ..settings import GenerationSettings, LoraSpec
-from .fields import FieldError, as_float, as_int, checkpoint_stem
+from .fields import FieldError, as_float, checkpoint_stem
+from .recipe import Recipe
 
-# A1111 sampler label -> NovelAI vocabulary (the settings' names)
-SAMPLERS: dict[str, str] = {
-    "Euler a": "k_euler_ancestral",
-    "Euler": "k_euler",
-    "DPM++ 2M": "k_dpmpp_2m",
-    "DPM++ 2M SDE": "k_dpmpp_2m_sde",
-    "DPM++ SDE": "k_dpmpp_sde",
-    "DPM++ 2S a": "k_dpmpp_2s_ancestral",
-    "DPM++ 3M SDE": "k_dpmpp_3m_sde",
-    "DPM2": "k_dpm_2",
-    "DPM2 a": "k_dpm_2_ancestral",
-    "LMS": "k_lms",
-    "DPM fast": "k_dpm_fast",
-    "DPM adaptive": "k_dpm_adaptive",
-    "DDIM": "ddim",
-}
-SCHEDULES: dict[str, str] = {
-    "Karras": "karras",
-    "Exponential": "exponential",
-    "Polyexponential": "polyexponential",
-    "Automatic": "native",
-    "Uniform": "native",
-    "SGM Uniform": "sgm_uniform",
-    "Simple": "simple",
-    "Normal": "native",
-    "Beta": "beta",
-}
 # bounded repeats: no backtracking blow-up on hostile text
 _LORA = re.compile(r"<lora:([^:>]{1,300})(?::([^:>]{0,40}))?(?::[^>]{0,100})?>")
 _SIZE = re.compile(r"^\s*(\d{1,6})\s*x\s*(\d{1,6})\s*$")
 
 
+_TEMPLATE_LINES = ("Template:", "Negative Template:")  # Dynamic Prompts, after the params line
+
+
 def looks_like_parameters(text: str) -> bool:
-    return any(line.lstrip().startswith("Steps:") for line in text.splitlines()[-3:])
+    return bool(_params_line(_strip_templates(text.replace("\r\n", "\n").split("\n"))))
+
+
+def _strip_templates(lines: list[str]) -> list[str]:
+    while len(lines) > 1 and lines[-1].lstrip().startswith(_TEMPLATE_LINES):
+        lines = lines[:-1]
+    # a multi-line template: drop from the first Template line after a params line
+    for i in range(len(lines) - 1, 0, -1):
+        if lines[i].startswith("Template:") and _params_line(lines[:i]):
+            return lines[:i]
+    return lines
+
+
+def _params_line(lines: list[str]) -> bool:
+    """Is the last line A1111's parameters line (starts with ``Steps:``, or at least 3 pairs)?"""
+    if not lines:
+        return False
+    last = lines[-1].strip()
+    if last.startswith("Steps:"):
+        return True
+    if ":" not in last or len(last) > 100_000:
+        return False
+    pairs = parse_pairs(last)
+    return len(pairs) >= 3 and all(_KEY.match(k) for k in pairs)
+
+
+_KEY = re.compile(r"^\w[\w \-/]{0,60}$")
 
 
 def parse_pairs(line: str) -> dict[str, str]:
@@ -69,9 +73,13 @@ def parse_pairs(line: str) -> dict[str, str]:
         while j < n and line[j] == " ":
             j += 1
         end = _closing_quote(line, j) if j < n and line[j] == '"' else -1
+        close = _balanced(line, j) if end < 0 and j < n and line[j] in "{[" else -1
         if end >= 0:
             value = _unquote(line[j : end + 1])
             comma = line.find(",", end + 1)
+        elif close >= 0:  # raw JSON with unquoted commas: Hashes: {...}, Civitai resources: [...]
+            value = line[j : close + 1]
+            comma = line.find(",", close + 1)
         else:
             comma = line.find(",", j)
             value = (line[j:] if comma < 0 else line[j:comma]).strip()
@@ -79,6 +87,25 @@ def parse_pairs(line: str) -> dict[str, str]:
             out[key] = value
         i = n if comma < 0 else comma + 1
     return out
+
+
+def _balanced(line: str, start: int) -> int:
+    """Index of the bracket closing the one at ``start`` (JSON strings skipped), or -1."""
+    depth, k, n = 0, start, len(line)
+    while k < n:
+        ch = line[k]
+        if ch == '"':
+            k = _closing_quote(line, k)
+            if k < 0:
+                return -1
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                return k
+        k += 1
+    return -1
 
 
 def _closing_quote(line: str, start: int) -> int:
@@ -106,9 +133,9 @@ def _unquote(quoted: str) -> str:
 
 def split_text(text: str) -> tuple[str, str, dict[str, str]]:
     """(prompt, negative, parameters) of a ``parameters`` text."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    lines = _strip_templates(text.replace("\r\n", "\n").split("\n"))
     params: dict[str, str] = {}
-    if lines and lines[-1].lstrip().startswith("Steps:"):
+    if _params_line(lines):
         params = parse_pairs(lines.pop())
     body = "\n".join(lines)
     prompt, sep, negative = body.partition("\nNegative prompt:")
@@ -140,51 +167,130 @@ def _weight(text: str | None) -> float:
         return 1.0
 
 
-def _sampler(label: str, s: GenerationSettings) -> None:
-    for suffix, schedule in ((" Karras", "karras"), (" Exponential", "exponential")):
-        if label.endswith(suffix) and label[: -len(suffix)] in SAMPLERS:  # pre-1.9 "DPM++ 2M Karras"
-            s.sampler, s.noise_schedule = SAMPLERS[label[: -len(suffix)]], schedule
-            return
-    s.sampler = SAMPLERS.get(label, label)
+class Pairs:
+    """The parameters line, read with case-insensitive keys (``CFG Scale`` = ``CFG scale``)."""
+
+    def __init__(self, pairs: dict[str, str]) -> None:
+        self.by_key = {k.strip().lower(): (k, v) for k, v in pairs.items()}
+
+    def get(self, *keys: str) -> str | None:
+        for key in keys:
+            hit = self.by_key.get(key.lower())
+            if hit is not None and hit[1] != "":
+                return hit[1]
+        return None
+
+    def where(self, *keys: str) -> str:
+        for key in keys:
+            hit = self.by_key.get(key.lower())
+            if hit is not None:
+                return f"parameters.{hit[0]}"
+        return f"parameters.{keys[0]}"
+
+
+def sub_dialect(p: Pairs) -> str:
+    app, version = (p.get("App") or "").lower(), (p.get("Version") or "").lower()
+    if app == "sd.next":
+        return "sdnext"
+    if version.startswith("comfyui"):
+        return "comfyui-saver"
+    if version.startswith("fooocus") or p.get("Fooocus scheme"):
+        return "fooocus"
+    return "a1111"
+
+
+def recipe_from_parameters(text: str, dialect: str | None = None, raw: dict[str, Any] | None = None) -> Recipe:
+    """What an A1111-style infotext says; raises :class:`FieldError` when the text is not one."""
+    prompt, negative, pairs = split_text(text)
+    if not pairs:
+        raise FieldError("parameters text has no 'Steps: …' line")
+    p = Pairs(pairs)
+    r = Recipe(dialect or sub_dialect(p), {**(raw or {}), "parameters": text, "prompt": prompt, "negative": negative, "pairs": pairs})
+    user_prompt, loras = take_loras(prompt)
+    r.put("prompt", user_prompt)
+    r.put("uc", negative)
+    r.full_prompt, r.full_negative = prompt, negative
+    r.s.loras = loras
+    r.put_int("steps", p.get("Steps"), p.where("Steps"))
+    r.put_float("scale", p.get("CFG scale", "cfgscale", "cfg_scale", "Guidance scale"), p.where("CFG scale"))
+    r.put_int("seed", p.get("Seed"), p.where("Seed"))
+    r.put("noise_schedule", "native")  # absent Schedule type = Automatic (A1111's rule)
+    r.sampler(p.get("Sampler"), p.where("Sampler"))
+    r.schedule(p.get("Schedule type", "Scheduler"), p.where("Schedule type"))
+    size = p.get("Size")
+    if size is not None:
+        m = _SIZE.match(size)
+        if not m:
+            raise FieldError(f"{p.where('Size')}: {size!r} is not WIDTHxHEIGHT")
+        r.size(m.group(1), m.group(2), "parameters.Size")
+    r.model(p.get("Model"), p.where("Model"))
+    r.put_extra("model_hash", p.get("Model hash"))
+    vae = p.get("VAE")
+    if vae is not None:
+        r.s.vae = vae
+    r.put_extra("clip_skip", _int_or_none(p.get("Clip skip"), p.where("Clip skip")))
+    r.put_extra("app", p.get("App") or p.get("Version"))
+    rescale = p.get("CFG Rescale phi", "CFG rescale")
+    if rescale is not None:
+        r.s.cfg_rescale = as_float(rescale, p.where("CFG Rescale phi"))
+    _hires(p, r)
+    _loras_without_tags(p, r)
+    return r
+
+
+def _int_or_none(v: str | None, where: str) -> int | None:
+    if v is None:
+        return None
+    return int(as_float(v, where))
+
+
+def _hires(p: Pairs, r: Recipe) -> None:
+    scale = p.get("Hires upscale", "Hires scale")
+    resize = p.get("Hires resize", "Hires fixed", "Hires size")
+    hires = scale is not None or resize is not None or p.get("Hires upscaler") is not None
+    if scale is not None:
+        r.s.hires_scale = as_float(scale, p.where("Hires upscale", "Hires scale"))
+    elif resize is not None and "width" in r.known:
+        m = _SIZE.match(resize)
+        if m and r.s.width:
+            r.s.hires_scale = round(int(m.group(1)) / r.s.width, 4)
+    if hires:
+        steps = p.get("Hires steps")
+        r.put_extra("hires_steps", _int_or_none(steps, p.where("Hires steps")))
+        r.put_extra("hires_upscaler", p.get("Hires upscaler"))
+    denoise = p.get("Hires strength") if hires else None
+    if denoise is not None:
+        r.denoise(denoise, p.where("Hires strength"), hires=True)
+        plain = p.get("Denoising strength")
+        if plain is not None and as_float(plain, p.where("Denoising strength")) < 1.0 and scale is None:
+            r.denoise(plain, p.where("Denoising strength"), hires=False)
+    else:
+        r.denoise(p.get("Denoising strength"), p.where("Denoising strength"), hires=hires)
+
+
+def _loras_without_tags(p: Pairs, r: Recipe) -> None:
+    """LoRAs named only in the parameters (SD.Next ``LoRA networks``, Fooocus ``Lora weights``)."""
+    if r.s.loras:
+        return
+    weights = p.get("Lora weights")
+    if weights:
+        for part in weights.split(","):
+            name, _, w = part.rpartition(":")
+            if name.strip():
+                r.lora(name.strip(), w.strip() or None, p.where("Lora weights"))
+        return
+    networks = p.get("LoRA networks")
+    if networks:
+        for name in networks.split(","):
+            if name.strip():
+                r.s.loras.append(LoraSpec(path=name.strip(), weight=1.0))
+        r.note("LoRA weights are not in the file (LoRA networks lists names only); 1.0 assumed")
 
 
 def settings_from_parameters(text: str) -> tuple[GenerationSettings, dict[str, Any]]:
     """Settings and the raw structure; raises :class:`FieldError` when the text is not A1111's."""
-    prompt, negative, p = split_text(text)
-    if not p:
-        raise FieldError("parameters text has no 'Steps: …' line")
-    s = GenerationSettings(provider="local", quality=False, uc_preset="none", noise_schedule="native")
-    s.prompt, s.loras = take_loras(prompt)
-    s.uc = negative
-    s.steps = as_int(p.get("Steps", "28"), "parameters.Steps")
-    s.scale = as_float(p.get("CFG scale", "7"), "parameters.CFG scale")
-    s.seed = as_int(p["Seed"], "parameters.Seed") if "Seed" in p else None
-    if "Sampler" in p:
-        _sampler(p["Sampler"], s)
-    if "Schedule type" in p:
-        s.noise_schedule = SCHEDULES.get(p["Schedule type"], p["Schedule type"].lower())
-    if "Size" in p:
-        m = _SIZE.match(p["Size"])
-        if not m:
-            raise FieldError(f"parameters.Size: {p['Size']!r} is not WIDTHxHEIGHT")
-        s.width, s.height = int(m.group(1)), int(m.group(2))
-    if "Model" in p:
-        s.checkpoint = p["Model"]
-        s.model = checkpoint_stem(p["Model"])
-    if "CFG Rescale phi" in p:
-        s.cfg_rescale = as_float(p["CFG Rescale phi"], "parameters.CFG Rescale phi")
-    _hires_or_img2img(p, s)
-    return s, {"parameters": text, "prompt": prompt, "negative": negative, "pairs": p}
-
-
-def _hires_or_img2img(p: dict[str, str], s: GenerationSettings) -> None:
-    denoise = as_float(p["Denoising strength"], "parameters.Denoising strength") if "Denoising strength" in p else None
-    if "Hires upscale" in p:
-        s.hires_scale = as_float(p["Hires upscale"], "parameters.Hires upscale")
-        if denoise is not None:
-            s.hires_denoise = denoise
-    elif denoise is not None:
-        s.action, s.strength = "img2img", denoise
+    r = recipe_from_parameters(text)
+    return r.s, r.raw
 
 
 def _fmt(v: float) -> str:
@@ -197,13 +303,11 @@ def _quote(v: str) -> str:
 
 def format_parameters(s: GenerationSettings, *, seed: int, extra: dict[str, str] | None = None) -> str:
     """The ``parameters`` text A1111 would write for ``s`` (LoRAs as ``<lora:name:w>`` tags)."""
-    reverse = {v: k for k, v in SAMPLERS.items()}
-    schedules = {"karras": "Karras", "exponential": "Exponential", "polyexponential": "Polyexponential", "native": "Automatic"}
     prompt = s.prompt + "".join(f" <lora:{checkpoint_stem(lo.path)}:{_fmt(lo.weight)}>" for lo in s.loras)
     pairs: dict[str, str] = {
         "Steps": str(s.steps),
-        "Sampler": reverse.get(s.sampler, s.sampler),
-        "Schedule type": schedules.get(s.noise_schedule, s.noise_schedule.replace("_", " ").title()),
+        "Sampler": vocab.a1111_label(vocab.comfy_sampler(s.sampler)),
+        "Schedule type": "Automatic" if s.noise_schedule == "native" else vocab.a1111_schedule_label(s.noise_schedule),
         "CFG scale": _fmt(s.scale),
         "Seed": str(seed),
         "Size": f"{s.width}x{s.height}",

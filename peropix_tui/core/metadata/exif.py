@@ -15,6 +15,7 @@ from .png import MAX_TEXT_BYTES
 
 EXIF_IFD = 0x8769
 USER_COMMENT = 0x9286
+MAKE, MODEL, IMAGE_DESCRIPTION, SOFTWARE, MAKER_NOTE = 0x010F, 0x0110, 0x010E, 0x0131, 0x927C
 
 
 class ExifError(ValueError):
@@ -76,3 +77,44 @@ def user_comment_exif(text: str) -> Image.Exif:
     exif = Image.Exif()
     exif.get_ifd(EXIF_IFD)[USER_COMMENT] = b"UNICODE\x00" + text.encode("utf-16-be")
     return exif
+
+
+def _ifd0_text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        if len(value) > MAX_TEXT_BYTES:
+            return None
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            value = value.decode("latin-1")
+    return value.strip("\x00").strip() if isinstance(value, str) else None
+
+
+def read_fields(image: Image.Image) -> dict[str, str]:
+    """The EXIF text carriers present: ``UserComment`` and IFD0 Make, Model, ImageDescription,
+    Software, MakerNote (ComfyUI's animated WebP, save-image-extended, Fooocus, Stability Matrix)."""
+    try:
+        exif = image.getexif()
+    except Exception as e:  # PIL raises many types on damaged EXIF
+        raise ExifError(f"EXIF block is unreadable ({type(e).__name__})") from None
+    if not exif:
+        raise ExifError(f"{image.format or 'image'} has no EXIF block")
+    out: dict[str, str] = {}
+    for name, tag in (("Make", MAKE), ("Model", MODEL), ("ImageDescription", IMAGE_DESCRIPTION), ("Software", SOFTWARE)):
+        text = _ifd0_text(exif.get(tag))
+        if text:
+            out[name] = text
+    try:
+        comment = read_user_comment(image)
+    except ExifError:
+        comment = None
+    if comment:
+        out["UserComment"] = comment
+    try:
+        note = exif.get_ifd(EXIF_IFD).get(MAKER_NOTE, exif.get(MAKER_NOTE))
+    except Exception:  # damaged sub-IFD: the other fields still count
+        note = None
+    note_text = _ifd0_text(note)
+    if note_text and len(note_text) < 64:
+        out["MakerNote"] = note_text
+    return out

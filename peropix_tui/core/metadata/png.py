@@ -1,8 +1,9 @@
 """PNG at the chunk level: read text chunks and rewrite them without decoding any pixels.
 
 A PNG is the 8-byte signature followed by chunks ``length(4, BE) | type(4) | data | crc(4)``,
-where the CRC covers type + data (ISO/IEC 15948 §5.3). Text lives in ``tEXt`` (Latin-1),
-``zTXt`` (Latin-1, zlib) and ``iTXt`` (UTF-8, optionally zlib). Every reader here is bounded:
+where the CRC covers type + data (ISO/IEC 15948 §5.3). Text lives in ``tEXt`` (Latin-1 by the
+standard, but some writers put UTF-8 bytes there, so strict UTF-8 is tried first), ``zTXt``
+(the same, zlib) and ``iTXt`` (UTF-8, optionally zlib). Every reader here is bounded:
 chunk lengths are checked against the bytes present, text against :data:`MAX_TEXT_BYTES`,
 and decompression stops at the same limit, so bad input fails fast with a reason.
 """
@@ -113,7 +114,17 @@ def decode_text_chunk(chunk: Chunk) -> tuple[str, str]:
         return key, _utf8(raw, where)
     if len(raw) > MAX_TEXT_BYTES:
         raise PngFormatError(f"{where}: text is {len(raw)} bytes (limit {MAX_TEXT_BYTES})")
-    return key, raw.decode("latin-1")
+    return key, latin1_or_utf8(raw)
+
+
+def latin1_or_utf8(raw: bytes) -> str:
+    """tEXt / zTXt text: strict UTF-8 when it decodes (Stability Matrix writes UTF-8 there), else Latin-1."""
+    if raw.isascii():
+        return raw.decode("ascii")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def _itxt_text(rest: bytes, where: str) -> bytes:
@@ -148,6 +159,40 @@ def read_text(data: bytes) -> dict[str, str]:
             key, text = decode_text_chunk(chunk)
             out.setdefault(key, text)
     return out
+
+
+def read_text_tolerant(data: bytes) -> tuple[dict[str, str], str | None]:
+    """Like :func:`read_text`, but damage once the image data has begun does not lose the text
+    chunks before it: returns ``(text, why)`` with ``why`` the damage found (None when whole).
+
+    Damage before the first ``IDAT`` (signature, IHDR, a text chunk) still raises
+    :class:`PngFormatError`: there the metadata itself is what is broken.
+    """
+    out: dict[str, str] = {}
+    seen_idat = False
+    chunks = iter_chunks(data)
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return out, None
+        except PngFormatError as e:
+            if seen_idat or _damaged_chunk_is_image_data(data, str(e)):
+                return out, str(e)
+            raise
+        if chunk.type == b"IDAT":
+            seen_idat = True
+        if chunk.type in TEXT_TYPES:
+            key, text = decode_text_chunk(chunk)
+            out.setdefault(key, text)
+        elif chunk.type == b"comf":  # ComfyUI's animated PNG: keyword\0json after the frames
+            key_raw, sep, body = chunk.data.partition(b"\x00")
+            if sep and 1 <= len(key_raw) <= 79 and len(body) <= MAX_TEXT_BYTES:
+                out.setdefault(key_raw.decode("latin-1"), latin1_or_utf8(body))
+
+
+def _damaged_chunk_is_image_data(data: bytes, why: str) -> bool:
+    return "chunk IDAT " in why
 
 
 def text_chunk(key: str, text: str) -> bytes:

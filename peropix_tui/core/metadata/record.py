@@ -7,7 +7,19 @@ from typing import Any
 
 from ..settings import GenerationSettings
 
-DIALECTS: tuple[str, ...] = ("novelai", "novelai-stealth", "peropix", "a1111", "comfyui", "exif")
+DIALECTS: tuple[str, ...] = (
+    "novelai", "novelai-stealth", "peropix", "a1111", "sdnext", "comfyui", "comfyui-saver", "exif",
+    "invokeai", "fooocus", "swarmui", "civitai", "tensorart", "stability-matrix", "easydiffusion", "drawthings", "midjourney", "json",
+)
+
+# settings fields whose value must come from the file: when a reader did not find one, it is
+# reported as unknown (``null`` in JSON, left out of text) instead of the settings' default
+TRACKED: dict[str, str] = {  # settings field -> to_json key
+    "prompt": "prompt", "uc": "negative", "model": "model", "width": "width", "height": "height",
+    "steps": "steps", "scale": "scale", "sampler": "sampler", "noise_schedule": "noise_schedule", "seed": "seed",
+}
+# fields people look for that the settings have no place for (None when not in the file)
+EXTRA_KEYS: tuple[str, ...] = ("clip_skip", "model_hash", "vae", "denoise", "hires_steps", "hires_upscaler", "app")
 
 
 class NoMetadataError(ValueError):
@@ -34,6 +46,16 @@ class MetadataRecord:
     full_prompt: str = ""
     full_negative: str = ""
     notes: list[str] = field(default_factory=list)
+    # settings fields (of :data:`TRACKED`) the file gave; None = all of them (NovelAI, ours)
+    known: frozenset[str] | None = None
+    # :data:`EXTRA_KEYS` values found in the file
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def unknown(self) -> list[str]:
+        """Tracked settings fields that were not in the file (their settings value is a default)."""
+        if self.known is None:
+            return []
+        return [name for name in TRACKED if name not in self.known]
 
     def to_json(self) -> dict[str, Any]:
         s = self.settings
@@ -85,6 +107,19 @@ class MetadataRecord:
                 hires_scale=s.hires_scale,
                 hires_denoise=s.hires_denoise if s.hires_scale else None,
             )
+        for name in self.unknown():
+            out[TRACKED[name]] = None
+        if self.known is not None and "width" not in self.known:
+            out["height"] = None  # a size is known as a pair or not at all
+        for key in EXTRA_KEYS:
+            if key == "vae":
+                out.setdefault("vae", self.extra.get("vae") or s.vae)
+            else:
+                out[key] = self.extra.get(key)
+        out.setdefault("checkpoint", s.checkpoint)
+        out.setdefault("loras", [{"path": lo.path, "weight": lo.weight} for lo in s.loras])
+        out.setdefault("hires_scale", s.hires_scale)
+        out.setdefault("hires_denoise", s.hires_denoise if s.hires_scale else None)
         if self.peropix is not None:
             out["peropix"] = self.peropix
         if self.notes:

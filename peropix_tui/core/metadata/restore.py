@@ -31,11 +31,23 @@ def restore_settings(
     if unknown:
         raise ValueError(f"unknown restore group(s): {', '.join(sorted(unknown))} (choose from {', '.join(GROUPS)})")
     src, out = record.settings, into.copy()
+    unknown = set(record.unknown())
+    if "width" in unknown or "height" in unknown:
+        unknown |= {"width", "height"}
+    skipped: list[str] = []
     for group in GROUPS:
         if group in groups:
             for name in GROUPS[group]:
+                if name in unknown:  # not in the file: the value being edited stays
+                    skipped.append(name)
+                    continue
                 setattr(out, name, copy.deepcopy(getattr(src, name)))
     warnings: list[str] = []
+    if skipped:
+        warnings.append(f"not in the image, kept as they were: {', '.join(skipped)}")
+    clip_skip = record.extra.get("clip_skip")
+    if "parameters" in groups and isinstance(clip_skip, int) and clip_skip > 1:
+        warnings.append(f"clip skip {clip_skip} is not restored (no clip-skip setting here)")
     if "vibes" in groups and src.vibes:
         missing = [v for v in src.vibes if v.encoding is None]
         warnings.append(

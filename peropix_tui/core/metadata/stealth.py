@@ -22,6 +22,8 @@ from .png import MAX_TEXT_BYTES, PngFormatError, inflate_bounded
 
 MAGIC_COMPRESSED = b"stealth_pngcomp"
 MAGIC_PLAIN = b"stealth_pnginfo"
+RGB_COMPRESSED = b"stealth_rgbcomp"  # the A1111 extension's and SwarmUI's RGB variant: R, G, B LSBs in turn
+RGB_PLAIN = b"stealth_rgbinfo"
 _HEADER_BITS = 8 * len(MAGIC_COMPRESSED) + 32
 
 
@@ -92,3 +94,31 @@ def write_stealth(image: Image.Image, payload: bytes, *, compressed: bool = True
     column_major[: bits.size] = (column_major[: bits.size] & 0xFE) | bits
     rgba[:, :, 3] = column_major.reshape(w, h).T
     return Image.fromarray(rgba)
+
+
+def read_stealth_rgb(image: Image.Image) -> tuple[str, bytes]:
+    """(mode, payload) from the R, G, B LSBs (column-major, each pixel's R then G then B);
+    mode is ``"rgbcomp"`` or ``"rgbinfo"``."""
+    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    h, w = rgb.shape[:2]
+    capacity = h * w * 3
+    if capacity < _HEADER_BITS:
+        raise StealthError(f"image has {h * w} pixels, too few for an RGB stealth header")
+
+    def bits(count: int) -> np.ndarray:
+        cols = -(-count // (3 * h))
+        return (rgb[:, :cols, :].transpose(1, 0, 2).reshape(-1)[:count] & 1).astype(np.uint8)
+
+    header = np.packbits(bits(_HEADER_BITS)).tobytes()
+    magic, nbits = header[:15], int.from_bytes(header[15:19], "big")
+    if magic not in (RGB_COMPRESSED, RGB_PLAIN):
+        raise StealthError("no RGB stealth signature")
+    if nbits % 8 or _HEADER_BITS + nbits > capacity or nbits // 8 > MAX_TEXT_BYTES:
+        raise StealthError(f"RGB stealth length {nbits} bits does not fit the image or the limit")
+    payload = np.packbits(bits(_HEADER_BITS + nbits)[_HEADER_BITS:]).tobytes()
+    if magic == RGB_PLAIN:
+        return "rgbinfo", payload
+    try:
+        return "rgbcomp", inflate_bounded(payload, "RGB stealth payload", wbits=16 + zlib.MAX_WBITS)
+    except PngFormatError as e:
+        raise StealthError(str(e)) from None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import vocab
 from ..settings import GenerationSettings, SettingsError
 
 MAX_AREA = 3_145_728  # 2048 x 1536
@@ -44,16 +45,8 @@ _V3_SCHEDULES = ("native", "karras", "exponential", "polyexponential")
 _V4_SCHEDULES = ("karras", "exponential", "polyexponential")
 
 # ComfyUI / A1111-style names accepted for convenience (the CLI help promises this).
-SAMPLER_ALIASES = {
-    "euler": "k_euler",
-    "euler_a": "k_euler_ancestral",
-    "euler_ancestral": "k_euler_ancestral",
-    "dpmpp_2s_ancestral": "k_dpmpp_2s_ancestral",
-    "dpmpp_2m": "k_dpmpp_2m",
-    "dpmpp_2m_sde": "k_dpmpp_2m_sde",
-    "dpmpp_sde": "k_dpmpp_sde",
-}
-SCHEDULE_ALIASES = {"normal": "native", "default": "native"}
+SAMPLER_ALIASES = vocab.NAI_SAMPLER_ALIASES
+SCHEDULE_ALIASES = vocab.NAI_SCHEDULE_ALIASES
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,9 @@ def _recipe(data: bytes) -> dict[str, Any]:
         rec = read_metadata(data)
         s = rec.settings
         prompts = [s.prompt, *(c.prompt for c in s.characters)]
-        model = s.checkpoint if s.provider == "local" and s.checkpoint else s.model
+        model: str | None = s.checkpoint if s.provider == "local" and s.checkpoint else s.model
+        if "model" in rec.unknown():  # not in the file: never index the settings' default
+            model = None
         return {
             "provider": s.provider or None,
             "model": model or None,
