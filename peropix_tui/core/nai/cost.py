@@ -244,3 +244,42 @@ def _sum_breakdowns(parts: Iterable[dict[str, int]]) -> dict[str, int]:
         for k, v in b.items():
             out[k] = out.get(k, 0) + v
     return out
+
+
+# ------------------------------------------------------------ director tools and upscale
+AUGMENT_MIN_PIXELS = 1_048_576
+AUGMENT_MAX_PIXELS = 3_145_728
+AUGMENT_STEPS = 28
+BG_REMOVAL_FACTOR = 3
+BG_REMOVAL_EXTRA = 5
+UPSCALE_PRICES: tuple[tuple[int, int], ...] = ((1_048_576, 1), (1_747_627, 2), (2_446_678, 3), (3_145_728, 4))
+
+
+def augment_cost(tool: str, width: int, height: int, *, tier: int, active: bool = True) -> CostEstimate:
+    """One ``/ai/augment-image`` request at the size sent (specs/nai-tools.md §1 "Cost").
+
+    The area is normalised into [1,048,576, 3,145,728] and priced with the V4 formula at 28
+    steps (no V5 x1.5: the website prices augment as ``nai-diffusion-3``). ``bg-removal`` costs
+    ``3*base + 5`` and is never free; every other tool costs ``base`` and is free on an active
+    Opus subscription when the normalised area is at most 1,048,576.
+    """
+    area = min(max(width * height, AUGMENT_MIN_PIXELS), AUGMENT_MAX_PIXELS)
+    base = math.ceil(A_PIXEL * area + A_PIXEL_STEP * area * AUGMENT_STEPS)
+    if tool == "bg-removal":
+        price, free = BG_REMOVAL_FACTOR * base + BG_REMOVAL_EXTRA, False
+    else:
+        price, free = base, tier >= 3 and active and area <= AUGMENT_MIN_PIXELS
+    total = 0 if free else price
+    return CostEstimate(total=total, per_image=price, opus_free=free, n_samples=1,
+                        billable_images=0 if free else 1, breakdown={"augment": total})
+
+
+def upscale_cost(width: int, height: int) -> CostEstimate:
+    """One ``/ai/upscale`` request: 1..4 Anlas by input pixels, never Opus-free (nai-tools.md §2)."""
+    pixels = width * height
+    for limit, price in UPSCALE_PRICES:
+        if pixels <= limit:
+            return CostEstimate(total=price, per_image=price, opus_free=False, n_samples=1, billable_images=1,
+                                breakdown={"upscale": price})
+    raise SettingsError("image", f"{width}x{height} = {pixels} px is too large to upscale "
+                                 f"(maximum {UPSCALE_PRICES[-1][0]} px)")

@@ -1,0 +1,133 @@
+"""Plan, price and run Director Tool / upscale jobs (headless; the TUI queues the same jobs).
+
+A plan is every (image × mood) request, priced before anything is sent; :func:`refusal` says
+why a plan may not start (over the budget or the balance). :func:`run_tool_job` sends one job
+through :class:`~peropix_tui.core.nai.tools_client.NaiToolsClient` and saves every image it
+returns, so a run that fails half way keeps what was already made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..backend import CancelToken
+from .cost import CostEstimate, augment_cost, upscale_cost
+from .tools import (
+    DEFAULT_UPSCALE_MODEL,
+    UPSCALE_FACTOR,
+    PreparedImage,
+    ToolOptions,
+    ToolResult,
+    augment_body,
+    check_defry,
+    check_tool,
+    check_upscale_model,
+    expand_moods,
+    name_results,
+    prepare_augment_image,
+    prepare_upscale_image,
+    round_sigma,
+    upscale_body,
+)
+from .tools_client import NaiToolsClient
+from .tools_save import SourceInfo, ToolSaver
+
+
+@dataclass
+class ToolJob:
+    """One request: a tool (or ``upscale``) on one prepared image."""
+
+    kind: str
+    """A req_type, or ``"upscale"``."""
+    image: PreparedImage
+    cost: CostEstimate
+    options: ToolOptions | None = None
+    model: str = DEFAULT_UPSCALE_MODEL
+    blur_sigma: float = 0.0
+
+    def body(self) -> dict[str, Any]:
+        if self.kind == "upscale":
+            return upscale_body(self.image, self.model, self.blur_sigma)
+        assert self.options is not None
+        return augment_body(self.options, self.image)
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": str(self.image.path), "kind": self.kind,
+                               "sent_size": list(self.image.size), "cost": self.cost.total}
+        if self.options is not None:
+            out.update(self.options.to_json())
+        if self.kind == "upscale":
+            out.update(model=self.model, output_size=[s * UPSCALE_FACTOR for s in self.image.size])
+        return out
+
+
+@dataclass
+class ToolPlan:
+    jobs: list[ToolJob] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(j.cost.total for j in self.jobs)
+
+    @property
+    def free_jobs(self) -> int:
+        return sum(1 for j in self.jobs if j.cost.opus_free)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"total": self.total, "requests": len(self.jobs), "free_requests": self.free_jobs,
+                "jobs": [j.describe() for j in self.jobs]}
+
+
+def plan_tool(tool: str, paths: Iterable[str | Path], *, moods: list[str] | None = None, defry: int | None = None,
+              prompt: str = "", tier: int, active: bool = True) -> ToolPlan:
+    """Every request of ``tool`` on ``paths`` (× moods for emotion), priced; raises ToolError early."""
+    check_tool(tool)
+    mood_list: list[str | None] = list(expand_moods(moods)) if moods else [None]
+    options = [ToolOptions(tool, mood, check_defry(defry) if defry is not None else 0, prompt).check()
+               for mood in mood_list]
+    plan = ToolPlan()
+    for path in paths:
+        image = prepare_augment_image(path)
+        cost = augment_cost(tool, *image.size, tier=tier, active=active)
+        plan.jobs += [ToolJob(tool, image, cost, opt) for opt in options]
+    return plan
+
+
+def plan_upscale(paths: Iterable[str | Path], *, model: str = DEFAULT_UPSCALE_MODEL,
+                 blur_sigma: float = 0.0) -> ToolPlan:
+    check_upscale_model(model)
+    sigma = round_sigma(blur_sigma)
+    plan = ToolPlan()
+    for path in paths:
+        image = prepare_upscale_image(path)
+        plan.jobs.append(ToolJob("upscale", image, upscale_cost(*image.size), model=model, blur_sigma=sigma))
+    return plan
+
+
+def refusal(total: int, *, balance: int | None, budget: int) -> str | None:
+    """None when a run of ``total`` Anlas may start, else a one-line reason (the same rule as generations)."""
+    if budget and total > budget:
+        return f"this run would cost {total} Anlas, over your budget of {budget} (generation.budget)"
+    if balance is not None and total > balance:
+        return f"this run would cost {total} Anlas, but the balance is {balance} Anlas"
+    return None
+
+
+async def run_tool_job(job: ToolJob, client: NaiToolsClient, saver: ToolSaver,
+                       cancel: CancelToken | None = None) -> list[Path]:
+    """Send one job and save every image it returned; the saved paths."""
+    source = SourceInfo.of(job.image.path)
+    if job.kind == "upscale":
+        data = await client.upscale(job.body(), cancel)
+        result = ToolResult(data, "upscale", 0)
+        options = {"model": job.model, "declared_blur_sigma": job.blur_sigma, "scale": UPSCALE_FACTOR}
+        return [saver.save_result(result, source, "upscale", options, label=f"{UPSCALE_FACTOR}x",
+                                  extra={"model": job.model})]
+    assert job.options is not None
+    results = name_results(job.kind, await client.augment(job.body(), cancel))
+    extra = {"sent_size": list(job.image.size)}
+    return [saver.save_result(r, source, job.kind, job.options.to_json(), mood=job.options.mood, extra=extra)
+            for r in results]
