@@ -15,8 +15,8 @@ from PIL import Image
 
 from peropix_tui.cli import main
 from peropix_tui.core.export import ExportError, ExportOptions, collect, plan_export, run_export
-from peropix_tui.core.metadata import read_metadata
 from peropix_tui.core.metadata import png as pngmeta
+from peropix_tui.core.metadata import read_metadata
 from peropix_tui.core.metadata.exif import read_user_comment
 from peropix_tui.core.metadata.stealth import StealthError, read_stealth, write_stealth
 

@@ -24,7 +24,10 @@ Interpretations (documented where the spec leaves room):
   img2img (the bundle has no txt2img-only condition). :func:`queue_cost` sums requests.
 * Vibe extras only on models with encoded vibes (V4/V4.5), with no character reference and
   not for infill: 2 per vibe that still needs encoding + 2 per enabled vibe beyond 4.
-* Character reference: 5 x references x n_samples, never free (not for infill).
+* Precise Reference (character reference): 5 x references x n_samples, never free (not for
+  infill), and, as the website's formula says, no Opus-free first image when references are
+  present. Live billing was seen to keep the free image (nai-tools.md §4: 5 charged where the
+  formula says 12), so this estimate is an upper bound.
 """
 
 from __future__ import annotations
@@ -148,21 +151,22 @@ def is_opus_free(
         and active
         and width * height <= OPUS_FREE_PIXELS
         and settings.steps <= OPUS_FREE_STEPS
-        and settings.charref is None
+        and not settings.charrefs()
         and not (model.family == "v5" and v5_usage_negative)
     )
 
 
 def _vibes_apply(settings: GenerationSettings, model: NaiModel) -> list[VibeReference]:
-    if not model.encoded_vibes or settings.charref is not None or settings.action == "infill":
+    if not model.encoded_vibes or settings.charrefs() or settings.action == "infill":
         return []
     return settings.enabled_vibes()
 
 
 def _charref_cost(settings: GenerationSettings, model: NaiModel) -> int:
-    if settings.charref is None or not model.charref or settings.action == "infill":
+    refs = len(settings.charrefs())
+    if not refs or not model.charref or settings.action == "infill":
         return 0
-    return CHARREF_PRICE * 1 * settings.n_samples
+    return CHARREF_PRICE * refs * settings.n_samples
 
 
 # --------------------------------------------------------------------------- public API

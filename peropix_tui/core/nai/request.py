@@ -13,7 +13,8 @@ the sources disagree (see spec §3–§4, §12–§14):
 * img2img: ``strength``, ``noise``, ``add_original_image: true``, ``inpaintImg2ImgStrength: 1``,
   ``color_correct: false`` (V5 website capture).
 * infill: the inpainting model id, ``strength``/``noise`` from the settings,
-  ``add_original_image: false``, ``inpaintImg2ImgStrength: 1``, no ``img2img`` object — the
+  ``add_original_image`` from ``inpaint_keep_original`` ("keep original image", off by
+  default as the website sends it), ``inpaintImg2ImgStrength: 1``, no ``img2img`` object — the
   V5 website infill capture, the best evidence (spec Open question 4). Every vibe and
   character-reference field is left out. V5 curated infill keeps the V5 body with the model
   swapped to ``nai-diffusion-4-5-curated-inpainting`` as the website does.
@@ -139,7 +140,7 @@ def vibe_fields(
 
     ``vibe_encodings`` (one per enabled vibe) win when given: V4+ encodings, or V3 raw images."""
     vibes = settings.enabled_vibes()
-    if not vibes or settings.action == "infill" or settings.charref is not None:
+    if not vibes or settings.action == "infill" or settings.charrefs():
         return {}
     data: list[str | None]
     if vibe_encodings is not None:
@@ -161,18 +162,19 @@ def vibe_fields(
 
 
 def charref_fields(settings: GenerationSettings) -> dict[str, Any]:
-    cr = settings.charref
-    if cr is None:
+    """Precise Reference: parallel arrays, one entry per reference (nai-tools.md §4)."""
+    refs = settings.charrefs()
+    if not refs:
         return {}
-    caption = "character&style" if cr.style_aware else "character"
     return {
-        "director_reference_images": [images.charref_b64(cr.path)],
+        "director_reference_images": [images.charref_b64(cr.path, "charref" if i == 0 else f"charref[{i}]")
+                                      for i, cr in enumerate(refs)],
         "director_reference_descriptions": [
-            {"caption": {"base_caption": caption, "char_captions": []}, "legacy_uc": False}
+            {"caption": {"base_caption": cr.caption(), "char_captions": []}, "legacy_uc": False} for cr in refs
         ],
-        "director_reference_information_extracted": [1],
-        "director_reference_strength_values": [_num(cr.strength)],
-        "director_reference_secondary_strength_values": [_num(round(1.0 - cr.fidelity, 2))],
+        "director_reference_information_extracted": [1 for _ in refs],
+        "director_reference_strength_values": [_num(cr.strength) for cr in refs],
+        "director_reference_secondary_strength_values": [_num(round(1.0 - cr.fidelity, 2)) for cr in refs],
     }
 
 
@@ -229,7 +231,7 @@ def _v4_parameters(s: GenerationSettings, m: NaiModel, seed: int, refs: dict[str
     p["qualityToggle"] = s.quality
     p["autoSmea"] = False
     p.update(dynamic_thresholding=False, controlnet_strength=1, legacy=False)
-    p["add_original_image"] = s.action != "infill"
+    p["add_original_image"] = s.inpaint_keep_original if s.action == "infill" else True
     p["cfg_rescale"] = _num(s.cfg_rescale)
     p["noise_schedule"] = schedule
     p["legacy_v3_extend"] = False
@@ -266,7 +268,7 @@ def _v5_parameters(s: GenerationSettings, m: NaiModel, seed: int) -> dict[str, A
         p["tag_hint_transparent_background"] = True
     p["autoSmea"] = False
     p.update(dynamic_thresholding=False, controlnet_strength=1, legacy=False)
-    p["add_original_image"] = s.action != "infill"
+    p["add_original_image"] = s.inpaint_keep_original if s.action == "infill" else True
     p["cfg_rescale"] = _num(s.cfg_rescale)
     p["legacy_v3_extend"] = False
     p["use_coords"] = chars["use_coords"]
@@ -303,7 +305,7 @@ def _v3_parameters(s: GenerationSettings, m: NaiModel, seed: int, refs: dict[str
     p["ucPreset"] = presets.uc_preset_number(s.uc_preset, m.id)
     p["qualityToggle"] = s.quality
     p.update(sm=s.smea, sm_dyn=s.smea_dyn, dynamic_thresholding=False, controlnet_strength=1, legacy=False)
-    p["add_original_image"] = s.action != "infill"
+    p["add_original_image"] = s.inpaint_keep_original if s.action == "infill" else True
     p["cfg_rescale"] = _num(s.cfg_rescale)
     p["noise_schedule"] = schedule
     p["legacy_v3_extend"] = False
