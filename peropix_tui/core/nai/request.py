@@ -27,6 +27,8 @@ the sources disagree (see spec §3–§4, §12–§14):
 * Furry mode (V4+): ``fur dataset, `` is prefixed when the settings carry a ``furry`` flag.
 * V5 transparency: when the prompt has ``transparent background`` (or the settings carry a
   ``transparent`` flag), ``straight_alpha`` and ``tag_hint_transparent_background`` are sent.
+* V5 text in the image: quoted phrases become a ``, teXt: …`` block after the quality tags
+  unless a prompt already has ``text:`` (:mod:`.v5text`, nai-tools.md §5).
 * ``image_format`` is not sent: the server then returns PNG, which we save with its chunks.
 """
 
@@ -38,7 +40,7 @@ import secrets
 from typing import Any
 
 from ..settings import GenerationSettings, SettingsError, cell_to_xy
-from . import images, presets
+from . import images, presets, v5text
 from .models import NaiModel, get_model, nai_sampler, nai_schedule, validate
 
 MAX_SEED = 0xFFFFFFFF
@@ -60,12 +62,16 @@ def is_furry(settings: GenerationSettings, model: NaiModel) -> bool:
 
 
 def final_prompt(settings: GenerationSettings, model: NaiModel | None = None) -> str:
-    """The prompt as sent: (``fur dataset, `` +) the user's text (+ transparency tag on V5) + quality tags."""
+    """The prompt as sent: (``fur dataset, `` +) the user's text (+ transparency tag on V5) + quality tags
+    (+ on V5 the ``teXt:`` block of quoted phrases, :mod:`.v5text`)."""
     m = model or get_model(settings.model)
     text = presets.apply_furry(settings.prompt) if is_furry(settings, m) else settings.prompt
     if is_transparent(settings, m):
         text = presets.apply_transparent(text)
-    return presets.apply_quality(text, m.id) if settings.quality else text
+    text = presets.apply_quality(text, m.id) if settings.quality else text
+    if m.family == "v5":
+        text += v5text.text_suffix(settings.prompt, [c.prompt for c in settings.enabled_characters()])
+    return text
 
 
 def final_negative(settings: GenerationSettings, model: NaiModel | None = None) -> str:
