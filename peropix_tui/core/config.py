@@ -81,6 +81,8 @@ class UiConfig:
     theme: str = "textual-dark"
     keymap: dict[str, str] = field(default_factory=dict)
     """binding id -> keys, e.g. {"generate" = "ctrl+g"}"""
+    notify: str = "auto"
+    """When a queue ends unfocused: auto | bell | osc9 | osc777 | off (core/notify.py)."""
 
 
 @dataclass
