@@ -86,8 +86,8 @@ def print_cost_line(plan: Any, balance: int | None) -> None:
 def execute(plan: Any, args: argparse.Namespace, *, balance: int | None) -> int:
     """Show the cost, refuse over budget/balance, run every job, print what was saved."""
     from ..core.config import load_config
-    from ..core.nai.tools_jobs import refusal, run_tool_job
     from ..core.nai.tools_client import tools_client_from_config
+    from ..core.nai.tools_jobs import refusal, run_tool_job
     from ..core.nai.tools_save import ToolSaver
     from ..core.store.gallery import GalleryStore
 
@@ -102,12 +102,15 @@ def execute(plan: Any, args: argparse.Namespace, *, balance: int | None) -> int:
     saved: list[str] = []
 
     async def go() -> None:
-        async with tools_client_from_config(config) as client:
+        client = tools_client_from_config(config)
+        try:
             for job in plan.jobs:
                 for path in await run_tool_job(job, client, saver):
                     saved.append(str(path))
                     if not args.json:
                         print(path, flush=True)
+        finally:
+            await client.aclose()
 
     with GalleryStore.from_config(config) as store:
         saver = ToolSaver(store, dest)

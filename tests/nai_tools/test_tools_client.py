@@ -24,7 +24,7 @@ from peropix_tui.core.store.gallery import GalleryStore
 from tests.nai_emulator.server import NaiEmulator
 
 MakePng = Callable[..., Path]
-FAST = RetryPolicy(busy_base=0.01, busy_cap=0.05, error_base=0.01, cancel_poll=0.01)
+FAST = RetryPolicy(busy_base=0.01, busy_cap=0.05, busy_tries=100_000, error_base=0.01, cancel_poll=0.01)
 
 
 def client(emu: NaiEmulator) -> NaiToolsClient:
@@ -106,13 +106,10 @@ def test_upscale_is_2x_keeps_source_metadata_and_costs_one(nai_emulator: NaiEmul
     assert nai_emulator.calls("/ai/upscale")[0].body["model"] == "nai-diffusion-5-curated"
 
 
-def test_tools_wait_for_the_account_and_never_overlap(nai_emulator: NaiEmulator, tmp_path: Path,
-                                                      make_png: MakePng) -> None:
-    """Two runs from two threads share the one-request-per-account gate; a busy account gets back-off."""
-    nai_emulator.occupy(0.2)
-    srcs = [make_png(f"s{i}.png", 1024, 1024) for i in range(2)]
-    plan_a = plan_tool("sketch", [srcs[0]], tier=3)
-    plan_b = plan_tool("declutter", [srcs[1]], tier=3)
+def test_two_runs_share_the_account_gate_and_never_overlap(nai_emulator: NaiEmulator, tmp_path: Path,
+                                                           make_png: MakePng) -> None:
+    plans = [plan_tool(tool, [make_png(f"s{i}.png", 1024, 1024)], tier=3)
+             for i, tool in enumerate(("sketch", "declutter", "lineart"))]
     errors: list[BaseException] = []
 
     def worker(plan: object) -> None:
@@ -121,16 +118,31 @@ def test_tools_wait_for_the_account_and_never_overlap(nai_emulator: NaiEmulator,
         except BaseException as e:  # pragma: no cover - reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=worker, args=(p,)) for p in (plan_a, plan_b)]
+    threads = [threading.Thread(target=worker, args=(p,)) for p in plans]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors
-    calls = nai_emulator.calls("/ai/augment-image")
-    ok = sorted((c for c in calls if c.status == 200), key=lambda c: c.arrival)
-    assert len(ok) == 2 and any(c.status == 429 for c in calls)  # first tries met the busy account
-    assert ok[0].finish <= ok[1].arrival
+    calls = sorted(nai_emulator.calls("/ai/augment-image"), key=lambda c: c.arrival)
+    assert [c.status for c in calls] == [200, 200, 200]  # the gate kept them apart: no 429 at all
+    assert all(a.finish <= b.arrival for a, b in zip(calls, calls[1:]))
+
+
+def test_a_busy_account_is_waited_for_with_back_off(nai_emulator: NaiEmulator, tmp_path: Path,
+                                                    make_png: MakePng) -> None:
+    plan = plan_tool("sketch", [make_png("s.png", 64, 64)], tier=3)
+    nai_emulator.occupy(600)  # the website is generating on this account
+    done: list[list[Path]] = []
+    t = threading.Thread(target=lambda: done.append(run_plan(plan, ToolSaver(None, tmp_path / "o"), nai_emulator)))
+    t.start()
+    while len([c for c in nai_emulator.calls("/ai/augment-image") if c.status == 429]) < 2:
+        t.join(0.01)
+        assert t.is_alive()
+    nai_emulator.account.busy_until = 0.0  # the other generation ends
+    t.join()
+    assert done and len(done[0]) == 1
+    assert [c.status for c in nai_emulator.calls("/ai/augment-image")][-1] == 200
 
 
 @pytest.mark.parametrize(("fault", "message"), [("402", "not enough Anlas"), ("401", "token rejected"),

@@ -31,6 +31,9 @@ UPSCALE_READ_TIMEOUT = 300.0
 class NaiToolsClient(NaiClient):
     """A NovelAI client that also runs Director Tools and the upscaler."""
 
+    async def __aenter__(self) -> NaiToolsClient:
+        return self
+
     async def augment(self, body: dict[str, Any], cancel: CancelToken | None = None) -> list[bytes]:
         """Send one augment request; the images of its ZIP in index order."""
 
