@@ -30,6 +30,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", metavar="DIR", help="folder for the results (default: next to each source)")
     p.add_argument("--dry-run", action="store_true", help="send nothing; print the plan and request bodies")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--save-moods", metavar="NAME", help="also save the --mood list as mood set NAME (use: --mood @NAME)")
     p.set_defaults(func=run)
 
 
@@ -37,7 +38,7 @@ def add_tool_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("tool", choices=TOOLS, metavar="TOOL", help=" | ".join(TOOLS))
     p.add_argument("images", nargs="+", metavar="IMAGE", help="source image(s)")
     p.add_argument("--mood", action="append", metavar="M",
-                   help="emotion: one of the 24 moods, repeatable; 'all' = all 24")
+                   help="emotion: one of the 24 moods, repeatable; 'all' = all 24; '@NAME' = a saved mood set")
     p.add_argument("--defry", type=int, metavar="N",
                    help="colorize/emotion strength 0..5: 0 = normal (strongest) … 5 = weakest (default 0)")
     p.add_argument("--prompt", metavar="TEXT", default="",
@@ -47,9 +48,13 @@ def add_tool_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def plan_from_args(args: argparse.Namespace, tier: int, active: bool = True) -> Any:
+    from ..core.mood_presets import resolve_moods, save_moodset
     from ..core.nai.tools_jobs import plan_tool
 
-    return plan_tool(args.tool, args.images, moods=args.mood, defry=args.defry, prompt=args.prompt,
+    moods = resolve_moods(args.mood) if args.mood else None
+    if getattr(args, "save_moods", None) and moods:
+        save_moodset(args.save_moods, moods)
+    return plan_tool(args.tool, args.images, moods=moods, defry=args.defry, prompt=args.prompt,
                      tier=tier, active=active)
 
 

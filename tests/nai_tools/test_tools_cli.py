@@ -108,3 +108,19 @@ def test_upscale_cli_writes_2x_next_to_the_source(nai_emulator: NaiEmulator, mak
     assert "cost 1 Anlas for 1 request(s)" in err
     (path,) = [Path(p) for p in out.split()]
     assert path.parent == src.parent and path.name == "005_shy_2x_0000004.png"
+
+
+def test_mood_sets_are_saved_and_used_by_name(nai_emulator: NaiEmulator, make_png: MakePng,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from peropix_tui.core.mood_presets import list_moodsets, load_moodset
+
+    src = str(make_png("a.png", 64, 64))
+    code, _, err = run_cli(capsys, "tool", "emotion", src, "--mood", "shy", "--mood", "smug",
+                           "--save-moods", "my set", "--dry-run", "--tier", "3")
+    assert code == 0, err
+    assert list_moodsets() == ["my set"] and load_moodset("my set") == ["shy", "smug"]
+    code, out, _ = run_cli(capsys, "cost", "tool", "emotion", src, "--mood", "@my set", "--mood", "love",
+                           "--tier", "3", "--json")
+    assert code == 0 and [j["mood"] for j in json.loads(out)["jobs"]] == ["shy", "smug", "love"]
+    code, _, err = run_cli(capsys, "cost", "tool", "emotion", src, "--mood", "@nope", "--tier", "3")
+    assert code == 1 and "no such mood set (saved: my set)" in err
