@@ -170,3 +170,50 @@ def test_upscale_refusal_from_the_server_is_clear(nai_emulator: NaiEmulator) -> 
 
     with pytest.raises(BackendError, match="doesn't support standalone upscaling"):
         asyncio.run(go())
+
+
+def test_free_requests_are_resent_paid_ones_never(nai_emulator: NaiEmulator, tmp_path: Path,
+                                                  make_png: MakePng) -> None:
+    """A paid request that failed after reaching NovelAI may have been billed: it is not sent again."""
+    src = make_png("a.png", 64, 64)
+    nai_emulator.inject("reset", endpoint="/ai/augment-image")
+    paths = run_plan(plan_tool("sketch", [src], tier=3), ToolSaver(None, tmp_path / "o"), nai_emulator)
+    assert len(paths) == 1 and [c.status for c in nai_emulator.calls("/ai/augment-image")] == [-1, 200]
+    for fault in ("reset", "500", "truncated_zip"):
+        nai_emulator.inject(fault, endpoint="/ai/upscale")
+        before = len(nai_emulator.calls("/ai/upscale"))
+        with pytest.raises(BackendError, match="may have been billed, so it was not sent again"):
+            run_plan(plan_upscale([src]), ToolSaver(None, tmp_path / "u"), nai_emulator)
+        assert len(nai_emulator.calls("/ai/upscale")) == before + 1
+    nai_emulator.inject("html", endpoint="/ai/augment-image")
+    with pytest.raises(BackendError, match="HTML page"):
+        run_plan(plan_tool("sketch", [src], tier=3), ToolSaver(None, tmp_path / "p"), nai_emulator)
+    assert not list((tmp_path / "u").glob("*.png")) and not (tmp_path / "p").exists()
+
+
+def test_an_unreachable_server_is_retried_then_one_error(tmp_path: Path, make_png: MakePng) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    c = NaiToolsClient(f"http://127.0.0.1:{port}", Secret("pst-x"), retry=FAST)
+    plan = plan_upscale([make_png("a.png", 64, 64)])
+
+    async def go() -> None:
+        async with c:
+            await run_tool_job(plan.jobs[0], c, ToolSaver(None, tmp_path))
+
+    with pytest.raises(BackendError, match="network error talking to NovelAI at 127.0.0.1"):
+        asyncio.run(go())
+
+
+def test_a_failing_run_keeps_what_was_already_saved(nai_emulator: NaiEmulator, tmp_path: Path,
+                                                    make_png: MakePng) -> None:
+    src = make_png("000_x_0000001.png", 64, 64)
+    plan = plan_tool("emotion", [src], moods=["happy", "sad", "love"], tier=3)
+    nai_emulator.account.tier = 0  # the emulator now bills; only enough Anlas for the first
+    nai_emulator.account.fixed, nai_emulator.account.purchased = 25, 0
+    with pytest.raises(BackendError, match="not enough Anlas"):
+        run_plan(plan, ToolSaver(None, tmp_path / "o"), nai_emulator)
+    assert [p.name for p in (tmp_path / "o").glob("*.png")] == ["001_happy_0000001.png"]

@@ -121,13 +121,13 @@ async def run_tool_job(job: ToolJob, client: NaiToolsClient, saver: ToolSaver,
     """Send one job and save every image it returned; the saved paths."""
     source = SourceInfo.of(job.image.path)
     if job.kind == "upscale":
-        data = await client.upscale(job.body(), cancel)
+        data = await client.upscale(job.body(), cancel, resend=job.cost.total == 0)
         result = ToolResult(data, "upscale", 0)
         options = {"model": job.model, "declared_blur_sigma": job.blur_sigma, "scale": UPSCALE_FACTOR}
         return [saver.save_result(result, source, "upscale", options, label=f"{UPSCALE_FACTOR}x",
                                   extra={"model": job.model})]
     assert job.options is not None
-    results = name_results(job.kind, await client.augment(job.body(), cancel))
+    results = name_results(job.kind, await client.augment(job.body(), cancel, resend=job.cost.total == 0))
     extra = {"sent_size": list(job.image.size)}
     return [saver.save_result(r, source, job.kind, job.options.to_json(), mood=job.options.mood, extra=extra)
             for r in results]
