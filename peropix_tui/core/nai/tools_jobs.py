@@ -131,3 +131,41 @@ async def run_tool_job(job: ToolJob, client: NaiToolsClient, saver: ToolSaver,
     extra = {"sent_size": list(job.image.size)}
     return [saver.save_result(r, source, job.kind, job.options.to_json(), mood=job.options.mood, extra=extra)
             for r in results]
+
+
+@dataclass(frozen=True)
+class ToolRequest:
+    """What the user asked for in the Director Tools dialog (or on the command line), before pricing.
+
+    The app turns it into jobs with :meth:`plan` (tier / active from the subscription) and queues
+    them; :func:`quick_cost` prices it from the image sizes alone, for a live cost line."""
+
+    tool: str
+    sources: tuple[Path, ...]
+    moods: tuple[str, ...] = ()
+    defry: int = 0
+    prompt: str = ""
+
+    def plan(self, tier: int, active: bool = True) -> ToolPlan:
+        return plan_tool(self.tool, self.sources, moods=list(self.moods) or None,
+                         defry=self.defry if self.tool in ("colorize", "emotion") else None,
+                         prompt=self.prompt, tier=tier, active=active)
+
+    @property
+    def requests(self) -> int:
+        return len(self.sources) * (max(1, len(self.moods)) if self.tool == "emotion" else 1)
+
+
+def quick_cost(request: ToolRequest, *, tier: int, active: bool = True) -> int:
+    """The Anlas ``request`` will cost, from each image's header size (no decoding, nothing sent)."""
+    from PIL import Image
+
+    from .tools import web_size
+
+    per_source = max(1, len(request.moods)) if request.tool == "emotion" else 1
+    total = 0
+    for path in request.sources:
+        with Image.open(path) as im:
+            size = web_size(*im.size)
+        total += augment_cost(request.tool, *size, tier=tier, active=active).total * per_source
+    return total
