@@ -122,3 +122,14 @@ def test_unreadable_source_names_the_file(tmp_path: Path) -> None:
     bad.write_bytes(b"not a png")
     with pytest.raises(SettingsError, match="broken.png: not a readable image"):
         tools.prepare_augment_image(bad)
+
+
+def test_tool_request_round_trips_and_jobs_have_stable_keys(make_png: MakePng) -> None:
+    from peropix_tui.core.nai.tools_jobs import ToolRequest, quick_cost
+
+    src = make_png("a.png", 640, 640)
+    req = ToolRequest("emotion", (src,), ("happy", "sad"), 2, "tears")
+    assert ToolRequest.from_dict(req.to_dict()) == req
+    a, b = req.plan(tier=3).jobs, req.plan(tier=3).jobs
+    assert [j.key() for j in a] == [j.key() for j in b] and a[0].key() != a[1].key()
+    assert quick_cost(req, tier=0) == req.plan(tier=0).total == 40

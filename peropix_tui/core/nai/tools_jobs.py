@@ -54,6 +54,17 @@ class ToolJob:
         assert self.options is not None
         return augment_body(self.options, self.image)
 
+    def key(self) -> str:
+        """A stable identity of this request (kind, options, model, the exact image sent): a journal
+        that has recorded this key as done must not send the job again."""
+        import hashlib
+        import json
+
+        ident = {"kind": self.kind, "options": self.options.to_json() if self.options else None,
+                 "model": self.model if self.kind == "upscale" else None, "sigma": self.blur_sigma,
+                 "image": hashlib.sha256(self.image.png_b64.encode("ascii")).hexdigest()}
+        return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:32]
+
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": str(self.image.path), "kind": self.kind,
                                "sent_size": list(self.image.size), "cost": self.cost.total}
@@ -154,6 +165,17 @@ class ToolRequest:
     @property
     def requests(self) -> int:
         return len(self.sources) * (max(1, len(self.moods)) if self.tool == "emotion" else 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (for a persisted queue); :meth:`from_dict` reads it back."""
+        return {"tool": self.tool, "sources": [str(p) for p in self.sources], "moods": list(self.moods),
+                "defry": self.defry, "prompt": self.prompt}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ToolRequest:
+        return cls(str(data["tool"]), tuple(Path(p) for p in data.get("sources", [])),
+                   tuple(str(m) for m in data.get("moods", [])), int(data.get("defry", 0)),
+                   str(data.get("prompt", "")))
 
 
 def quick_cost(request: ToolRequest, *, tier: int, active: bool = True) -> int:
