@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="image files or folders")
     p.add_argument("--to", required=True, metavar="DEST", help="target folder, or a .zip file")
     p.add_argument("--zip", action="store_true", help="write a ZIP (implied by a DEST ending in .zip)")
-    p.add_argument("--only", action="append", metavar="NAME", help="only these slot / mood names; repeatable")
+    p.add_argument("--only", action="append", metavar="NAME", help="only these slot / mood names or patterns (e.g. happy, '*_bg-blend'); repeatable")
     p.add_argument("--no-seq", action="store_true", help="leave the sequence number out: 001_happy.png")
     p.add_argument("--format", choices=("png", "webp", "jpeg"), help="convert (default: keep each format)")
     p.add_argument("--quality", type=int, default=95, help="WebP / JPEG quality 1..100 (WebP 100 = lossless)")

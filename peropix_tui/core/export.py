@@ -1,7 +1,8 @@
 """Export a finished set: copy images to a folder or a ZIP, renamed, converted, metadata kept or stripped.
 
 * Sources: files, or folders (their images, not recursive), in name order; ``only`` keeps the
-  images whose slot / mood name (``NNN_name_SEQ``) is listed.
+  images whose slot / mood name (``NNN_name_SEQ``) matches one of its names or shell patterns
+  (``happy``, ``*_bg-blend``), case-insensitively.
 * Names: ``NNN_name_SEQ.ext`` as stored, or without the sequence number (``NNN_name.ext``); two
   images that would get one name get ``-2``, ``-3`` … in the order they come.
 * Formats: ``png`` / ``webp`` / ``jpeg`` with ``quality`` (WebP at 100 is lossless), or the
@@ -17,6 +18,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import os
 import tempfile
@@ -83,8 +85,9 @@ def collect(inputs: Iterable[str | Path], only: frozenset[str] = frozenset()) ->
         else:
             raise ExportError(f"{p}: no such file or folder")
     if only:
-        wanted = {o.lower() for o in only}
-        found = [f for f in found if (parse_stored_name(f.name)[1] or "").lower() in wanted]
+        wanted = [o.lower() for o in only]
+        found = [f for f in found
+                 if any(fnmatch.fnmatchcase((parse_stored_name(f.name)[1] or "").lower(), w) for w in wanted)]
     if not found:
         raise ExportError("nothing to export (no images" + (" with those names)" if only else ")"))
     return found
