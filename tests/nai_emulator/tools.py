@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +21,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from . import artifacts
-from .rules import Rejected, decode_b64, decode_image
+from .rules import Rejected, check_headers, decode_b64, decode_image
 
 if TYPE_CHECKING:
     from .server import _Handler
@@ -58,8 +59,6 @@ def _bad(message: str) -> Rejected:
 
 def route(handler: _Handler, method: str, headers: dict[str, str]) -> None:
     """Answer one request to a tools path (called by the server's router)."""
-    from .rules import check_headers
-
     path = urlsplit(handler.path).path
     emu = handler.emulator
     if path == SUGGEST:
@@ -73,8 +72,6 @@ def route(handler: _Handler, method: str, headers: dict[str, str]) -> None:
         if fault is not None and handler._early_fault(fault):
             return
         if fault is not None and fault.kind == "delay":
-            import time
-
             time.sleep(fault.delay)
         _suggest(handler)
         return
@@ -90,8 +87,6 @@ def route(handler: _Handler, method: str, headers: dict[str, str]) -> None:
         raise Rejected(429, "Concurrent generation is locked")
     try:
         if fault is not None and fault.kind == "delay":
-            import time
-
             time.sleep(fault.delay)
         if path == AUGMENT:
             files = _augment(emu, body)

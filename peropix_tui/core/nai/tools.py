@@ -4,7 +4,8 @@ Facts from specs/nai-tools.md §1–§2 (it corrects nai-api.md where they disag
 
 * ``req_type`` is one of :data:`REQ_TYPES`. The body is ``{req_type, prompt?, defry?, width,
   height, image, use_new_shared_trial: true}``; ``image`` is base64 PNG without a ``data:``
-  prefix and ``width``/``height`` are the size of the image actually sent.
+  prefix and ``width``/``height`` are the size of the image actually sent. It is sent as JSON
+  (works live); the website itself sends the same fields as multipart.
 * The website resizes before sending, with ``Math.floor`` and no 64-grid snap: down to at most
   3,145,728 − 2000 px, and up to about 1 MP when the image is under 1,011,712 px
   (:func:`web_size`).
