@@ -89,3 +89,18 @@ def test_current_tag_and_merge() -> None:
 def test_bad_lang_is_refused() -> None:
     with pytest.raises(ValueError, match="lang: 'de'"):
         ask(TagSuggester("http://127.0.0.1:9"), "x", lang="de")
+
+
+def test_a_burst_of_keystrokes_sends_only_the_last(nai_emulator: NaiEmulator) -> None:
+    s = TagSuggester(nai_emulator.url)
+
+    async def burst() -> list[list[TagSuggestion] | None]:
+        try:
+            return list(await asyncio.gather(*(s.suggest_debounced(t, "nai-diffusion-4-5-full", delay=0.05)
+                                               for t in ("s", "sm", "smi"))))
+        finally:
+            await s.aclose()
+
+    first, second, last = asyncio.run(burst())
+    assert first is None and second is None and last is not None and [t.tag for t in last] == ["smile", "smiling"]
+    assert [c.body["prompt"] for c in nai_emulator.calls()] == ["smi"]

@@ -15,7 +15,7 @@ Wiring into the prompt editor (``widgets/prompt_area.py`` / ``core/tags.py``)::
 
     suggester = TagSuggester.from_config()
     fragment = current_tag(text, cursor)            # the tag being typed
-    remote = await suggester.suggest(fragment, model=settings.model)
+    remote = await suggester.suggest_debounced(fragment, model=settings.model)  # None: superseded
     items = merge_suggestions(local_items, remote)  # local CSV hits first, then NovelAI's
 """
 
@@ -35,6 +35,8 @@ from .client import USER_AGENT, LoopClients
 
 SUGGEST = "/ai/generate-image/suggest-tags"
 LANGS = ("en", "jp")
+DEBOUNCE = 0.5
+"""Seconds of quiet before asking (the website's clients wait at least 500 ms)."""
 _WEIGHT_PREFIX = re.compile(r"^-?\d+(?:\.\d+)?::")
 _BRACKETS = "{}[]()"
 
@@ -94,6 +96,7 @@ class TagSuggester:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, str, str], list[TagSuggestion]] = OrderedDict()
         self._offline_until = 0.0
+        self._ticket = 0
         self.last_error = ""
         self.requests = 0
         """Requests actually sent (cache hits and quiet periods send none)."""
@@ -157,6 +160,18 @@ class TagSuggester:
                 return []
         self._store(_key(query, model, lang), result)
         return result
+
+    async def suggest_debounced(self, text: str, model: str, lang: str = "en",
+                                delay: float = DEBOUNCE) -> list[TagSuggestion] | None:
+        """:meth:`suggest` after ``delay`` seconds of quiet: None when a newer call arrived meanwhile
+        (that one answers), so only the last of a burst of keystrokes reaches the network."""
+        self._ticket += 1
+        ticket = self._ticket
+        if self.cached(text.strip(), model, lang) is None:
+            await asyncio.sleep(delay)
+        if ticket != self._ticket:
+            return None
+        return await self.suggest(text, model, lang)
 
     def suggest_blocking(self, text: str, model: str, lang: str = "en") -> list[TagSuggestion]:
         """:meth:`suggest` for a worker thread without its own event loop."""
