@@ -20,7 +20,7 @@ from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from ..core.mood_presets import list_moodsets, load_moodset, save_moodset
 from ..core.nai.tools import DEFRY_TOOLS, EMOTION_LEVELS, MOODS, REQ_TYPES
-from ..core.nai.tools_jobs import ToolRequest, quick_cost, refusal
+from ..core.nai.tools_jobs import ToolRequest, quick_cost, refusal, source_sizes
 from ..core.presets import PresetError
 
 
@@ -46,6 +46,8 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         self.tier, self.active, self.balance, self.budget = tier, active, balance, budget
         self.initial_tool = tool
         self.total = 0
+        self._sizes: list[tuple[int, int]] | None = None
+        self._size_error = ""
 
     def compose(self) -> ComposeResult:
         names = ", ".join(p.name for p in self.sources[:3]) + (" …" if len(self.sources) > 3 else "")
@@ -68,6 +70,10 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
             yield Button("Run (ctrl+s)", id="run", variant="primary")
 
     def on_mount(self) -> None:
+        try:
+            self._sizes = source_sizes(self.sources)
+        except (OSError, ValueError) as e:
+            self._size_error = str(e)
         self._refresh()
 
     # ---------------------------------------------------------------- state
@@ -91,19 +97,21 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         self.query_one("#defry").display = tool in DEFRY_TOOLS
         self.query_one("#prompt").display = tool in DEFRY_TOOLS
         req = self.request()
-        try:
-            self.total = quick_cost(req, tier=self.tier or 0, active=self.active)
+        if self._sizes is None:
+            self.total, line = 0, f"cannot price: {self._size_error}"
+        else:
+            self.total = quick_cost(req, tier=self.tier or 0, active=self.active, sizes=self._sizes)
             line = f"Cost: {self.total} Anlas for {req.requests} request(s)"
             if self.tier is None:
                 line += " (tier unknown: nothing assumed free)"
             if self.balance is not None:
                 line += f" · balance {self.balance}"
-        except (OSError, ValueError) as e:
-            self.total, line = 0, f"cannot price: {e}"
         self.query_one("#cost", Static).update(line)
         self.query_one("#refusal", Static).update(self._reason() or "")
 
     def _reason(self) -> str | None:
+        if self._sizes is None:
+            return f"cannot read the images: {self._size_error}"
         if self.tool == "emotion" and not self.chosen_moods():
             return "pick at least one mood (ctrl+a: all 24)"
         return refusal(self.total, balance=self.balance, budget=self.budget)

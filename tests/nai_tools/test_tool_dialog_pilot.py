@@ -79,3 +79,16 @@ async def test_all_moods_key_and_saved_sets(make_png: MakePng) -> None:
         await pilot.pause()
         assert dialog.chosen_moods() == ("love", "hurt")
         assert cost_text(dialog).startswith("Cost: 40 Anlas for 2 request(s)")
+
+
+async def test_an_unreadable_image_blocks_running_with_its_name(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"nope")
+    dialog = ToolDialog([bad], tier=3, tool="lineart")
+    app = Host(dialog)
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause()
+        assert "cannot price" in cost_text(dialog)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.result == [] and "broken.png" in str(dialog.query_one("#refusal", Static).render())

@@ -178,16 +178,22 @@ class ToolRequest:
                    str(data.get("prompt", "")))
 
 
-def quick_cost(request: ToolRequest, *, tier: int, active: bool = True) -> int:
-    """The Anlas ``request`` will cost, from each image's header size (no decoding, nothing sent)."""
+def source_sizes(paths: Iterable[Path]) -> list[tuple[int, int]]:
+    """The size each image will be sent at, from its header alone (no decoding)."""
     from PIL import Image
 
     from .tools import web_size
 
-    per_source = max(1, len(request.moods)) if request.tool == "emotion" else 1
-    total = 0
-    for path in request.sources:
+    sizes = []
+    for path in paths:
         with Image.open(path) as im:
-            size = web_size(*im.size)
-        total += augment_cost(request.tool, *size, tier=tier, active=active).total * per_source
-    return total
+            sizes.append(web_size(*im.size))
+    return sizes
+
+
+def quick_cost(request: ToolRequest, *, tier: int, active: bool = True,
+               sizes: list[tuple[int, int]] | None = None) -> int:
+    """The Anlas ``request`` will cost (nothing sent); ``sizes`` from :func:`source_sizes` when known."""
+    per_source = max(1, len(request.moods)) if request.tool == "emotion" else 1
+    sent = sizes if sizes is not None else source_sizes(request.sources)
+    return sum(augment_cost(request.tool, w, h, tier=tier, active=active).total * per_source for w, h in sent)
