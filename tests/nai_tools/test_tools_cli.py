@@ -124,3 +124,12 @@ def test_mood_sets_are_saved_and_used_by_name(nai_emulator: NaiEmulator, make_pn
     assert code == 0 and [j["mood"] for j in json.loads(out)["jobs"]] == ["shy", "smug", "love"]
     code, _, err = run_cli(capsys, "cost", "tool", "emotion", src, "--mood", "@nope", "--tier", "3")
     assert code == 1 and "no such mood set (saved: my set)" in err
+
+
+def test_without_a_token_dry_run_works_and_a_real_run_says_why(make_png: MakePng,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    src = str(make_png("a.png", 64, 64))
+    code, out, _ = run_cli(capsys, "tool", "sketch", src, "--dry-run", "--json")
+    assert code == 0 and json.loads(out)["total"] == 20  # tier unknown: nothing assumed free
+    code, out, err = run_cli(capsys, "tool", "sketch", src)
+    assert code == 1 and out == "" and "no NovelAI token" in err and len(err.strip().splitlines()) == 1

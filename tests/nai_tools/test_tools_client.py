@@ -217,3 +217,14 @@ def test_a_failing_run_keeps_what_was_already_saved(nai_emulator: NaiEmulator, t
     with pytest.raises(BackendError, match="not enough Anlas"):
         run_plan(plan, ToolSaver(None, tmp_path / "o"), nai_emulator)
     assert [p.name for p in (tmp_path / "o").glob("*.png")] == ["001_happy_0000001.png"]
+
+
+def test_the_token_is_never_written_into_results_or_errors(nai_emulator: NaiEmulator, tmp_path: Path,
+                                                           make_png: MakePng) -> None:
+    src = make_png("a.png", 64, 64)
+    paths = run_plan(plan_tool("bg-removal", [src], tier=3), ToolSaver(None, tmp_path / "o"), nai_emulator)
+    assert all(nai_emulator.token.encode() not in p.read_bytes() for p in paths)
+    nai_emulator.inject("500", endpoint="/ai/upscale")
+    with pytest.raises(BackendError) as err:
+        run_plan(plan_upscale([src]), ToolSaver(None, tmp_path / "u"), nai_emulator)
+    assert nai_emulator.token not in str(err.value) and nai_emulator.token not in repr(client(nai_emulator))
