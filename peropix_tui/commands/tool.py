@@ -108,8 +108,12 @@ def execute(plan: Any, args: argparse.Namespace, *, balance: int | None) -> int:
 
     async def go() -> None:
         client = tools_client_from_config(config)
+        tty = sys.stderr.isatty()
         try:
-            for job in plan.jobs:
+            for n, job in enumerate(plan.jobs, 1):
+                if tty:
+                    what = job.options.mood if job.options is not None and job.options.mood else job.kind
+                    print(f"peropix: [{n}/{len(plan.jobs)}] {job.image.path.name} {what}", file=sys.stderr, flush=True)
                 for path in await run_tool_job(job, client, saver):
                     saved.append(str(path))
                     if not args.json:
