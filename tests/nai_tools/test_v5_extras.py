@@ -91,3 +91,11 @@ def test_text_suffix_can_be_taken_back_out() -> None:
 
     sent = build_request(GenerationSettings(model="nai-diffusion-5-full", prompt='a "b"', seed=1))["input"]
     assert strip_text_suffix(sent) == 'a "b"' + Q and strip_text_suffix("plain") == "plain"
+
+
+def test_meter_note_only_on_v5() -> None:
+    from peropix_tui.core.nai.usage import meter_note
+
+    q = UsageQuota(100, False, 7888)
+    assert meter_note("nai-diffusion-5-curated", q) == "V5 free 100% (~1730 images, +11%/day)"
+    assert meter_note("nai-diffusion-4-5-full", q) is None and meter_note("nai-diffusion-5-full", None) is None

@@ -77,3 +77,10 @@ def usage_quota(subscription: Any) -> UsageQuota | None:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         return None
     return UsageQuota(int(percent), negative, int(seconds))
+
+
+def meter_note(model: str, quota: UsageQuota | None) -> str | None:
+    """The cost meter's V5 line: the quota label on V5 models, None elsewhere or when unknown."""
+    if not model.startswith("nai-diffusion-5") or quota is None:
+        return None
+    return quota.label()
