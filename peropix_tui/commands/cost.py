@@ -25,6 +25,12 @@ def register(sub: Any) -> None:
                    help="subscription tier (0 Paper … 3 Opus); without it, ask NovelAI")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=run)
+    what = p.add_subparsers(dest="cost_what", metavar="[tool|upscale]",
+                            description="price a Director Tool or upscale run instead of a generation")
+    from . import tool, upscale
+
+    tool.register_cost(what)
+    upscale.register_cost(what)
 
 
 def run(args: argparse.Namespace) -> int:

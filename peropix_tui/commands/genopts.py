@@ -68,6 +68,40 @@ def parse_vibe(spec: str) -> VibeReference:
     return vibe
 
 
+_CHARREF_MODE_ALIASES = {"character": "character", "char": "character", "style": "style",
+                         "character&style": "character&style", "character+style": "character&style",
+                         "both": "character&style"}
+
+
+def parse_charref(spec: str) -> tuple[CharacterReference, set[str]]:
+    """``PATH[:MODE[:STRENGTH[:FIDELITY]]]`` (numbers and mode are taken from the end, so a path may
+    contain ':'); also which of mode / strength / fidelity were given."""
+    parts = spec.split(":")
+    nums: list[float] = []
+    while len(parts) > 1 and len(nums) < 2:
+        try:
+            nums.insert(0, float(parts[-1]))
+        except ValueError:
+            break
+        parts.pop()
+    mode = ""
+    if len(parts) > 1 and parts[-1].lower() in _CHARREF_MODE_ALIASES:
+        mode = _CHARREF_MODE_ALIASES[parts.pop().lower()]
+    path = ":".join(parts)
+    if not path:
+        raise SettingsError("--charref", f"{spec!r} has no file path")
+    ref = CharacterReference(path=path, mode=mode)
+    given = {"mode"} if mode else set()
+    if nums:
+        ref.strength, given = nums[0], given | {"strength"}
+    if len(nums) > 1:
+        ref.fidelity, given = nums[1], given | {"fidelity"}
+    for name, v in (("strength", ref.strength), ("fidelity", ref.fidelity)):
+        if not 0.0 <= v <= 1.0:
+            raise SettingsError("--charref", f"{name} {v} in {spec!r} must be between 0 and 1")
+    return ref, given
+
+
 def parse_lora(spec: str) -> LoraSpec:
     """``PATH[:WEIGHT]``."""
     path, sep, tail = spec.rpartition(":")
@@ -129,7 +163,9 @@ def add_generation_options(p: argparse.ArgumentParser) -> None:
     r.add_argument("--noise", type=float)
     r.add_argument("--mask", metavar="PATH", help="infill mask: white = repaint")
     r.add_argument("--vibe", action="append", metavar="PATH[:INFO[:STRENGTH]]", help="vibe transfer image or .naiv4vibe")
-    r.add_argument("--charref", metavar="PATH", help="character reference image (V4.5)")
+    r.add_argument("--charref", action="append", metavar="PATH[:MODE[:STRENGTH[:FIDELITY]]]",
+                   help="Precise Reference image (V4.5), repeatable; MODE character | style | character&style "
+                        "(default from --style-aware), STRENGTH and FIDELITY 0..1 (default 1)")
     r.add_argument("--fidelity", type=float)
     r.add_argument("--style-aware", action=argparse.BooleanOptionalAction, default=None)
 
@@ -220,12 +256,18 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
     if getattr(args, "vibe", None):
         s.vibes = [parse_vibe(v) for v in args.vibe]
     if getattr(args, "charref", None):
-        s.charref = CharacterReference(path=args.charref)
-    if s.charref is not None:
-        if getattr(args, "fidelity", None) is not None:
-            s.charref.fidelity = args.fidelity
+        specs = [args.charref] if isinstance(args.charref, str) else list(args.charref)
+        refs = [parse_charref(spec) for spec in specs]
+        s.charref, s.extra_charrefs = refs[0][0], [r for r, _ in refs[1:]]
+        explicit = {id(r): given for r, given in refs}
+    else:
+        explicit = {}
+    for ref in s.charrefs():
+        given = explicit.get(id(ref), set())
+        if getattr(args, "fidelity", None) is not None and "fidelity" not in given:
+            ref.fidelity = args.fidelity
         if getattr(args, "style_aware", None) is not None:
-            s.charref.style_aware = args.style_aware
+            ref.style_aware = args.style_aware
     if getattr(args, "lora", None):
         s.loras = [parse_lora(v) for v in args.lora]
     if getattr(args, "hires", None):

@@ -84,6 +84,8 @@ class UiConfig:
     """binding id -> keys, e.g. {"generate" = "ctrl+g"}"""
     language: str = "auto"
     """auto (follows LC_ALL / LC_MESSAGES / LANG) | en | ko | ja"""
+    notify: str = "auto"
+    """When a queue ends unfocused: auto | bell | osc9 | osc777 | off (core/notify.py)."""
 
 
 @dataclass

@@ -91,14 +91,25 @@ class VibeReference:
     enabled: bool = True
 
 
+CHARREF_MODES: tuple[str, ...] = ("character", "style", "character&style")
+
+
 @dataclass
 class CharacterReference:
-    """V4.5 character reference ("precise reference")."""
+    """V4.5 character reference ("Precise Reference"); several may be used at once."""
 
     path: str
     fidelity: float = 1.0
     style_aware: bool = True
     strength: float = 1.0
+    mode: str = ""
+    """character | style | character&style; empty: from ``style_aware`` (character&style when on)."""
+
+    def caption(self) -> str:
+        """The ``base_caption`` NovelAI is sent for this reference."""
+        if self.mode:
+            return self.mode
+        return "character&style" if self.style_aware else "character"
 
 
 @dataclass
@@ -147,6 +158,10 @@ class GenerationSettings:
     # references
     vibes: list[VibeReference] = field(default_factory=list)
     charref: CharacterReference | None = None
+    extra_charrefs: list[CharacterReference] = field(default_factory=list)
+    """Precise References after ``charref`` (V4.5): each with its own mode, strength and fidelity."""
+    inpaint_keep_original: bool = False
+    """Infill: NovelAI's "keep original image" (``add_original_image``); off, as the website sends it."""
     # local engine
     checkpoint: str | None = None
     vae: str | None = None
@@ -168,6 +183,10 @@ class GenerationSettings:
 
     def enabled_vibes(self) -> list[VibeReference]:
         return [v for v in self.vibes if v.enabled]
+
+    def charrefs(self) -> list[CharacterReference]:
+        """Every Precise Reference, in order: ``charref`` then ``extra_charrefs``."""
+        return ([self.charref] if self.charref is not None else []) + list(self.extra_charrefs)
 
     def check_basic(self) -> None:
         """Provider-independent sanity checks; raise :class:`SettingsError` naming the field."""
@@ -214,6 +233,8 @@ class GenerationSettings:
             kw["loras"] = [_build(LoraSpec, v) for v in kw["loras"] or []]
         if kw.get("charref") is not None:
             kw["charref"] = _build(CharacterReference, kw["charref"])
+        if "extra_charrefs" in kw:
+            kw["extra_charrefs"] = [_build(CharacterReference, c) for c in kw["extra_charrefs"] or []]
         return cls(**kw)
 
 

@@ -11,5 +11,6 @@ fixture starts a fresh emulator on 127.0.0.1 (random free port), sets ``PEROPIX_
 """
 
 from .server import ENCODE, GENERATE, STREAM, SUBSCRIPTION, NaiEmulator, Recorded
+from .tools import AUGMENT, SUGGEST, UPSCALE
 
-__all__ = ["ENCODE", "GENERATE", "STREAM", "SUBSCRIPTION", "NaiEmulator", "Recorded"]
+__all__ = ["AUGMENT", "ENCODE", "GENERATE", "STREAM", "SUBSCRIPTION", "SUGGEST", "UPSCALE", "NaiEmulator", "Recorded"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from . import artifacts
+from . import artifacts, tools
 from .rules import Checked, Rejected, check_encode_vibe, check_generation, check_headers
 
 GENERATE = "/ai/generate-image"
@@ -98,8 +98,9 @@ def generation_cost(checked: Checked, params: dict[str, Any], account: Account, 
     if checked.family == "v5":
         per_image = max(math.ceil(per_image * 1.5), 2)
     has_cr = bool(params.get("director_reference_images"))
+    # live billing (nai-tools.md §4): references did not cancel the Opus free sample (5 charged at 512x768)
     free = (account.tier >= 3 and account.active and checked.width * checked.height <= 1_048_576
-            and checked.steps <= 28 and not has_cr and not (checked.family == "v5" and usage_negative))
+            and checked.steps <= 28 and not (checked.family == "v5" and usage_negative))
     cost = per_image * (checked.n_samples - (1 if free else 0))
     vibes = len(params.get("reference_image_multiple") or [])
     if checked.family != "v3":
@@ -117,6 +118,9 @@ class NaiEmulator:
         self.step_delay = step_delay
         self.account = Account()
         self.usage_negative = False
+        self.usage_percent = 100
+        self.usage_refill = 7888
+        """``usage.timeUntilNextPercent`` seconds (0: refill paused above the cap)."""
         self.requests: list[Recorded] = []
         self.vibes_issued: list[bytes] = []
         self._faults: list[Fault] = []
@@ -271,6 +275,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rec.finish = time.monotonic()
 
     def _route(self, method: str, headers: dict[str, str]) -> None:
+        if self.path.split("?", 1)[0] in tools.TOOL_PATHS:  # augment-image, upscale, suggest-tags
+            tools.route(self, method, headers)
+            return
         expected = "GET" if self.path == SUBSCRIPTION else "POST"
         if self.path not in ENDPOINTS or method != expected:
             raise Rejected(404, "Not Found")
@@ -340,9 +347,11 @@ class _Handler(BaseHTTPRequestHandler):
             "accountType": 0,
             "isGracePeriod": False,
             "paymentProcessor": "emulator",
-            "usage": {"percent": 0 if self.emulator.usage_negative else 100,
-                      "isNegative": self.emulator.usage_negative, "timeUntilNextPercent": 3600},
         }
+        if acc.tier >= 3 and acc.active:  # usage is sent only for an active Opus subscription
+            body["usage"] = {"percent": 0 if self.emulator.usage_negative else self.emulator.usage_percent,
+                             "isNegative": self.emulator.usage_negative,
+                             "timeUntilNextPercent": self.emulator.usage_refill}
         self._send(200, json.dumps(body).encode(), "application/json")
 
     def _encode_vibe(self, body: Any) -> None:

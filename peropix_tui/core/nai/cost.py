@@ -24,7 +24,10 @@ Interpretations (documented where the spec leaves room):
   img2img (the bundle has no txt2img-only condition). :func:`queue_cost` sums requests.
 * Vibe extras only on models with encoded vibes (V4/V4.5), with no character reference and
   not for infill: 2 per vibe that still needs encoding + 2 per enabled vibe beyond 4.
-* Character reference: 5 x references x n_samples, never free (not for infill).
+* Precise Reference (character reference): 5 x references x n_samples, never free (not for
+  infill), and, as the website's formula says, no Opus-free first image when references are
+  present. Live billing was seen to keep the free image (nai-tools.md §4: 5 charged where the
+  formula says 12), so this estimate is an upper bound.
 """
 
 from __future__ import annotations
@@ -148,21 +151,22 @@ def is_opus_free(
         and active
         and width * height <= OPUS_FREE_PIXELS
         and settings.steps <= OPUS_FREE_STEPS
-        and settings.charref is None
+        and not settings.charrefs()
         and not (model.family == "v5" and v5_usage_negative)
     )
 
 
 def _vibes_apply(settings: GenerationSettings, model: NaiModel) -> list[VibeReference]:
-    if not model.encoded_vibes or settings.charref is not None or settings.action == "infill":
+    if not model.encoded_vibes or settings.charrefs() or settings.action == "infill":
         return []
     return settings.enabled_vibes()
 
 
 def _charref_cost(settings: GenerationSettings, model: NaiModel) -> int:
-    if settings.charref is None or not model.charref or settings.action == "infill":
+    refs = len(settings.charrefs())
+    if not refs or not model.charref or settings.action == "infill":
         return 0
-    return CHARREF_PRICE * 1 * settings.n_samples
+    return CHARREF_PRICE * refs * settings.n_samples
 
 
 # --------------------------------------------------------------------------- public API
@@ -244,3 +248,42 @@ def _sum_breakdowns(parts: Iterable[dict[str, int]]) -> dict[str, int]:
         for k, v in b.items():
             out[k] = out.get(k, 0) + v
     return out
+
+
+# ------------------------------------------------------------ director tools and upscale
+AUGMENT_MIN_PIXELS = 1_048_576
+AUGMENT_MAX_PIXELS = 3_145_728
+AUGMENT_STEPS = 28
+BG_REMOVAL_FACTOR = 3
+BG_REMOVAL_EXTRA = 5
+UPSCALE_PRICES: tuple[tuple[int, int], ...] = ((1_048_576, 1), (1_747_627, 2), (2_446_678, 3), (3_145_728, 4))
+
+
+def augment_cost(tool: str, width: int, height: int, *, tier: int, active: bool = True) -> CostEstimate:
+    """One ``/ai/augment-image`` request at the size sent (specs/nai-tools.md §1 "Cost").
+
+    The area is normalised into [1,048,576, 3,145,728] and priced with the V4 formula at 28
+    steps (no V5 x1.5: the website prices augment as ``nai-diffusion-3``). ``bg-removal`` costs
+    ``3*base + 5`` and is never free; every other tool costs ``base`` and is free on an active
+    Opus subscription when the normalised area is at most 1,048,576.
+    """
+    area = min(max(width * height, AUGMENT_MIN_PIXELS), AUGMENT_MAX_PIXELS)
+    base = math.ceil(A_PIXEL * area + A_PIXEL_STEP * area * AUGMENT_STEPS)
+    if tool == "bg-removal":
+        price, free = BG_REMOVAL_FACTOR * base + BG_REMOVAL_EXTRA, False
+    else:
+        price, free = base, tier >= 3 and active and area <= AUGMENT_MIN_PIXELS
+    total = 0 if free else price
+    return CostEstimate(total=total, per_image=price, opus_free=free, n_samples=1,
+                        billable_images=0 if free else 1, breakdown={"augment": total})
+
+
+def upscale_cost(width: int, height: int) -> CostEstimate:
+    """One ``/ai/upscale`` request: 1..4 Anlas by input pixels, never Opus-free (nai-tools.md §2)."""
+    pixels = width * height
+    for limit, price in UPSCALE_PRICES:
+        if pixels <= limit:
+            return CostEstimate(total=price, per_image=price, opus_free=False, n_samples=1, billable_images=1,
+                                breakdown={"upscale": price})
+    raise SettingsError("image", f"{width}x{height} = {pixels} px is too large to upscale "
+                                 f"(maximum {UPSCALE_PRICES[-1][0]} px)")

@@ -308,15 +308,24 @@ def _check_references(s: GenerationSettings, m: NaiModel) -> None:
                 raise SettingsError(f"vibes[{i}].{name}", f"{value} must be between 0 and 1")
         if not v.path and not v.encoding and not v.image_sha256:  # a sha alone is looked up in the cache
             raise SettingsError(f"vibes[{i}]", "needs an image path or an encoding")
-    cr = s.charref
-    if cr is None:
+    refs = s.charrefs()
+    if not refs:
         return
     if not m.charref:
-        raise SettingsError("charref", f"character reference is a V4.5 feature; {m.name} does not support it")
+        hint = " (the server answers 400 'Error encoding v4 director references')" if m.family == "v5" else ""
+        raise SettingsError("charref", f"Precise Reference (character reference) is a V4.5 feature; {m.name} does "
+                                       f"not support it{hint}")
     if s.action == "infill":
-        raise SettingsError("charref", "character reference cannot be used with infill")
+        raise SettingsError("charref", "Precise Reference (character reference) cannot be used with infill; "
+                                       "remove the references to inpaint")
     if vibes:
-        raise SettingsError("charref", "character reference and vibe transfer cannot be used together")
-    for name, value in (("fidelity", cr.fidelity), ("strength", cr.strength)):
-        if not 0.0 <= value <= 1.0:
-            raise SettingsError(f"charref.{name}", f"{value} must be between 0 and 1")
+        raise SettingsError("charref", "Precise Reference and vibe transfer cannot be used together")
+    from ..settings import CHARREF_MODES
+
+    for i, cr in enumerate(refs):
+        where = "charref" if len(refs) == 1 else f"charref[{i}]"
+        if cr.mode and cr.mode not in CHARREF_MODES:
+            raise SettingsError(f"{where}.mode", f"{cr.mode!r} is not one of {', '.join(CHARREF_MODES)}")
+        for name, value in (("fidelity", cr.fidelity), ("strength", cr.strength)):
+            if not 0.0 <= value <= 1.0:
+                raise SettingsError(f"{where}.{name}", f"{value} must be between 0 and 1")

@@ -13,7 +13,8 @@ the sources disagree (see spec §3–§4, §12–§14):
 * img2img: ``strength``, ``noise``, ``add_original_image: true``, ``inpaintImg2ImgStrength: 1``,
   ``color_correct: false`` (V5 website capture).
 * infill: the inpainting model id, ``strength``/``noise`` from the settings,
-  ``add_original_image: false``, ``inpaintImg2ImgStrength: 1``, no ``img2img`` object — the
+  ``add_original_image`` from ``inpaint_keep_original`` ("keep original image", off by
+  default as the website sends it), ``inpaintImg2ImgStrength: 1``, no ``img2img`` object — the
   V5 website infill capture, the best evidence (spec Open question 4). Every vibe and
   character-reference field is left out. V5 curated infill keeps the V5 body with the model
   swapped to ``nai-diffusion-4-5-curated-inpainting`` as the website does.
@@ -26,6 +27,8 @@ the sources disagree (see spec §3–§4, §12–§14):
 * Furry mode (V4+): ``fur dataset, `` is prefixed when the settings carry a ``furry`` flag.
 * V5 transparency: when the prompt has ``transparent background`` (or the settings carry a
   ``transparent`` flag), ``straight_alpha`` and ``tag_hint_transparent_background`` are sent.
+* V5 text in the image: quoted phrases become a ``, teXt: …`` block after the quality tags
+  unless a prompt already has ``text:`` (:mod:`.v5text`, nai-tools.md §5).
 * ``image_format`` is not sent: the server then returns PNG, which we save with its chunks.
 """
 
@@ -37,7 +40,7 @@ import secrets
 from typing import Any
 
 from ..settings import GenerationSettings, SettingsError, cell_to_xy
-from . import images, presets
+from . import images, presets, v5text
 from .models import NaiModel, get_model, nai_sampler, nai_schedule, validate
 
 MAX_SEED = 0xFFFFFFFF
@@ -59,12 +62,16 @@ def is_furry(settings: GenerationSettings, model: NaiModel) -> bool:
 
 
 def final_prompt(settings: GenerationSettings, model: NaiModel | None = None) -> str:
-    """The prompt as sent: (``fur dataset, `` +) the user's text (+ transparency tag on V5) + quality tags."""
+    """The prompt as sent: (``fur dataset, `` +) the user's text (+ transparency tag on V5) + quality tags
+    (+ on V5 the ``teXt:`` block of quoted phrases, :mod:`.v5text`)."""
     m = model or get_model(settings.model)
     text = presets.apply_furry(settings.prompt) if is_furry(settings, m) else settings.prompt
     if is_transparent(settings, m):
         text = presets.apply_transparent(text)
-    return presets.apply_quality(text, m.id) if settings.quality else text
+    text = presets.apply_quality(text, m.id) if settings.quality else text
+    if m.family == "v5":
+        text += v5text.text_suffix(settings.prompt, [c.prompt for c in settings.enabled_characters()])
+    return text
 
 
 def final_negative(settings: GenerationSettings, model: NaiModel | None = None) -> str:
@@ -139,7 +146,7 @@ def vibe_fields(
 
     ``vibe_encodings`` (one per enabled vibe) win when given: V4+ encodings, or V3 raw images."""
     vibes = settings.enabled_vibes()
-    if not vibes or settings.action == "infill" or settings.charref is not None:
+    if not vibes or settings.action == "infill" or settings.charrefs():
         return {}
     data: list[str | None]
     if vibe_encodings is not None:
@@ -161,18 +168,19 @@ def vibe_fields(
 
 
 def charref_fields(settings: GenerationSettings) -> dict[str, Any]:
-    cr = settings.charref
-    if cr is None:
+    """Precise Reference: parallel arrays, one entry per reference (nai-tools.md §4)."""
+    refs = settings.charrefs()
+    if not refs:
         return {}
-    caption = "character&style" if cr.style_aware else "character"
     return {
-        "director_reference_images": [images.charref_b64(cr.path)],
+        "director_reference_images": [images.charref_b64(cr.path, "charref" if i == 0 else f"charref[{i}]")
+                                      for i, cr in enumerate(refs)],
         "director_reference_descriptions": [
-            {"caption": {"base_caption": caption, "char_captions": []}, "legacy_uc": False}
+            {"caption": {"base_caption": cr.caption(), "char_captions": []}, "legacy_uc": False} for cr in refs
         ],
-        "director_reference_information_extracted": [1],
-        "director_reference_strength_values": [_num(cr.strength)],
-        "director_reference_secondary_strength_values": [_num(round(1.0 - cr.fidelity, 2))],
+        "director_reference_information_extracted": [1 for _ in refs],
+        "director_reference_strength_values": [_num(cr.strength) for cr in refs],
+        "director_reference_secondary_strength_values": [_num(round(1.0 - cr.fidelity, 2)) for cr in refs],
     }
 
 
@@ -229,7 +237,7 @@ def _v4_parameters(s: GenerationSettings, m: NaiModel, seed: int, refs: dict[str
     p["qualityToggle"] = s.quality
     p["autoSmea"] = False
     p.update(dynamic_thresholding=False, controlnet_strength=1, legacy=False)
-    p["add_original_image"] = s.action != "infill"
+    p["add_original_image"] = s.inpaint_keep_original if s.action == "infill" else True
     p["cfg_rescale"] = _num(s.cfg_rescale)
     p["noise_schedule"] = schedule
     p["legacy_v3_extend"] = False
@@ -266,7 +274,7 @@ def _v5_parameters(s: GenerationSettings, m: NaiModel, seed: int) -> dict[str, A
         p["tag_hint_transparent_background"] = True
     p["autoSmea"] = False
     p.update(dynamic_thresholding=False, controlnet_strength=1, legacy=False)
-    p["add_original_image"] = s.action != "infill"
+    p["add_original_image"] = s.inpaint_keep_original if s.action == "infill" else True
     p["cfg_rescale"] = _num(s.cfg_rescale)
     p["legacy_v3_extend"] = False
     p["use_coords"] = chars["use_coords"]
@@ -303,7 +311,7 @@ def _v3_parameters(s: GenerationSettings, m: NaiModel, seed: int, refs: dict[str
     p["ucPreset"] = presets.uc_preset_number(s.uc_preset, m.id)
     p["qualityToggle"] = s.quality
     p.update(sm=s.smea, sm_dyn=s.smea_dyn, dynamic_thresholding=False, controlnet_strength=1, legacy=False)
-    p["add_original_image"] = s.action != "infill"
+    p["add_original_image"] = s.inpaint_keep_original if s.action == "infill" else True
     p["cfg_rescale"] = _num(s.cfg_rescale)
     p["noise_schedule"] = schedule
     p["legacy_v3_extend"] = False

@@ -1,0 +1,167 @@
+"""The Director Tools dialog: pick a tool (and, for emotion, the moods), see the cost, confirm.
+
+It only asks: it returns a :class:`~peropix_tui.core.nai.tools_jobs.ToolRequest` (or None) and
+never sends anything; the caller queues the jobs. The cost line is recomputed on every change
+from the images' sizes (``quick_cost``), and confirming is refused — with the reason shown —
+when the total is over the budget or the balance. Mood sets can be loaded and saved
+(:mod:`peropix_tui.core.mood_presets`). File names are shown as plain text, never as markup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Select, Static
+
+from ..core.mood_presets import list_moodsets, load_moodset, save_moodset
+from ..core.nai.tools import DEFRY_TOOLS, EMOTION_LEVELS, MOODS, REQ_TYPES
+from ..core.nai.tools_jobs import ToolRequest, quick_cost, refusal, source_sizes
+from ..core.presets import PresetError
+
+
+class ToolDialog(ModalScreen[ToolRequest | None]):
+    """Ask which Director Tool to run on ``sources``; ctrl+s / Run confirms, escape cancels."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="tool_cancel"),
+        Binding("ctrl+s", "confirm", "Run", id="tool_run"),
+        Binding("ctrl+a", "all_moods", "All moods", id="tool_all_moods"),
+    ]
+    DEFAULT_CSS = """
+    ToolDialog #moods { height: auto; grid-size: 4; grid-gutter: 0 1; }
+    ToolDialog #moods Checkbox { width: 1fr; }
+    ToolDialog #cost { margin-top: 1; }
+    ToolDialog #refusal { color: $error; }
+    """
+
+    def __init__(self, sources: list[Path], *, tier: int | None, active: bool = True, balance: int | None = None,
+                 budget: int = 0, tool: str = "emotion") -> None:
+        super().__init__()
+        self.sources = tuple(sources)
+        self.tier, self.active, self.balance, self.budget = tier, active, balance, budget
+        self.initial_tool = tool
+        self.total = 0
+        self._sizes: list[tuple[int, int]] | None = None
+        self._size_error = ""
+
+    def compose(self) -> ComposeResult:
+        names = ", ".join(p.name for p in self.sources[:3]) + (" …" if len(self.sources) > 3 else "")
+        with Vertical(classes="dialog"):
+            yield Static(f"Director Tools on {len(self.sources)} image(s): {names}", markup=False, id="title")
+            yield Select([(t, t) for t in REQ_TYPES], value=self.initial_tool, allow_blank=False, id="tool")
+            with Vertical(id="emotion-box"):
+                with Horizontal():
+                    yield Select([(n, n) for n in list_moodsets()], prompt="saved mood set", id="moodset")
+                    yield Input(placeholder="save moods as…", id="save-as")
+                with VerticalScroll():
+                    with Grid(id="moods"):
+                        for m in MOODS:
+                            yield Checkbox(m, False, id=f"mood-{m}")
+            yield Select([(f"{i} {name}", i) for i, name in enumerate(EMOTION_LEVELS)], value=0,
+                         allow_blank=False, id="defry")
+            yield Input(placeholder="prompt (colorize: colours; emotion: extra after the mood)", id="prompt")
+            yield Static("", id="cost", markup=False)
+            yield Static("", id="refusal", markup=False)
+            yield Button("Run (ctrl+s)", id="run", variant="primary")
+
+    def on_mount(self) -> None:
+        try:
+            self._sizes = source_sizes(self.sources)
+        except (OSError, ValueError) as e:
+            self._size_error = str(e)
+        self._refresh()
+
+    # ---------------------------------------------------------------- state
+    @property
+    def tool(self) -> str:
+        return str(self.query_one("#tool", Select).value)
+
+    def chosen_moods(self) -> tuple[str, ...]:
+        return tuple(m for m in MOODS if self.query_one(f"#mood-{m}", Checkbox).value)
+
+    def request(self) -> ToolRequest:
+        tool = self.tool
+        defry = self.query_one("#defry", Select).value
+        return ToolRequest(tool, self.sources, self.chosen_moods() if tool == "emotion" else (),
+                           int(defry) if tool in DEFRY_TOOLS and isinstance(defry, int) else 0,
+                           self.query_one("#prompt", Input).value.strip() if tool in DEFRY_TOOLS else "")
+
+    def _refresh(self) -> None:
+        tool = self.tool
+        self.query_one("#emotion-box").display = tool == "emotion"
+        self.query_one("#defry").display = tool in DEFRY_TOOLS
+        self.query_one("#prompt").display = tool in DEFRY_TOOLS
+        req = self.request()
+        if self._sizes is None:
+            self.total, line = 0, f"cannot price: {self._size_error}"
+        else:
+            self.total = quick_cost(req, tier=self.tier or 0, active=self.active, sizes=self._sizes)
+            line = f"Cost: {self.total} Anlas for {req.requests} request(s)"
+            if self.tier is None:
+                line += " (tier unknown: nothing assumed free)"
+            if self.balance is not None:
+                line += f" · balance {self.balance}"
+        self.query_one("#cost", Static).update(line)
+        self.query_one("#refusal", Static).update(self._reason() or "")
+
+    def _reason(self) -> str | None:
+        if self._sizes is None:
+            return f"cannot read the images: {self._size_error}"
+        if self.tool == "emotion" and not self.chosen_moods():
+            return "pick at least one mood (ctrl+a: all 24)"
+        return refusal(self.total, balance=self.balance, budget=self.budget)
+
+    # ---------------------------------------------------------------- events
+    @on(Select.Changed, "#tool")
+    @on(Select.Changed, "#defry")
+    @on(Checkbox.Changed)
+    @on(Input.Changed, "#prompt")
+    def _changed(self) -> None:
+        self._refresh()
+
+    @on(Select.Changed, "#moodset")
+    def _load_set(self, event: Select.Changed) -> None:
+        if not isinstance(event.value, str):
+            return
+        try:
+            chosen = set(load_moodset(event.value))
+        except PresetError as e:
+            self.notify(str(e), severity="error", markup=False)
+            return
+        with self.prevent(Checkbox.Changed):
+            for m in MOODS:
+                self.query_one(f"#mood-{m}", Checkbox).value = m in chosen
+        self._refresh()
+
+    @on(Input.Submitted, "#save-as")
+    def _save_set(self, event: Input.Submitted) -> None:
+        try:
+            save_moodset(event.value, list(self.chosen_moods()))
+        except (PresetError, ValueError) as e:
+            self.notify(str(e), severity="error", markup=False)
+            return
+        self.notify(f"saved mood set {event.value.strip()}", markup=False)
+
+    def action_all_moods(self) -> None:
+        every = not all(self.query_one(f"#mood-{m}", Checkbox).value for m in MOODS)
+        with self.prevent(Checkbox.Changed):
+            for m in MOODS:
+                self.query_one(f"#mood-{m}", Checkbox).value = every
+        self._refresh()
+
+    @on(Button.Pressed, "#run")
+    def action_confirm(self) -> None:
+        self._refresh()
+        reason = self._reason()
+        if reason:
+            self.notify(reason, severity="warning", markup=False)
+            return
+        self.dismiss(self.request())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
