@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Provider = Literal["nai", "local"]
+Provider = Literal["nai", "local", "comfyui"]
 Action = Literal["generate", "img2img", "infill"]
 
-PROVIDERS: tuple[str, ...] = ("nai", "local")
+PROVIDERS: tuple[str, ...] = ("nai", "local", "comfyui")
 ACTIONS: tuple[str, ...] = ("generate", "img2img", "infill")
 UC_PRESETS: tuple[str, ...] = ("heavy", "light", "human", "furry", "none")
 
@@ -157,6 +157,8 @@ class GenerationSettings:
     compile: bool = False  # torch.compile the UNet (slow first image per size, faster steps after)
     hires_scale: float | None = None
     hires_denoise: float = 0.5
+    # ComfyUI
+    clip_skip: int | None = None  # CLIPSetLastLayer at -N (1 = last layer, 2 = penultimate); None = model default
 
     # ----------------------------------------------------------------- helpers
     def copy(self, **changes: Any) -> GenerationSettings:

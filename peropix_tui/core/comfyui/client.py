@@ -1,0 +1,556 @@
+"""One ComfyUI server over HTTP (httpx) and its WebSocket (``websockets``).
+
+:meth:`ComfyClient.run_prompt` is the path of one job (specs/comfyui-api.md §2, §3, §8):
+
+1. open ``/ws?clientId=<ours>`` (feature flags ask for previews with metadata, binary type 4);
+2. ``POST /prompt`` with our ``client_id`` and a fresh ``prompt_id``; a 400 (or a 200 whose
+   ``node_errors`` name our output) becomes one :class:`BackendError` line naming node and input;
+3. follow the events for our prompt: ``progress`` → :class:`Progress`, binary preview frames →
+   ``Progress.preview`` (finals when the running node is a ``SaveImageWebsocket``),
+   ``execution_error`` / ``execution_interrupted`` → errors, ``execution_success`` or
+   ``executing {node: null}`` → done;
+4. read the outputs from ``/history/{id}`` (falling back to the ``executed`` events) and fetch each
+   file with ``/view``: the PNG bytes exactly as the server wrote them (``prompt``/``workflow``
+   chunks kept).
+
+Never a hang: a dropped socket is reopened with the same client id and the prompt looked up in
+``/queue`` and ``/history`` (gone from both = the server restarted: a retryable error); a running
+prompt with no event for ``stall`` seconds, or a job over ``job`` seconds, ends in an error.
+Cancelling deletes our own queued prompt (never anyone else's) and interrupts only when our prompt
+is the one running, passing its id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import struct
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from ... import __version__
+from ..backend import BackendError, CancelToken, GenerationCancelled, Progress, ProgressCallback
+from .config import ComfyServer
+from .errors import execution_message, rejection_message
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"PeroPix-TUI/{__version__}"
+PREVIEW_IMAGE = 1
+TEXT = 3
+PREVIEW_IMAGE_WITH_METADATA = 4
+WS_FINAL_NODES = frozenset({"SaveImageWebsocket"})
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Deadlines, seconds. Tests shrink them."""
+
+    connect: float = 10.0
+    request: float = 60.0
+    stall: float = 300.0
+    """A running prompt with no event this long is stuck."""
+    job: float = 3600.0
+    """One job in all, queue wait included."""
+    idle_poll: float = 5.0
+    """Look the prompt up in /queue and /history after this long without a WebSocket message."""
+    reconnect: float = 30.0
+    """How long to keep reopening a dropped WebSocket."""
+    interrupt_wait: float = 15.0
+    tick: float = 0.1
+
+
+@dataclass
+class OutputImage:
+    node: str
+    data: bytes
+    filename: str | None = None
+    kind: str = "output"
+    """output | temp (PreviewImage) | websocket (SaveImageWebsocket)."""
+
+
+@dataclass
+class PromptResult:
+    prompt_id: str
+    images: list[OutputImage]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QueueState:
+    running: list[str]
+    pending: list[str]
+
+    @property
+    def depth(self) -> int:
+        return len(self.running) + len(self.pending)
+
+
+class _Done(Exception):
+    def __init__(self, history: dict[str, Any] | None) -> None:
+        super().__init__("done")
+        self.history = history
+
+
+class _Dropped(Exception):
+    """The WebSocket closed under us."""
+
+
+def ws_url(base: str, client_id: str) -> str:
+    parts = urlsplit(base)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    path = parts.path.rstrip("/") + "/ws"
+    return urlunsplit((scheme, parts.netloc, path, f"clientId={client_id}", ""))
+
+
+def parse_binary(frame: bytes) -> tuple[int, dict[str, Any], bytes] | None:
+    """(event type, metadata, image bytes) of a binary frame; None when it is not an image."""
+    if len(frame) < 8:
+        return None
+    (event,) = struct.unpack(">I", frame[:4])
+    if event == PREVIEW_IMAGE:
+        (fmt,) = struct.unpack(">I", frame[4:8])
+        return event, {"image_type": "image/png" if fmt == 2 else "image/jpeg"}, frame[8:]
+    if event == PREVIEW_IMAGE_WITH_METADATA:
+        (n,) = struct.unpack(">I", frame[4:8])
+        try:
+            meta = json.loads(frame[8:8 + n].decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        return event, meta if isinstance(meta, dict) else {}, frame[8 + n:]
+    return None
+
+
+class ComfyClient:
+    """HTTP + WebSocket access to one server. Use on one event loop; ``aclose`` when done."""
+
+    def __init__(self, server: ComfyServer, *, timeouts: Timeouts | None = None) -> None:
+        self.server = server
+        self.timeouts = timeouts or Timeouts()
+        self._http: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # ------------------------------------------------------------------ http
+    @property
+    def name(self) -> str:
+        return self.server.name
+
+    def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._loop is not loop:
+            t = self.timeouts
+            self._http = httpx.AsyncClient(
+                base_url=self.server.url,
+                headers={"User-Agent": USER_AGENT, **self.server.headers},
+                timeout=httpx.Timeout(t.request, connect=t.connect),
+            )
+            self._loop = loop
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None and self._loop is asyncio.get_running_loop():
+            await self._http.aclose()
+        self._http = None
+
+    def _unreachable(self, e: Exception) -> BackendError:
+        kind = "timed out" if isinstance(e, httpx.TimeoutException) else "unreachable"
+        detail = str(e).strip() or type(e).__name__
+        return BackendError(f"ComfyUI server {self.name} ({self.server.url}) {kind}: {detail}", retryable=True)
+
+    async def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            return await self._client().request(method, path, **kw)
+        except httpx.TransportError as e:
+            raise self._unreachable(e) from None
+
+    async def get_json(self, path: str, **params: Any) -> Any:
+        r = await self.request("GET", path, params=params or None)
+        if r.status_code == 404:
+            raise BackendError(f"ComfyUI server {self.name}: {path} not found (404)", status=404)
+        if r.status_code != 200:
+            raise BackendError(f"ComfyUI server {self.name}: {path} answered {r.status_code}",
+                               status=r.status_code, retryable=r.status_code >= 500)
+        try:
+            return r.json()
+        except ValueError:
+            raise BackendError(f"ComfyUI server {self.name}: {path} did not answer JSON") from None
+
+    async def post_json(self, path: str, body: Any) -> httpx.Response:
+        return await self.request("POST", path, json=body)
+
+    # ----------------------------------------------------------- small routes
+    async def system_stats(self) -> dict[str, Any]:
+        data = await self.get_json("/system_stats")
+        return data if isinstance(data, dict) else {}
+
+    async def object_info(self, node_class: str | None = None) -> dict[str, Any]:
+        data = await self.get_json(f"/object_info/{node_class}" if node_class else "/object_info")
+        return data if isinstance(data, dict) else {}
+
+    async def models(self, folder: str) -> list[str]:
+        try:
+            data = await self.get_json(f"/models/{folder}")
+        except BackendError as e:
+            if e.status == 404:
+                return []
+            raise
+        return [str(x) for x in data] if isinstance(data, list) else []
+
+    async def queue(self) -> QueueState:
+        data = await self.get_json("/queue")
+        if not isinstance(data, dict):
+            data = {}
+
+        def ids(key: str) -> list[str]:
+            items = data.get(key) or []
+            return [str(it[1]) for it in items if isinstance(it, list) and len(it) > 1]
+
+        return QueueState(running=ids("queue_running"), pending=ids("queue_pending"))
+
+    async def history(self, prompt_id: str) -> dict[str, Any] | None:
+        """The finished prompt's history entry; None while it is unknown, unfinished or evicted."""
+        data = await self.get_json(f"/history/{prompt_id}")
+        entry = data.get(prompt_id) if isinstance(data, dict) else None
+        return entry if isinstance(entry, dict) else None
+
+    async def view(self, filename: str, subfolder: str = "", kind: str = "output") -> bytes:
+        r = await self.request("GET", "/view", params={"filename": filename, "subfolder": subfolder, "type": kind})
+        if r.status_code != 200:
+            raise BackendError(f"ComfyUI server {self.name}: /view {subfolder}/{filename} answered {r.status_code}",
+                               status=r.status_code, retryable=r.status_code >= 500)
+        return r.content
+
+    async def upload_image(self, data: bytes, filename: str, *, subfolder: str = "peropix",
+                           route: str = "/upload/image") -> str:
+        """Upload to the input folder; the ``LoadImage.image`` value (``sub/name``)."""
+        files = {"image": (filename, data, "image/png")}
+        form = {"overwrite": "true", "subfolder": subfolder, "type": "input"}
+        r = await self.request("POST", route, files=files, data=form)
+        if r.status_code != 200:
+            raise BackendError(f"ComfyUI server {self.name}: upload of {filename} answered {r.status_code}",
+                               status=r.status_code, retryable=r.status_code >= 500)
+        body = r.json()
+        name, sub = str(body.get("name") or filename), str(body.get("subfolder") or "")
+        return f"{sub}/{name}" if sub else name
+
+    async def delete_queued(self, prompt_id: str) -> None:
+        """Remove our own pending prompt (never anyone else's)."""
+        await self.post_json("/queue", {"delete": [prompt_id]})
+
+    async def interrupt(self, prompt_id: str) -> None:
+        """Interrupt ``prompt_id`` if it is the one running (the id makes a newer server check)."""
+        await self.post_json("/interrupt", {"prompt_id": prompt_id})
+
+    # ------------------------------------------------------------ one prompt
+    async def submit(self, graph: dict[str, Any], client_id: str, prompt_id: str,
+                     extra_pnginfo: dict[str, Any] | None = None) -> list[str]:
+        """``POST /prompt``; returns warnings (node errors on outputs that are not ours to need)."""
+        body: dict[str, Any] = {"prompt": graph, "client_id": client_id, "prompt_id": prompt_id}
+        if extra_pnginfo:
+            body["extra_data"] = {"extra_pnginfo": extra_pnginfo}
+        r = await self.post_json("/prompt", body)
+        try:
+            answer = r.json()
+        except ValueError:
+            answer = r.text
+        if r.status_code == 400:
+            raise BackendError(rejection_message(self.name, answer), status=400)
+        if r.status_code != 200:
+            raise BackendError(f"ComfyUI server {self.name}: /prompt answered {r.status_code}",
+                               status=r.status_code, retryable=r.status_code >= 500)
+        node_errors = answer.get("node_errors") if isinstance(answer, dict) else None
+        return [rejection_message(self.name, {"node_errors": node_errors})] if node_errors else []
+
+    async def prompt_state(self, prompt_id: str) -> tuple[str, dict[str, Any] | None]:
+        """("done", history) | ("running", None) | ("pending", None) | ("gone", None)."""
+        entry = await self.history(prompt_id)
+        if entry is not None:
+            return "done", entry
+        q = await self.queue()
+        if prompt_id in q.running:
+            return "running", None
+        if prompt_id in q.pending:
+            return "pending", None
+        entry = await self.history(prompt_id)  # it may have finished between the two looks
+        return ("done", entry) if entry is not None else ("gone", None)
+
+    async def run_prompt(self, graph: dict[str, Any], on_progress: ProgressCallback, cancel: CancelToken, *,
+                         extra_pnginfo: dict[str, Any] | None = None) -> PromptResult:
+        run = _Run(self, graph, on_progress, cancel)
+        return await run.execute(extra_pnginfo)
+
+
+class _Run:
+    """The state of one prompt being followed over the WebSocket."""
+
+    def __init__(self, client: ComfyClient, graph: dict[str, Any], on_progress: ProgressCallback,
+                 cancel: CancelToken) -> None:
+        self.c = client
+        self.t = client.timeouts
+        self.graph = graph
+        self.on_progress = on_progress
+        self.cancel = cancel
+        self.client_id = uuid.uuid4().hex
+        self.prompt_id = str(uuid.uuid4())
+        self.running = False
+        self.node: str | None = None
+        self.step, self.total = 0, 0
+        self.ws_images: list[OutputImage] = []
+        self.executed: dict[str, Any] = {}
+        self.cancel_sent = False
+        self.cancel_deadline = 0.0
+        self.queue_note: str | None = None
+        now = time.monotonic()
+        self.started = now
+        self.last_event = now
+        self.last_message = now
+
+    # ----------------------------------------------------------- websocket
+    async def _connect(self) -> Any:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, InvalidURI
+
+        try:
+            ws = await connect(ws_url(self.c.server.url, self.client_id),
+                               additional_headers=self.c.server.headers or None,
+                               user_agent_header=USER_AGENT, open_timeout=self.t.connect,
+                               max_size=256 * 1024 * 1024, ping_interval=20, ping_timeout=60,
+                               proxy=None)
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as e:
+            detail = str(e).strip() or type(e).__name__
+            raise BackendError(f"ComfyUI server {self.c.name} ({self.c.server.url}) unreachable: {detail}",
+                               retryable=True) from None
+        await ws.send(json.dumps({"type": "feature_flags", "data": {"supports_preview_metadata": True}}))
+        return ws
+
+    async def _reconnect(self) -> Any:
+        deadline = time.monotonic() + self.t.reconnect
+        delay = 0.2
+        last: BackendError | None = None
+        while time.monotonic() < deadline:
+            self.cancel.raise_if_cancelled()
+            try:
+                return await self._connect()
+            except BackendError as e:
+                last = e
+            await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 2.0)
+        raise BackendError(f"ComfyUI server {self.c.name}: connection lost mid-job and not back within "
+                           f"{self.t.reconnect:g} s" + (f" ({last})" if last else ""), retryable=True)
+
+    # ---------------------------------------------------------------- main
+    async def execute(self, extra_pnginfo: dict[str, Any] | None) -> PromptResult:
+        self.cancel.raise_if_cancelled()
+        ws = await self._connect()
+        try:
+            warnings = await self.c.submit(self.graph, self.client_id, self.prompt_id, extra_pnginfo)
+            history = await self._follow(ws)
+        finally:
+            await ws.close()
+        images = await self._collect(history)
+        if not images:
+            raise BackendError(f"ComfyUI server {self.c.name}: the prompt finished without an image"
+                               + (f" ({warnings[0]})" if warnings else ""))
+        return PromptResult(self.prompt_id, images, warnings)
+
+    async def _follow(self, ws: Any) -> dict[str, Any] | None:
+        from websockets.exceptions import ConnectionClosed
+
+        while True:
+            try:
+                await self._checks()
+                try:
+                    msg = await asyncio.wait_for(ws.recv(), timeout=self.t.tick)
+                except TimeoutError:
+                    if time.monotonic() - self.last_message >= self.t.idle_poll:
+                        await self._poll()
+                    continue
+                except ConnectionClosed:
+                    raise _Dropped() from None
+                self.last_message = time.monotonic()
+                if isinstance(msg, bytes):
+                    self._on_binary(msg)
+                else:
+                    self._on_text(msg)
+            except _Done as d:
+                return d.history
+            except _Dropped:
+                log.info("ComfyUI %s: WebSocket dropped; reconnecting", self.c.name)
+                ws = await self._reconnect()
+                self.last_message = time.monotonic()
+                await self._poll()
+
+    async def _checks(self) -> None:
+        now = time.monotonic()
+        if self.cancel.cancelled:
+            await self._do_cancel()
+        if now - self.started > self.t.job:
+            await self._give_up(f"did not finish within {self.t.job:g} s")
+        if self.running and now - self.last_event > self.t.stall:
+            await self._give_up(f"prompt stuck: no progress for {self.t.stall:g} s")
+
+    async def _give_up(self, why: str) -> None:
+        try:
+            await self.c.delete_queued(self.prompt_id)
+            if self.running:
+                await self.c.interrupt(self.prompt_id)
+        except BackendError:
+            pass
+        raise BackendError(f"ComfyUI server {self.c.name}: {why}", retryable=True)
+
+    async def _poll(self) -> None:
+        self.last_message = time.monotonic()
+        state, entry = await self.c.prompt_state(self.prompt_id)
+        if state == "done":
+            self._check_history_status(entry)
+            raise _Done(entry)
+        if state == "gone":
+            raise BackendError(f"ComfyUI server {self.c.name}: the prompt is gone from its queue and history "
+                               "(the server restarted mid-job?)", retryable=True)
+        if state == "running" and not self.running:
+            self.running = True
+            self.last_event = time.monotonic()
+
+    def _check_history_status(self, entry: dict[str, Any] | None) -> None:
+        status = (entry or {}).get("status") or {}
+        if not isinstance(status, dict) or status.get("status_str") != "error":
+            return
+        for event, data in status.get("messages") or []:
+            if event == "execution_error":
+                raise BackendError(execution_message(self.c.name, data))
+            if event == "execution_interrupted":
+                if self.cancel_sent:
+                    raise GenerationCancelled()
+                raise BackendError(f"ComfyUI server {self.c.name}: the prompt was interrupted on the server",
+                                   retryable=True)
+        raise BackendError(f"ComfyUI server {self.c.name}: the prompt ended in an error")
+
+    async def _do_cancel(self) -> None:
+        if not self.cancel_sent:
+            self.cancel_sent = True
+            try:
+                await self.c.delete_queued(self.prompt_id)
+                state, _ = await self.c.prompt_state(self.prompt_id)
+                if state == "running":
+                    await self.c.interrupt(self.prompt_id)
+                    self.cancel_deadline = time.monotonic() + self.t.interrupt_wait
+                    return  # wait for execution_interrupted
+            except BackendError:
+                pass
+            raise GenerationCancelled()
+        if time.monotonic() > self.cancel_deadline:
+            raise GenerationCancelled()
+
+    # -------------------------------------------------------------- events
+    def _ours(self, data: Any) -> bool:
+        return isinstance(data, dict) and data.get("prompt_id") == self.prompt_id
+
+    def _on_text(self, text: str) -> None:
+        try:
+            msg = json.loads(text)
+        except json.JSONDecodeError:
+            return
+        if not isinstance(msg, dict):
+            return
+        kind, data = msg.get("type"), msg.get("data")
+        if kind == "status":
+            self._on_status(data)
+            return
+        if not self._ours(data):
+            return
+        assert isinstance(data, dict)
+        self.last_event = time.monotonic()
+        if kind == "execution_start":
+            self.running = True
+        elif kind == "executing":
+            node = data.get("node")
+            if node is None:
+                raise _Done(None)
+            self.running = True
+            self.node = str(node)
+        elif kind == "progress":
+            self.step, self.total = int(data.get("value") or 0), int(data.get("max") or 0)
+            self._report(Progress(step=self.step, total=self.total))
+        elif kind == "executed":
+            self.executed[str(data.get("node"))] = data.get("output")
+        elif kind == "execution_success":
+            raise _Done(None)
+        elif kind == "execution_error":
+            raise BackendError(execution_message(self.c.name, data))
+        elif kind == "execution_interrupted":
+            if self.cancel_sent:
+                raise GenerationCancelled()
+            raise BackendError(f"ComfyUI server {self.c.name}: the prompt was interrupted on the server "
+                               "(someone pressed Cancel there?)", retryable=True)
+
+    def _on_status(self, data: Any) -> None:
+        if self.running or not isinstance(data, dict):
+            return
+        remaining = ((data.get("status") or {}).get("exec_info") or {}).get("queue_remaining")
+        if isinstance(remaining, int) and remaining > 1:
+            note = f"queued on {self.c.name} ({remaining - 1} ahead or running)"
+            if note != self.queue_note:
+                self.queue_note = note
+                self._report(Progress(step=0, total=0, message=note))
+
+    def _on_binary(self, frame: bytes) -> None:
+        parsed = parse_binary(frame)
+        if parsed is None:
+            return
+        event, meta, image = parsed
+        if event == PREVIEW_IMAGE_WITH_METADATA:
+            if meta.get("prompt_id") not in (None, self.prompt_id):
+                return
+            node = str(meta.get("node_id") or self.node or "")
+        else:
+            if not self.running:
+                return
+            node = self.node or ""
+        self.last_event = time.monotonic()
+        cls = (self.graph.get(node) or {}).get("class_type")
+        if cls in WS_FINAL_NODES:
+            self.ws_images.append(OutputImage(node=node, data=image, kind="websocket"))
+            return
+        self._report(Progress(step=self.step, total=self.total, preview=image))
+
+    def _report(self, p: Progress) -> None:
+        try:
+            self.on_progress(p)
+        except Exception:  # a UI callback must not break the job
+            log.exception("progress callback failed")
+
+    # ------------------------------------------------------------- outputs
+    async def _collect(self, history: dict[str, Any] | None) -> list[OutputImage]:
+        if history is None:
+            try:
+                history = await self.c.history(self.prompt_id)
+            except BackendError:
+                history = None
+        if history is not None:
+            self._check_history_status(history)
+        outputs = (history or {}).get("outputs") or self.executed
+        refs: list[tuple[str, dict[str, Any]]] = []
+        for node, out in sorted(outputs.items(), key=lambda kv: _node_key(kv[0])):
+            for img in (out or {}).get("images") or []:
+                if isinstance(img, dict) and img.get("filename"):
+                    refs.append((str(node), img))
+        saved = [r for r in refs if r[1].get("type", "output") == "output"]
+        chosen = saved or ([] if self.ws_images else refs)
+        images = [
+            OutputImage(node=node, data=await self.c.view(str(img["filename"]), str(img.get("subfolder") or ""),
+                                                          str(img.get("type") or "output")),
+                        filename=str(img["filename"]), kind=str(img.get("type") or "output"))
+            for node, img in chosen
+        ]
+        return images + self.ws_images
+
+
+def _node_key(node_id: str) -> tuple[int, int, str]:
+    return (0, int(node_id), "") if node_id.isdigit() else (1, 0, node_id)
+
