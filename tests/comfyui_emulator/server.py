@@ -249,16 +249,14 @@ class ComfyEmulator:
                 delay = self._take("http_delay")
                 if delay is not None:
                     await asyncio.sleep(delay.seconds)
-            request["json"] = body
-            result: web.StreamResponse = await handler(request)
+            result: web.StreamResponse = await handler(request, body)
             return result
         return wrapped
 
     def _queue_remaining(self) -> int:
         return len(self._heap) + (1 if self._running else 0)
 
-    async def _post_prompt(self, request: web.Request) -> web.Response:
-        body = request["json"]
+    async def _post_prompt(self, request: web.Request, body: Any = None) -> web.Response:
         if not isinstance(body, dict) or "prompt" not in body:
             return web.json_response({"error": {"type": "no_prompt", "message": "No prompt provided", "details": "",
                                                 "extra_info": {}}, "node_errors": {}}, status=400)
@@ -308,16 +306,16 @@ class ComfyEmulator:
         self._broadcast_status()
         return pid
 
-    async def _get_prompt(self, request: web.Request) -> web.Response:
+    async def _get_prompt(self, request: web.Request, body: Any = None) -> web.Response:
         return web.json_response({"exec_info": {"queue_remaining": self._queue_remaining()}})
 
-    async def _get_queue(self, request: web.Request) -> web.Response:
+    async def _get_queue(self, request: web.Request, body: Any = None) -> web.Response:
         running = [self._running.item()] if self._running else []
         pending = [j.item() for _, _, j in self._heap]
         return web.json_response({"queue_running": running, "queue_pending": pending})
 
-    async def _post_queue(self, request: web.Request) -> web.Response:
-        body = request["json"] or {}
+    async def _post_queue(self, request: web.Request, body: Any = None) -> web.Response:
+        body = body or {}
         if body.get("clear"):
             self._heap = []
         for pid in body.get("delete") or []:
@@ -326,26 +324,26 @@ class ComfyEmulator:
         self._broadcast_status()
         return web.Response(status=200)
 
-    async def _post_interrupt(self, request: web.Request) -> web.Response:
-        body = request["json"] if isinstance(request["json"], dict) else {}
+    async def _post_interrupt(self, request: web.Request, body: Any = None) -> web.Response:
+        body = body if isinstance(body, dict) else {}
         pid = body.get("prompt_id")
         if pid is None or (self._running is not None and self._running.prompt_id == pid):
             self._interrupt = True
         return web.Response(status=200)
 
-    async def _get_history(self, request: web.Request) -> web.Response:
+    async def _get_history(self, request: web.Request, body: Any = None) -> web.Response:
         items = list(self._history.items())
         max_items = request.query.get("max_items")
         if max_items:
             items = items[-int(max_items):]
         return web.json_response(dict(items))
 
-    async def _get_history_one(self, request: web.Request) -> web.Response:
+    async def _get_history_one(self, request: web.Request, body: Any = None) -> web.Response:
         pid = request.match_info["prompt_id"]
         return web.json_response({pid: self._history[pid]} if pid in self._history else {})
 
-    async def _post_history(self, request: web.Request) -> web.Response:
-        body = request["json"] or {}
+    async def _post_history(self, request: web.Request, body: Any = None) -> web.Response:
+        body = body or {}
         if body.get("clear"):
             self._history.clear()
         for pid in body.get("delete") or []:
@@ -363,7 +361,7 @@ class ComfyEmulator:
             return web.Response(status=403)
         return folder / filename
 
-    async def _view(self, request: web.Request) -> web.Response:
+    async def _view(self, request: web.Request, body: Any = None) -> web.Response:
         q = request.query
         filename = q.get("filename", "")
         kind = q.get("type", "output")
@@ -377,7 +375,7 @@ class ComfyEmulator:
             return web.Response(status=404)
         return web.Response(body=path.read_bytes(), content_type="image/png")
 
-    async def _store_upload(self, request: web.Request) -> tuple[dict[str, Any], Path] | web.Response:
+    async def _store_upload(self, request: web.Request, body: Any = None) -> tuple[dict[str, Any], Path] | web.Response:
         form = await request.post()
         image = form.get("image")
         if image is None or not isinstance(image, web.FileField) or not image.filename:
@@ -400,13 +398,13 @@ class ComfyEmulator:
             self.requests[-1].body = {"filename": path.name, "subfolder": subfolder, "bytes": len(data)}
         return {"name": path.name, "subfolder": subfolder, "type": kind}, path
 
-    async def _upload_image(self, request: web.Request) -> web.Response:
+    async def _upload_image(self, request: web.Request, body: Any = None) -> web.Response:
         result = await self._store_upload(request)
         if isinstance(result, web.Response):
             return result
         return web.json_response(result[0])
 
-    async def _upload_mask(self, request: web.Request) -> web.Response:
+    async def _upload_mask(self, request: web.Request, body: Any = None) -> web.Response:
         result = await self._store_upload(request)
         if isinstance(result, web.Response):
             return result
@@ -423,29 +421,29 @@ class ComfyEmulator:
         path = self._folder_path("input", "", name)
         return isinstance(path, Path) and path.is_file()
 
-    async def _object_info(self, request: web.Request) -> web.Response:
+    async def _object_info(self, request: web.Request, body: Any = None) -> web.Response:
         folders = self._combo_folders()
         return web.json_response({cls: object_info(cls, folders) for cls in NODES})
 
-    async def _object_info_one(self, request: web.Request) -> web.Response:
+    async def _object_info_one(self, request: web.Request, body: Any = None) -> web.Response:
         cls = request.match_info["node_class"]
         if cls not in NODES:
             return web.json_response({})
         return web.json_response({cls: object_info(cls, self._combo_folders())})
 
-    async def _models(self, request: web.Request) -> web.Response:
+    async def _models(self, request: web.Request, body: Any = None) -> web.Response:
         return web.json_response(sorted(self.folders))
 
-    async def _models_folder(self, request: web.Request) -> web.Response:
+    async def _models_folder(self, request: web.Request, body: Any = None) -> web.Response:
         folder = request.match_info["folder"]
         if folder not in self.folders:
             return web.Response(status=404)
         return web.json_response(self.folders[folder])
 
-    async def _embeddings(self, request: web.Request) -> web.Response:
+    async def _embeddings(self, request: web.Request, body: Any = None) -> web.Response:
         return web.json_response([Path(e).stem for e in self.folders["embeddings"]])
 
-    async def _system_stats(self, request: web.Request) -> web.Response:
+    async def _system_stats(self, request: web.Request, body: Any = None) -> web.Response:
         return web.json_response({
             "system": {"os": "posix", "ram_total": 1 << 34, "ram_free": 1 << 33, "comfyui_version": VERSION,
                        "python_version": "3.12.0", "pytorch_version": "emulated", "embedded_python": False,
@@ -457,11 +455,11 @@ class ComfyEmulator:
     def _flags(self) -> dict[str, Any]:
         return {"supports_preview_metadata": True, "max_upload_size": 100 * 1024 * 1024}
 
-    async def _features(self, request: web.Request) -> web.Response:
+    async def _features(self, request: web.Request, body: Any = None) -> web.Response:
         return web.json_response(self._flags())
 
     # --------------------------------------------------------------- websocket
-    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+    async def _ws(self, request: web.Request, body: Any = None) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=None)
         await ws.prepare(request)
         sid = request.query.get("clientId") or uuid.uuid4().hex
