@@ -9,7 +9,7 @@ import pytest
 from peropix_tui.core.comfyui.config import ComfyUIConfig
 from peropix_tui.core.comfyui.health import HealthTracker
 from peropix_tui.core.comfyui.names import comfy_sampler, comfy_scheduler
-from peropix_tui.core.config import ConfigError, Config, load_config, save_config
+from peropix_tui.core.config import Config, ConfigError, load_config, save_config
 from peropix_tui.core.settings import SettingsError
 
 
