@@ -33,7 +33,7 @@ def settings(**kw: Any) -> GenerationSettings:
 
 def png_text(data: bytes) -> dict[str, str]:
     with Image.open(io.BytesIO(data)) as im:
-        return {k: v for k, v in im.info.items() if isinstance(v, str)}
+        return {str(k): v for k, v in im.info.items() if isinstance(v, str)}
 
 
 def png_size(data: bytes) -> tuple[int, int]:

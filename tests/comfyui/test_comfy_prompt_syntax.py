@@ -29,7 +29,8 @@ def test_nai_syntax_becomes_comfy_syntax(nai: str, comfy: str) -> None:
 
 
 def test_numeric_weight_inside_braces_multiplies() -> None:
-    assert nai_segments("{2::x::}") == [("x", pytest.approx(2.1))]
+    ((text, weight),) = nai_segments("{2::x::}")
+    assert text == "x" and weight == pytest.approx(2.1)
 
 
 def test_unclosed_brace_weighs_the_rest_and_stray_closer_is_dropped() -> None:

@@ -121,13 +121,16 @@ class UserWorkflow:
         """role -> node id for every role that will be filled."""
         out: dict[str, str] = {}
         for role in ROLES:
-            if role in self.bindings:
-                out[role] = self._find(self.bindings[role])
-                continue
-            node = self._by_title(role)
-            if node is None and (role in ("prompt", "negative", "seed") or (role == "checkpoint" and want_checkpoint)):
-                node = self._auto(role)
+            node = self._find(self.bindings[role]) if role in self.bindings else self._by_title(role)
             if node is not None:
+                out[role] = node
+        for role in ("prompt", "negative", "seed", "checkpoint"):
+            if role in out or (role == "checkpoint" and not want_checkpoint):
+                continue
+            node = self._auto(role)
+            # a text node already holding the other prompt is never overwritten by a guess
+            if node is not None and not (role in ("prompt", "negative") and node in
+                                         (out.get("prompt"), out.get("negative"))):
                 out[role] = node
         return out
 
