@@ -128,6 +128,16 @@ async def test_disconnect_mid_job_reconnects_and_still_gets_the_image(comfy_pool
     assert len(emu.calls("/prompt", "POST")) == 1  # nothing submitted twice
 
 
+async def test_disconnect_at_the_last_step_finds_the_finished_prompt_in_history(comfy_pool: object) -> None:
+    (emu,) = comfy_pool(1)  # type: ignore[operator]
+    emu.inject("disconnect", at_step=4)
+    b = backend(emu)
+    images = await b.generate(settings(steps=4), lambda p: None, CancelToken())
+    await b.aclose()
+    assert len(images) == 1 and png_size(images[0].data) == (512, 768)
+    assert len(emu.calls("/prompt", "POST")) == 1
+
+
 async def test_restart_mid_job_is_a_retryable_error(comfy_pool: object) -> None:
     (emu,) = comfy_pool(1)  # type: ignore[operator]
     emu.inject("restart", at_step=2, seconds=0.3)

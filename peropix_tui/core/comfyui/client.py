@@ -305,6 +305,7 @@ class _Run:
         self.executed: dict[str, Any] = {}
         self.cancel_sent = False
         self.cancel_deadline = 0.0
+        self.ws: Any = None
         self.queue_note: str | None = None
         now = time.monotonic()
         self.started = now
@@ -347,26 +348,30 @@ class _Run:
     # ---------------------------------------------------------------- main
     async def execute(self, extra_pnginfo: dict[str, Any] | None) -> PromptResult:
         self.cancel.raise_if_cancelled()
-        ws = await self._connect()
+        self.ws = await self._connect()
         try:
             warnings = await self.c.submit(self.graph, self.client_id, self.prompt_id, extra_pnginfo)
-            history = await self._follow(ws)
+            history = await self._follow()
         finally:
-            await ws.close()
+            await self.ws.close()
         images = await self._collect(history)
         if not images:
             raise BackendError(f"ComfyUI server {self.c.name}: the prompt finished without an image"
                                + (f" ({warnings[0]})" if warnings else ""))
         return PromptResult(self.prompt_id, images, warnings)
 
-    async def _follow(self, ws: Any) -> dict[str, Any] | None:
+    async def _follow(self) -> dict[str, Any] | None:
         from websockets.exceptions import ConnectionClosed
 
+        look_up = False
         while True:
             try:
                 await self._checks()
+                if look_up:  # after a reconnect: the prompt may have finished meanwhile
+                    look_up = False
+                    await self._poll()
                 try:
-                    msg = await asyncio.wait_for(ws.recv(), timeout=self.t.tick)
+                    msg = await asyncio.wait_for(self.ws.recv(), timeout=self.t.tick)
                 except TimeoutError:
                     if time.monotonic() - self.last_message >= self.t.idle_poll:
                         await self._poll()
@@ -382,9 +387,9 @@ class _Run:
                 return d.history
             except _Dropped:
                 log.info("ComfyUI %s: WebSocket dropped; reconnecting", self.c.name)
-                ws = await self._reconnect()
+                self.ws = await self._reconnect()
                 self.last_message = time.monotonic()
-                await self._poll()
+                look_up = True
 
     async def _checks(self) -> None:
         now = time.monotonic()
