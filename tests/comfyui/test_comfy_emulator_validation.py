@@ -132,3 +132,22 @@ def test_view_refuses_paths_outside_its_folders(comfy_emulator: ComfyEmulator) -
     assert httpx.get(base, params={"filename": "../x.png"}, timeout=10).status_code == 400
     assert httpx.get(base, params={"filename": "x.png", "subfolder": "../../etc"}, timeout=10).status_code == 403
     assert httpx.get(base, params={"filename": "none.png"}, timeout=10).status_code == 404
+
+
+def test_upload_mask_puts_the_alpha_on_the_original(comfy_emulator: ComfyEmulator) -> None:
+    def png(im: Image.Image) -> bytes:
+        buf = io.BytesIO()
+        im.save(buf, format="PNG")
+        return buf.getvalue()
+
+    url = comfy_emulator.url
+    httpx.post(f"{url}/upload/image", files={"image": ("base.png", png(Image.new("RGB", (8, 8), "red")), "image/png")},
+               timeout=10)
+    mask = Image.new("RGBA", (8, 8), (0, 0, 0, 255))
+    mask.putpixel((0, 0), (0, 0, 0, 0))
+    r = httpx.post(f"{url}/upload/mask", files={"image": ("m.png", png(mask), "image/png")},
+                   data={"original_ref": '{"filename": "base.png", "type": "input"}'}, timeout=10)
+    assert r.json()["name"] == "m.png"
+    got = Image.open(io.BytesIO(httpx.get(f"{url}/view", params={"filename": "m.png", "type": "input"},
+                                          timeout=10).content))
+    assert got.mode == "RGBA" and got.getpixel((0, 0)) == (255, 0, 0, 0) and got.getpixel((1, 1)) == (255, 0, 0, 255)

@@ -197,3 +197,17 @@ async def test_job_deadline_bounds_a_long_queue_wait(comfy_pool: object) -> None
     (sent,) = [c.body for c in emu.calls("/prompt", "POST")]
     assert {"delete": [sent["prompt_id"]]} in [c.body for c in emu.calls("/queue", "POST")]
     assert other not in [c.body.get("delete", [None])[0] for c in emu.calls("/queue", "POST")]
+
+
+@pytest.mark.parametrize("metadata", [True, False])
+async def test_other_clients_progress_and_previews_are_not_ours(comfy_pool: object, metadata: bool) -> None:
+    (emu,) = comfy_pool(1, step_delay=0.01, preview_metadata=metadata)  # type: ignore[operator]
+    emu.queue_external(_other_graph(7))  # no client_id: ComfyUI broadcasts its progress and previews
+    b = backend(emu)
+    progress: list[Progress] = []
+    images = await b.generate(settings(steps=4), progress.append, CancelToken())
+    await b.aclose()
+    assert len(images) == 1
+    assert [p.step for p in progress if p.total and p.preview is None] == [1, 2, 3, 4]
+    assert all(p.total == 4 for p in progress if p.preview)
+    assert len([p for p in progress if p.preview]) == 4

@@ -87,7 +87,8 @@ class ComfyEmulator:
     """One emulated server. ``url`` is its base URL."""
 
     def __init__(self, *, checkpoints: list[str] | None = None, loras: list[str] | None = None,
-                 vaes: list[str] | None = None, step_delay: float = 0.0, previews: bool = True) -> None:
+                 vaes: list[str] | None = None, step_delay: float = 0.0, previews: bool = True,
+                 preview_metadata: bool = True) -> None:
         self.folders: dict[str, list[str]] = {
             "checkpoints": checkpoints if checkpoints is not None else
             ["sdxl/illustrious-xl-v1.safetensors", "noobai-vpred-1.0.safetensors"],
@@ -98,6 +99,8 @@ class ComfyEmulator:
         }
         self.step_delay = step_delay
         self.previews = previews
+        self.preview_metadata = preview_metadata
+        """False: an older server that ignores the feature-flag handshake (type 1 frames only)."""
         self.root = Path(tempfile.mkdtemp(prefix="comfy-emu-"))
         for d in ("input", "output", "temp"):
             (self.root / d).mkdir()
@@ -405,10 +408,31 @@ class ComfyEmulator:
         return web.json_response(result[0])
 
     async def _upload_mask(self, request: web.Request, body: Any = None) -> web.Response:
+        """The original image (``original_ref``) with the uploaded image's alpha, under the uploaded name."""
+        form = await request.post()
+        try:
+            ref = json.loads(str(form.get("original_ref") or ""))
+        except json.JSONDecodeError:
+            return web.Response(status=400)
         result = await self._store_upload(request)
         if isinstance(result, web.Response):
             return result
-        return web.json_response(result[0])
+        answer, path = result
+        original = self._folder_path(str(ref.get("type") or "output"), str(ref.get("subfolder") or ""),
+                                     str(ref.get("filename") or ""))
+        if isinstance(original, web.Response) or not original.is_file():
+            return web.Response(status=404)
+        with Image.open(original) as orig, Image.open(path) as mask:
+            merged = orig.convert("RGBA")
+            merged.putalpha(mask.convert("RGBA").getchannel("A").resize(merged.size))
+            info = {k: v for k, v in orig.info.items() if isinstance(v, str)}
+        from PIL.PngImagePlugin import PngInfo
+
+        chunks = PngInfo()
+        for k, v in info.items():
+            chunks.add_text(str(k), v)
+        merged.save(path, format="PNG", pnginfo=chunks)
+        return web.json_response(answer)
 
     def _combo_folders(self) -> dict[str, list[str]]:
         return {**self.folders, "input": self._input_files()}
@@ -480,7 +504,7 @@ class ComfyEmulator:
                         data = json.loads(msg.data)
                     except json.JSONDecodeError:
                         continue
-                    if isinstance(data, dict) and data.get("type") == "feature_flags":
+                    if isinstance(data, dict) and data.get("type") == "feature_flags" and self.preview_metadata:
                         sock.flags = dict(data.get("data") or {})
                         await ws.send_json({"type": "feature_flags", "data": self._flags()})
                 elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
