@@ -138,6 +138,15 @@ async def test_disconnect_at_the_last_step_finds_the_finished_prompt_in_history(
     assert len(emu.calls("/prompt", "POST")) == 1
 
 
+async def test_lost_prompt_answer_is_looked_up_not_resubmitted(comfy_emulator: ComfyEmulator) -> None:
+    comfy_emulator.inject("lost_answer")
+    b = backend(comfy_emulator)
+    images = await b.generate(settings(), lambda p: None, CancelToken())
+    await b.aclose()
+    assert len(images) == 1
+    assert len(comfy_emulator.calls("/prompt", "POST")) == 1 and len(comfy_emulator.executed_prompts) == 1
+
+
 async def test_restart_mid_job_is_a_retryable_error(comfy_pool: object) -> None:
     (emu,) = comfy_pool(1)  # type: ignore[operator]
     emu.inject("restart", at_step=2, seconds=0.3)

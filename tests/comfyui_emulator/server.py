@@ -37,7 +37,8 @@ from .nodes import NODES, object_info
 from .validate import validate_prompt
 
 VERSION = "0.3.66"
-FAULTS = ("node_errors", "execution_error", "interrupt", "disconnect", "restart", "stall", "http_delay")
+FAULTS = ("node_errors", "execution_error", "interrupt", "disconnect", "restart", "stall", "http_delay",
+          "lost_answer")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -183,7 +184,8 @@ class ComfyEmulator:
         ``at_step``; disconnect: every WebSocket is closed at ``at_step`` (the job goes on);
         restart: at ``at_step`` the process "dies": sockets closed, queue and history lost, nothing
         listening for ``seconds``, then an empty server on the same port; stall: the job freezes at
-        ``at_step`` and sends nothing more; http_delay: HTTP answers wait ``seconds``.
+        ``at_step`` and sends nothing more; http_delay: HTTP answers wait ``seconds``; lost_answer:
+        the next /prompt is queued but its connection is cut before the answer.
         """
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}")
@@ -293,6 +295,8 @@ class ComfyEmulator:
             extra["client_id"] = body["client_id"]
         number = body.get("number")
         pid = self._enqueue(prompt, extra, pid, number, bool(body.get("front")), outputs)
+        if self._take("lost_answer") is not None and request.transport is not None:
+            request.transport.abort()  # queued, but the answer never reaches the client
         return web.json_response({"prompt_id": pid, "number": self._counter, "node_errors": node_errors})
 
     def _enqueue(self, prompt: dict[str, Any], extra: dict[str, Any], pid: str | None, number: Any, front: bool,

@@ -13,7 +13,8 @@
    file with ``/view``: the PNG bytes exactly as the server wrote them (``prompt``/``workflow``
    chunks kept).
 
-Never a hang: a dropped socket is reopened with the same client id and the prompt looked up in
+A ``/prompt`` whose answer is lost is looked up by its id before anything is said, so a job is
+never submitted twice. Never a hang: a dropped socket is reopened with the same client id and the prompt looked up in
 ``/queue`` and ``/history`` (gone from both = the server restarted: a retryable error); a running
 prompt with no event for ``stall`` seconds, or a job over ``job`` seconds, ends in an error.
 Cancelling deletes our own queued prompt (never anyone else's) and interrupts only when our prompt
@@ -350,7 +351,12 @@ class _Run:
         self.cancel.raise_if_cancelled()
         self.ws = await self._connect()
         try:
-            warnings = await self.c.submit(self.graph, self.client_id, self.prompt_id, extra_pnginfo)
+            try:
+                warnings = await self.c.submit(self.graph, self.client_id, self.prompt_id, extra_pnginfo)
+            except BackendError as e:
+                if e.status is not None or not await self._accepted_anyway():
+                    raise
+                warnings = []
             history = await self._follow()
         finally:
             await self.ws.close()
@@ -359,6 +365,14 @@ class _Run:
             raise BackendError(f"ComfyUI server {self.c.name}: the prompt finished without an image"
                                + (f" ({warnings[0]})" if warnings else ""))
         return PromptResult(self.prompt_id, images, warnings)
+
+    async def _accepted_anyway(self) -> bool:
+        """After a lost ``/prompt`` answer: is our prompt (its id is ours) on the server after all?"""
+        try:
+            state, _ = await self.c.prompt_state(self.prompt_id)
+        except BackendError:
+            return False
+        return state != "gone"
 
     async def _follow(self) -> dict[str, Any] | None:
         from websockets.exceptions import ConnectionClosed
