@@ -11,6 +11,7 @@ from peropix_tui.core.backend import BackendError, CancelToken, GenerationCancel
 from peropix_tui.core.comfyui.backend import ComfyUIBackend
 from peropix_tui.core.comfyui.client import Timeouts
 from peropix_tui.core.comfyui.config import ComfyServer
+from peropix_tui.core.comfyui.errors import ServerUnavailable
 from tests.comfyui.helpers import backend, png_size, settings
 from tests.comfyui_emulator import ComfyEmulator
 
@@ -47,6 +48,7 @@ async def test_node_errors_become_one_line_naming_node_and_input(comfy_emulator:
     await b.aclose()
     msg = str(e.value)
     assert "\n" not in msg and e.value.status == 400
+    assert not e.value.retryable and not isinstance(e.value, ServerUnavailable)
     assert "rejected the graph: node" in msg and "(KSampler) input sampler_name: Value not in list" in msg
 
 
@@ -64,7 +66,7 @@ async def test_execution_error_names_node_and_exception(comfy_emulator: ComfyEmu
         await b.generate(settings(), lambda p: None, CancelToken())
     await b.aclose()
     msg = str(e.value)
-    assert "\n" not in msg
+    assert "\n" not in msg and not isinstance(e.value, ServerUnavailable)
     assert "(KSampler) failed: torch.OutOfMemoryError: Allocation on device 0 would exceed" in msg
 
 
@@ -154,7 +156,7 @@ async def test_restart_mid_job_is_a_retryable_error(comfy_pool: object) -> None:
     with pytest.raises(BackendError) as e:
         await b.generate(settings(), lambda p: None, CancelToken())
     await b.aclose()
-    assert e.value.retryable
+    assert isinstance(e.value, ServerUnavailable) and e.value.retryable
     assert "gone from its queue and history (the server restarted mid-job?)" in str(e.value)
 
 
@@ -162,7 +164,7 @@ async def test_restart_that_never_comes_back_ends_in_a_clear_error(comfy_pool: o
     (emu,) = comfy_pool(1)  # type: ignore[operator]
     emu.inject("restart", at_step=2, seconds=30)
     b = backend(emu)
-    with pytest.raises(BackendError, match="connection lost mid-job and not back within 2 s") as e:
+    with pytest.raises(ServerUnavailable, match="connection lost mid-job and not back within 2 s") as e:
         await b.generate(settings(), lambda p: None, CancelToken())
     await b.aclose()
     assert e.value.retryable
@@ -171,7 +173,7 @@ async def test_restart_that_never_comes_back_ends_in_a_clear_error(comfy_pool: o
 async def test_stuck_prompt_ends_in_an_error_and_is_interrupted(comfy_emulator: ComfyEmulator) -> None:
     comfy_emulator.inject("stall", at_step=2)
     b = backend(comfy_emulator)
-    with pytest.raises(BackendError, match=r"prompt stuck: no progress for 1 s"):
+    with pytest.raises(ServerUnavailable, match=r"prompt stuck: no progress for 1 s"):
         await b.generate(settings(), lambda p: None, CancelToken())
     await b.aclose()
     (sent,) = [c.body for c in comfy_emulator.calls("/prompt", "POST")]
@@ -181,7 +183,7 @@ async def test_stuck_prompt_ends_in_an_error_and_is_interrupted(comfy_emulator: 
 async def test_unreachable_server_is_a_retryable_error() -> None:
     # port 9 (discard) on loopback: nothing listens there in the test environment
     b = ComfyUIBackend(ComfyServer("http://127.0.0.1:9", name="off"), timeouts=Timeouts(connect=1, request=1))
-    with pytest.raises(BackendError, match=r"ComfyUI server off \(http://127.0.0.1:9\) unreachable") as e:
+    with pytest.raises(ServerUnavailable, match=r"ComfyUI server off \(http://127.0.0.1:9\) unreachable") as e:
         await b.generate(settings(), lambda p: None, CancelToken())
     await b.aclose()
     assert e.value.retryable
@@ -190,10 +192,18 @@ async def test_unreachable_server_is_a_retryable_error() -> None:
 async def test_slow_http_answer_hits_the_request_deadline(comfy_emulator: ComfyEmulator) -> None:
     comfy_emulator.inject("http_delay", times=1, seconds=3)
     b = backend(comfy_emulator, timeouts=Timeouts(connect=1, request=0.5))
-    with pytest.raises(BackendError, match="timed out") as e:
+    with pytest.raises(ServerUnavailable, match="timed out") as e:
         await b.generate(settings(), lambda p: None, CancelToken())
     await b.aclose()
     assert e.value.retryable
+
+
+async def test_proxy_bad_gateway_means_the_server_is_unavailable(comfy_emulator: ComfyEmulator) -> None:
+    comfy_emulator.inject("bad_gateway")
+    b = backend(comfy_emulator)
+    with pytest.raises(ServerUnavailable, match=r"answered 502 \(the server behind the proxy is down\?\)"):
+        await b.generate(settings(), lambda p: None, CancelToken())
+    await b.aclose()
 
 
 async def test_job_deadline_bounds_a_long_queue_wait(comfy_pool: object) -> None:

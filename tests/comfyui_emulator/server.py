@@ -38,7 +38,7 @@ from .validate import validate_prompt
 
 VERSION = "0.3.66"
 FAULTS = ("node_errors", "execution_error", "interrupt", "disconnect", "restart", "stall", "http_delay",
-          "lost_answer")
+          "lost_answer", "bad_gateway")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -185,7 +185,8 @@ class ComfyEmulator:
         restart: at ``at_step`` the process "dies": sockets closed, queue and history lost, nothing
         listening for ``seconds``, then an empty server on the same port; stall: the job freezes at
         ``at_step`` and sends nothing more; http_delay: HTTP answers wait ``seconds``; lost_answer:
-        the next /prompt is queued but its connection is cut before the answer.
+        the next /prompt is queued but its connection is cut before the answer; bad_gateway: the
+        next HTTP request gets a reverse proxy's 502 page.
         """
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}")
@@ -254,6 +255,8 @@ class ComfyEmulator:
                 delay = self._take("http_delay")
                 if delay is not None:
                     await asyncio.sleep(delay.seconds)
+                if self._take("bad_gateway") is not None:
+                    return web.Response(status=502, text="<html>502 Bad Gateway</html>", content_type="text/html")
             result: web.StreamResponse = await handler(request, body)
             return result
         return wrapped

@@ -38,7 +38,7 @@ import httpx
 from ... import __version__
 from ..backend import BackendError, CancelToken, GenerationCancelled, Progress, ProgressCallback
 from .config import ComfyServer
-from .errors import execution_message, rejection_message
+from .errors import ServerUnavailable, execution_message, rejection_message
 
 log = logging.getLogger(__name__)
 
@@ -162,13 +162,17 @@ class ComfyClient:
     def _unreachable(self, e: Exception) -> BackendError:
         kind = "timed out" if isinstance(e, httpx.TimeoutException) else "unreachable"
         detail = str(e).strip() or type(e).__name__
-        return BackendError(f"ComfyUI server {self.name} ({self.server.url}) {kind}: {detail}", retryable=True)
+        return ServerUnavailable(f"ComfyUI server {self.name} ({self.server.url}) {kind}: {detail}")
 
     async def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
-            return await self._client().request(method, path, **kw)
+            r = await self._client().request(method, path, **kw)
         except httpx.TransportError as e:
             raise self._unreachable(e) from None
+        if r.status_code in (502, 503, 504):  # a reverse proxy whose ComfyUI is down
+            raise ServerUnavailable(f"ComfyUI server {self.name}: {path} answered {r.status_code} "
+                                    "(the server behind the proxy is down?)", status=r.status_code)
+        return r
 
     async def get_json(self, path: str, **params: Any) -> Any:
         r = await self.request("GET", path, params=params or None)
@@ -326,8 +330,8 @@ class _Run:
                                proxy=None)
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as e:
             detail = str(e).strip() or type(e).__name__
-            raise BackendError(f"ComfyUI server {self.c.name} ({self.c.server.url}) unreachable: {detail}",
-                               retryable=True) from None
+            raise ServerUnavailable(f"ComfyUI server {self.c.name} ({self.c.server.url}) unreachable: {detail}") \
+                from None
         await ws.send(json.dumps({"type": "feature_flags", "data": {"supports_preview_metadata": True}}))
         return ws
 
@@ -343,8 +347,8 @@ class _Run:
                 last = e
             await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 2.0)
-        raise BackendError(f"ComfyUI server {self.c.name}: connection lost mid-job and not back within "
-                           f"{self.t.reconnect:g} s" + (f" ({last})" if last else ""), retryable=True)
+        raise ServerUnavailable(f"ComfyUI server {self.c.name}: connection lost mid-job and not back within "
+                                f"{self.t.reconnect:g} s" + (f" ({last})" if last else ""))
 
     # ---------------------------------------------------------------- main
     async def execute(self, extra_pnginfo: dict[str, Any] | None) -> PromptResult:
@@ -421,7 +425,7 @@ class _Run:
                 await self.c.interrupt(self.prompt_id)
         except BackendError:
             pass
-        raise BackendError(f"ComfyUI server {self.c.name}: {why}", retryable=True)
+        raise ServerUnavailable(f"ComfyUI server {self.c.name}: {why}")
 
     async def _poll(self) -> None:
         self.last_message = time.monotonic()
@@ -430,8 +434,8 @@ class _Run:
             self._check_history_status(entry)
             raise _Done(entry)
         if state == "gone":
-            raise BackendError(f"ComfyUI server {self.c.name}: the prompt is gone from its queue and history "
-                               "(the server restarted mid-job?)", retryable=True)
+            raise ServerUnavailable(f"ComfyUI server {self.c.name}: the prompt is gone from its queue and history "
+                                    "(the server restarted mid-job?)")
         if state == "running" and not self.running:
             self.running = True
             self.last_event = time.monotonic()

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..backend import BackendError
+
+
+class ServerUnavailable(BackendError):
+    """The server, not the job, failed: unreachable, connection lost, restarted mid-job, stuck, too slow.
+
+    Always retryable; a worker pool marks the server unhealthy and gives the job to another one.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message, status=status, retryable=True)
+
 
 def _line(text: Any) -> str:
     s = str(text or "").strip()
