@@ -107,3 +107,11 @@ def test_list_without_servers_says_how_to_configure() -> None:
     r = peropix("comfyui", "list")
     assert r.returncode == 1
     assert "no ComfyUI server configured" in r.stderr and "PEROPIX_COMFYUI_URLS" in r.stderr
+
+
+def test_cost_of_a_comfyui_run_is_zero_anlas() -> None:
+    r = peropix("cost", "--provider", "comfyui", "--prompt", "x", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"total": 0, "per_image": 0, "opus_free": False, "breakdown": {},
+                                    "provider": "comfyui"}
+    assert peropix("cost", "--provider", "comfyui", "--prompt", "x").stdout.strip() == "Cost: 0 Anlas (ComfyUI server)"
