@@ -116,7 +116,7 @@ def test_a_comfyui_workspace_costs_no_anlas_and_is_never_refused_for_balance() -
     from peropix_tui.core.settings import GenerationSettings
     from peropix_tui.core.slots import SlotSet
 
-    ws = SlotSet(base=GenerationSettings(provider="comfyui", width=2048, height=2048, steps=50, n_samples=4))
+    ws = SlotSet(base=GenerationSettings(provider="comfyui", n_samples=4))
     cost = run_cost(ws, tier=0, balance=0, budget=1)
     assert (cost.next_run, cost.whole_queue) == (0, 0)
-    assert not cost.exceeds_balance and not cost.exceeds_budget
+    assert not cost.exceeds_balance and not cost.exceeds_budget and not cost.error
