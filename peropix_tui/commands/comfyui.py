@@ -1,4 +1,5 @@
-"""``peropix comfyui list [--json]``: the configured ComfyUI servers, their health, queue depth and models.
+"""``peropix comfyui list [--json]``: the configured ComfyUI servers, their health, queue depth and models;
+``peropix comfyui models [--server S] [--json]``: what one server offers (discovery).
 
 Also the ``--provider comfyui`` pieces of ``peropix generate``: :func:`backend_from_args` (the
 backend for ``--server`` / ``--workflow`` / ``--bind``) and :func:`dry_run` (prints the graph that
@@ -26,6 +27,10 @@ def register(sub: Any) -> None:
     ls.add_argument("--server", metavar="NAME|URL", help="only this server (a name or a URL)")
     ls.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each server (default 5)")
     ls.set_defaults(func=run_list)
+    md = csub.add_parser("models", help="one server's checkpoints, LoRAs, VAEs, samplers and schedulers")
+    md.add_argument("--server", metavar="NAME|URL", help="a configured server's name, or a URL (default: the first)")
+    md.add_argument("--json", action="store_true", help="machine-readable output")
+    md.set_defaults(func=run_models)
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
 
@@ -132,4 +137,33 @@ def run_list(args: argparse.Namespace) -> int:
             print(f"  checkpoints ({len(ckpts)}): " + (", ".join(ckpts) if ckpts else "none"))
         else:
             print(f"{row['name']}  {row['url']}  DOWN: {row['error']}")
+    return 0
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from ..core.comfyui.client import ComfyClient
+    from ..core.comfyui.discovery import fetch_info
+    from ..core.config import ConfigError, load_config
+
+    config = load_config()
+    try:
+        server = config.comfyui.server(args.server)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+    async def ask() -> dict[str, Any]:
+        client = ComfyClient(server)
+        try:
+            return (await fetch_info(client)).to_dict()
+        finally:
+            await client.aclose()
+
+    info = asyncio.run(ask())
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False))
+        return 0
+    print(f"{info['name']}  {info['url']}" + (f"  ComfyUI {info['version']}" if info["version"] else ""))
+    for key in ("checkpoints", "loras", "vaes", "samplers", "schedulers"):
+        items = info[key]
+        print(f"{key} ({len(items)}): " + (", ".join(items) if items else "none"))
     return 0

@@ -115,3 +115,14 @@ def test_cost_of_a_comfyui_run_is_zero_anlas() -> None:
     assert json.loads(r.stdout) == {"total": 0, "per_image": 0, "opus_free": False, "breakdown": {},
                                     "provider": "comfyui"}
     assert peropix("cost", "--provider", "comfyui", "--prompt", "x").stdout.strip() == "Cost: 0 Anlas (ComfyUI server)"
+
+
+def test_models_lists_what_the_server_offers(comfy_emulator: ComfyEmulator) -> None:
+    r = peropix("comfyui", "models", "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["checkpoints"] == comfy_emulator.folders["checkpoints"]
+    assert info["loras"] == comfy_emulator.folders["loras"] and info["vaes"] == comfy_emulator.folders["vae"]
+    assert "euler_ancestral" in info["samplers"] and "karras" in info["schedulers"]
+    text = peropix("comfyui", "models")
+    assert "loras (2): style/flat-color.safetensors, detail-tweaker.safetensors" in text.stdout
