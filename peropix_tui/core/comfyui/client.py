@@ -326,7 +326,7 @@ class _Run:
             ws = await connect(ws_url(self.c.server.url, self.client_id),
                                additional_headers=self.c.server.headers or None,
                                user_agent_header=USER_AGENT, open_timeout=self.t.connect,
-                               max_size=256 * 1024 * 1024, ping_interval=20, ping_timeout=60,
+                               max_size=256 * 1024 * 1024, ping_interval=20, ping_timeout=60, close_timeout=2,
                                proxy=None)
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as e:
             detail = str(e).strip() or type(e).__name__
