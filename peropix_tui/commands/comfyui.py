@@ -34,22 +34,25 @@ def register(sub: Any) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
 
-def _workflow(args: Any) -> Any:
-    path = getattr(args, "workflow", None)
-    if not path:
+def _workflow(settings: Any) -> Any:
+    if not settings.workflow:
         return None
-    from ..core.comfyui.workflow import UserWorkflow, parse_bindings
+    from ..core.comfyui.workflow import UserWorkflow
 
-    return UserWorkflow.load(path, parse_bindings(getattr(args, "bind", None)))
+    return UserWorkflow.load(settings.workflow, settings.workflow_bind)
 
 
-def backend_from_args(args: Any, config: Config) -> Any:
-    """The :class:`ComfyUIBackend` for ``--server`` (default: the first configured) and ``--workflow``."""
+def backend_from_args(args: Any, config: Config, settings: Any = None) -> Any:
+    """The :class:`ComfyUIBackend` for ``--server`` (default: the first configured).
+
+    The workflow (``--workflow`` / ``--bind``) travels in the settings and is read at run time.
+    """
     from ..core.comfyui.backend import ComfyUIBackend
     from ..core.config import ConfigError
 
+    ref = getattr(settings, "comfyui_server", None) or getattr(args, "server", None)
     try:
-        return ComfyUIBackend.from_config(config, getattr(args, "server", None), workflow=_workflow(args))
+        return ComfyUIBackend.from_config(config, ref)
     except ValueError as e:
         raise ConfigError(str(e)) from None
 
@@ -64,7 +67,7 @@ def dry_run(args: Any, settings: Any, config: Config) -> int:
     info = ServerInfo(name="(offline)", url="", checkpoints=[settings.checkpoint] if settings.checkpoint else [],
                       loras=[lo.path for lo in settings.loras], vaes=[settings.vae] if settings.vae else [])
     positive, negative = comfy_prompts(settings, config.local)
-    workflow = _workflow(args)
+    workflow = _workflow(settings)
     if workflow is not None:
         graph = workflow.fill(settings, info, positive=positive, negative=negative, seed=seed)
     else:
@@ -73,7 +76,7 @@ def dry_run(args: Any, settings: Any, config: Config) -> int:
         graph = build_graph(settings, info, positive=positive, negative=negative, seed=seed, uploads=uploads,
                             hires_upscale=config.comfyui.hires_upscale).graph
     try:
-        where = config.comfyui.server(getattr(args, "server", None)).url
+        where = config.comfyui.server(settings.comfyui_server).url
     except ValueError:
         where = "(no server configured)"
     print(f"dry run: would POST {where}/prompt; nothing sent"

@@ -218,6 +218,8 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
         "dtype": "dtype",
         "compile": "compile",
         "clip_skip": "clip_skip",
+        "server": "comfyui_server",
+        "workflow": "workflow",
     }
     for arg, fname in direct.items():
         v = getattr(args, arg, None)
@@ -236,6 +238,10 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
             s.charref.style_aware = args.style_aware
     if getattr(args, "lora", None):
         s.loras = [parse_lora(v) for v in args.lora]
+    if getattr(args, "bind", None):
+        from ..core.comfyui.workflow import parse_bindings
+
+        s.workflow_bind = parse_bindings(args.bind)
     if getattr(args, "hires", None):
         s.hires_scale, s.hires_denoise = parse_hires(args.hires)
     if s.provider in ("local", "comfyui") and s.model.startswith("nai-") and s.checkpoint:

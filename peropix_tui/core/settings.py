@@ -159,6 +159,9 @@ class GenerationSettings:
     hires_denoise: float = 0.5
     # ComfyUI
     clip_skip: int | None = None  # CLIPSetLastLayer at -N (1 = last layer, 2 = penultimate); None = model default
+    comfyui_server: str | None = None  # a configured server's name or a URL; None = any (the first)
+    workflow: str | None = None  # the user's API-format workflow file; None = the graph PeroPix builds
+    workflow_bind: dict[str, str] = field(default_factory=dict)  # role -> node id or title in the workflow
 
     # ----------------------------------------------------------------- helpers
     def copy(self, **changes: Any) -> GenerationSettings:

@@ -81,6 +81,9 @@ async def test_worker_goes_down_on_a_restart_and_rejoins_after_a_probe(comfy_poo
                          backoff=(0.0, 0.0))
     w.backend.client.timeouts = dataclasses.replace(FAST, reconnect=0.5)
     assert w.free and w.state == "idle"
+    assert w.accepts(settings()) and w.accepts(settings(comfyui_server="a"))
+    assert w.accepts(settings(comfyui_server=emu.url + "/"))
+    assert not w.accepts(settings(comfyui_server="b")) and not w.accepts(settings(provider="nai"))
     emu.inject("restart", at_step=2, seconds=1.0)
     with pytest.raises(ServerUnavailable):
         await w.generate(settings(), lambda p: None, CancelToken())

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from peropix_tui.core.backend import CancelToken
+from peropix_tui.core.backend import BackendError, CancelToken
 from peropix_tui.core.comfyui.workflow import UserWorkflow, WorkflowError, parse_bindings
+from peropix_tui.core.settings import GenerationSettings
 from tests.comfyui.helpers import backend, png_size, png_text, sent_graph, settings
 from tests.comfyui_emulator import ComfyEmulator
 
@@ -124,3 +125,18 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
     bad.write_text("{", encoding="utf-8")
     with pytest.raises(WorkflowError, match=r"bad.json: not a JSON workflow"):
         UserWorkflow.load(bad)
+
+
+async def test_workflow_named_in_the_settings_is_read_at_run_time(comfy_emulator: ComfyEmulator,
+                                                                   tmp_path: Path) -> None:
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(workflow(titles=False)), encoding="utf-8")
+    b = backend(comfy_emulator)
+    s = settings(workflow=str(path), workflow_bind={"steps": "3"}, steps=6, checkpoint=None, prompt="from settings")
+    (img,) = await b.generate(s, lambda p: None, CancelToken())
+    g = sent_graph(img.data)
+    assert g["6"]["inputs"]["text"] == "from settings" and g["3"]["inputs"]["steps"] == 6
+    with pytest.raises(BackendError, match=r"none.json: cannot read the workflow"):
+        await b.generate(settings(workflow=str(tmp_path / "none.json")), lambda p: None, CancelToken())
+    await b.aclose()
+    assert GenerationSettings.from_dict(s.to_dict()).workflow_bind == {"steps": "3"}

@@ -21,7 +21,7 @@ from .config import ComfyServer, ComfyUIConfig
 from .discovery import DEFAULT_DISCOVERY, Discovery, ServerInfo
 from .graph import Uploads, build_graph
 from .prompt import comfy_prompts
-from .workflow import UserWorkflow
+from .workflow import UserWorkflow, WorkflowError
 
 
 def image_extension(data: bytes) -> str:
@@ -97,6 +97,37 @@ class ComfyUIBackend:
         name = f"{'mask' if mask else 'image'}_{hashlib.sha256(data).hexdigest()[:16]}.png"
         return await self.client.upload_image(data, name)
 
+    def _workflow(self, settings: GenerationSettings) -> UserWorkflow | None:
+        if self.workflow is not None or not settings.workflow:
+            return self.workflow
+        try:
+            return UserWorkflow.load(settings.workflow, settings.workflow_bind)
+        except WorkflowError as e:
+            raise BackendError(str(e)) from None
+
+    async def _graph(self, settings: GenerationSettings, info: ServerInfo, positive: str, negative: str, seed: int,
+                     record: dict[str, Any]) -> dict[str, Any]:
+        """The graph to send: the user's workflow filled in, or one built from the settings."""
+        workflow = self._workflow(settings)
+        if workflow is not None:
+            record["workflow_file"] = workflow.source
+            try:
+                return workflow.fill(settings, info, positive=positive, negative=negative, seed=seed)
+            except WorkflowError as e:
+                raise BackendError(str(e)) from None
+        uploads = Uploads()
+        size = (settings.width, settings.height)
+        if settings.action in ("img2img", "infill") and settings.image:
+            uploads.image = await self._upload(settings.image, size, mask=False)
+        if settings.action == "infill" and settings.mask:
+            uploads.mask = await self._upload(settings.mask, size, mask=True)
+        built = build_graph(settings, info, positive=positive, negative=negative, seed=seed, uploads=uploads,
+                            hires_upscale=self.hires_upscale)
+        record.update(checkpoint=built.checkpoint, sampler=built.sampler, scheduler=built.scheduler)
+        if built.loras:
+            record["loras"] = [{"name": n, "weight": w} for n, w in built.loras]
+        return built.graph
+
     async def generate(self, settings: GenerationSettings, on_progress: ProgressCallback,
                        cancel: CancelToken) -> list[GeneratedImage]:
         cancel.raise_if_cancelled()
@@ -106,22 +137,7 @@ class ComfyUIBackend:
         record: dict[str, Any] = {"provider": "comfyui", "server": self.server.name, "server_url": self.server.url}
         if info.version:
             record["comfyui_version"] = info.version
-        if self.workflow is not None:
-            graph = self.workflow.fill(settings, info, positive=positive, negative=negative, seed=seed)
-            record["workflow_file"] = self.workflow.source
-        else:
-            uploads = Uploads()
-            size = (settings.width, settings.height)
-            if settings.action in ("img2img", "infill") and settings.image:
-                uploads.image = await self._upload(settings.image, size, mask=False)
-            if settings.action == "infill" and settings.mask:
-                uploads.mask = await self._upload(settings.mask, size, mask=True)
-            built = build_graph(settings, info, positive=positive, negative=negative, seed=seed, uploads=uploads,
-                                hires_upscale=self.hires_upscale)
-            graph = built.graph
-            record.update(checkpoint=built.checkpoint, sampler=built.sampler, scheduler=built.scheduler)
-            if built.loras:
-                record["loras"] = [{"name": n, "weight": w} for n, w in built.loras]
+        graph = await self._graph(settings, info, positive, negative, seed, record)
         result = await self.client.run_prompt(graph, on_progress, cancel)
         record["prompt_id"] = result.prompt_id
         if result.warnings:

@@ -35,6 +35,12 @@ class ComfyWorker:
     def free(self) -> bool:
         return self.health.healthy and self.in_flight < self.server.max_jobs
 
+    def accepts(self, settings: GenerationSettings) -> bool:
+        """A ComfyUI job not pinned elsewhere (``comfyui_server`` None, or this server's name or URL)."""
+        pin = settings.comfyui_server
+        return settings.provider == "comfyui" and (not pin or pin in (self.server.name, self.server.url)
+                                                   or pin.rstrip("/") == self.server.url)
+
     @property
     def state(self) -> str:
         """idle | busy | full | down (for a queue screen)."""
