@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from peropix_tui.core.backend import Backend, BackendError, CancelToken, Progress
-from peropix_tui.core.comfyui.client import PREVIEW_IMAGE, PREVIEW_IMAGE_WITH_METADATA, parse_binary
+from peropix_tui.core.comfyui.run import PREVIEW_IMAGE, PREVIEW_IMAGE_WITH_METADATA, parse_binary
 from peropix_tui.core.settings import LoraSpec, SettingsError
 from tests.comfyui.helpers import backend, by_class, png_size, png_text, sent_graph, settings
 from tests.comfyui_emulator import ComfyEmulator
