@@ -94,7 +94,8 @@ async def test_hires_fix_second_pass(comfy_emulator: ComfyEmulator, mode: str) -
     samplers = by_class(g, "KSampler")
     assert sorted(s["inputs"]["denoise"] for s in samplers) == [0.45, 1.0]
     assert by_class(g, "LatentUpscaleBy" if mode == "latent" else "ImageScale")
-    assert len([p for p in progress if p.total == 4 and p.step == 4 and p.preview is None]) == 2
+    # one count over both passes: 4 steps, then 4 more
+    assert [(p.step, p.total) for p in progress if p.preview is None] == [(i, 8) for i in range(1, 9)]
 
 
 def _png(path: Path, size: tuple[int, int], color: str, mode: str = "RGB") -> str:

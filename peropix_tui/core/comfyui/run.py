@@ -42,6 +42,7 @@ PREVIEW_IMAGE = 1
 TEXT = 3
 PREVIEW_IMAGE_WITH_METADATA = 4
 WS_FINAL_NODES = frozenset({"SaveImageWebsocket"})
+SAMPLER_NODES = frozenset({"KSampler", "KSamplerAdvanced"})
 
 
 class _Done(Exception):
@@ -94,6 +95,10 @@ class PromptRun:
         self.running = False
         self.node: str | None = None
         self.step, self.total = 0, 0
+        self.node_progress: dict[str, tuple[int, int]] = {}
+        self.sampler_steps = {k: int(v["inputs"]["steps"]) for k, v in graph.items()
+                              if isinstance(v, dict) and v.get("class_type") in SAMPLER_NODES
+                              and isinstance((v.get("inputs") or {}).get("steps"), int)}
         self.ws_images: list[OutputImage] = []
         self.executed: dict[str, Any] = {}
         self.cancel_sent = False
@@ -286,8 +291,7 @@ class PromptRun:
             self.running = True
             self.node = str(node)
         elif kind == "progress":
-            self.step, self.total = int(data.get("value") or 0), int(data.get("max") or 0)
-            self._report(Progress(step=self.step, total=self.total))
+            self._on_progress(data)
         elif kind == "executed":
             self.executed[str(data.get("node"))] = data.get("output")
         elif kind == "execution_success":
@@ -299,6 +303,15 @@ class PromptRun:
                 raise GenerationCancelled()
             raise BackendError(f"ComfyUI server {self.c.name}: the prompt was interrupted on the server "
                                "(someone pressed Cancel there?)", retryable=True)
+
+    def _on_progress(self, data: dict[str, Any]) -> None:
+        """Steps over every sampler of the graph (a hires pass continues the count, not restarts it)."""
+        node = str(data.get("node") or self.node or "")
+        self.node_progress[node] = (int(data.get("value") or 0), int(data.get("max") or 0))
+        unseen = sum(n for k, n in self.sampler_steps.items() if k not in self.node_progress)
+        self.step = sum(v for v, _ in self.node_progress.values())
+        self.total = sum(m for _, m in self.node_progress.values()) + unseen
+        self._report(Progress(step=self.step, total=self.total))
 
     def _on_status(self, data: Any) -> None:
         if self.running or not isinstance(data, dict):
