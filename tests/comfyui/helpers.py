@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from typing import Any
 
 from PIL import Image
@@ -49,3 +50,11 @@ def sent_graph(data: bytes) -> dict[str, Any]:
 
 def by_class(graph: dict[str, Any], cls: str) -> list[dict[str, Any]]:
     return [n for n in graph.values() if n["class_type"] == cls]
+
+
+def dead_url() -> str:
+    """A loopback URL where nothing listens (a port just bound and released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.comfyui.helpers import png_text
+from tests.comfyui.helpers import dead_url, png_text
 from tests.comfyui_emulator import ComfyEmulator
 
 
@@ -91,7 +91,7 @@ def test_bad_checkpoint_is_one_line_and_exit_1(comfy_emulator: ComfyEmulator) ->
 
 
 def test_list_shows_health_queue_and_checkpoints(comfy_emulator: ComfyEmulator) -> None:
-    env = {"PEROPIX_COMFYUI_URLS": f"{comfy_emulator.url},http://127.0.0.1:9"}
+    env = {"PEROPIX_COMFYUI_URLS": f"{comfy_emulator.url},{dead_url()}"}
     r = peropix("comfyui", "list", "--json", "--timeout", "2", env=env)
     assert r.returncode == 0, r.stderr
     up, down = json.loads(r.stdout)

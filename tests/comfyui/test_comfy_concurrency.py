@@ -8,7 +8,7 @@ from typing import Any
 from peropix_tui.core.backend import CancelToken
 from peropix_tui.core.comfyui.config import ComfyServer
 from peropix_tui.core.comfyui.health import probe
-from tests.comfyui.helpers import backend, by_class, sent_graph, settings
+from tests.comfyui.helpers import backend, by_class, dead_url, sent_graph, settings
 
 
 async def test_concurrent_jobs_on_one_server_each_get_their_own_images(comfy_pool: Any) -> None:
@@ -61,7 +61,7 @@ async def test_probe_reports_queue_depth_and_down_servers(comfy_pool: Any) -> No
     emu.queue_external({**graph, "2": {"class_type": "CLIPTextEncode", "inputs": {"text": "y", "clip": ["1", 1]}}})
     health = await probe(ComfyServer(emu.url, name="a"))
     assert health.ok and health.depth == 2 and health.pending <= 1
-    down = await probe(ComfyServer("http://127.0.0.1:9", name="off"), timeout=1)
+    down = await probe(ComfyServer(dead_url(), name="off"), timeout=1)
     assert not down.ok and "unreachable" in down.error and down.depth == 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from peropix_tui.core.comfyui.backend import ComfyUIBackend
 from peropix_tui.core.comfyui.client import Timeouts
 from peropix_tui.core.comfyui.config import ComfyServer
 from peropix_tui.core.comfyui.errors import ServerUnavailable
-from tests.comfyui.helpers import backend, png_size, settings
+from tests.comfyui.helpers import backend, dead_url, png_size, settings
 from tests.comfyui_emulator import ComfyEmulator
 
 
@@ -181,9 +182,9 @@ async def test_stuck_prompt_ends_in_an_error_and_is_interrupted(comfy_emulator: 
 
 
 async def test_unreachable_server_is_a_retryable_error() -> None:
-    # port 9 (discard) on loopback: nothing listens there in the test environment
-    b = ComfyUIBackend(ComfyServer("http://127.0.0.1:9", name="off"), timeouts=Timeouts(connect=1, request=1))
-    with pytest.raises(ServerUnavailable, match=r"ComfyUI server off \(http://127.0.0.1:9\) unreachable") as e:
+    url = dead_url()
+    b = ComfyUIBackend(ComfyServer(url, name="off"), timeouts=Timeouts(connect=1, request=1))
+    with pytest.raises(ServerUnavailable, match=rf"ComfyUI server off \({re.escape(url)}\) unreachable") as e:
         await b.generate(settings(), lambda p: None, CancelToken())
     await b.aclose()
     assert e.value.retryable
