@@ -16,7 +16,7 @@ from .textwidth import CellWidthHelpFormatter
 
 # module name in peropix_tui.commands -> registered in this order
 COMMAND_MODULES: tuple[str, ...] = ("generate", "cost", "meta", "gallery", "engine", "tags", "tool", "upscale",
-                                    "export")
+                                    "export", "comfyui")
 
 
 class CliError(Exception):

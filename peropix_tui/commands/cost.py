@@ -39,9 +39,9 @@ def run(args: argparse.Namespace) -> int:
     from ..core.nai.vibe import count_uncached
 
     settings = settings_from_args(args)
-    if settings.provider == "local":
-        return _print({"total": 0, "per_image": 0, "opus_free": False, "breakdown": {}, "provider": "local"},
-                      args.json, balance=None)
+    if settings.provider in ("local", "comfyui"):
+        return _print({"total": 0, "per_image": 0, "opus_free": False, "breakdown": {},
+                       "provider": settings.provider}, args.json, balance=None)
     validate(settings)
     tier, active, balance, negative = (args.tier, True, None, False) if args.tier is not None else _ask_server()
     estimate = estimate_cost(settings, tier=tier, active=active, uncached_vibes=count_uncached(settings),
@@ -67,8 +67,8 @@ def _print(data: dict[str, Any], as_json: bool, *, balance: int | None) -> int:
     if as_json:
         print(json.dumps(data))
         return 0
-    if data.get("provider") == "local":
-        print("Cost: 0 Anlas (local engine)")
+    if data.get("provider") in ("local", "comfyui"):
+        print(f"Cost: 0 Anlas ({'local engine' if data['provider'] == 'local' else 'ComfyUI server'})")
         return 0
     billable = data.get("billable_images", "?")
     print(f"Cost: {data['total']} Anlas ({data['per_image']} per image x {billable} billable of "

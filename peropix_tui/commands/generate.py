@@ -35,9 +35,13 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     config = load_config()
+    if args.dry_run and settings.provider == "comfyui":
+        from .comfyui import dry_run
+
+        return dry_run(args, settings, config)
     if args.dry_run:
         return _dry_run(settings, config, as_json=args.json)
-    backend = _backend(settings.provider, config)
+    backend = _backend(settings.provider, config, args)
     images = asyncio.run(_generate(backend, settings))
     out_dir = Path(args.out).expanduser() if args.out else config.output_dir
     paths = [_save(out_dir, img) for img in images]
@@ -49,9 +53,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backend(provider: str, config: Any) -> Any:
+def _backend(provider: str, config: Any, args: Any = None) -> Any:
     from ..core.backend import BackendError
 
+    if provider == "comfyui":
+        from .comfyui import backend_from_args
+
+        return backend_from_args(args, config)
     if provider == "local":
         try:
             from ..engine.backend import LocalBackend

@@ -129,7 +129,8 @@ def parse_hires(spec: str) -> tuple[float, float]:
 
 def add_generation_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("what to generate")
-    g.add_argument("--provider", choices=("nai", "local"), help="nai (default) or local")
+    g.add_argument("--provider", choices=("nai", "local", "comfyui"),
+                   help="nai (default), local or comfyui (a ComfyUI server, see --server)")
     g.add_argument("--model", help="NovelAI model id (default nai-diffusion-4-5-full)")
     g.add_argument("--action", choices=("generate", "img2img", "infill"))
     g.add_argument("--prompt", help="the prompt")
@@ -184,6 +185,15 @@ def add_generation_options(p: argparse.ArgumentParser) -> None:
     loc.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                      help="torch.compile the UNet: the first image of each size compiles (about a minute "
                           "on a GPU), later steps run faster; worth it for long slot sets")
+
+    cf = p.add_argument_group("ComfyUI (--provider comfyui; also uses --checkpoint, --vae, --lora, "
+                                   "--prediction, --hires as names on the server)")
+    cf.add_argument("--server", metavar="NAME|URL", help="a configured server's name, or a URL (default: the first)")
+    cf.add_argument("--workflow", metavar="FILE", help="your own API-format workflow JSON; bound inputs are filled")
+    cf.add_argument("--bind", action="append", metavar="ROLE=NODE",
+                    help="fill ROLE (prompt, negative, seed, steps, cfg, sampler, scheduler, denoise, size, "
+                         "checkpoint) in the workflow node with this id or title; repeatable")
+    cf.add_argument("--clip-skip", type=int, metavar="N", help="CLIPSetLastLayer at -N (2 = penultimate layer)")
 
 
 def _base_settings(args: argparse.Namespace) -> GenerationSettings:
@@ -246,6 +256,9 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
         "device": "device",
         "dtype": "dtype",
         "compile": "compile",
+        "clip_skip": "clip_skip",
+        "server": "comfyui_server",
+        "workflow": "workflow",
     }
     for arg, fname in direct.items():
         v = getattr(args, arg, None)
@@ -270,9 +283,13 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
             ref.style_aware = args.style_aware
     if getattr(args, "lora", None):
         s.loras = [parse_lora(v) for v in args.lora]
+    if getattr(args, "bind", None):
+        from ..core.comfyui.workflow import parse_bindings
+
+        s.workflow_bind = parse_bindings(args.bind)
     if getattr(args, "hires", None):
         s.hires_scale, s.hires_denoise = parse_hires(args.hires)
-    if s.provider == "local" and s.model.startswith("nai-") and s.checkpoint:
+    if s.provider in ("local", "comfyui") and s.model.startswith("nai-") and s.checkpoint:
         from pathlib import Path
 
         s.model = Path(s.checkpoint).stem

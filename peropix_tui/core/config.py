@@ -15,6 +15,7 @@ from typing import Any
 
 from ..i18n import LANGUAGE_SETTINGS
 from . import paths
+from .comfyui.config import ComfyConfigError, ComfyUIConfig, parse_section, section_to_toml
 
 DEFAULT_NAI_URL = "https://image.novelai.net"
 IMAGE_PROTOCOLS = ("auto", "tgp", "sixel", "halfcell", "unicode")
@@ -112,6 +113,7 @@ class Config:
     ui: UiConfig = field(default_factory=UiConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     local: LocalConfig = field(default_factory=LocalConfig)
+    comfyui: ComfyUIConfig = field(default_factory=ComfyUIConfig)
     source: Path | None = None
 
     # ------------------------------------------------------------ derived paths
@@ -122,6 +124,7 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d.pop("source", None)
+        d.pop("comfyui", None)  # written by section_to_toml (a list of tables)
         return d
 
 
@@ -187,6 +190,13 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise ConfigError(f"{path}: not valid TOML: {e}") from None
     cfg = Config(source=path if path.exists() else None)
+    comfy = raw.pop("comfyui", {})
+    if not isinstance(comfy, dict):
+        raise ConfigError(f"{path}: [comfyui] must be a table")
+    try:
+        cfg.comfyui = parse_section(str(path), comfy, env)
+    except ComfyConfigError as e:
+        raise ConfigError(str(e)) from None
     for section, values in raw.items():
         if section not in _SECTIONS:
             raise ConfigError(f"{path}: unknown section [{section}]")
@@ -237,6 +247,8 @@ def save_config(cfg: Config, path: Path | None = None) -> Path:
         lines.append(f"[{section}]")
         lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in values.items()]
         lines.append("")
+    if cfg.comfyui.servers or cfg.comfyui != ComfyUIConfig():
+        lines += section_to_toml(cfg.comfyui) + [""]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("\n".join(lines), encoding="utf-8")

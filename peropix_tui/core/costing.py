@@ -81,7 +81,7 @@ def run_cost(
     """Price the workspace for NovelAI (``tier`` None = unknown: nothing is assumed free)."""
     base = workspace.base
     runs = _run_count(workspace)
-    if base.provider == "local":
+    if base.provider in ("local", "comfyui"):  # no Anlas: your own GPU or ComfyUI server
         return local_cost(workspace)
     uncached = count_uncached(base) if uncached_vibes is None else uncached_vibes
     try:

@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Provider = Literal["nai", "local"]
+Provider = Literal["nai", "local", "comfyui"]
 Action = Literal["generate", "img2img", "infill"]
 
-PROVIDERS: tuple[str, ...] = ("nai", "local")
+PROVIDERS: tuple[str, ...] = ("nai", "local", "comfyui")
 ACTIONS: tuple[str, ...] = ("generate", "img2img", "infill")
 UC_PRESETS: tuple[str, ...] = ("heavy", "light", "human", "furry", "none")
 
@@ -172,6 +172,11 @@ class GenerationSettings:
     compile: bool = False  # torch.compile the UNet (slow first image per size, faster steps after)
     hires_scale: float | None = None
     hires_denoise: float = 0.5
+    # ComfyUI
+    clip_skip: int | None = None  # CLIPSetLastLayer at -N (1 = last layer, 2 = penultimate); None = model default
+    comfyui_server: str | None = None  # a configured server's name or a URL; None = any (the first)
+    workflow: str | None = None  # the user's API-format workflow file; None = the graph PeroPix builds
+    workflow_bind: dict[str, str] = field(default_factory=dict)  # role -> node id or title in the workflow
 
     # ----------------------------------------------------------------- helpers
     def copy(self, **changes: Any) -> GenerationSettings:
