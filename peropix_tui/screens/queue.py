@@ -121,6 +121,11 @@ class QueueScreen(Screen[None]):
     def queue(self) -> Any:
         return self.app.queue  # type: ignore[attr-defined]
 
+    @property
+    def scheduler(self) -> Any:
+        """The owner of queue state: every change below is a request to it."""
+        return self.app.scheduler  # type: ignore[attr-defined]
+
     def on_mount(self) -> None:
         table = self.query_one("#slot-table", DataTable)
         table.add_columns("#", "name", "prompt", "size", "chars", "lock")
@@ -308,6 +313,16 @@ class QueueScreen(Screen[None]):
     def _changed(self) -> None:
         self.app.post_message(QueueChanged())
 
+    def _ask(self, request: Any) -> list[Any]:
+        """Run a scheduler request; a read-only queue (another peropix owns it) says so."""
+        from ..core.generation.scheduler import QueueReadOnly
+
+        try:
+            return list(request())
+        except QueueReadOnly as e:
+            self.notify(f"The queue is {e}", severity="warning", markup=False)
+            return []
+
     def action_cancel_current(self) -> None:
         if not self.app.runner.cancel_current():  # type: ignore[attr-defined]
             self.notify("Nothing is running.")
@@ -317,12 +332,12 @@ class QueueScreen(Screen[None]):
         self._changed()
 
     def action_retry_failed(self) -> None:
-        n = len(self.queue.retry_failed())
+        n = len(self._ask(self.scheduler.retry_failed))
         self.notify(f"{n} job(s) queued again." if n else "No failed or cancelled jobs.")
         self._changed()
 
     def action_resume(self) -> None:
-        n = len(self.queue.resume())
+        n = len(self._ask(self.scheduler.resume))
         self.notify(f"Resumed {n} job(s)." if n else "Nothing is paused.")
         self._changed()
 
@@ -330,12 +345,12 @@ class QueueScreen(Screen[None]):
         jobs = self.query_one(JobList)
         job = jobs.selected_job
         if job is not None:
-            new = self.queue.reorder(job.id, delta)
+            new = self.scheduler.reorder(job.id, delta)
             jobs.index = new
             self._changed()
 
     def action_clear_finished(self) -> None:
-        self.queue.clear_finished()
+        self.scheduler.clear_finished()
         self._changed()
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
