@@ -13,7 +13,7 @@ import sys
 from . import __version__
 
 # module name in peropix_tui.commands -> registered in this order
-COMMAND_MODULES: tuple[str, ...] = ("generate", "cost", "meta", "gallery", "engine", "tags")
+COMMAND_MODULES: tuple[str, ...] = ("generate", "run", "queue", "cost", "meta", "gallery", "engine", "tags")
 
 
 class CliError(Exception):
