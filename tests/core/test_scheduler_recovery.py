@@ -20,7 +20,7 @@ from peropix_tui.core.generation.recovery import find_job_images
 from peropix_tui.core.generation.scheduler import QueueReadOnly, Scheduler, Worker
 from peropix_tui.core.generation.session import open_queue
 from peropix_tui.core.generation.statefile import BackgroundWriter
-from peropix_tui.core.jobs import JobQueue, JobState
+from peropix_tui.core.jobs import Job, JobQueue, JobState
 from peropix_tui.core.metadata import write_novelai_png
 from peropix_tui.core.settings import GenerationSettings
 from peropix_tui.core.slots import Slot, SlotSet
@@ -28,6 +28,10 @@ from peropix_tui.core.slots import Slot, SlotSet
 
 def _runs(n: int, provider: str = "nai") -> list[tuple[GenerationSettings, int | None, str, int]]:
     return [(GenerationSettings(prompt=f"p{i}", seed=i, provider=provider), i, f"s{i}", 0) for i in range(n)]
+
+
+def _state(job: Job) -> JobState:
+    return job.state  # read afresh: the scheduler changes it in place
 
 
 def test_dispatch_fills_each_worker_up_to_its_capacity() -> None:
@@ -44,7 +48,7 @@ def test_dispatch_fills_each_worker_up_to_its_capacity() -> None:
     sched.apply(ImageSaved(nai[0].id, Path("/o/000_s0_0000001.png"), 0))
     sched.apply(ImageSaved(nai[0].id, Path("/o/000_s0_0000001.png"), 0))  # the same image twice: once
     assert sched.apply(JobFinished(nai[0].id)).ended
-    assert nai[0].state is JobState.DONE and nai[0].images == ["/o/000_s0_0000001.png"]
+    assert _state(nai[0]) is JobState.DONE and nai[0].images == ["/o/000_s0_0000001.png"]
     assert [(w.id, j.id) for w, j in sched.dispatch()] == [("acct-a", nai[2].id)]
 
 
@@ -57,7 +61,7 @@ def test_a_pausing_failure_holds_the_rest_and_a_plain_one_does_not() -> None:
     sched.dispatch()
     applied = sched.apply(JobFailed(b.id, "Not enough Anlas", False, 402))
     assert applied.paused == [c] and c.state is JobState.PAUSED and sched.dispatch() == []
-    assert sched.cancel(c.id) is False and c.state is JobState.CANCELLED
+    assert sched.cancel(c.id) is False and _state(c) is JobState.CANCELLED
 
 
 def test_a_read_only_scheduler_refuses_requests_and_never_dispatches(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def make_backend(provider: str, config: Config, token: Secret | None) -> Backend
             from ...engine.backend import LocalBackend
         except ImportError as e:
             raise BackendError(f"the local engine is not available ({e}); install the [local] extra") from None
-        return LocalBackend(presets=config.local)  # type: ignore[no-any-return]
+        return LocalBackend(presets=config.local)
     if provider == "nai":
         from ..nai.backend import NaiBackend, client_from_config
 

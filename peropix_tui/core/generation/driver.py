@@ -68,5 +68,5 @@ class BatchDriver:
             for task in done:
                 job_id, _token = self._tasks.pop(task)
                 if task.cancelled() and job_id in self.scheduler.running_ids():
-                    job = self._job(job_id)
-                    self.scheduler.interrupt(job_id, interrupted_notice(job) if job else "interrupted")
+                    stopped = self._job(job_id)
+                    self.scheduler.interrupt(job_id, interrupted_notice(stopped) if stopped else "interrupted")
