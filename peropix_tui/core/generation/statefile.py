@@ -23,7 +23,7 @@ class BackgroundWriter:
         self._submitted = 0
         self._written = 0
         self._thread: threading.Thread | None = None
-        self.error: OSError | None = None
+        self.error: Exception | None = None
 
     def __call__(self, path: Path, data: bytes) -> None:
         """Queue ``data`` for ``path`` (replacing an older snapshot not written yet)."""
@@ -50,7 +50,7 @@ class BackgroundWriter:
                 upto = self._submitted
             try:
                 atomic_write(path, data)
-            except OSError as e:
+            except Exception as e:  # the thread must live on: flush() waits on it
                 self.error = e
                 log.error("could not save the queue: %s", e)
             with self._cond:
