@@ -18,9 +18,11 @@ from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Header, Input, Label, Static
 
+from ..core.generation.scheduler import QueueReadOnly, Scheduler
+from ..core.jobs import JobQueue
 from ..core.presets import PresetError, list_presets, load_preset, save_preset
 from ..core.settings import CharacterPrompt, SettingsError, parse_cell
-from ..core.slots import Slot
+from ..core.slots import Slot, SlotSet
 from ..messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -28,6 +30,7 @@ from ..messages import (
     JobProgressed,
     QueueChanged,
 )
+from ..services import services
 from ..widgets.footer import KeyFooter
 from ..widgets.job_list import JobList
 from .modals import ChoicePrompt, LinesPrompt, TextPrompt
@@ -114,17 +117,17 @@ class QueueScreen(Screen[None]):
         yield KeyFooter()
 
     @property
-    def ws(self) -> Any:
-        return self.app.workspace  # type: ignore[attr-defined]
+    def ws(self) -> SlotSet:
+        return services(self).workspace
 
     @property
-    def queue(self) -> Any:
-        return self.app.queue  # type: ignore[attr-defined]
+    def queue(self) -> JobQueue:
+        return services(self).queue
 
     @property
-    def scheduler(self) -> Any:
+    def scheduler(self) -> Scheduler:
         """The owner of queue state: every change below is a request to it."""
-        return self.app.scheduler  # type: ignore[attr-defined]
+        return services(self).scheduler
 
     def on_mount(self) -> None:
         table = self.query_one("#slot-table", DataTable)
@@ -293,7 +296,7 @@ class QueueScreen(Screen[None]):
         for job in self.queue:
             counts[job.state.value] = counts.get(job.state.value, 0) + 1
         text = ", ".join(f"{n} {state}" for state, n in counts.items()) or "queue empty"
-        bal = self.app.balance  # type: ignore[attr-defined]
+        bal = services(self).balance
         if bal is not None and bal.anlas is not None:
             text += f"   balance {bal.anlas} Anlas"
         self.query_one("#queue-summary", Static).update(text)
@@ -315,8 +318,6 @@ class QueueScreen(Screen[None]):
 
     def _ask(self, request: Any) -> list[Any]:
         """Run a scheduler request; a read-only queue (another peropix owns it) says so."""
-        from ..core.generation.scheduler import QueueReadOnly
-
         try:
             return list(request())
         except QueueReadOnly as e:
@@ -324,11 +325,11 @@ class QueueScreen(Screen[None]):
             return []
 
     def action_cancel_current(self) -> None:
-        if not self.app.runner.cancel_current():  # type: ignore[attr-defined]
+        if not services(self).runner.cancel_current():
             self.notify("Nothing is running.")
 
     def action_cancel_all(self) -> None:
-        self.app.runner.cancel_all()  # type: ignore[attr-defined]
+        services(self).runner.cancel_all()
         self._changed()
 
     def action_retry_failed(self) -> None:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from peropix_tui.app import PeroPixApp
 from peropix_tui.core import paths
 from peropix_tui.core.config import Secret, load_config
 from peropix_tui.core.generation.lock import QueueLock
@@ -22,6 +23,7 @@ from peropix_tui.core.nai.client import RetryPolicy
 from peropix_tui.core.slots import Slot
 from peropix_tui.core.store import GalleryStore
 from peropix_tui.messages import ImageSaved
+from peropix_tui.services import AppServices
 from tests.tui_app.conftest import settle
 
 RUNNER = Path(__file__).resolve().parents[2] / "peropix_tui" / "runner.py"
@@ -90,3 +92,13 @@ async def test_the_app_and_peropix_run_write_the_same_job_the_same_way(
         ra, rb = rows[tui_path], rows[cli_path]
         for field in ("width", "height", "provider", "model", "seed", "prompt"):
             assert getattr(ra, field) == getattr(rb, field), field
+
+
+def _app_keeps_the_services_contract(app: PeroPixApp) -> AppServices:
+    return app  # checked by mypy --strict: the app provides every service screens are typed against
+
+
+def test_screens_reach_the_app_through_typed_services(make_app: Any) -> None:
+    app = make_app()
+    typed = _app_keeps_the_services_contract(app)
+    assert typed.scheduler.queue is typed.queue and typed.runner.scheduler is typed.scheduler
