@@ -131,7 +131,7 @@ class PeroPixApp(App[None]):
         for provider, backend in (backends or {}).items():
             pool.use(provider, backend)
         self.runner = Runner(self, self.scheduler, GenerationService(pool, self._images),
-                             folder=lambda: str(self.config.output_dir / self.session_folder),
+                             folder=lambda: str((self.config.output_dir / self.session_folder).absolute()),
                              durable=self._queue_writer.flush)
         try:
             self.theme = self.config.ui.theme

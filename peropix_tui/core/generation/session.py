@@ -93,4 +93,4 @@ def open_queue(state_dir: Path | None = None, *, writer: Writer | None = None, i
 
 def new_session_folder(root: Path) -> Path:
     """The folder for images queued by this process: ``<output>/session_YYYY-MM-DD_HHMM``."""
-    return Path(root).expanduser() / session_folder()
+    return Path(root).expanduser().absolute() / session_folder()
