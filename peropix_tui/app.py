@@ -40,11 +40,10 @@ from .core.generation.backends import BackendPool
 from .core.generation.output import ImageWriter
 from .core.generation.scheduler import Scheduler
 from .core.generation.service import GenerationService
-from .core.generation.session import QueueSession, open_queue
+from .core.generation.session import QueueSession, open_queue, session_name
 from .core.generation.statefile import BackgroundWriter
 from .core.jobs import JobQueue, JobState
 from .core.presets import load_workspace, save_workspace
-from .core.store.layout import session_folder
 from .messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -118,8 +117,7 @@ class PeroPixApp(App[None]):
         self.balance: BalanceUpdated | None = None
         self.tags: Any = None
         self.store: Any = None
-        self.session_folder = session_folder()
-        """This run's folder under the output folder; queued jobs keep it (resumes write there too)."""
+        self._session_folder = ""
         self.last_image: Path | None = None
         self.workspace, ws_warning = load_workspace()
         self._startup_warnings = [ws_warning] if ws_warning else []
@@ -140,6 +138,14 @@ class PeroPixApp(App[None]):
         setup_log(self.token)
 
     # ------------------------------------------------------------ services
+    @property
+    def session_folder(self) -> str:
+        """This run's folder under the output folder, named when the first job is queued; queued
+        jobs keep it (a resumed job writes there too)."""
+        if not self._session_folder:
+            self._session_folder = session_name()
+        return self._session_folder
+
     @property
     def queue(self) -> JobQueue:
         """The job queue, for reading; changes go through ``scheduler``."""

@@ -20,7 +20,7 @@ again; otherwise it comes back *paused* with a notice (NovelAI may have charged 
 from __future__ import annotations
 
 import json
-import secrets
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -135,7 +135,7 @@ class JobQueue:
     def __init__(self, path: Path | None = None, *, writer: Writer | None = None) -> None:
         self.path = path
         self.jobs: list[Job] = []
-        self.uid = secrets.token_hex(6)
+        self.uid = os.urandom(6).hex()
         self.next_id = 1
         self.writer: Writer = writer or _write_now
         self.readonly = False

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..fsutil import atomic_write
-from ..store.layout import _scan_max_seq, image_filename, reserve_seq
 
 if TYPE_CHECKING:
     from ..store import GalleryStore
@@ -105,6 +104,8 @@ class ImageWriter:
 
 def write_new(fdir: Path, data: bytes, slot_index: int | None, slot_name: str | None, ext: str) -> Path:
     """The next ``NNN_name_SEQ.ext`` in ``fdir``, written atomically (no index)."""
+    from ..store.layout import _scan_max_seq, image_filename, reserve_seq
+
     for _ in range(100):
         target = fdir / image_filename(slot_index, slot_name, reserve_seq(fdir), ext)
         try:

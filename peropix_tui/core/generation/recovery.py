@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 from ..jobs import Job
-from ..store.layout import is_image_name
 from .peropix import job_tag
 
 CLOCK_SLACK_S = 5.0
@@ -23,6 +22,8 @@ def find_job_images(job: Job, queue_uid: str) -> list[str]:
     """Paths of images in ``job.folder`` whose ``peropix`` object names this queue and job."""
     if not job.folder:
         return []
+    from ..store.layout import is_image_name
+
     folder = Path(job.folder)
     since_ns = int((job.started - CLOCK_SLACK_S) * 1e9) if job.started else 0
     found: list[tuple[int, str]] = []

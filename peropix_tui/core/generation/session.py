@@ -12,7 +12,6 @@ from pathlib import Path
 
 from .. import paths
 from ..jobs import QUEUE_FILE, Job, JobQueue, QueueFileError, Writer
-from ..store.layout import session_folder
 from .lock import QueueLock, QueueLocked
 from .output import ImageWriter
 from .recovery import find_job_images
@@ -91,6 +90,13 @@ def open_queue(state_dir: Path | None = None, *, writer: Writer | None = None, i
     return session
 
 
+def session_name() -> str:
+    """This moment's session folder name, ``session_YYYY-MM-DD_HHMM`` (the gallery's layout)."""
+    from ..store.layout import session_folder  # the store package is heavy: not at start-up
+
+    return session_folder()
+
+
 def new_session_folder(root: Path) -> Path:
     """The folder for images queued by this process: ``<output>/session_YYYY-MM-DD_HHMM``."""
-    return Path(root).expanduser().absolute() / session_folder()
+    return Path(root).expanduser().absolute() / session_name()
