@@ -102,3 +102,34 @@ def test_screens_reach_the_app_through_typed_services(make_app: Any) -> None:
     app = make_app()
     typed = _app_keeps_the_services_contract(app)
     assert typed.scheduler.queue is typed.queue and typed.runner.scheduler is typed.scheduler
+
+
+async def test_the_app_recovers_a_job_whose_image_landed_before_the_crash(make_app: Any, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from peropix_tui.core.backend import GeneratedImage
+    from peropix_tui.core.generation.output import ImageWriter
+    from peropix_tui.core.generation.peropix import build_peropix, with_metadata
+    from peropix_tui.core.jobs import JobQueue
+    from peropix_tui.core.metadata import write_novelai_png
+    from peropix_tui.core.settings import GenerationSettings
+
+    root = Path(os.environ["PEROPIX_OUTPUT_DIR"])
+    q = JobQueue(paths.state_dir() / "queue.json")
+    done, cut = q.add([(GenerationSettings(prompt="1girl", seed=i), i, f"s{i}", 0) for i in range(2)],
+                      folder=str(root / "session_x"))
+    q.start(done.id)
+    q.start(cut.id)  # both running when the process died; only the first image had landed
+    png = write_novelai_png(Image.new("RGB", (8, 8)), done.settings, seed=0)
+    writer = ImageWriter(root)
+    path = writer.save(with_metadata(GeneratedImage(png, 0), build_peropix(done, queue_uid=q.uid)), done.folder,
+                       0, "s0")
+    writer.close()
+    app = make_app(token=Secret("pst-not-used-here-0000"))
+    assert [j.state for j in app.queue] == [JobState.DONE, JobState.PAUSED]
+    assert app.queue.jobs[0].images == [str(path)]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        notes = " ".join(n.message for n in app._notifications)
+        assert "not sent again" in notes and "NovelAI may have charged" in notes
+        assert app.runner.busy == {}  # nothing is sent until the user resumes
