@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import json
 import logging
 import os
 import shlex
@@ -43,7 +44,7 @@ from .core.generation.service import GenerationService
 from .core.generation.session import QueueSession, open_queue, session_name
 from .core.generation.statefile import BackgroundWriter
 from .core.jobs import JobQueue, JobState
-from .core.presets import load_workspace, save_workspace
+from .core.presets import load_workspace, save_workspace, workspace_path
 from .messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -122,6 +123,7 @@ class PeroPixApp(App[None]):
         self.workspace, ws_warning = load_workspace()
         self._startup_warnings = [ws_warning] if ws_warning else []
         self._queue_writer = BackgroundWriter()
+        self._workspace_writer = BackgroundWriter()
         self._images = ImageWriter(self.config.output_dir, self.ensure_store)
         self.queue_session: QueueSession = self._open_queue()
         self.scheduler: Scheduler = self.queue_session.scheduler
@@ -256,9 +258,17 @@ class PeroPixApp(App[None]):
 
     def on_unmount(self) -> None:
         self._queue_writer.flush(timeout=10)
+        self._workspace_writer.flush(timeout=10)
         self.queue_session.close()
 
+    def save_state_soon(self) -> None:
+        """Save the workspace and the queue from a background thread (nothing waits on an fsync)."""
+        data = json.dumps(self.workspace.to_dict(), ensure_ascii=False, indent=1).encode("utf-8")
+        self._workspace_writer(workspace_path(), data)
+        self.queue.save()
+
     def save_state(self) -> None:
+        self._workspace_writer.flush(timeout=10)  # an older snapshot must not land after this one
         try:
             save_workspace(self.workspace)
             self.queue.save()
@@ -314,8 +324,8 @@ class PeroPixApp(App[None]):
             self.runner.request(msg.all_slots)
         except RunRefused as e:
             log.info("[Queue] refused: %s", e)
-            self.notify(str(e), title="Not started", severity="error", timeout=10)
-        self.save_state()
+            self.notify(str(e), title="Not started", severity="error", timeout=10, markup=False)
+        self.save_state_soon()
 
     @on(JobsQueued)
     def _jobs_queued(self, msg: JobsQueued) -> None:
