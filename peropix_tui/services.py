@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
+    from textual.message import Message
     from textual.widget import Widget
 
     from .core.config import Config, Secret
@@ -39,6 +40,10 @@ class AppServices(Protocol):
     def ensure_store(self) -> Any: ...
 
     def image_widget(self, image: Any = None, **kwargs: Any) -> Widget: ...
+
+    def broadcast(self, message: Message) -> None: ...
+
+    def action_open_external(self, path: Path | None = None) -> None: ...
 
 
 def services(node: DOMNode) -> AppServices:
