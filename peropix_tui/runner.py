@@ -199,7 +199,11 @@ class Runner:
                 failed.append(True)
             post(to_message(event))
 
-        await asyncio.to_thread(self.durable)  # the "running" record is on disk before anything is sent
+        try:
+            await asyncio.to_thread(self.durable)  # the "running" record is on disk before anything is sent
+        except asyncio.CancelledError:  # cancelled before it began: nothing was sent
+            post(JobCancelled(job.id))
+            return
         await self.service.run(job, cancel, emit, queue_uid=self.scheduler.queue.uid)
         if job.settings.provider == "nai" and not failed and not cancel.cancelled:
             await self.refresh_balance()
