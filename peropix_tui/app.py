@@ -1,25 +1,28 @@
 """The Textual app: wires the services, installs the screens, routes job messages.
 
 Services (the contract the screens use through ``self.app``): ``config``, ``token`` (a Secret or
-None), ``workspace`` (the one editable SlotSet, saved in the state folder), ``queue`` (JobQueue,
-saved as queue.json), ``runner``, ``store`` (gallery store or None), ``tags`` (TagIndex or None),
-``balance`` (latest BalanceUpdated) and ``image_widget()``.
+None), ``workspace`` (the one editable SlotSet, saved in the state folder), ``scheduler`` (the
+sole owner of queue state; ``queue`` reads it), ``runner`` (the adapter onto the generation
+core), ``store`` (gallery store or None), ``tags`` (TagIndex or None), ``balance`` (latest
+BalanceUpdated) and ``image_widget()``.
 
-Job messages reach the app from the runner's workers; the app applies them to the queue (main
-thread only), logs them, and broadcasts a copy to every screen that exists so the preview, the
-queue list, the gallery and the cost meter update wherever they are.
+The queue is opened as its owner (a lock in the state folder); when another ``peropix`` owns it
+the app attaches read-only and says which process. Job messages reach the app from the runner's
+workers; the app applies them through the runner (main thread only), logs them, and broadcasts a
+copy to every screen that exists so the preview, the queue list, the gallery and the cost meter
+update wherever they are. Queue saves are written by a background thread.
 """
 
 from __future__ import annotations
 
 import copy
 import gc
+import json
 import logging
 import os
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +35,16 @@ from textual.widget import Widget
 
 from .applog import setup_log
 from .commands_palette import PeroPixCommands
-from .core import paths
-from .core.backend import Backend, BackendError
+from .core.backend import Backend
 from .core.config import Config, Secret, load_token
-from .core.fsutil import atomic_write
-from .core.jobs import QUEUE_FILE, Job, JobQueue, JobState, QueueFileError
-from .core.presets import load_workspace, save_workspace
+from .core.generation.backends import BackendPool
+from .core.generation.output import ImageWriter
+from .core.generation.scheduler import Scheduler
+from .core.generation.service import GenerationService
+from .core.generation.session import QueueSession, open_queue, session_name
+from .core.generation.statefile import BackgroundWriter
+from .core.jobs import JobQueue, JobState
+from .core.presets import load_workspace, save_workspace, workspace_path
 from .i18n import set_language
 from .messages import (
     BalanceUpdated,
@@ -113,14 +120,21 @@ class PeroPixApp(App[None]):
         self.balance: BalanceUpdated | None = None
         self.tags: Any = None
         self.store: Any = None
-        self.session_folder = time.strftime("%Y-%m-%d")
+        self._session_folder = ""
         self.last_image: Path | None = None
         self.workspace, ws_warning = load_workspace()
         self._startup_warnings = [ws_warning] if ws_warning else []
-        self.queue = self._load_queue()
-        self.runner = Runner(self)
+        self._queue_writer = BackgroundWriter()
+        self._workspace_writer = BackgroundWriter()
+        self._images = ImageWriter(self.config.output_dir, self.ensure_store)
+        self.queue_session: QueueSession = self._open_queue()
+        self.scheduler: Scheduler = self.queue_session.scheduler
+        pool = BackendPool(self.config, self.token)
         for provider, backend in (backends or {}).items():
-            self.runner.use_backend(provider, backend)
+            pool.use(provider, backend)
+        self.runner = Runner(self, self.scheduler, GenerationService(pool, self._images),
+                             folder=lambda: str((self.config.output_dir / self.session_folder).absolute()),
+                             durable=self._queue_writer.flush)
         try:
             self.theme = self.config.ui.theme
         except Exception:  # unknown theme name: keep the default, say so
@@ -128,13 +142,32 @@ class PeroPixApp(App[None]):
         setup_log(self.token)
 
     # ------------------------------------------------------------ services
-    def _load_queue(self) -> JobQueue:
-        path = paths.state_dir() / QUEUE_FILE
-        try:
-            return JobQueue.load(path)
-        except QueueFileError as e:
-            self._startup_warnings.append(str(e))
-            return JobQueue(path)
+    @property
+    def session_folder(self) -> str:
+        """This run's folder under the output folder, named when the first job is queued; queued
+        jobs keep it (a resumed job writes there too)."""
+        if not self._session_folder:
+            self._session_folder = session_name()
+        return self._session_folder
+
+    @property
+    def queue(self) -> JobQueue:
+        """The job queue, for reading; changes go through ``scheduler``."""
+        return self.scheduler.queue
+
+    def _open_queue(self) -> QueueSession:
+        session = open_queue(writer=self._queue_writer, images=self._images, attach_readonly=True)
+        self._startup_warnings.extend(session.warnings)
+        if session.recovered:
+            self._startup_warnings.append(
+                f"{len(session.recovered)} job(s) had finished before PeroPix stopped: their images are "
+                "on disk, so they are done and were not sent again.")
+        nai = [j for j in session.interrupted if j.settings.provider == "nai"]
+        if nai:
+            self._startup_warnings.append(
+                f"{len(nai)} NovelAI job(s) were mid-request when PeroPix stopped: NovelAI may have "
+                "charged them; they are paused (F3, 'p' sends them again).")
+        return session
 
     def ensure_store(self) -> Any:
         """The gallery store, opened on first need (None when unavailable)."""
@@ -160,32 +193,14 @@ class PeroPixApp(App[None]):
             return DeferredImage(self.config.ui.image_protocol, **kwargs)
         return make_image_widget(self.config.ui.image_protocol, image, **kwargs)
 
-    def make_backend(self, provider: str) -> Backend:
-        if provider == "local":
-            from .engine.backend import LocalBackend
-
-            return LocalBackend(presets=self.config.local)
-        from .core.nai.backend import NaiBackend, client_from_config
-
-        if not self.token:
-            raise BackendError("No NovelAI token: open Settings (F5) and enter it.", status=401)
-        return NaiBackend(client_from_config(self.config, self.token))
-
     def set_token(self, token: Secret | None) -> None:
         """A new token from Settings: forget the client built with the old one."""
         self.token = token
-        self.runner.use_backend("nai", None)
+        self.runner.backends.set_token(token)
         setup_log(token)
 
-    def save_image(self, data: bytes, job: Job, ext: str = "png") -> Path:
-        """Write one image into the session folder, named by slot (called from workers)."""
-        if self.ensure_store() is not None:
-            stored = self.store.save_image(data, folder=self.session_folder, slot_index=job.slot_index,
-                                           slot_name=job.slot_name or None, ext=ext)
-            return Path(stored.file)
-        folder = self.config.output_dir / self.session_folder  # no store module: plain unique names
-        name = f"{job.slot_index or 0:03d}_{job.slot_name or 'image'}_{job.id}_{len(job.images)}.{ext}"
-        return atomic_write(folder / name, data, exclusive=True)
+    def use_backend(self, provider: str, backend: Backend | None) -> None:
+        self.runner.use_backend(provider, backend)
 
     # ------------------------------------------------------------ lifecycle
     def get_default_screen(self) -> Screen[Any]:
@@ -243,7 +258,19 @@ class PeroPixApp(App[None]):
         self.save_state()
         self.exit()
 
+    def on_unmount(self) -> None:
+        self._queue_writer.flush(timeout=10)
+        self._workspace_writer.flush(timeout=10)
+        self.queue_session.close()
+
+    def save_state_soon(self) -> None:
+        """Save the workspace and the queue from a background thread (nothing waits on an fsync)."""
+        data = json.dumps(self.workspace.to_dict(), ensure_ascii=False, indent=1).encode("utf-8")
+        self._workspace_writer(workspace_path(), data)
+        self.queue.save()
+
     def save_state(self) -> None:
+        self._workspace_writer.flush(timeout=10)  # an older snapshot must not land after this one
         try:
             save_workspace(self.workspace)
             self.queue.save()
@@ -299,8 +326,8 @@ class PeroPixApp(App[None]):
             self.runner.request(msg.all_slots)
         except RunRefused as e:
             log.info("[Queue] refused: %s", e)
-            self.notify(str(e), title="Not started", severity="error", timeout=10)
-        self.save_state()
+            self.notify(str(e), title="Not started", severity="error", timeout=10, markup=False)
+        self.save_state_soon()
 
     @on(JobsQueued)
     def _jobs_queued(self, msg: JobsQueued) -> None:
@@ -314,50 +341,43 @@ class PeroPixApp(App[None]):
 
     @on(JobProgressed)
     def _job_progressed(self, msg: JobProgressed) -> None:
-        self.queue.progress(msg.job_id, msg.step, msg.total, msg.note)
+        self.runner.apply(msg)
         self.broadcast(msg)
 
     @on(ImageSaved)
     def _image_saved(self, msg: ImageSaved) -> None:
-        self.queue.add_image(msg.job_id, msg.path)
+        self.runner.apply(msg)
         self.last_image = msg.path
         log.info("[Generate] Job %s saved %s (seed %d)", msg.job_id, msg.path.name, msg.seed)
         self.broadcast(msg)
 
     @on(JobFinished)
     def _job_finished(self, msg: JobFinished) -> None:
-        if self.queue.get(msg.job_id).state is JobState.RUNNING:
-            self.queue.finish(msg.job_id)
         log.info("[Generate] Job %s finished", msg.job_id)
         self._ended(msg)
 
     @on(JobFailed)
     def _job_failed(self, msg: JobFailed) -> None:
-        job = self.queue.get(msg.job_id)
-        if job.state is JobState.RUNNING:
-            self.queue.fail(msg.job_id, msg.error, retryable=msg.retryable)
         log.info("[Generate] Job %s failed: %s", msg.job_id, msg.error)
-        self.notify(f"{job.label}: {msg.error}", title="Generation failed", severity="error", timeout=10)
+        try:
+            label = self.queue.get(msg.job_id).label
+        except KeyError:
+            label = msg.job_id
+        self.notify(f"{label}: {msg.error}", title="Generation failed", severity="error", timeout=10,
+                    markup=False)
         self._ended(msg)
 
     @on(JobCancelled)
     def _job_cancelled(self, msg: JobCancelled) -> None:
-        if self.queue.get(msg.job_id).state is JobState.RUNNING:
-            self.queue.cancel(msg.job_id)
         log.info("[Generate] Job %s cancelled", msg.job_id)
         self._ended(msg)
 
-    def _ended(self, msg: Message) -> None:
-        self.broadcast(msg)
-        self.broadcast(QueueChanged())
-        self.runner.job_ended(getattr(msg, "job_id", ""))
-
-    def pause_after_error(self, status: int | None) -> None:
-        """Bad token / no Anlas: hold the remaining jobs; the user fixes it and resumes."""
-        held = self.queue.pause_pending()
-        if held:
-            self.notify(f"{len(held)} queued job(s) paused; fix the problem, then resume (F3, 'p').",
+    def _ended(self, msg: JobFinished | JobFailed | JobCancelled) -> None:
+        applied = self.runner.apply(msg)
+        if applied.paused:  # bad token / no Anlas: the rest is held until the user fixes it and resumes
+            self.notify(f"{len(applied.paused)} queued job(s) paused; fix the problem, then resume (F3, 'p').",
                         severity="warning", timeout=10)
+        self.broadcast(msg)
         self.broadcast(QueueChanged())
 
     @on(BalanceUpdated)

@@ -15,8 +15,8 @@ from .i18n import _, set_language_from_config
 from .textwidth import CellWidthHelpFormatter
 
 # module name in peropix_tui.commands -> registered in this order
-COMMAND_MODULES: tuple[str, ...] = ("generate", "cost", "meta", "gallery", "engine", "tags", "tool", "upscale",
-                                    "export", "comfyui")
+COMMAND_MODULES: tuple[str, ...] = ("generate", "run", "queue", "cost", "meta", "gallery", "engine", "tags",
+                                    "tool", "upscale", "export", "comfyui")
 
 
 class CliError(Exception):

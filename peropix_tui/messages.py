@@ -59,6 +59,7 @@ class JobFailed(Message):
     job_id: str
     error: str
     retryable: bool = False
+    status: int | None = None
 
 
 @dataclass

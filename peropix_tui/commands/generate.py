@@ -1,8 +1,10 @@
 """``peropix generate``: make images headlessly with NovelAI (default) or the local engine.
 
-Images are written atomically to ``--out`` (default: the configured output folder) as the bytes
-the backend returned (NovelAI's PNGs keep their metadata chunks), one path printed per line
-(``--json``: a JSON list of paths). ``--dry-run`` sends nothing and prints the exact request
+The job runs through the same generation core as the app: wildcards drawn, the ``peropix``
+metadata object added (NovelAI's own chunks are kept), the file written atomically with the app's
+names (``NNN_slotname_SEQ.png``; no slot: ``SEQ.png``) into a session folder of the configured
+output folder, or into ``--out DIR``, and indexed in the gallery when it lies inside the output
+folder. One path printed per line (``--json``: a JSON list of paths). ``--dry-run`` sends nothing and prints the exact request
 body (``--json``: the body alone, base64 fields shortened).
 """
 
@@ -12,7 +14,6 @@ import argparse
 import asyncio
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ def register(sub: Any) -> None:
                        description="Generate images headlessly and save them as PNG files.")
     add_generation_options(p)
     o = p.add_argument_group("output")
-    o.add_argument("--out", metavar="DIR", help="folder for the images (default: the configured output folder)")
+    o.add_argument("--out", metavar="DIR",
+                   help="folder for the images (default: a session folder in the configured output folder)")
     o.add_argument("--dry-run", action="store_true", help="send nothing; print the exact request body")
     o.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
@@ -41,10 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return dry_run(args, settings, config)
     if args.dry_run:
         return _dry_run(settings, config, as_json=args.json)
-    backend = _backend(settings.provider, config, args)
-    images = asyncio.run(_generate(backend, settings))
-    out_dir = Path(args.out).expanduser() if args.out else config.output_dir
-    paths = [_save(out_dir, img) for img in images]
+    paths = asyncio.run(_generate(settings, config, args.out))
     if args.json:
         print(json.dumps([str(p) for p in paths]))
     else:
@@ -53,57 +52,45 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backend(provider: str, config: Any, args: Any = None) -> Any:
+async def _generate(settings: Any, config: Any, out: str | None) -> list[Path]:
+    """One job through the generation core (an in-memory queue: nothing to resume for one request)."""
     from ..core.backend import BackendError
+    from ..core.config import load_token
+    from ..core.generation import events as ev
+    from ..core.generation.scheduler import Scheduler
+    from ..core.jobs import JobQueue
+    from .batch import drive, out_folder, service_for
 
-    if provider == "comfyui":
-        from .comfyui import backend_from_args
-
-        return backend_from_args(args, config)
-    if provider == "local":
-        try:
-            from ..engine.backend import LocalBackend
-        except ImportError as e:
-            raise BackendError(f"the local engine is not available ({e}); install the [local] extra") from None
-        return LocalBackend(presets=config.local)
-    from ..core.nai.backend import NaiBackend
-
-    return NaiBackend()
-
-
-async def _generate(backend: Any, settings: Any) -> list[Any]:
-    from ..core.backend import CancelToken, Progress
-
+    scheduler = Scheduler(JobQueue())
+    (job,) = scheduler.submit([(settings, None, "", 0)], folder=str(out_folder(out, config)),
+                              base_prompt=settings.prompt)
+    service, writer = service_for(config, load_token())
+    saved: list[Path] = []
+    failure: list[str] = []
     tty = sys.stderr.isatty()
 
-    def on_progress(p: Progress) -> None:
-        if p.message:
-            print(f"peropix: {p.message}", file=sys.stderr)
-        elif tty and p.total:
-            print(f"\rstep {p.step}/{p.total}", end="", file=sys.stderr, flush=True)
+    def report(event: ev.CoreEvent, _job: Any) -> None:
+        if isinstance(event, ev.JobProgressed):
+            if event.note:
+                print(f"peropix: {event.note}", file=sys.stderr)
+            elif tty and event.total:
+                print(f"\rstep {event.step}/{event.total}", end="", file=sys.stderr, flush=True)
+        elif isinstance(event, ev.ImageSaved):
+            saved.append(event.path)
+        elif isinstance(event, ev.JobFailed):
+            failure.append(event.error)
+        elif isinstance(event, ev.JobCancelled):
+            failure.append("cancelled")
 
     try:
-        return list(await backend.generate(settings, on_progress, CancelToken()))
+        await drive(scheduler, service, [job.id], report)
     finally:
+        writer.close()
         if tty:
             print("\r", end="", file=sys.stderr)
-        close = getattr(backend, "aclose", None)
-        if close is not None:
-            await close()
-
-
-def _save(out_dir: Path, image: Any) -> Path:
-    """Write one image atomically as ``<timestamp>_<seed>_<index>.<ext>``, never overwriting."""
-    from ..core.fsutil import atomic_write
-
-    stem = f"{time.strftime('%Y%m%d-%H%M%S')}_{image.seed}_{image.index}"
-    for n in range(1000):
-        path = out_dir / f"{stem}{'' if n == 0 else f'-{n}'}.{image.extension}"
-        try:
-            return atomic_write(path, image.data, exclusive=True)
-        except FileExistsError:
-            continue
-    raise OSError(f"{out_dir}: could not find a free file name for {stem}")
+    if failure:
+        raise BackendError(failure[0])
+    return saved
 
 
 def _dry_run(settings: Any, config: Any, *, as_json: bool) -> int:

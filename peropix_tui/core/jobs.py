@@ -9,16 +9,20 @@ One :class:`Job` is one request to a provider (one slot × one repeat). Its life
        ▼  │
       paused
 
-The queue is saved atomically to ``queue.json`` after every change. Loading it after a crash or
-a quit brings pending and running jobs back *paused*: nothing runs until the user resumes.
+The queue is saved atomically to ``queue.json`` after every change (through ``writer`` when one
+is given: the app hands the write to a background thread). A job that starts is saved as
+*running* before its request is sent (the intent record). Loading the file after a crash or a quit
+brings pending jobs back *paused*; a job that was running is handed to ``finder`` (the generation
+core's recovery scan): when its image is already on disk it is *done* with that image, never sent
+again; otherwise it comes back *paused* with a notice (NovelAI may have charged it).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
+import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +33,8 @@ from .settings import GenerationSettings
 
 QUEUE_FILE = "queue.json"
 FORMAT_VERSION = 1
+GENERATE = "generate"
+"""The job kind of an image generation (other kinds: NovelAI tools, upscales)."""
 
 
 class JobState(StrEnum):
@@ -62,6 +68,16 @@ class Job:
     retryable: bool = False
     images: list[str] = field(default_factory=list)
     created: float = field(default_factory=time.time)
+    kind: str = GENERATE
+    folder: str = ""
+    """Absolute folder its images go to (chosen when queued, so a resumed job writes where it began)."""
+    base_prompt: str = ""
+    """The base prompt of the slot set it came from (kept in the image's ``peropix`` object)."""
+    started: float = 0.0
+    """When it last started (wall clock); the recovery scan looks at files written after it."""
+    worker: str = ""
+    notice: str = ""
+    """A note kept across restarts (e.g. "interrupted mid-request")."""
 
     @property
     def label(self) -> str:
@@ -77,7 +93,9 @@ class Job:
             "id": self.id, "settings": self.settings.to_dict(), "slot_index": self.slot_index,
             "slot_name": self.slot_name, "repeat": self.repeat, "state": self.state.value,
             "step": self.step, "total": self.total, "error": self.error, "retryable": self.retryable,
-            "images": list(self.images), "created": self.created,
+            "images": list(self.images), "created": self.created, "kind": self.kind, "folder": self.folder,
+            "base_prompt": self.base_prompt, "started": self.started, "worker": self.worker,
+            "notice": self.notice,
         }
 
     @classmethod
@@ -88,17 +106,40 @@ class Job:
             repeat=int(d.get("repeat", 0)), state=JobState(d.get("state", "pending")),
             step=int(d.get("step", 0)), total=int(d.get("total", 0)), error=str(d.get("error", "")),
             retryable=bool(d.get("retryable", False)), images=[str(p) for p in d.get("images", [])],
-            created=float(d.get("created", 0.0)),
+            created=float(d.get("created", 0.0)), kind=str(d.get("kind", GENERATE)),
+            folder=str(d.get("folder", "")), base_prompt=str(d.get("base_prompt", "")),
+            started=float(d.get("started", 0.0)), worker=str(d.get("worker", "")),
+            notice=str(d.get("notice", "")),
         )
 
 
-class JobQueue:
-    """Ordered jobs with a state machine; persisted to ``path`` (None = in memory only)."""
+Writer = Callable[[Path, bytes], None]
+"""Writes one serialised queue to its file (atomically); may hand the write to another thread."""
 
-    def __init__(self, path: Path | None = None) -> None:
+Finder = Callable[[Job, str], list[str]]
+"""(interrupted job, queue uid) -> images of that job already on disk."""
+
+
+def _write_now(path: Path, data: bytes) -> None:
+    atomic_write(path, data)
+
+
+class JobQueue:
+    """Ordered jobs with a state machine; persisted to ``path`` (None = in memory only).
+
+    ``uid`` names this queue in every image's ``peropix`` object (with the job id), so the recovery
+    scan never mistakes another queue's image for one of ours; ``next_id`` is kept in the file so
+    an id is never given twice.
+    """
+
+    def __init__(self, path: Path | None = None, *, writer: Writer | None = None) -> None:
         self.path = path
         self.jobs: list[Job] = []
-        self._ids = itertools.count(1)
+        self.uid = os.urandom(6).hex()
+        self.next_id = 1
+        self.writer: Writer = writer or _write_now
+        self.readonly = False
+        """Attached read-only (another process owns the file): changes stay in memory."""
 
     # ----------------------------------------------------------------- lookup
     def __iter__(self) -> Iterator[Job]:
@@ -132,13 +173,16 @@ class JobQueue:
     def new_id(self) -> str:
         taken = {j.id for j in self.jobs}
         while True:
-            candidate = f"j{next(self._ids):04d}"
+            candidate = f"j{self.next_id:04d}"
+            self.next_id += 1
             if candidate not in taken:
                 return candidate
 
-    def add(self, runs: Iterable[tuple[GenerationSettings, int | None, str, int]]) -> list[Job]:
+    def add(self, runs: Iterable[tuple[GenerationSettings, int | None, str, int]], *, folder: str = "",
+            base_prompt: str = "", kind: str = GENERATE) -> list[Job]:
         """Append jobs for (settings, slot_index, slot_name, repeat) tuples; returns them."""
-        added = [Job(self.new_id(), s, index, name, repeat) for s, index, name, repeat in runs]
+        added = [Job(self.new_id(), s, index, name, repeat, kind=kind, folder=folder, base_prompt=base_prompt)
+                 for s, index, name, repeat in runs]
         self.jobs.extend(added)
         self.save()
         return added
@@ -150,9 +194,18 @@ class JobQueue:
         job.state = to
         return job
 
-    def start(self, job_id: str) -> Job:
+    def start(self, job_id: str, worker: str = "") -> Job:
+        """pending → running, saved before the job's request goes out (the intent record)."""
         job = self._move(job_id, [JobState.PENDING], JobState.RUNNING)
-        job.step, job.error, job.note = 0, "", ""
+        job.step, job.error, job.note, job.notice = 0, "", "", ""
+        job.started, job.worker = time.time(), worker
+        self.save()
+        return job
+
+    def interrupt(self, job_id: str, notice: str) -> Job:
+        """running → paused: stopped at once (e.g. a second Ctrl+C); resuming runs it again."""
+        job = self._move(job_id, [JobState.RUNNING], JobState.PAUSED)
+        job.step, job.note, job.notice = 0, notice, notice
         self.save()
         return job
 
@@ -237,33 +290,71 @@ class JobQueue:
 
     # ------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
-        return {"version": FORMAT_VERSION, "jobs": [j.to_dict() for j in self.jobs]}
+        return {"version": FORMAT_VERSION, "uid": self.uid, "next_id": self.next_id,
+                "jobs": [j.to_dict() for j in self.jobs]}
+
+    def snapshot(self) -> bytes:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1).encode("utf-8")
 
     def save(self) -> None:
-        if self.path is None:
+        if self.path is None or self.readonly:
             return
-        data = json.dumps(self.to_dict(), ensure_ascii=False, indent=1).encode("utf-8")
-        atomic_write(self.path, data)
+        self.writer(self.path, self.snapshot())
 
     @classmethod
-    def load(cls, path: Path) -> JobQueue:
-        """Read ``path``; pending and running jobs come back paused. A missing file is an empty queue;
-        an unreadable one is kept aside as ``queue.json.bad`` (nothing is silently lost)."""
+    def read(cls, path: Path) -> JobQueue:
+        """The file exactly as saved (states untouched: a job may read as running); for listing."""
         queue = cls(path)
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            jobs = [Job.from_dict(d) for d in raw.get("jobs", [])]
+            queue.jobs = [Job.from_dict(d) for d in raw.get("jobs", [])]
+            queue.uid = str(raw.get("uid") or queue.uid)
+            queue.next_id = int(raw.get("next_id", 1))
         except FileNotFoundError:
             return queue
         except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise QueueFileError(f"{path}: unreadable queue ({e})") from None
+        return queue
+
+    @classmethod
+    def load(cls, path: Path, *, finder: Finder | None = None, writer: Writer | None = None) -> JobQueue:
+        """Read ``path`` for running it. Pending jobs come back paused; a job that was running is done
+        when ``finder`` finds its images on disk, else paused with a notice. A missing file is an empty
+        queue; an unreadable one is kept aside as ``queue.json.bad`` (nothing is silently lost)."""
+        try:
+            queue = cls.read(path)
+        except QueueFileError as e:
             bad = path.with_name(path.name + ".bad")
             path.replace(bad)
-            raise QueueFileError(f"{path}: unreadable queue ({e}); kept as {bad.name}") from None
-        for job in jobs:
-            if job.state in (JobState.PENDING, JobState.RUNNING):
+            raise QueueFileError(f"{e}; kept as {bad.name}") from None
+        if writer is not None:
+            queue.writer = writer
+        changed = False
+        for job in queue.jobs:
+            if job.state is JobState.RUNNING:
+                changed = True
+                found = finder(job, queue.uid) if finder is not None else []
+                if found:
+                    job.images = list(dict.fromkeys([*job.images, *found]))
+                    job.state, job.step, job.note = JobState.DONE, max(job.step, job.total), ""
+                    job.notice = "finished before PeroPix stopped: image found on disk, not sent again"
+                else:
+                    job.state, job.step = JobState.PAUSED, 0
+                    job.notice = interrupted_notice(job)
+            elif job.state is JobState.PENDING:
                 job.state, job.step, job.note = JobState.PAUSED, 0, ""
-        queue.jobs = jobs
+            if job.state is JobState.PAUSED and job.notice:
+                job.note = job.notice
+        if changed:
+            queue.save()  # the recovery is a fact now: a second crash finds the same state
         return queue
+
+
+def interrupted_notice(job: Job) -> str:
+    """What to tell the user about a job that was stopped while its request ran."""
+    if job.settings.provider == "nai":
+        return ("interrupted mid-request: NovelAI may have charged it; resuming sends it again")
+    return "interrupted mid-generation; resuming runs it again"
 
 
 class QueueFileError(ValueError):

@@ -40,6 +40,7 @@ from ..messages import (
     ReferencePicked,
     SettingsRestored,
 )
+from ..services import services
 from ..widgets.character_list import CharacterList
 from ..widgets.cost_meter import CostMeter
 from ..widgets.footer import KeyFooter
@@ -118,7 +119,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
 
     @property
     def settings(self) -> GenerationSettings:
-        base: GenerationSettings = self.app.workspace.base  # type: ignore[attr-defined]
+        base: GenerationSettings = services(self).workspace.base
         return base
 
     # --------------------------------------------------------------- layout
@@ -255,7 +256,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
 
     # ------------------------------------------------------- app messages
     async def on_settings_restored(self, message: SettingsRestored) -> None:
-        self.app.workspace.base = message.settings  # type: ignore[attr-defined]
+        services(self).workspace.base = message.settings
         await self.reload()
         for warning in message.warnings:
             self.notify(warning, severity="warning")

@@ -20,6 +20,7 @@ from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..messages import ImageSaved, ReferencePicked, SettingsRestored
+from ..services import services
 from ..widgets.footer import KeyFooter
 from ..widgets.thumb_grid import GridItem, ThumbGrid
 from .modals import ChecksPrompt, TextPrompt
@@ -105,11 +106,11 @@ class GalleryScreen(Screen[None]):
 
     @property
     def store(self) -> Any:
-        return self.app.store  # type: ignore[attr-defined]
+        return services(self).store
 
     def on_mount(self) -> None:
         self.query_one(ThumbGrid).focus()
-        self.app.ensure_store()  # type: ignore[attr-defined]
+        services(self).ensure_store()
         if self.store is None:
             self.query_one("#meta", Static).update("The gallery store is not available.")
             return
@@ -173,7 +174,7 @@ class GalleryScreen(Screen[None]):
 
     @on(ThumbGrid.Chosen)
     def _chosen(self, event: ThumbGrid.Chosen) -> None:
-        self.app.action_open_external(event.item.file)  # type: ignore[attr-defined]
+        services(self).action_open_external(event.item.file)
 
     def _show(self, item: GridItem | None) -> None:
         self.current = item
@@ -201,7 +202,7 @@ class GalleryScreen(Screen[None]):
         box = self.query_one("#detail-preview-box")
         await box.remove_children()
         if image is not None:
-            widget = self.app.image_widget(image, id="detail-preview")  # type: ignore[attr-defined]
+            widget = services(self).image_widget(image, id="detail-preview")
             await box.mount(widget)
             self.call_after_refresh(self._fit_detail, widget, image)
 
@@ -237,7 +238,7 @@ class GalleryScreen(Screen[None]):
     def restore_into_compose(self, record: Any, groups: frozenset[str]) -> None:
         from ..core.metadata import restore_settings
 
-        app: Any = self.app
+        app = services(self)
         settings, warnings = restore_settings(record, set(groups), app.workspace.base.copy())
         app.workspace.base = settings
         app.broadcast(SettingsRestored(settings, frozenset(groups), tuple(warnings)))
@@ -249,8 +250,7 @@ class GalleryScreen(Screen[None]):
         item = self._need()
         if item is None:
             return
-        app: Any = self.app
-        app.broadcast(ReferencePicked(item.file, kind))
+        services(self).broadcast(ReferencePicked(item.file, kind))
         self.notify(f"{item.file.name} → {kind}. Compose (F2) has it.")
 
     def action_favourite(self) -> None:
@@ -311,7 +311,7 @@ class GalleryScreen(Screen[None]):
     def action_open(self) -> None:
         item = self._need()
         if item is not None:
-            self.app.action_open_external(item.file)  # type: ignore[attr-defined]
+            services(self).action_open_external(item.file)
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         return [

@@ -18,9 +18,11 @@ from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Header, Input, Label, Static
 
+from ..core.generation.scheduler import QueueReadOnly, Scheduler
+from ..core.jobs import JobQueue
 from ..core.presets import PresetError, list_presets, load_preset, save_preset
 from ..core.settings import CharacterPrompt, SettingsError, parse_cell
-from ..core.slots import Slot
+from ..core.slots import Slot, SlotSet
 from ..messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -28,6 +30,7 @@ from ..messages import (
     JobProgressed,
     QueueChanged,
 )
+from ..services import services
 from ..widgets.footer import KeyFooter
 from ..widgets.job_list import JobList
 from .modals import ChoicePrompt, LinesPrompt, TextPrompt
@@ -114,12 +117,17 @@ class QueueScreen(Screen[None]):
         yield KeyFooter()
 
     @property
-    def ws(self) -> Any:
-        return self.app.workspace  # type: ignore[attr-defined]
+    def ws(self) -> SlotSet:
+        return services(self).workspace
 
     @property
-    def queue(self) -> Any:
-        return self.app.queue  # type: ignore[attr-defined]
+    def queue(self) -> JobQueue:
+        return services(self).queue
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The owner of queue state: every change below is a request to it."""
+        return services(self).scheduler
 
     def on_mount(self) -> None:
         table = self.query_one("#slot-table", DataTable)
@@ -288,7 +296,7 @@ class QueueScreen(Screen[None]):
         for job in self.queue:
             counts[job.state.value] = counts.get(job.state.value, 0) + 1
         text = ", ".join(f"{n} {state}" for state, n in counts.items()) or "queue empty"
-        bal = self.app.balance  # type: ignore[attr-defined]
+        bal = services(self).balance
         if bal is not None and bal.anlas is not None:
             text += f"   balance {bal.anlas} Anlas"
         self.query_one("#queue-summary", Static).update(text)
@@ -308,21 +316,29 @@ class QueueScreen(Screen[None]):
     def _changed(self) -> None:
         self.app.post_message(QueueChanged())
 
+    def _ask(self, request: Any) -> list[Any]:
+        """Run a scheduler request; a read-only queue (another peropix owns it) says so."""
+        try:
+            return list(request())
+        except QueueReadOnly as e:
+            self.notify(f"The queue is {e}", severity="warning", markup=False)
+            return []
+
     def action_cancel_current(self) -> None:
-        if not self.app.runner.cancel_current():  # type: ignore[attr-defined]
+        if not services(self).runner.cancel_current():
             self.notify("Nothing is running.")
 
     def action_cancel_all(self) -> None:
-        self.app.runner.cancel_all()  # type: ignore[attr-defined]
+        services(self).runner.cancel_all()
         self._changed()
 
     def action_retry_failed(self) -> None:
-        n = len(self.queue.retry_failed())
+        n = len(self._ask(self.scheduler.retry_failed))
         self.notify(f"{n} job(s) queued again." if n else "No failed or cancelled jobs.")
         self._changed()
 
     def action_resume(self) -> None:
-        n = len(self.queue.resume())
+        n = len(self._ask(self.scheduler.resume))
         self.notify(f"Resumed {n} job(s)." if n else "Nothing is paused.")
         self._changed()
 
@@ -330,12 +346,12 @@ class QueueScreen(Screen[None]):
         jobs = self.query_one(JobList)
         job = jobs.selected_job
         if job is not None:
-            new = self.queue.reorder(job.id, delta)
+            new = self.scheduler.reorder(job.id, delta)
             jobs.index = new
             self._changed()
 
     def action_clear_finished(self) -> None:
-        self.queue.clear_finished()
+        self.scheduler.clear_finished()
         self._changed()
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:

@@ -1,8 +1,8 @@
 """The always-visible cost meter: next run, whole slot set, free/vibe notes, balance.
 
 It reads ``app.workspace``, ``app.balance`` (the latest BalanceUpdated), ``app.config`` (budget) and
-``app.queue`` (pending jobs), prices them with :func:`peropix_tui.core.costing.run_cost` (the same
-numbers the job runner uses to refuse a run) and renders a few short lines. Call :meth:`recompute`
+``app.queue`` (unfinished jobs), prices them with :func:`peropix_tui.core.generation.admission.price`
+(the same numbers the job runner and ``peropix run`` use to refuse a run) and renders a few short lines. Call :meth:`recompute`
 when any of those change; the Compose screen does on every edit and on BalanceUpdated/QueueChanged.
 """
 
@@ -14,21 +14,15 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from ..core.costing import RunCost, pending_cost, run_cost
+from ..core.costing import RunCost
+from ..core.generation.admission import Account, price
 
 TIERS = {0: "Paper", 1: "Tablet", 2: "Scroll", 3: "Opus"}
 
 
-def queued_settings(queue: Any) -> list[Any]:
-    """Settings of pending jobs in the app's queue (empty when there is no queue yet)."""
-    if queue is None:
-        return []
-    try:
-        from ..core.jobs import JobState
-
-        return [job.settings for job in queue.in_state(JobState.PENDING)]
-    except (ImportError, AttributeError):
-        return []
+def queued_jobs(queue: Any) -> list[Any]:
+    """The jobs of the app's queue (empty when there is no queue yet)."""
+    return [] if queue is None else list(queue)
 
 
 class CostMeter(Static):
@@ -56,8 +50,8 @@ class CostMeter(Static):
         anlas = balance.anlas if balance is not None else None
         config = getattr(app, "config", None)
         budget = config.generation.budget if config is not None else 0
-        pending = pending_cost(queued_settings(getattr(app, "queue", None)), tier=tier, active=active)
-        self.cost = run_cost(workspace, tier=tier, active=active, balance=anlas, budget=budget, pending=pending)
+        # the runner's admission check prices the same way (core.generation.admission)
+        self.cost = price(workspace, queued_jobs(getattr(app, "queue", None)), Account(anlas, tier, active), budget)
         self.set_class(self.cost.exceeds_balance or self.cost.exceeds_budget, "-over")
 
     def watch_cost(self, cost: RunCost | None) -> None:

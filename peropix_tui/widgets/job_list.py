@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Label, ListItem, ListView, ProgressBar, Static
 
 from ..core.jobs import Job, JobState
+from ..services import services
 
 STATE_MARK = {
     JobState.PENDING: "· pending", JobState.RUNNING: "▶ running", JobState.DONE: "✓ done",
@@ -107,7 +108,7 @@ class JobList(ListView):
 
     async def _place_thumb(self, row: JobRow, path: str, img: Any) -> None:
         if row.is_attached and row.thumb_path != path:
-            await row.set_thumb(self.app.image_widget(img, classes="thumb"), path)  # type: ignore[attr-defined]
+            await row.set_thumb(services(self).image_widget(img, classes="thumb"), path)
 
     def update_job(self, job_id: str) -> None:
         for row in self.query(JobRow):

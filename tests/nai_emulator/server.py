@@ -122,6 +122,8 @@ class NaiEmulator:
         self.usage_refill = 7888
         """``usage.timeUntilNextPercent`` seconds (0: refill paused above the cap)."""
         self.requests: list[Recorded] = []
+        self.passes: int | None = None
+        """Generations still let through (None: all); past them the account reads as busy (429)."""
         self.vibes_issued: list[bytes] = []
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
@@ -173,6 +175,21 @@ class NaiEmulator:
         """Pretend another client (the website) is generating on this account for ``seconds``."""
         with self._lock:
             self.account.busy_until = time.monotonic() + seconds
+
+    def allow(self, passes: int | None) -> None:
+        """Let the next ``passes`` generations through and answer the rest 429 "Concurrent generation
+        is locked", as when the website uses the account (None: let everything through)."""
+        with self._lock:
+            self.passes = passes
+
+    def take_pass(self) -> bool:
+        with self._lock:
+            if self.passes is None:
+                return True
+            if self.passes > 0:
+                self.passes -= 1
+                return True
+            return False
 
     def calls(self, *paths: str) -> list[Recorded]:
         with self._lock:
@@ -292,6 +309,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._subscription()
             return
         body = self._parse_json(raw)
+        if self.path != ENCODE and not self.emulator.take_pass():
+            raise Rejected(429, "Concurrent generation is locked")
         if not self.emulator.try_lock():
             raise Rejected(429, "Concurrent generation is locked")
         try:

@@ -32,22 +32,31 @@ def test_generate_writes_the_servers_pngs_atomically(
     assert code == 0, err
     paths = [Path(line) for line in out.splitlines()]
     assert len(paths) == 2 and all(p.parent == tmp_path for p in paths)
-    assert [p.name.split("_")[1:] for p in paths] == [["5", "0.png"], ["6", "1.png"]]
-    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in paths)  # no temp files left
+    assert [p.name for p in paths] == ["0000001.png", "0000002.png"]  # the app's names: no slot, sequence
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".part")]  # no temp files left
+    assert sorted(n for n in os.listdir(tmp_path) if not n.startswith(".")) == sorted(p.name for p in paths)
     for seed, path in zip((5, 6), paths, strict=True):
         img = Image.open(path)
-        assert img.text["Software"] == "NovelAI" and json.loads(img.text["Comment"])["seed"] == seed
+        comment = json.loads(img.text["Comment"])
+        assert img.text["Software"] == "NovelAI" and comment["seed"] == seed  # NovelAI's chunks kept
+        assert comment["peropix"]["provider"] == "nai" and comment["peropix"]["base_prompt"] == "1girl, smile"
     assert [c.path for c in nai_emulator.calls()] == [STREAM]
 
 
-def test_generate_json_lists_paths_and_default_out_is_the_config_folder(
+def test_generate_json_lists_paths_and_default_out_is_a_session_folder_in_the_gallery(
     nai_emulator: NaiEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from peropix_tui.core.store import GalleryStore
+
     code, out, _ = run_cli(capsys, "generate", *SMALL, "--json")
     assert code == 0
     (path,) = json.loads(out)
-    assert Path(path).parent == Path(os.environ["PEROPIX_OUTPUT_DIR"])
+    root = Path(os.environ["PEROPIX_OUTPUT_DIR"])
+    assert Path(path).parent.parent == root and Path(path).parent.name.startswith("session_")
     assert Image.open(path).size == (64, 64)
+    with GalleryStore(root) as store:  # indexed, as the app's images are
+        (row,) = store.page()
+        assert row.file == Path(path) and row.prompt.startswith("1girl, smile")
 
 
 def test_dry_run_sends_nothing_and_prints_the_redacted_body(

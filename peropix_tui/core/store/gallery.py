@@ -112,6 +112,10 @@ class GalleryStore(FolderOps):
                 reserve_seq(fdir, at_least=_scan_max_seq(fdir))
         raise StoreError(f"folder {fdir}: could not find a free file name")
 
+    def index_existing(self, files: Iterable[Path]) -> list[StoredImage]:
+        """Index images already on disk under the output folder (e.g. found after a crash)."""
+        return self._index_files(files)
+
     def _index_files(self, files: Iterable[Path]) -> list[StoredImage]:
         stars = _StarCache()
         stats = [FileStat(self.rel(f), *_stat(f)) for f in files]

@@ -1,0 +1,211 @@
+"""Running the persistent queue headlessly: shared by ``peropix run`` and ``peropix queue resume``.
+
+:func:`drive` runs a :class:`~peropix_tui.core.generation.driver.BatchDriver` to the end with a
+reporter: on a terminal a progress bar (stderr) and one line per finished job (stdout); with
+``--json`` one JSON object per event on stdout. Ctrl+C once stops after the current image, twice
+stops at once (the running job comes back paused); pending jobs stay queued either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from ..core.config import Config, Secret
+from ..core.generation import events as ev
+from ..core.generation.account import fetch_account
+from ..core.generation.admission import Account
+from ..core.generation.backends import BackendPool
+from ..core.generation.driver import BatchDriver, EventHook
+from ..core.generation.output import ImageWriter
+from ..core.generation.scheduler import Scheduler
+from ..core.generation.service import GenerationService
+from ..core.jobs import Job, JobState
+
+EXIT_INTERRUPTED = 130
+
+
+class BatchError(Exception):
+    """A batch that cannot start (token, cost); printed as one line, exit code 1."""
+
+
+def one_line_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A command whose refusals (:class:`BatchError`, another process owning the queue) print one line."""
+    from ..core.generation.lock import QueueLocked
+
+    @functools.wraps(func)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except (BatchError, QueueLocked) as e:
+            print(f"peropix: error: {e}", file=sys.stderr)
+            return 1
+
+    return wrapper
+
+
+@dataclass
+class Outcome:
+    done: int
+    total: int
+    interrupted: bool
+    reason: str = ""
+
+    @property
+    def code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return 0 if self.done == self.total else 1
+
+
+class Reporter:
+    """Turns core events into terminal lines / a progress bar, or JSON lines."""
+
+    def __init__(self, job_ids: list[str], *, as_json: bool, out: TextIO | None = None,
+                 err: TextIO | None = None) -> None:
+        self.ids = set(job_ids)
+        self.total = len(job_ids)
+        self.as_json = as_json
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.tty = not as_json and self.err.isatty()
+        self.ended = 0
+        self._bar_shown = False
+
+    def __call__(self, event: ev.CoreEvent, job: Job | None) -> None:
+        if self.as_json:
+            print(json.dumps(ev.event_dict(event), ensure_ascii=False), file=self.out, flush=True)
+            return
+        label = job.label if job is not None else event.job_id
+        if isinstance(event, ev.JobProgressed):
+            if event.note:
+                self._line(f"{event.job_id} {label}: {event.note}", to_err=True)
+            self._bar(event)
+            return
+        if isinstance(event, ev.ImageSaved):
+            self._line(f"{event.job_id} {label}: saved {event.path}")
+        elif isinstance(event, ev.JobFinished | ev.JobFailed | ev.JobCancelled):
+            self.ended += 1
+            if isinstance(event, ev.JobFailed):
+                self._line(f"{event.job_id} {label}: failed: {event.error}")
+            elif isinstance(event, ev.JobCancelled):
+                self._line(f"{event.job_id} {label}: stopped")
+            self._bar(None)
+
+    def note(self, text: str) -> None:
+        if self.as_json:
+            print(json.dumps({"event": "note", "message": text}, ensure_ascii=False), file=self.out, flush=True)
+        else:
+            self._line(f"peropix: {text}", to_err=True)
+
+    def _line(self, text: str, *, to_err: bool = False) -> None:
+        if self._bar_shown:
+            print("\r\x1b[K", end="", file=self.err)
+            self._bar_shown = False
+        print(text, file=self.err if to_err else self.out, flush=True)
+
+    def _bar(self, p: ev.JobProgressed | None) -> None:
+        if not self.tty or not self.total:
+            return
+        width = 24
+        filled = int(width * self.ended / self.total)
+        step = f"  step {p.step}/{p.total}" if p is not None and p.total else ""
+        bar = "#" * filled + "-" * (width - filled)
+        print(f"\r[{bar}] {self.ended}/{self.total} jobs{step}\x1b[K", end="", file=self.err, flush=True)
+        self._bar_shown = True
+
+    def finish(self, outcome: Outcome) -> None:
+        if self._bar_shown:
+            print("", file=self.err)
+        if self.as_json:
+            print(json.dumps({"event": "batch_ended", "done": outcome.done, "total": outcome.total,
+                              "interrupted": outcome.interrupted, "reason": outcome.reason, "exit": outcome.code}),
+                  file=self.out, flush=True)
+
+
+async def account_for(jobs: list[Job], config: Config, token: Secret | None, reporter: Reporter) -> Account:
+    """The account for the admission check (unknown when no NovelAI job needs it or it cannot be read)."""
+    if not any(j.settings.provider == "nai" for j in jobs):
+        return Account()
+    if not token:
+        raise BatchError("No NovelAI token: set PEROPIX_NAI_TOKEN or save one in the TUI's Settings (F5).")
+    report = await fetch_account(config, token)
+    if report.account is None:
+        reporter.note(f"balance unknown ({report.error}); the cost is not checked against it")
+        return Account()
+    return report.account
+
+
+def service_for(config: Config, token: Secret | None) -> tuple[GenerationService, ImageWriter]:
+    writer = ImageWriter(config.output_dir)
+    return GenerationService(BackendPool(config, token), writer), writer
+
+
+def _stderr_note(text: str) -> None:
+    print(f"peropix: {text}", file=sys.stderr, flush=True)
+
+
+async def drive(scheduler: Scheduler, service: GenerationService, job_ids: list[str], on_event: EventHook,
+                note: Callable[[str], None] = _stderr_note) -> Outcome:
+    """Run the queue until nothing can start; the outcome counts the jobs of ``job_ids``."""
+    driver = BatchDriver(scheduler, service, on_event)
+    loop = asyncio.get_running_loop()
+    presses = [0]
+
+    def on_sigint() -> None:
+        presses[0] += 1
+        if presses[0] == 1:
+            note("stopping after the current image (Ctrl+C again stops at once); pending jobs stay queued")
+            driver.stop_soon()
+        else:
+            driver.stop_now()
+
+    installed = _install(loop, on_sigint)
+    try:
+        await driver.run()
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+        await service.backends.aclose()
+    return outcome_of(scheduler, job_ids, interrupted=driver.stopping)
+
+
+def _install(loop: asyncio.AbstractEventLoop, handler: Callable[[], None]) -> bool:
+    try:
+        loop.add_signal_handler(signal.SIGINT, handler)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / no signals here
+        return False
+    return True
+
+
+def outcome_of(scheduler: Scheduler, job_ids: list[str], *, interrupted: bool) -> Outcome:
+    jobs = [j for j in scheduler.queue if j.id in set(job_ids)]
+    done = [j for j in jobs if j.state is JobState.DONE]
+    rest = [j for j in jobs if j.state is not JobState.DONE]
+    reason = ""
+    if interrupted and rest:
+        reason = (f"interrupted: {len(rest)} job(s) left in the queue; `peropix queue resume` continues")
+    elif rest:
+        counts: dict[str, int] = {}
+        for j in rest:
+            counts[j.state.value] = counts.get(j.state.value, 0) + 1
+        what = ", ".join(f"{n} {state}" for state, n in counts.items())
+        first = next((j for j in rest if j.error), None)
+        detail = f" (first error: {first.id} {first.error})" if first is not None else ""
+        reason = f"{len(rest)} of {len(jobs)} job(s) not done: {what}{detail}"
+    return Outcome(len(done), len(jobs), interrupted and bool(rest), reason)
+
+
+def out_folder(arg: str | None, config: Config) -> Path:
+    """``--out DIR`` as given, else this invocation's session folder in the output folder."""
+    from ..core.generation.session import new_session_folder
+
+    return Path(arg).expanduser().resolve() if arg else new_session_folder(config.output_dir)

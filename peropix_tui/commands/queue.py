@@ -1,0 +1,165 @@
+"""``peropix queue``: the persistent job queue the app and ``peropix run`` share.
+
+``list`` reads it (no lock needed); ``resume`` runs every pending or paused job to the end (after a
+crash the recovery scan first marks done every job whose image is on disk); ``clear`` removes
+finished jobs (``--all``: every job not running); ``cancel JOB_ID`` cancels a waiting job. All but
+``list`` take the queue's lock: while another ``peropix`` owns it they refuse, naming its PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("queue", help="the persistent job queue: list, resume, clear, cancel")
+    qsub = p.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
+    ls = qsub.add_parser("list", help="every job with its state")
+    ls.add_argument("--json", action="store_true", help="one JSON array of jobs")
+    ls.set_defaults(func=_list)
+    rs = qsub.add_parser("resume", help="run pending and paused jobs to the end")
+    rs.add_argument("--json", action="store_true", help="one JSON object per event line")
+    rs.set_defaults(func=_resume)
+    cl = qsub.add_parser("clear", help="remove finished jobs (done, failed, cancelled)")
+    cl.add_argument("--all", action="store_true", help="also remove pending and paused jobs")
+    cl.set_defaults(func=_clear)
+    cn = qsub.add_parser("cancel", help="cancel one pending or paused job")
+    cn.add_argument("job_id", metavar="JOB_ID")
+    cn.set_defaults(func=_cancel)
+
+
+def job_record(job: Any) -> dict[str, Any]:
+    s = job.settings
+    return {"id": job.id, "state": job.state.value, "kind": job.kind, "provider": s.provider,
+            "slot_index": job.slot_index, "slot_name": job.slot_name, "repeat": job.repeat, "seed": s.seed,
+            "prompt": s.prompt, "folder": job.folder, "images": list(job.images), "error": job.error,
+            "notice": job.notice}
+
+
+def _list(args: argparse.Namespace) -> int:
+    from ..core.generation.lock import QueueLock, QueueLocked
+    from ..core.generation.session import queue_path
+    from ..core.jobs import JobQueue, JobState
+
+    queue = JobQueue.read(queue_path())
+    owner_alive = False
+    probe = QueueLock(queue_path().parent)
+    try:
+        probe.acquire()
+    except QueueLocked:
+        owner_alive = True
+    finally:
+        probe.release()
+    records = [job_record(j) for j in queue]
+    for rec in records:
+        if rec["state"] == JobState.RUNNING.value and not owner_alive:
+            rec["notice"] = rec["notice"] or "interrupted (no peropix owns the queue): resume recovers it"
+    if args.json:
+        print(json.dumps(records, ensure_ascii=False))
+        return 0
+    if not records:
+        print("queue empty")
+        return 0
+    for rec in records:
+        name = rec["slot_name"] or "base"
+        extra = rec["error"] or rec["notice"]
+        print(f"{rec['id']}  {rec['state']:<9} {rec['provider']:<5} {name} #{rec['repeat'] + 1}  seed {rec['seed']}"
+              f"  {len(rec['images'])} image(s){'  ' + extra if extra else ''}")
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from ..core.config import load_config
+    from .batch import one_line_errors
+
+    return one_line_errors(lambda a: asyncio.run(_resume_async(load_config(), a)))(args)
+
+
+async def _resume_async(config: Any, args: argparse.Namespace) -> int:
+    from ..core.config import load_token
+    from ..core.generation.admission import queue_refusal
+    from ..core.generation.session import open_queue
+    from .batch import BatchError, Reporter, account_for, drive, service_for
+
+    token = load_token()
+    service, writer = service_for(config, token)
+    session = open_queue(images=writer)
+    try:
+        reporter = Reporter([], as_json=args.json)
+        for w in session.warnings:
+            reporter.note(w)
+        for job in session.recovered:
+            reporter.note(f"{job.id} {job.label}: finished before the last stop (image on disk); not sent again")
+        for job in session.interrupted:
+            reporter.note(f"{job.id} {job.label}: {job.notice}")
+        scheduler = session.scheduler
+        from ..core.jobs import JobState
+
+        waiting = scheduler.queue.in_state(JobState.PENDING, JobState.PAUSED)
+        if not waiting:
+            reporter.note("nothing to resume")
+            return 0
+        account = await account_for(waiting, config, token, reporter)
+        reason = queue_refusal(scheduler.queue, account)
+        if reason:
+            raise BatchError(reason)
+        scheduler.resume()
+        ids = [j.id for j in waiting]
+        reporter = Reporter(ids, as_json=args.json)
+        outcome = await drive(scheduler, service, ids, reporter, reporter.note)
+        reporter.finish(outcome)
+        if outcome.reason:
+            print(f"peropix: {outcome.reason}", file=sys.stderr)
+        return outcome.code
+    finally:
+        writer.close()
+        session.close()
+
+
+def _clear(args: argparse.Namespace) -> int:
+    from .batch import one_line_errors
+
+    return one_line_errors(_clear_locked)(args)
+
+
+def _clear_locked(args: argparse.Namespace) -> int:
+    from ..core.generation.session import open_queue
+
+    session = open_queue()
+    try:
+        gone = session.scheduler.clear_all() if args.all else session.scheduler.clear_finished()
+        print(f"removed {len(gone)} job(s)")
+        return 0
+    finally:
+        session.close()
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from .batch import one_line_errors
+
+    return one_line_errors(_cancel_locked)(args)
+
+
+def _cancel_locked(args: argparse.Namespace) -> int:
+    from ..core.generation.session import open_queue
+    from ..core.jobs import JobStateError
+
+    session = open_queue()
+    try:
+        try:
+            session.scheduler.cancel(args.job_id)
+        except KeyError:
+            print(f"peropix: error: no job {args.job_id!r} in the queue (peropix queue list shows them)",
+                  file=sys.stderr)
+            return 1
+        except JobStateError as e:
+            print(f"peropix: error: {e}", file=sys.stderr)
+            return 1
+        print(f"cancelled {args.job_id}")
+        return 0
+    finally:
+        session.close()

@@ -1,0 +1,59 @@
+"""The one admission check: the cost of what is queued + this run, against balance and budget.
+
+The cost meter (what it shows and when it turns red), the TUI's runner (whether "generate" starts)
+and the command line (``peropix run`` / ``queue resume``) all call these functions, so they always
+agree. "Queued" means every NovelAI job that has not finished (pending, running or paused: paused
+ones are spent when resumed). The budget (``generation.budget``) caps one run; the balance caps
+queued + run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..costing import RunCost, pending_cost, run_cost
+from ..jobs import Job, JobState
+from ..slots import SlotSet
+
+QUEUED = (JobState.PENDING, JobState.RUNNING, JobState.PAUSED)
+
+
+@dataclass(frozen=True)
+class Account:
+    """What is known of the NovelAI account (None: unknown, nothing is assumed)."""
+
+    anlas: int | None = None
+    tier: int | None = None
+    active: bool = True
+
+
+def queued_jobs(jobs: Iterable[Job]) -> list[Job]:
+    return [j for j in jobs if j.state in QUEUED]
+
+
+def queued_cost(jobs: Iterable[Job], account: Account) -> int:
+    """Anlas still to be spent by the queue's unfinished NovelAI jobs."""
+    return pending_cost([j.settings for j in queued_jobs(jobs)], tier=account.tier, active=account.active)
+
+
+def price(workspace: SlotSet, jobs: Iterable[Job], account: Account, budget: int) -> RunCost:
+    """The run's cost with the queue's in ``pending`` (what the cost meter shows)."""
+    return run_cost(workspace, tier=account.tier, active=account.active, balance=account.anlas, budget=budget,
+                    pending=queued_cost(jobs, account))
+
+
+def refusal(workspace: SlotSet, all_slots: bool, jobs: Iterable[Job], account: Account,
+            budget: int) -> str | None:
+    """Why this run must not start (one sentence), or None."""
+    ws = workspace if all_slots else SlotSet(base=workspace.base)
+    reason = price(ws, jobs, account, budget).check(all_slots)
+    return None if reason is None else reason[0].upper() + reason[1:] + "."
+
+
+def queue_refusal(jobs: Iterable[Job], account: Account) -> str | None:
+    """Why resuming the queue must not start: its unfinished jobs cost more than the balance."""
+    total = queued_cost(jobs, account)
+    if account.anlas is not None and total > account.anlas:
+        return f"The queued jobs would cost {total} Anlas, but the balance is {account.anlas} Anlas."
+    return None

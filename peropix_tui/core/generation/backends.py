@@ -1,0 +1,93 @@
+"""The one backend factory and the per-process pool of backends (made on first need).
+
+``make_backend`` is the only place that knows how to build a provider's backend; the TUI, the
+command line and tests (which may install their own) all get backends through a
+:class:`BackendPool`. The local engine is imported here lazily, so nothing imports torch until a
+local job runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from ..backend import Backend, BackendError
+
+if TYPE_CHECKING:
+    from ..config import Config, Secret
+    from ..settings import GenerationSettings
+
+NO_TOKEN = "No NovelAI token yet: open Settings (F5) and enter it, or set PEROPIX_NAI_TOKEN."
+
+
+def make_backend(provider: str, config: Config, token: Secret | None) -> Backend:
+    """A backend for ``provider`` ("nai", "local", "comfyui" or "comfyui:SERVER"); raises BackendError with a fix when it cannot."""
+    if provider == "local":
+        try:
+            from ...engine.backend import LocalBackend
+        except ImportError as e:
+            raise BackendError(f"the local engine is not available ({e}); install the [local] extra") from None
+        return LocalBackend(presets=config.local)
+    if provider == "nai":
+        from ..nai.backend import NaiBackend, client_from_config
+
+        if not token:
+            raise BackendError(NO_TOKEN, status=401)
+        return NaiBackend(client_from_config(config, token))
+    if provider == "comfyui" or provider.startswith("comfyui:"):
+        from ..comfyui.backend import ComfyUIBackend
+
+        server = provider.partition(":")[2] or None
+        try:
+            return ComfyUIBackend.from_config(config, server)
+        except ValueError as e:
+            raise BackendError(f"comfyui.servers: {e}") from None
+    raise BackendError(f"provider: unknown provider {provider!r} (nai, local or comfyui)")
+
+
+def backend_key(settings: GenerationSettings) -> str:
+    """The pool key of the backend that runs ``settings``: the provider, and for ComfyUI the server pin."""
+    if settings.provider == "comfyui" and settings.comfyui_server:
+        return f"comfyui:{settings.comfyui_server}"
+    return settings.provider
+
+
+class BackendPool:
+    """One backend per provider, made by :func:`make_backend` on first use; thread-safe."""
+
+    def __init__(self, config: Config, token: Secret | None) -> None:
+        self.config = config
+        self.token = token
+        self._backends: dict[str, Backend] = {}
+        self._lock = threading.Lock()
+
+    def use(self, provider: str, backend: Backend | None) -> None:
+        """Install a backend for ``provider`` (None: forget it, e.g. after a token change)."""
+        with self._lock:
+            if backend is None:
+                self._backends.pop(provider, None)
+            else:
+                self._backends[provider] = backend
+
+    def set_token(self, token: Secret | None) -> None:
+        """A new token: the NovelAI backend built with the old one is forgotten."""
+        self.token = token
+        self.use("nai", None)
+
+    def get(self, provider: str) -> Backend:
+        with self._lock:
+            if provider not in self._backends:
+                self._backends[provider] = make_backend(provider, self.config, self.token)
+            return self._backends[provider]
+
+    def peek(self, provider: str) -> Backend | None:
+        """The backend if one was made already (e.g. to reuse the NovelAI connection for the balance)."""
+        with self._lock:
+            return self._backends.get(provider)
+
+    async def aclose(self) -> None:
+        """Close network connections (on the running loop)."""
+        for backend in list(self._backends.values()):
+            close = getattr(backend, "aclose", None)
+            if close is not None:
+                await close()

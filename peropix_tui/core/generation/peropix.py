@@ -1,0 +1,71 @@
+"""The one builder of the ``peropix`` metadata object, and embedding it into a saved image.
+
+The object names the job (``job`` + ``queue``: the recovery scan finds a job's image by them),
+the slot and repeat it came from, the base prompt, and (when wildcards were drawn) the prompts as
+written. Everything a face needs to show or restore comes from here, whichever face ran the job.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..backend import GeneratedImage
+from ..jobs import Job
+from ..settings import GenerationSettings
+
+log = logging.getLogger("peropix")
+
+
+def prompt_texts(s: GenerationSettings) -> dict[str, Any]:
+    return {"prompt": s.prompt, "uc": s.uc, "characters": [{"prompt": c.prompt, "uc": c.uc} for c in s.characters]}
+
+
+def build_peropix(job: Job, base_prompt: str | None = None, sent: GenerationSettings | None = None,
+                  info: dict[str, Any] | None = None, *, queue_uid: str = "") -> dict[str, Any]:
+    """Our metadata for one image of ``job``; with wildcards drawn (``sent`` differs from the job's
+    settings) it adds ``template``: the prompts as written, before the draw. ``info`` is the
+    backend's note on the image: the vibes' cache keys are kept (restoring them later)."""
+    extra: dict[str, Any] = {
+        "provider": job.settings.provider,
+        "base_prompt": job.base_prompt if base_prompt is None else base_prompt,
+        "slot_name": job.slot_name, "slot_index": job.slot_index, "repeat": job.repeat, "job": job.id,
+    }
+    if queue_uid:
+        extra["queue"] = queue_uid
+    if job.kind != "generate":
+        extra["kind"] = job.kind
+    if sent is not None and sent is not job.settings:
+        extra["template"] = prompt_texts(job.settings)
+    if info and info.get("vibes"):
+        extra["vibes"] = info["vibes"]
+    return extra
+
+
+def with_metadata(img: GeneratedImage, extra: dict[str, Any]) -> bytes:
+    """The image's bytes with the ``peropix`` object added to its PNG Comment (other formats as they are)."""
+    if img.extension != "png":
+        return img.data
+    from ..metadata import embed_peropix
+
+    try:
+        return bytes(embed_peropix(img.data, extra))
+    except Exception as e:  # metadata is a bonus; the image itself must never be lost
+        log.warning("[Save] could not add PeroPix metadata: %s", e)
+        return img.data
+
+
+def job_tag(data: bytes) -> tuple[str, str] | None:
+    """(queue uid, job id) from a PNG's ``peropix`` object, or None (not ours / unreadable)."""
+    import json
+
+    from ..metadata import png
+
+    try:
+        comment = png.read_text(data).get("Comment")
+        obj = json.loads(comment)["peropix"] if comment else None
+    except Exception:
+        return None
+    if not isinstance(obj, dict) or "job" not in obj:
+        return None
+    return str(obj.get("queue", "")), str(obj["job"])

@@ -1,0 +1,117 @@
+"""The generation service: runs one job end to end, whichever face asked for it.
+
+check settings → pick the backend (:class:`~.backends.BackendPool`) → draw wildcards → generate
+with throttled progress and a :class:`~..backend.CancelToken` → for each image: build the
+``peropix`` object once, write it atomically into the job's folder, index it → events through
+``emit`` (:mod:`.events`). The service never changes the queue: the scheduler applies the events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..backend import BackendError, CancelToken, GeneratedImage, GenerationCancelled, Progress
+from ..jobs import Job
+from ..prompt import WildcardError, expand_settings, wildcards_dir
+from ..settings import GenerationSettings, SettingsError
+from .backends import BackendPool, backend_key
+from .events import (
+    EventSink,
+    ImageSaved,
+    JobCancelled,
+    JobFailed,
+    JobFinished,
+    JobProgressed,
+    JobStarted,
+)
+from .output import ImageWriter
+from .peropix import build_peropix, with_metadata
+
+log = logging.getLogger("peropix")
+
+PROGRESS_INTERVAL = 0.1  # seconds: ≤ 10 progress events a second
+
+
+def check_settings(settings: GenerationSettings) -> None:
+    """Raise SettingsError (naming the field) for settings the provider will refuse."""
+    settings.check_basic()
+    if settings.provider == "nai":
+        from ..nai.models import validate
+
+        validate(settings)
+
+
+def draw_wildcards(settings: GenerationSettings, rng: random.Random) -> GenerationSettings:
+    """The settings to send: wildcards drawn (the same object when there are none).
+
+    Raises :class:`BackendError` naming the wildcard when one cannot be drawn (a missing file).
+    """
+    try:
+        return expand_settings(settings, wildcards_dir(), rng)
+    except WildcardError as e:  # fixable by the user (add the file), so the job can be retried
+        raise BackendError(f"{e}; add the file to {wildcards_dir()} and retry", retryable=True) from None
+
+
+class ProgressThrottle:
+    """Backend progress callback → at most one JobProgressed per ``interval`` (notes and the last
+    step always pass)."""
+
+    def __init__(self, job_id: str, emit: EventSink, clock: Callable[[], float] = time.monotonic,
+                 interval: float = PROGRESS_INTERVAL) -> None:
+        self.job_id, self.emit, self.clock, self.interval = job_id, emit, clock, interval
+        self._last = -1e9
+        self._note = ""
+
+    def __call__(self, p: Progress) -> None:
+        now = self.clock()
+        final = p.total > 0 and p.step >= p.total
+        if not (final or p.message != self._note) and now - self._last < self.interval:
+            return
+        self._last, self._note = now, p.message
+        self.emit(JobProgressed(self.job_id, p.step, p.total, p.preview, p.message))
+
+
+class GenerationService:
+    """Runs jobs with ``backends``, saving through ``writer``. ``rng`` draws wildcard options."""
+
+    def __init__(self, backends: BackendPool, writer: ImageWriter, *, rng: random.Random | None = None) -> None:
+        self.backends = backends
+        self.writer = writer
+        self.rng = rng or random.Random()
+
+    async def run(self, job: Job, cancel: CancelToken, emit: EventSink, *, queue_uid: str = "") -> None:
+        """Run ``job`` to one final event (finished, failed or cancelled); never raises for a job's fault."""
+        emit(JobStarted(job.id))
+        s = job.settings
+        log.info("[Generate] Job %s started - %d image(s), %dx%d, %d steps", job.id, s.n_samples,
+                 s.width, s.height, s.steps)
+        try:
+            check_settings(s)
+            backend = await asyncio.to_thread(self.backends.get, backend_key(s))  # may import the engine
+            sent = draw_wildcards(s, self.rng)
+            await asyncio.sleep(0)  # let a UI show the job as running first
+            images = await backend.generate(sent, ProgressThrottle(job.id, emit), cancel)
+            for img in images:  # an image that came back is saved even when cancel came late: it was paid
+                path = await asyncio.to_thread(self.save, job, img, sent, queue_uid)
+                emit(ImageSaved(job.id, path, img.seed))
+            emit(JobFinished(job.id))
+        except (GenerationCancelled, asyncio.CancelledError):
+            emit(JobCancelled(job.id))
+        except SettingsError as e:
+            emit(JobFailed(job.id, f"Cannot generate: {e}", False))
+        except BackendError as e:
+            emit(JobFailed(job.id, str(e), e.retryable, e.status))
+        except Exception as e:  # one broken job must not take the face down
+            log.exception("[Generate] Job %s crashed", job.id)
+            emit(JobFailed(job.id, f"{type(e).__name__}: {e}", False))
+
+    def save(self, job: Job, img: GeneratedImage, sent: GenerationSettings | None = None,
+             queue_uid: str = "") -> Path:
+        """The one save path (any job kind): metadata once, atomic write, index."""
+        data = with_metadata(img, build_peropix(job, sent=sent, info=img.info, queue_uid=queue_uid))
+        return self.writer.save(data, job.folder, job.slot_index, job.slot_name or None, img.extension)

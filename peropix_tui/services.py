@@ -1,0 +1,51 @@
+"""The typed services the app hands to screens and widgets (instead of untyped ``self.app.X``).
+
+``services(self)`` inside a screen or widget gives the running app as :class:`AppServices`: the
+attributes below are the whole contract between the app and its screens. Queue changes go
+through ``scheduler`` (the sole owner of queue state) or ``runner`` (cancelling running jobs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
+    from textual.message import Message
+    from textual.widget import Widget
+
+    from .core.config import Config, Secret
+    from .core.generation.scheduler import Scheduler
+    from .core.jobs import JobQueue
+    from .core.slots import SlotSet
+    from .messages import BalanceUpdated
+    from .runner import Runner
+
+
+class AppServices(Protocol):
+    config: Config
+    token: Secret | None
+    workspace: SlotSet
+    balance: BalanceUpdated | None
+    tags: Any
+    store: Any
+    last_image: Path | None
+    scheduler: Scheduler
+    runner: Runner
+
+    @property
+    def queue(self) -> JobQueue: ...
+
+    def ensure_store(self) -> Any: ...
+
+    def image_widget(self, image: Any = None, **kwargs: Any) -> Widget: ...
+
+    def broadcast(self, message: Message) -> None: ...
+
+    def action_open_external(self, path: Path | None = None) -> None: ...
+
+
+def services(node: DOMNode) -> AppServices:
+    """The app of ``node`` as its typed services."""
+    return cast("AppServices", node.app)
