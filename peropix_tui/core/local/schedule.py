@@ -66,7 +66,8 @@ class _Parser:
 
     def seq(self, pos: int, level: int) -> tuple[list[_Node], int]:
         """Nodes from ``pos`` until a closer/separator of the enclosing construct (level > 0)."""
-        s, nodes = self.s, []
+        s = self.s
+        nodes: list[_Node] = []
         buf: list[Char] = []
         while pos < self.n:
             c = s[pos]
