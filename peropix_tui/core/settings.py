@@ -157,6 +157,7 @@ class GenerationSettings:
     compile: bool = False  # torch.compile the UNet (slow first image per size, faster steps after)
     hires_scale: float | None = None
     hires_denoise: float = 0.5
+    prompt_dialect: str | None = None  # auto | comfyui | a1111 | novelai; None = [local] prompt_dialect
 
     # ----------------------------------------------------------------- helpers
     def copy(self, **changes: Any) -> GenerationSettings:

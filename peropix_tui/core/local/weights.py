@@ -91,7 +91,11 @@ def parts(prompt: str, dialect: str = "auto") -> list[list[Segment]]:
 
 
 def _pieces(prompt: str, dialect: str) -> list[_Piece]:
-    chars = [(c, i) for i, c in enumerate(prompt)]
+    return pieces_of([(c, i) for i, c in enumerate(prompt)], dialect)
+
+
+def pieces_of(chars: list[tuple[str, int]], dialect: str) -> list[_Piece]:
+    """The parse of ``chars`` (each with its offset in the prompt) in ``dialect``."""
     d = check_dialect(dialect)
     if d == "comfyui":
         return comfyui_pieces(chars)
@@ -378,7 +382,7 @@ def _auto_plain(buf: list[tuple[str, int]], weight: float) -> list[_Piece]:
     text = _text(buf)
     for m in _AUTO_BREAK.finditer(text):
         out.append(_Piece(buf[pos : m.start()], weight))
-        out.append(_Piece([], 1.0, brk=True))
+        out.append(_Piece(buf[m.start() : m.end()], 1.0, brk=True))
         pos = m.end()
     out.append(_Piece(buf[pos:], weight))
     return out
