@@ -22,6 +22,7 @@ from textual.widgets import TextArea
 
 from ..core.local.highlight import LOCAL_DIALECTS, line_spans
 from ..core.prompt import Span, fragment_at, tokenize
+from ..core.tags import escape_tag
 
 _CACHE_LIMIT = 512
 MIN_FRAGMENT = 2
@@ -215,8 +216,12 @@ class PromptArea(TextArea):
         tags = self.tags
         if not frag or tags is None:
             return ""
-        tag = tags.complete(frag)
-        if tag is None or len(tag) <= len(frag):
+        direct = getattr(tags, "complete_direct", None)  # the best tag that starts with what was typed
+        tag = direct(frag) if direct is not None else tags.complete(frag)
+        if tag is None:
+            return ""
+        tag = escape_tag(tag, self._prompt_dialect)
+        if len(tag) <= len(frag):
             return ""
         if tag[: len(frag)].lower().replace("_", " ") != frag.lower().replace("_", " "):
             return ""  # matched through an alias: ghost text cannot rewrite what was typed
@@ -244,4 +249,5 @@ class PromptArea(TextArea):
         if not 1 <= n <= len(self.candidates):
             raise SkipAction()
         row, col = self.cursor_location
-        self.replace(self.candidates[n - 1].tag, (row, self._fragment_start), (row, col))
+        tag = escape_tag(self.candidates[n - 1].tag, self._prompt_dialect)
+        self.replace(tag, (row, self._fragment_start), (row, col))

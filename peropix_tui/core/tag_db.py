@@ -1,0 +1,243 @@
+"""A persistent tag index (SQLite in the data folder) so one ``peropix tags search`` is fast.
+
+Built from the tag folder's CSVs with :func:`~.tags.load_index` and rebuilt when they change (the
+folder, the names, sizes and modification times of its ``*.csv`` files form a signature stored in
+the file). The build goes to a temporary file that replaces the old one, so a reader never sees a
+half-written index. The user's history (``history.json``) is read at query time, not built in, so
+using the app does not force a rebuild.
+
+Tables: ``tags`` (one row per tag), ``keys`` (one row per word start of a tag or alias, with its
+place ``pos`` in the count ranking) and ``top`` (the best 64 tags of every 1–3 character prefix,
+so short prefixes do not sort thousands of rows). Matching and ranking are those of
+:class:`~.tags.TagIndex`: results agree with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import paths
+from .tags import (
+    HISTORY_FILE,
+    TagFileError,
+    TagIndex,
+    TagMatch,
+    load_index,
+    normalize,
+    normalize_query,
+    word_starts,
+)
+
+INDEX_FILE = "tag-index.sqlite"
+FORMAT = 1
+TOP_PREFIX = 3
+TOP_N = 64
+
+
+def index_path() -> Path:
+    return paths.data_dir() / INDEX_FILE
+
+
+def signature(directory: Path) -> str:
+    """What the index was built from: the folder and each CSV's name, size and mtime."""
+    files = []
+    for p in sorted(directory.glob("*.csv")):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        files.append([p.name, st.st_size, st.st_mtime_ns])
+    return json.dumps([FORMAT, str(directory.resolve()), files])
+
+
+@dataclass
+class TagDb:
+    """An open index: :meth:`search` like :meth:`TagIndex.search`; ``problems`` from its build."""
+
+    con: sqlite3.Connection
+    problems: list[str]
+    uses: dict[str, int]  # normalised tag -> uses, from history.json
+    history_names: dict[str, str] = field(default_factory=dict)  # normalised -> as written
+
+    def close(self) -> None:
+        self.con.close()
+
+    def search(self, prefix: str, limit: int = 10) -> list[TagMatch]:
+        p = normalize_query(prefix)
+        if not p.strip() or limit <= 0:
+            return []
+        used = self._used(p)
+        found = [m for _, m in used][:limit]
+        seen = {normalize(m.tag) for m in found}
+        want = limit + len(used)
+        for m in self._ranked(p, want):
+            if len(found) >= limit:
+                break
+            if normalize(m.tag) not in seen:
+                seen.add(normalize(m.tag))
+                found.append(m)
+        return found
+
+    def _ranked(self, p: str, want: int) -> list[TagMatch]:
+        """Matches ranked by count (no history), each tag once."""
+        if len(p) <= TOP_PREFIX and want <= TOP_N:
+            row = self.con.execute("SELECT ids FROM top WHERE prefix = ?", (p,)).fetchone()
+            if row is None:
+                return []
+            pairs = json.loads(row[0])
+            rows = {r[0]: r for r in self.con.execute(
+                f"SELECT id, tag, category, count FROM tags WHERE id IN ({','.join('?' * len(pairs))})",
+                [i for i, _ in pairs])}
+            return [TagMatch(rows[i][1], rows[i][2], rows[i][3], alias) for i, alias in pairs]
+        out: list[TagMatch] = []
+        seen: set[int] = set()
+        cur = self.con.execute(
+            "SELECT k.tag_id, k.kind, k.key, t.tag, t.category, t.count FROM keys k JOIN tags t ON t.id = k.tag_id"
+            " WHERE k.key >= ? AND k.key < ? ORDER BY k.pos", (p, p + "\uffff"))
+        for tag_id, kind, key, tag, category, count in cur:
+            if tag_id in seen:
+                continue
+            seen.add(tag_id)
+            out.append(TagMatch(tag, category, count, key if kind >= 2 else None))
+            if len(out) >= want:
+                break
+        return out
+
+    def _used(self, p: str) -> list[tuple[tuple[int, int, bool, bool, int], TagMatch]]:
+        """The user's own tags matching ``p``, ranked (uses first), as :class:`TagIndex` ranks them."""
+        out: list[tuple[tuple[int, int, bool, bool, int], TagMatch]] = []
+        for key, uses in self.uses.items():
+            row = self.con.execute("SELECT id, tag, category, count FROM tags WHERE key = ?", (key,)).fetchone()
+            candidates = [(key[i:], 0 if i == 0 else 1) for i in word_starts(key)]
+            if row is not None:
+                aliases = self.con.execute("SELECT key, kind FROM keys WHERE tag_id = ? AND kind >= 2", (row[0],))
+                candidates += list(aliases)
+            hits = sorted((c for c in candidates if c[0].startswith(p)), key=lambda c: (c[1] >= 2, c[1] % 2, c[0]))
+            if not hits:
+                continue
+            k, kind = hits[0]
+            tag, category, count = (row[1], row[2], row[3]) if row is not None else (self._display(key), 0, 0)
+            rank = (uses, count, kind < 2, kind % 2 == 0, -len(key))
+            out.append((rank, TagMatch(tag, category, count, k if kind >= 2 else None, uses)))
+        out.sort(key=lambda r: r[0], reverse=True)
+        return out
+
+    def _display(self, key: str) -> str:
+        return self.history_names.get(key, key)
+
+
+def _read_history(directory: Path) -> tuple[dict[str, int], dict[str, str], list[str]]:
+    index = TagIndex()
+    try:
+        index.load_history(directory / HISTORY_FILE)
+    except TagFileError as e:
+        return {}, {}, [str(e)]
+    uses = {k: t.uses for k, t in index._tags.items() if t.uses > 0}
+    names = {k: t.tag for k, t in index._tags.items()}
+    return uses, names, []
+
+
+def open_index(directory: Path, db_path: Path | None = None) -> TagDb:
+    """The index for ``directory`` (built or rebuilt first when the CSVs changed)."""
+    db_path = db_path or index_path()
+    sig = signature(directory)
+    con = _open_current(db_path, sig)
+    if con is None:
+        build(directory, db_path, sig)
+        con = _open_current(db_path, sig)
+        if con is None:
+            raise TagFileError(f"{db_path}: the tag index could not be written")
+    problems = json.loads(con.execute("SELECT value FROM meta WHERE name = 'problems'").fetchone()[0])
+    uses, names, history_problems = _read_history(directory)
+    return TagDb(con, problems + history_problems, uses, names)
+
+
+def _open_current(db_path: Path, sig: str) -> sqlite3.Connection | None:
+    if not db_path.is_file():
+        return None
+    try:
+        con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        row = con.execute("SELECT value FROM meta WHERE name = 'signature'").fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None or row[0] != sig:
+        con.close()
+        return None
+    return con
+
+
+@contextmanager
+def _building(db_path: Path) -> Iterator[sqlite3.Connection]:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        with closing(sqlite3.connect(tmp)) as con:
+            con.execute("PRAGMA journal_mode = OFF")
+            con.execute("PRAGMA synchronous = OFF")
+            yield con
+            con.commit()
+        os.replace(tmp, db_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def build(directory: Path, db_path: Path, sig: str | None = None) -> None:
+    """(Re)write the index file for ``directory`` from its CSVs (history excluded)."""
+    index, problems = load_index_without_history(directory)
+    tags = index._tags
+    ids = {k: n for n, k in enumerate(tags)}
+    entries = index._sorted_keys()
+
+    def rank(e: tuple[str, str, int]) -> tuple[int, int, int, int]:
+        return (-tags[e[1]].count, e[2] >= 2, e[2] % 2, len(e[1]))
+
+    ranked = sorted(entries, key=rank)  # stable: ties stay in key order, as TagIndex breaks them
+    with _building(db_path) as con:
+        con.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)")
+        con.execute("CREATE TABLE tags (id INTEGER PRIMARY KEY, key TEXT, tag TEXT, category INT, count INT)")
+        con.execute("CREATE TABLE keys (key TEXT, tag_id INT, kind INT, pos INT)")
+        con.execute("CREATE TABLE top (prefix TEXT PRIMARY KEY, ids TEXT)")
+        con.executemany("INSERT INTO tags VALUES (?, ?, ?, ?, ?)",
+                        ((ids[k], k, t.tag, t.category, t.count) for k, t in tags.items()))
+        con.executemany("INSERT INTO keys VALUES (?, ?, ?, ?)",
+                        ((key, ids[target], kind, pos) for pos, (key, target, kind) in enumerate(ranked)))
+        con.execute("CREATE INDEX keys_key ON keys (key, pos)")
+        con.execute("CREATE INDEX keys_tag ON keys (tag_id)")
+        con.execute("CREATE INDEX tags_key ON tags (key)")
+        top: dict[str, list[tuple[int, str | None]]] = {}
+        seen: dict[str, set[int]] = {}
+        for key, target, kind in ranked:
+            for n in range(1, min(TOP_PREFIX, len(key)) + 1):
+                prefix = key[:n]
+                have = seen.setdefault(prefix, set())
+                if len(have) >= TOP_N or ids[target] in have:
+                    continue
+                have.add(ids[target])
+                top.setdefault(prefix, []).append((ids[target], key if kind >= 2 else None))
+        con.executemany("INSERT INTO top VALUES (?, ?)", ((p, json.dumps(v)) for p, v in top.items()))
+        con.executemany("INSERT INTO meta VALUES (?, ?)",
+                        [("signature", sig or signature(directory)), ("problems", json.dumps(problems))])
+
+
+def load_index_without_history(directory: Path) -> tuple[TagIndex, list[str]]:
+    """The CSVs of ``directory`` as a :class:`TagIndex` (problems per file), without history."""
+    index = TagIndex()
+    problems: list[str] = []
+    for csv_path in sorted(directory.glob("*.csv")):
+        try:
+            problem = index.load_csv(csv_path).problem()
+        except TagFileError as e:
+            problem = str(e)
+        if problem:
+            problems.append(problem)
+    return index, problems
+
+
+__all__ = ["INDEX_FILE", "TagDb", "build", "index_path", "load_index", "open_index", "signature"]
