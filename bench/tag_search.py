@@ -87,7 +87,11 @@ def one_off(directory: Path, db: Path, prefixes: list[str]) -> None:
     from peropix_tui.core.tag_db import build
 
     build_s = timed(build, directory, db)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # bytecode as an installed package has it (a dev shell may set PYTHONDONTWRITEBYTECODE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(ROOT)
+    subprocess.run([sys.executable, "-c", _ONE_QUERY, str(directory), str(db), "warm"], env=env, check=True,
+                   capture_output=True)  # writes the .pyc files once
     times = []
     for p in prefixes:
         out = subprocess.run([sys.executable, "-c", _ONE_QUERY, str(directory), str(db), p],

@@ -19,20 +19,15 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import paths
-from .tags import (
-    HISTORY_FILE,
-    TagFileError,
-    TagIndex,
-    TagMatch,
-    load_index,
-    normalize,
-    normalize_query,
-    word_starts,
-)
+from .tag_keys import TagMatch, normalize, normalize_query, word_starts
+
+if TYPE_CHECKING:
+    from .tags import TagIndex
+
+HISTORY_FILE = "history.json"
 
 INDEX_FILE = "tag-index.sqlite"
 FORMAT = 1
@@ -41,6 +36,8 @@ TOP_N = 64
 
 
 def index_path() -> Path:
+    from . import paths
+
     return paths.data_dir() / INDEX_FILE
 
 
@@ -56,14 +53,15 @@ def signature(directory: Path) -> str:
     return json.dumps([FORMAT, str(directory.resolve()), files])
 
 
-@dataclass
 class TagDb:
     """An open index: :meth:`search` like :meth:`TagIndex.search`; ``problems`` from its build."""
 
-    con: sqlite3.Connection
-    problems: list[str]
-    uses: dict[str, int]  # normalised tag -> uses, from history.json
-    history_names: dict[str, str] = field(default_factory=dict)  # normalised -> as written
+    def __init__(self, con: sqlite3.Connection, problems: list[str], uses: dict[str, int],
+                 history_names: dict[str, str]) -> None:
+        self.con = con
+        self.problems = problems
+        self.uses = uses  # normalised tag -> uses, from history.json
+        self.history_names = history_names  # normalised tag -> as written
 
     def close(self) -> None:
         self.con.close()
@@ -133,14 +131,30 @@ class TagDb:
 
 
 def _read_history(directory: Path) -> tuple[dict[str, int], dict[str, str], list[str]]:
-    index = TagIndex()
+    """history.json (``{"tag": uses}``) as normalised tag -> uses and -> display name."""
+    path = directory / HISTORY_FILE
     try:
-        index.load_history(directory / HISTORY_FILE)
-    except TagFileError as e:
-        return {}, {}, [str(e)]
-    uses = {k: t.uses for k, t in index._tags.items() if t.uses > 0}
-    names = {k: t.tag for k, t in index._tags.items()}
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, {}, []
+    except (OSError, ValueError) as e:
+        return {}, {}, [f"{path}: not a tag history file: {e}"]
+    if not isinstance(data, dict):
+        return {}, {}, [f"{path}: not a tag history file (expected an object)"]
+    uses: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for tag, n in data.items():
+        key = normalize(tag)
+        if key and isinstance(n, int) and n > 0:
+            uses[key] = uses.get(key, 0) + n
+            names.setdefault(key, _display(tag))
     return uses, names, []
+
+
+def _display(tag: str) -> str:
+    from .tags import display
+
+    return display(tag)
 
 
 def open_index(directory: Path, db_path: Path | None = None) -> TagDb:
@@ -152,7 +166,7 @@ def open_index(directory: Path, db_path: Path | None = None) -> TagDb:
         build(directory, db_path, sig)
         con = _open_current(db_path, sig)
         if con is None:
-            raise TagFileError(f"{db_path}: the tag index could not be written")
+            raise OSError(f"{db_path}: the tag index could not be written")
     problems = json.loads(con.execute("SELECT value FROM meta WHERE name = 'problems'").fetchone()[0])
     uses, names, history_problems = _read_history(directory)
     return TagDb(con, problems + history_problems, uses, names)
@@ -228,6 +242,8 @@ def build(directory: Path, db_path: Path, sig: str | None = None) -> None:
 
 def load_index_without_history(directory: Path) -> tuple[TagIndex, list[str]]:
     """The CSVs of ``directory`` as a :class:`TagIndex` (problems per file), without history."""
+    from .tags import TagFileError, TagIndex
+
     index = TagIndex()
     problems: list[str] = []
     for csv_path in sorted(directory.glob("*.csv")):
@@ -240,4 +256,4 @@ def load_index_without_history(directory: Path) -> tuple[TagIndex, list[str]]:
     return index, problems
 
 
-__all__ = ["INDEX_FILE", "TagDb", "build", "index_path", "load_index", "open_index", "signature"]
+__all__ = ["INDEX_FILE", "TagDb", "build", "index_path", "open_index", "signature"]

@@ -30,6 +30,10 @@ from pathlib import Path
 
 from . import paths
 from .fsutil import atomic_write
+from .tag_keys import TagMatch, normalize, normalize_query, word_starts
+
+__all__ = ["CsvStats", "TagFileError", "TagIndex", "TagMatch", "escape_tag", "import_csv", "load_index",
+           "normalize", "normalize_query", "prompt_tags", "tags_dir", "word_starts"]
 
 HISTORY_FILE = "history.json"
 # Danbooru's face tags keep their underscore (the same list tagcomplete exempts).
@@ -40,15 +44,6 @@ _KAOMOJI = frozenset(
 
 class TagFileError(ValueError):
     """A tag CSV cannot be used; the message names the file (and line)."""
-
-
-@dataclass(frozen=True)
-class TagMatch:
-    tag: str
-    category: int
-    count: int
-    alias: str | None = None  # the alias the prefix matched, when it was not the tag itself
-    uses: int = 0  # how often the user wrote it
 
 
 @dataclass(frozen=True)
@@ -65,31 +60,6 @@ class CsvStats:
             return None
         rows = "1 row that is" if self.bad == 1 else f"{self.bad} rows that are"
         return f"{self.path}: skipped {rows} not tag,category,count (a bad category or count)"
-
-
-_UNDERSCORE = str.maketrans("_", " ")
-
-
-def normalize(tag: str) -> str:
-    """The search key: lower case, underscores as spaces, single spaces."""
-    key = tag.translate(_UNDERSCORE).lower().strip()
-    return " ".join(key.split()) if "  " in key or "\t" in key or "\n" in key else key
-
-
-def normalize_query(prefix: str) -> str:
-    """A typed prefix as a key: like :func:`normalize`, but a trailing ``_``/space stays one space."""
-    key = normalize(prefix)
-    return key + " " if key and prefix[-1:] in ("_", " ") else key
-
-
-def word_starts(key: str) -> list[int]:
-    """Offsets in ``key`` where a word starts (0; after a space or punctuation; a letter after a digit)."""
-    out = [0] if key else []
-    for i in range(1, len(key)):
-        prev, cur = key[i - 1], key[i]
-        if (not prev.isalnum() and cur.isalnum()) or (prev.isdigit() and cur.isalpha()):
-            out.append(i)
-    return out
 
 
 _PAREN_ESCAPES = {
