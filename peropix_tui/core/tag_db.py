@@ -14,17 +14,17 @@ so short prefixes do not sort thousands of rows). Matching and ranking are those
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .tag_keys import TagMatch, normalize, normalize_query, word_starts
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the query path imports neither pathlib nor json (a one-off search is mostly imports)
+    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
+    from pathlib import Path
+
     from .tags import TagIndex
 
 HISTORY_FILE = "history.json"
@@ -41,16 +41,21 @@ def index_path() -> Path:
     return paths.data_dir() / INDEX_FILE
 
 
-def signature(directory: Path) -> str:
+def signature(directory: str | os.PathLike[str]) -> str:
     """What the index was built from: the folder and each CSV's name, size and mtime."""
-    files = []
-    for p in sorted(directory.glob("*.csv")):
+    root = os.path.realpath(directory)
+    parts = [f"format {FORMAT}", root]
+    try:
+        entries = [e for e in os.scandir(root) if e.name.endswith(".csv")]
+    except OSError:
+        entries = []
+    for e in sorted(entries, key=lambda e: e.name):
         try:
-            st = p.stat()
+            st = e.stat()
         except OSError:
             continue
-        files.append([p.name, st.st_size, st.st_mtime_ns])
-    return json.dumps([FORMAT, str(directory.resolve()), files])
+        parts.append(f"{e.name}\t{st.st_size}\t{st.st_mtime_ns}")
+    return "\n".join(parts)
 
 
 class TagDb:
@@ -88,7 +93,7 @@ class TagDb:
             row = self.con.execute("SELECT ids FROM top WHERE prefix = ?", (p,)).fetchone()
             if row is None:
                 return []
-            pairs = json.loads(row[0])
+            pairs = [(int(i), alias or None) for i, _, alias in (x.partition(":") for x in row[0].split("\n"))]
             rows = {r[0]: r for r in self.con.execute(
                 f"SELECT id, tag, category, count FROM tags WHERE id IN ({','.join('?' * len(pairs))})",
                 [i for i, _ in pairs])}
@@ -130,13 +135,20 @@ class TagDb:
         return self.history_names.get(key, key)
 
 
-def _read_history(directory: Path) -> tuple[dict[str, int], dict[str, str], list[str]]:
+def _read_history(directory: str | os.PathLike[str]) -> tuple[dict[str, int], dict[str, str], list[str]]:
     """history.json (``{"tag": uses}``) as normalised tag -> uses and -> display name."""
-    path = directory / HISTORY_FILE
+    path = os.path.join(directory, HISTORY_FILE)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
     except FileNotFoundError:
         return {}, {}, []
+    except OSError as e:
+        return {}, {}, [f"{path}: not a tag history file: {e}"]
+    import json
+
+    try:
+        data = json.loads(text)
     except (OSError, ValueError) as e:
         return {}, {}, [f"{path}: not a tag history file: {e}"]
     if not isinstance(data, dict):
@@ -157,9 +169,9 @@ def _display(tag: str) -> str:
     return display(tag)
 
 
-def open_index(directory: Path, db_path: Path | None = None) -> TagDb:
+def open_index(directory: str | os.PathLike[str], db_path: str | os.PathLike[str] | None = None) -> TagDb:
     """The index for ``directory`` (built or rebuilt first when the CSVs changed)."""
-    db_path = db_path or index_path()
+    db_path = os.fspath(db_path or index_path())
     sig = signature(directory)
     con = _open_current(db_path, sig)
     if con is None:
@@ -167,13 +179,13 @@ def open_index(directory: Path, db_path: Path | None = None) -> TagDb:
         con = _open_current(db_path, sig)
         if con is None:
             raise OSError(f"{db_path}: the tag index could not be written")
-    problems = json.loads(con.execute("SELECT value FROM meta WHERE name = 'problems'").fetchone()[0])
+    problems = [p for p in con.execute("SELECT value FROM meta WHERE name = 'problems'").fetchone()[0].split("\n") if p]
     uses, names, history_problems = _read_history(directory)
     return TagDb(con, problems + history_problems, uses, names)
 
 
-def _open_current(db_path: Path, sig: str) -> sqlite3.Connection | None:
-    if not db_path.is_file():
+def _open_current(db_path: str, sig: str) -> sqlite3.Connection | None:
+    if not os.path.isfile(db_path):
         return None
     try:
         con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -186,25 +198,34 @@ def _open_current(db_path: Path, sig: str) -> sqlite3.Connection | None:
     return con
 
 
-@contextmanager
-def _building(db_path: Path) -> Iterator[sqlite3.Connection]:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        with closing(sqlite3.connect(tmp)) as con:
-            con.execute("PRAGMA journal_mode = OFF")
-            con.execute("PRAGMA synchronous = OFF")
-            yield con
-            con.commit()
-        os.replace(tmp, db_path)
-    finally:
+def _building(db_path: str) -> AbstractContextManager[sqlite3.Connection]:
+    from contextlib import closing, contextmanager
+    from pathlib import Path
+
+    @contextmanager
+    def cm() -> Iterator[sqlite3.Connection]:
+        target = Path(db_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         tmp.unlink(missing_ok=True)
+        try:
+            with closing(sqlite3.connect(tmp)) as con:
+                con.execute("PRAGMA journal_mode = OFF")
+                con.execute("PRAGMA synchronous = OFF")
+                yield con
+                con.commit()
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    return cm()
 
 
-def build(directory: Path, db_path: Path, sig: str | None = None) -> None:
+def build(directory: str | os.PathLike[str], db_path: str | os.PathLike[str], sig: str | None = None) -> None:
     """(Re)write the index file for ``directory`` from its CSVs (history excluded)."""
-    index, problems = load_index_without_history(directory)
+    from pathlib import Path
+
+    index, problems = load_index_without_history(Path(directory))
     tags = index._tags
     ids = {k: n for n, k in enumerate(tags)}
     entries = index._sorted_keys()
@@ -213,7 +234,7 @@ def build(directory: Path, db_path: Path, sig: str | None = None) -> None:
         return (-tags[e[1]].count, e[2] >= 2, e[2] % 2, len(e[1]))
 
     ranked = sorted(entries, key=rank)  # stable: ties stay in key order, as TagIndex breaks them
-    with _building(db_path) as con:
+    with _building(os.fspath(db_path)) as con:
         con.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)")
         con.execute("CREATE TABLE tags (id INTEGER PRIMARY KEY, key TEXT, tag TEXT, category INT, count INT)")
         con.execute("CREATE TABLE keys (key TEXT, tag_id INT, kind INT, pos INT)")
@@ -235,9 +256,10 @@ def build(directory: Path, db_path: Path, sig: str | None = None) -> None:
                     continue
                 have.add(ids[target])
                 top.setdefault(prefix, []).append((ids[target], key if kind >= 2 else None))
-        con.executemany("INSERT INTO top VALUES (?, ?)", ((p, json.dumps(v)) for p, v in top.items()))
+        con.executemany("INSERT INTO top VALUES (?, ?)",
+                        ((p, "\n".join(f"{i}:{alias or ''}" for i, alias in v)) for p, v in top.items()))
         con.executemany("INSERT INTO meta VALUES (?, ?)",
-                        [("signature", sig or signature(directory)), ("problems", json.dumps(problems))])
+                        [("signature", sig or signature(directory)), ("problems", "\n".join(problems))])
 
 
 def load_index_without_history(directory: Path) -> tuple[TagIndex, list[str]]:
