@@ -175,7 +175,8 @@ def encode_prompts(
 
 
 @torch.inference_mode()
-def _a1111_tower(model: nn.Module, batch: list[list[list[Token]]], pad_id: int) -> tuple[Tensor, Tensor]:
+def _a1111_tower(model: nn.Module, batch: list[list[list[Token]]], pad_id: int, want_pooled: bool
+                 ) -> tuple[Tensor, Tensor | None]:
     """A1111 "Original" emphasis for one tower: texts [n] of chunks (padded to one count with empty
     chunks), each chunk index encoded for the whole batch, ``z·w`` rescaled to the batch's mean."""
     count = max(len(c) for c in batch)
@@ -187,13 +188,12 @@ def _a1111_tower(model: nn.Module, batch: list[list[list[Token]]], pad_id: int) 
         out = model(input_ids=torch.tensor([[t for t, _ in r] for r in rows], device=device),
                     output_hidden_states=True)
         z = out.hidden_states[-2].float()
-        if k == 0:
+        if k == 0 and want_pooled:
             pooled = out.text_embeds.float()
         w = torch.tensor([[wt for _, wt in r] for r in rows], device=device)[..., None]
         mean = z.mean()
         z = z * w
         zs.append(z * (mean / z.mean()))
-    assert pooled is not None
     return torch.cat(zs, dim=1), pooled
 
 
@@ -212,9 +212,10 @@ def encode_a1111(
                 for _ in texts]
     batch = [chunk_prompt(t, dialect="a1111") for t in texts]
     with resident(clip_l):
-        z_l, _ = _a1111_tower(clip_l, batch, PAD_L)
+        z_l, _ = _a1111_tower(clip_l, batch, PAD_L, want_pooled=False)
     with resident(clip_g):
-        z_g, pooled = _a1111_tower(clip_g, batch, PAD_G)
+        z_g, pooled = _a1111_tower(clip_g, batch, PAD_G, want_pooled=True)
+    assert pooled is not None
     z_g = z_g.to(z_l.device)
     return [TextEncoding(torch.cat([z_l[i : i + 1], z_g[i : i + 1]], dim=-1), pooled[i : i + 1])
             for i in range(len(texts))]
