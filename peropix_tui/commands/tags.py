@@ -52,13 +52,15 @@ def _search(args: argparse.Namespace) -> int:
     import sqlite3
 
     from ..core.tag_db import open_index
-    from ..core.tags import TagFileError, TagMatch, load_index
+    from ..core.tag_keys import TagMatch
 
     directory = _directory()
     found: list[TagMatch]
     try:  # the persistent index: no CSV parsing per call
         db = open_index(directory)
-    except (OSError, sqlite3.Error, TagFileError) as e:
+    except (OSError, sqlite3.Error, ValueError) as e:  # ValueError: TagFileError while building
+        from ..core.tags import load_index
+
         print(f"peropix: warning: tag index not usable ({e}); reading the CSVs", file=sys.stderr)
         index, problems = load_index(directory)
         found = index.search(args.prefix, limit=args.limit)
