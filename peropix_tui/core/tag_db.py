@@ -228,12 +228,14 @@ def build(directory: str | os.PathLike[str], db_path: str | os.PathLike[str], si
     index, problems = load_index_without_history(Path(directory))
     tags = index._tags
     ids = {k: n for n, k in enumerate(tags)}
-    entries = index._sorted_keys()
-
-    def rank(e: tuple[str, str, int]) -> tuple[int, int, int, int]:
-        return (-tags[e[1]].count, e[2] >= 2, e[2] % 2, len(e[1]))
-
-    ranked = sorted(entries, key=rank)  # stable: ties stay in key order, as TagIndex breaks them
+    entries: list[tuple[str, str, int]] = []  # (key, tag, kind) as TagIndex keys them
+    for k in tags:
+        entries += [(k[i:], k, 0 if i == 0 else 1) for i in word_starts(k)]
+    for a, k in index._aliases.items():
+        if k in tags:
+            entries += [(a[i:], k, 2 if i == 0 else 3) for i in word_starts(a)]
+    # one sort: count ranking first, ties in key order (as TagIndex breaks them)
+    ranked = sorted(entries, key=lambda e: (-tags[e[1]].count, e[2] >= 2, e[2] % 2, len(e[1]), e))
     with _building(os.fspath(db_path)) as con:
         con.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)")
         con.execute("CREATE TABLE tags (id INTEGER PRIMARY KEY, key TEXT, tag TEXT, category INT, count INT)")

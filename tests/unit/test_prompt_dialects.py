@@ -211,3 +211,39 @@ def test_runtime_counter_from_zero_picks_the_first_entry_at_or_after_it() -> Non
 def test_has_schedule() -> None:
     assert has_schedule("x [a:b:0.5]") and has_schedule("[a|b]")
     assert not has_schedule("(x:1.2) [y]") and not has_schedule("a | b [x:y:3]")
+
+
+HIGHLIGHT = [  # (prompt, dialect, text, expected weight of that text in the editor)
+    ("((cat:1.3))", "a1111", "cat", 1.43),  # nested explicit weights multiply in A1111
+    ("((cat:1.3))", "comfyui", "cat", 1.3),
+    ("[1.2::x::]", "novelai", "x", round(1.2 / 1.05, 4)),
+    ("3.::x::", "novelai", "x", 3.0),
+    ("(red,\nblue)", "a1111", "blue", 1.1),  # brackets across lines
+    ("{a,\n{b}}", "novelai", "b", 1.1025),
+    ("[a:b:0.5] (c)", "a1111", "c", 1.1),
+]
+
+
+@pytest.mark.parametrize(("prompt", "dialect", "text", "weight"), HIGHLIGHT)
+def test_highlighter_weights_are_the_engines(prompt: str, dialect: str, text: str, weight: float) -> None:
+    from peropix_tui.core.local.highlight import spans
+
+    at = prompt.index(text)
+    (span,) = [s for s in spans(prompt, dialect) if s.start <= at < s.end]
+    assert span.kind == "text" and round(span.weight, 4) == weight
+    if dialect != "a1111" or "[" not in prompt:  # the same parse feeds the engine
+        assert [round(seg.weight, 4) for seg in parse(prompt, dialect) if text in seg.text] == [weight]
+
+
+def test_highlighter_marks_syntax_the_dialect_reads_as_text() -> None:
+    from peropix_tui.core.local.highlight import spans
+
+    def kinds(prompt: str, dialect: str) -> dict[str, str]:
+        return {prompt[s.start : s.end]: s.kind for s in spans(prompt, dialect)}
+
+    assert kinds("{x} BREAK", "comfyui")["{"] == "literal" and kinds("{x} BREAK", "comfyui")["BREAK"] == "literal"
+    assert kinds("(x)", "novelai")["("] == "literal"
+    assert kinds("a BREAK b", "a1111")["BREAK"] == "break"
+    assert kinds("1.5::x::", "a1111")["::"] == "literal"
+    assert kinds(r"\(x\)", "comfyui")["\\"] == "escape"
+    assert kinds("(x:1.2.3)", "a1111") == {"(x:1.2.3)": "error"}
