@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from typing import TYPE_CHECKING
 
 from .tag_keys import TagMatch, normalize, normalize_query, word_starts
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing doubles a one-off query
 if TYPE_CHECKING:  # the query path imports neither pathlib nor json (a one-off search is mostly imports)
     from collections.abc import Iterator
     from contextlib import AbstractContextManager
