@@ -23,7 +23,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from ..core.backend import CancelToken, GenerationCancelled
-from ..core.local.schedule import schedule
+from ..core.local.schedule import schedule, split_and, text_at_counter
 from ..core.local.weights import PromptSyntaxError, check_dialect, parse
 from . import latents
 from .conditioning import adm_vector
@@ -39,6 +39,7 @@ from .sampling import (
     is_max_denoise,
     model_denoiser,
     noise_scaling,
+    rescaled_cfg,
 )
 from .text import TextEncoding, encode_a1111, encode_prompts, match_lengths
 
@@ -101,12 +102,13 @@ def check_request(req: Request, multiple: int = 8) -> None:
     req.schedule = schedule_name(req.schedule)
     check_dialect(req.prompt_dialect)
     if req.prompt_dialect == "a1111":
-        for field, text in (("prompt", req.prompt), ("negative", req.negative)):
+        texts = [("prompt", t) for t, _ in split_and(req.prompt)] + [("negative", req.negative)]
+        for name, text in texts:
             for _, step_text in schedule(text, max(1, req.steps)):
                 try:
                     parse(step_text, "a1111")
                 except PromptSyntaxError as e:
-                    raise ValueError(f"{field}: {str(e).split(': ', 1)[1]} (A1111 dialect)") from None
+                    raise ValueError(f"{name}: {str(e).split(': ', 1)[1]} (A1111 dialect)") from None
 
 
 @dataclass
@@ -122,9 +124,9 @@ class _Run:
     cancel: CancelToken | None
     done: int = 0
     index: int = 0
-    # A1111 prompt editing: (last denoiser call, encoding) per pass; empty = ``cond`` throughout
-    cond_schedule: list[tuple[int, TextEncoding]] = field(default_factory=list)
-    hires_schedule: list[tuple[int, TextEncoding]] = field(default_factory=list)
+    # A1111: per pass, (last denoiser call, [(sub-prompt encoding, AND weight)]); empty = ``cond``
+    cond_schedule: list[tuple[int, list[tuple[TextEncoding, float]]]] = field(default_factory=list)
+    hires_schedule: list[tuple[int, list[tuple[TextEncoding, float]]]] = field(default_factory=list)
 
     @property
     def device(self) -> torch.device:
@@ -217,24 +219,29 @@ def _a1111_group(model: SDXLModel, texts: list[str], negative: bool) -> list[Tex
 
 def _a1111_run(model: SDXLModel, req: Request, ms: ModelSampling, on_step: StepFn | None,
                cancel: CancelToken | None) -> _Run:
-    """A1111 dialect: the prompt's editing schedule per pass (base, hires), the negative as one text."""
-    base = schedule(req.prompt, expected_calls(req.sampler, req.steps))
-    entries = list(base)
-    hires: list[tuple[int, str]] = []
+    """A1111 dialect: the prompt's ``AND`` sub-prompts, each with its editing schedule per pass
+    (base, hires) encoded together; the negative as one text."""
+    subs = split_and(req.prompt)
+    passes = [expected_calls(req.sampler, req.steps)]
     if req.hires_scale:
-        hires_steps = req.hires_steps or req.steps
-        hires = schedule(req.prompt, expected_calls(req.sampler, hires_steps), base_steps=req.steps)
-        entries += hires
-    texts = list(dict.fromkeys(t for _, t in entries))
-    encoded = dict(zip(texts, _a1111_group(model, texts, negative=False), strict=True))
+        passes.append(expected_calls(req.sampler, req.hires_steps or req.steps))
+    plans: list[list[tuple[int, list[tuple[TextEncoding, float]]]]] = []
+    per_sub: list[list[list[tuple[int, str]]]] = []  # [sub][pass] -> schedule
+    for text, _ in subs:
+        per_sub.append([schedule(text, calls, base_steps=req.steps if k else None) for k, calls in enumerate(passes)])
+    for k in range(len(passes)):  # each pass's texts of one sub-prompt share the emphasis mean, as in A1111
+        encoded: list[dict[str, TextEncoding]] = []
+        for schedules in per_sub:
+            texts = list(dict.fromkeys(t for _, t in schedules[k]))
+            encoded.append(dict(zip(texts, _a1111_group(model, texts, negative=False), strict=True)))
+        ends = sorted({end for schedules in per_sub for end, _ in schedules[k]})
+        plans.append([(end, [(encoded[i][text_at_counter(per_sub[i][k], end)], w) for i, (_, w) in enumerate(subs)])
+                      for end in ends])
     uncond = _a1111_group(model, [req.negative], negative=True)[0]
-    run = _Run(model, req, ms, encoded[base[0][1]], uncond, on_step, cancel)
-    if len(base) > 1:
-        run.cond_schedule = [(end, encoded[t]) for end, t in base]
-    if len(hires) > 1:
-        run.hires_schedule = [(end, encoded[t]) for end, t in hires]
-    elif hires:
-        run.hires_schedule = [(hires[0][0], encoded[hires[0][1]])]
+    run = _Run(model, req, ms, plans[0][0][1][0][0], uncond, on_step, cancel)
+    run.cond_schedule = plans[0]
+    if len(plans) > 1:
+        run.hires_schedule = plans[1]
     return run
 
 
@@ -333,11 +340,11 @@ def _sample_pass(run: _Run, init: Tensor, sigmas: Tensor, seed: int, hw: tuple[i
     unet = run.model.denoiser_unet(req.compile)
     model = model_denoiser(unet, run.ms, concat)
     plan = run.hires_schedule if hires else run.cond_schedule
-    if len(plan) > 1:
-        denoiser = scheduled_denoiser([(end, cfg_denoiser(model, *_conditioning(run, *hw, enc), req.cfg,
-                                                          req.cfg_rescale)) for end, enc in plan])
+    if plan:
+        steps = [(end, _composed(run, model, hw, subs)) for end, subs in plan]
+        denoiser = steps[0][1] if len(steps) == 1 else scheduled_denoiser(steps)
     else:
-        cond, uncond = _conditioning(run, *hw, plan[0][1] if plan else None)
+        cond, uncond = _conditioning(run, *hw)
         denoiser = cfg_denoiser(model, cond, uncond, req.cfg, req.cfg_rescale)
     noise = initial_noise(tuple(init.shape), [seed]).to(run.device)
     if mask is not None:
@@ -378,6 +385,32 @@ def _hires_pass(run: _Run, x: Tensor, size: tuple[int, int], seed: int) -> Tenso
         concat = _inpaint_concat(run, width, height)
     sigmas = img2img_sigmas(run.ms, req.schedule, req.hires_steps or req.steps, req.hires_denoise, rho=req.rho)
     return _sample_pass(run, up, sigmas, seed, (height, width), None, concat, hires=True)
+
+
+def _composed(run: _Run, model: Callable[[Tensor, Tensor, Conditioning], Tensor], hw: tuple[int, int],
+              subs: list[tuple[TextEncoding, float]]) -> Denoiser:
+    """CFG over A1111 sub-prompts: one plain prompt (weight 1) is the usual CFG denoiser."""
+    req = run.req
+    if len(subs) == 1 and subs[0][1] == 1.0:
+        return cfg_denoiser(model, *_conditioning(run, *hw, subs[0][0]), req.cfg, req.cfg_rescale)
+    conds = [(_conditioning(run, *hw, enc)[0], w) for enc, w in subs]
+    uncond = _conditioning(run, *hw, subs[0][0])[1]
+    return composed_denoiser(model, conds, uncond, req.cfg, req.cfg_rescale)
+
+
+def composed_denoiser(model: Callable[[Tensor, Tensor, Conditioning], Tensor], conds: list[tuple[Conditioning, float]],
+                      uncond: Conditioning, scale: float, rescale: float = 0.0) -> Denoiser:
+    """A1111's composable CFG: ``x0_u + scale · Σ wᵢ (x0_cᵢ − x0_u)`` (CFG-rescale on the sum)."""
+    def guided(x: Tensor, sigma: Tensor) -> Tensor:
+        x0_u = model(x, sigma, uncond)
+        x0_c = x0_u.clone()
+        for cond, w in conds:
+            x0_c = x0_c + w * (model(x, sigma, cond) - x0_u)
+        if rescale > 0.0:
+            return rescaled_cfg(x, sigma, x0_c, x0_u, scale, rescale)
+        return x0_u + scale * (x0_c - x0_u)
+
+    return guided
 
 
 def scheduled_denoiser(plan: list[tuple[int, Denoiser]]) -> Denoiser:

@@ -114,3 +114,26 @@ def test_a1111_prompt_editing_switches_conditioning_during_sampling(tiny: Any) -
 def test_a1111_bad_weight_is_a_request_error(tiny: Any) -> None:
     with pytest.raises(ValueError, match=r"prompt: weight '1.2.3' at character 3 is not a number \(A1111"):
         _image(tiny, "(x:1.2.3)")
+
+
+def test_composed_denoiser_sums_weighted_differences_from_uncond() -> None:
+    from peropix_tui.engine.pipeline import composed_denoiser
+    from peropix_tui.engine.sampling import Conditioning
+
+    def cond(v: float) -> Conditioning:
+        return Conditioning(torch.full((1, 2), v), torch.zeros(1, 1))
+
+    def model(x: torch.Tensor, sigma: torch.Tensor, c: Conditioning) -> torch.Tensor:
+        return c.context  # x0 prediction = the cond's value
+
+    d = composed_denoiser(model, [(cond(3.0), 1.0), (cond(5.0), 0.5)], cond(1.0), scale=7.0)
+    out = d(torch.zeros(1, 2), torch.ones(1))
+    assert torch.allclose(out, torch.full((1, 2), 1.0 + 7.0 * (1.0 * 2.0 + 0.5 * 4.0)))
+
+
+def test_a1111_and_composes_sub_prompts(tiny: Any) -> None:
+    cat, dog = _image(tiny, "cat"), _image(tiny, "dog")
+    assert np.array_equal(_image(tiny, "cat:1.0"), cat)  # a trailing :1.0 is the plain prompt
+    both = _image(tiny, "cat AND dog")
+    assert np.abs(both - cat).max() > 0 and np.abs(both - dog).max() > 0
+    assert np.abs(_image(tiny, "cat AND dog:0") - cat).max() <= 2  # weight 0: only cat counts (unbatched)

@@ -247,3 +247,13 @@ def test_highlighter_marks_syntax_the_dialect_reads_as_text() -> None:
     assert kinds("1.5::x::", "a1111")["::"] == "literal"
     assert kinds(r"\(x\)", "comfyui")["\\"] == "escape"
     assert kinds("(x:1.2.3)", "a1111") == {"(x:1.2.3)": "error"}
+
+
+def test_a1111_and_splits_sub_prompts_with_trailing_weights() -> None:
+    from peropix_tui.core.local.schedule import split_and
+
+    assert split_and("a cat AND a dog:0.5") == [("a cat", 1.0), (" a dog", 0.5)]  # as A1111: leading space kept
+    assert split_and("a photo of cat:1.5") == [("a photo of cat", 1.5)]
+    assert split_and("(cat:1.5)") == [("(cat:1.5)", 1.0)]  # a weight inside brackets is attention
+    assert split_and("BANDANA, sand") == [("BANDANA, sand", 1.0)]  # AND is a whole word, upper case
+    assert split_and("x and y") == [("x and y", 1.0)]

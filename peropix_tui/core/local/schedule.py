@@ -231,6 +231,24 @@ def text_at_counter(entries: list[tuple[int, str]], counter: int) -> str:
     return entries[-1][1]
 
 
+_AND = re.compile(r"\bAND\b")
+_SUB_WEIGHT = re.compile(r"^(.*?)(?:\s*:\s*([-+]?(?:\d+\.?|\d*\.\d+)))?\s*$", re.DOTALL)
+
+
+def split_and(prompt: str) -> list[tuple[str, float]]:
+    """A1111 composable prompts: ``a AND b:0.5`` → ``[("a", 1.0), ("b", 0.5)]``. A trailing
+    ``:number`` is a sub-prompt's weight even without ``AND`` (``cat:1.5`` is one cond at 1.5).
+    Only the positive prompt is split; the negative is used as it is."""
+    out: list[tuple[str, float]] = []
+    for sub in _AND.split(prompt):
+        m = _SUB_WEIGHT.match(sub)
+        if m is None:  # pragma: no cover - the pattern matches any text
+            out.append((sub, 1.0))
+            continue
+        out.append((m.group(1), float(m.group(2)) if m.group(2) is not None else 1.0))
+    return out
+
+
 def union_view(prompt: str) -> tuple[list[Char], set[int]]:
     """Every branch's text in prompt order (for highlighting) and the offsets of editing syntax."""
     tree = _parse(prompt)
