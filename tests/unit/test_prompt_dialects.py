@@ -257,3 +257,12 @@ def test_a1111_and_splits_sub_prompts_with_trailing_weights() -> None:
     assert split_and("(cat:1.5)") == [("(cat:1.5)", 1.0)]  # a weight inside brackets is attention
     assert split_and("BANDANA, sand") == [("BANDANA, sand", 1.0)]  # AND is a whole word, upper case
     assert split_and("x and y") == [("x and y", 1.0)]
+
+
+def test_highlighter_marks_and_and_sub_prompt_weights() -> None:
+    from peropix_tui.core.local.highlight import spans
+
+    prompt = "cat AND dog:0.5"
+    found = {prompt[s.start : s.end]: s.kind for s in spans(prompt, "a1111")}
+    assert found["AND"] == "pipe" and found[":0.5"] == "weight" and found[" dog"] == "text"
+    assert {prompt[s.start : s.end]: s.kind for s in spans(prompt, "comfyui")} == {prompt: "text"}

@@ -6,7 +6,8 @@ brackets across lines count), and returned as :class:`~peropix_tui.core.prompt.S
 Kinds: ``text`` (with its weight), ``bracket`` / ``weight`` (syntax consumed: brackets, weight
 numbers, ``::``, A1111 editing ``[ : | ]``), ``escape`` (a consumed backslash), ``break`` (a
 ``BREAK`` that starts a chunk), ``literal`` (``( ) [ ] { }``, ``::`` or ``BREAK`` that this dialect
-reads as text), ``wildcard`` and ``error`` (A1111 cannot read the weight).
+reads as text), ``wildcard``, ``pipe`` (A1111's ``AND``; a sub-prompt's trailing ``:w`` is a
+``weight``) and ``error`` (A1111 cannot read the weight).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ..prompt import Span
-from .schedule import union_view
+from .schedule import _AND, _SUB_WEIGHT, union_view
 from .weights import PromptSyntaxError, pieces_of
 
 LOCAL_DIALECTS: tuple[str, ...] = ("auto", "comfyui", "a1111", "novelai")
@@ -54,11 +55,29 @@ def spans(prompt: str, dialect: str) -> list[Span]:
         if all(kinds[i] == "text" for i in range(m.start(), m.end())):
             for i in range(m.start(), m.end()):
                 kinds[i] = "literal"
+    if dialect == "a1111":
+        _mark_composable(prompt, kinds)
     for m in _WILDCARD.finditer(prompt):
         for i in range(m.start(), m.end()):
             if kinds[i] == "text":
                 kinds[i] = "wildcard"
     return _runs(kinds, weights)
+
+
+def _mark_composable(prompt: str, kinds: list[str]) -> None:
+    """A1111 ``AND`` between sub-prompts (kind ``pipe``) and each sub-prompt's trailing ``:weight``."""
+    start = 0
+    for m in [*_AND.finditer(prompt), None]:
+        end = m.start() if m else len(prompt)
+        w = _SUB_WEIGHT.match(prompt, start, end)
+        if w is not None and w.group(2) is not None:
+            for i in range(w.end(1), end):
+                if not prompt[i].isspace():
+                    kinds[i] = "weight"
+        if m is not None:
+            for i in range(m.start(), m.end()):
+                kinds[i] = "pipe"
+            start = m.end()
 
 
 def _runs(kinds: list[str], weights: list[float]) -> list[Span]:

@@ -232,7 +232,7 @@ def text_at_counter(entries: list[tuple[int, str]], counter: int) -> str:
 
 
 _AND = re.compile(r"\bAND\b")
-_SUB_WEIGHT = re.compile(r"^(.*?)(?:\s*:\s*([-+]?(?:\d+\.?|\d*\.\d+)))?\s*$", re.DOTALL)
+_SUB_WEIGHT = re.compile(r"(.*?)(?:\s*:\s*([-+]?(?:\d+\.?|\d*\.\d+)))?\s*$", re.DOTALL)
 
 
 def split_and(prompt: str) -> list[tuple[str, float]]:
