@@ -1,15 +1,27 @@
-"""Tag completion speed: TagIndex (sorted keys + bisect + top-k) vs a naive scan, same data, same run.
+"""Tag completion speed: TagIndex (sorted keys + bisect + top-k) vs a naive scan, same data, same run,
+and one-off ``peropix tags search`` queries through the persistent SQLite index (core/tag_db.py).
 
-Builds a synthetic tagcomplete CSV the size of Danbooru's (150k tags, one alias each, Zipf-like
-counts), then times loading and prefix searches of 1-4 characters (what typing produces).
-Run: ``python bench/tag_search.py``. Prints a table; nothing is asserted.
+Builds a synthetic tagcomplete CSV of 240k tags (1-3 words, one alias each, Zipf-like counts), then
+times, in the same run:
+
+* in-process: loading the CSV and prefix searches of 1-4 characters (what typing produces);
+* the SQLite index: its build, then ``--queries`` fresh Python processes that each open the index
+  and run one search, timed from just after Python started (import + open + query): p50 / p99;
+* the whole CLI (``python -m peropix_tui tags search``) for a few queries, wall clock, next to a
+  bare ``python -c pass`` start (the part no index can remove).
+
+Run: ``python bench/tag_search.py [--queries 100]``. Prints tables; nothing is asserted.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import random
 import statistics
 import string
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from peropix_tui.core.tags import TagIndex, normalize  # noqa: E402
 
-N_TAGS = 150_000
+N_TAGS = 240_000
 
 
 def make_csv(path: Path, rng: random.Random) -> None:
@@ -57,10 +69,80 @@ def cold_search(index: TagIndex, prefix: str) -> None:
     index.search(prefix)
 
 
+ROOT = Path(__file__).resolve().parents[1]
+_ONE_QUERY = (
+    "import time; t0 = time.perf_counter()\n"
+    "import sys\n"
+    "from peropix_tui.core.tag_db import open_index\n"
+    "db = open_index(sys.argv[1], sys.argv[2]); found = db.search(sys.argv[3], 10)\n"
+    "print('\\n'.join(m.tag for m in found)); print(time.perf_counter() - t0)\n"
+)
+
+
+_FLOOR = "import time; t0 = time.perf_counter(); import sqlite3; print(time.perf_counter() - t0)"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def one_off(directory: Path, db: Path, prefixes: list[str]) -> None:
+    from peropix_tui.core.tag_db import build
+
+    build_s = timed(build, directory, db)
+    # bytecode as an installed package has it (a dev shell may set PYTHONDONTWRITEBYTECODE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(ROOT)
+    subprocess.run([sys.executable, "-c", _ONE_QUERY, str(directory), str(db), "warm"], env=env, check=True,
+                   capture_output=True)  # writes the .pyc files once
+    times = []
+    for p in prefixes:
+        out = subprocess.run([sys.executable, "-c", _ONE_QUERY, str(directory), str(db), p],
+                             capture_output=True, text=True, env=env, check=True).stdout.split("\n")
+        times.append(float([x for x in out if x][-1]))
+    ms = [t * 1000 for t in times]
+    print()
+    print(f"SQLite index: build {build_s:.1f} s, {db.stat().st_size / 1e6:.0f} MB")
+    print(f"{'one-off query, fresh process':<36}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'n':>5}")
+    print(f"{'import + open + search':<36}{percentile(ms, 0.5):>8.1f}{percentile(ms, 0.99):>8.1f}{max(ms):>8.1f}"
+          f"{len(ms):>5}")
+    data = directory.parent / "data"
+    data.mkdir()
+    os.link(db, data / "tag-index.sqlite")  # the index just built, where the CLI looks for it
+    config = directory.parent / "config.toml"
+    config.write_text(f"[paths]\ntags_dir = {json.dumps(str(directory))}\n", encoding="utf-8")
+    cli_env = {**env, "PEROPIX_DATA_DIR": str(data), "PEROPIX_CONFIG": str(config),
+               "PEROPIX_CONFIG_DIR": str(directory.parent / "cfg"), "PEROPIX_CACHE_DIR": str(directory.parent / "cache"),
+               "PEROPIX_STATE_DIR": str(directory.parent / "st")}
+    subprocess.run([sys.executable, "-m", "peropix_tui", "tags", "search", "warm"], env=cli_env,
+                   capture_output=True, check=True)  # .pyc files of the CLI
+    bare, floor, cli = [], [], []
+    for p in prefixes[:15]:
+        bare.append(timed(subprocess.run, [sys.executable, "-c", "pass"]) * 1000)
+        out = subprocess.run([sys.executable, "-c", _FLOOR], capture_output=True, text=True, env=env, check=True)
+        floor.append(float(out.stdout) * 1000)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "peropix_tui", "tags", "search", p], env=cli_env,
+                       capture_output=True, check=True)
+        cli.append((time.perf_counter() - t0) * 1000)
+    print(f"{'peropix tags search (wall clock)':<36}{percentile(cli, 0.5):>8.1f}{percentile(cli, 0.99):>8.1f}"
+          f"{max(cli):>8.1f}{len(cli):>5}")
+    print(f"{'import sqlite3 alone, fresh process':<36}{percentile(floor, 0.5):>8.1f}{percentile(floor, 0.99):>8.1f}"
+          f"{max(floor):>8.1f}{len(floor):>5}")
+    print(f"{'python -c pass (wall clock)':<36}{percentile(bare, 0.5):>8.1f}{percentile(bare, 0.99):>8.1f}"
+          f"{max(bare):>8.1f}{len(bare):>5}")
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--queries", type=int, default=100, help="one-off queries (fresh processes)")
+    args = ap.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as d:
-        csv = Path(d) / "tags.csv"
+        tags_dir = Path(d) / "tags"
+        tags_dir.mkdir()
+        csv = tags_dir / "tags.csv"
         make_csv(csv, rng)
         index = TagIndex()
         load_fast = timed(index.load_csv, csv)
@@ -77,6 +159,9 @@ def main() -> None:
             slow = [timed(naive.search, p) for p in prefixes[:5]]
             f_ms, s_ms = statistics.median(fast) * 1000, statistics.median(slow) * 1000
             print(f"{f'search, {length}-char prefix (ms)':<28}{f_ms:>12.2f}{s_ms:>14.2f}{s_ms / f_ms:>9.0f}x")
+        del index, naive
+        prefixes = ["".join(rng.choices(string.ascii_lowercase, k=1 + i % 5)) for i in range(args.queries)]
+        one_off(tags_dir, Path(d) / "tag-index.sqlite", prefixes)
 
 
 if __name__ == "__main__":

@@ -241,8 +241,10 @@ class PeroPixApp(App[None]):
     def _load_tags(self) -> None:
         from .core.tags import load_index, tags_dir
 
-        index, _warnings = load_index(tags_dir(self.config.paths.tags_dir))
+        index, warnings = load_index(tags_dir(self.config.paths.tags_dir))
         self.tags = index
+        for warning in warnings:  # once per bad file, naming it; the other files still complete
+            self.call_from_thread(self.notify, warning, title="tags", severity="warning")
 
     @work(thread=True, group="preload", exit_on_error=False)
     def _preload_images(self) -> None:

@@ -185,6 +185,9 @@ def add_generation_options(p: argparse.ArgumentParser) -> None:
     loc.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                      help="torch.compile the UNet: the first image of each size compiles (about a minute "
                           "on a GPU), later steps run faster; worth it for long slot sets")
+    loc.add_argument("--prompt-dialect", choices=("auto", "comfyui", "a1111", "novelai"),
+                     help="how prompt syntax is read: comfyui, a1111 (incl. [a:b:0.5] editing), novelai "
+                          "({x}, [x], 1.5::x::), or auto (default: [local] prompt_dialect, else auto)")
 
     cf = p.add_argument_group("ComfyUI (--provider comfyui; also uses --checkpoint, --vae, --lora, "
                                    "--prediction, --hires as names on the server)")
@@ -259,6 +262,7 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
         "clip_skip": "clip_skip",
         "server": "comfyui_server",
         "workflow": "workflow",
+        "prompt_dialect": "prompt_dialect",
     }
     for arg, fname in direct.items():
         v = getattr(args, arg, None)

@@ -49,12 +49,28 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from ..core.tags import load_index
+    import sqlite3
 
-    index, problems = load_index(_directory())
+    from ..core.tag_db import open_index
+    from ..core.tag_keys import TagMatch
+
+    directory = _directory()
+    found: list[TagMatch]
+    try:  # the persistent index: no CSV parsing per call
+        db = open_index(directory)
+    except (OSError, sqlite3.Error, ValueError) as e:  # ValueError: TagFileError while building
+        from ..core.tags import load_index
+
+        print(f"peropix: warning: tag index not usable ({e}); reading the CSVs", file=sys.stderr)
+        index, problems = load_index(directory)
+        found = index.search(args.prefix, limit=args.limit)
+    else:
+        problems = db.problems
+        found = db.search(args.prefix, limit=args.limit)
+        db.close()
     for problem in problems:
         print(f"peropix: warning: {problem}", file=sys.stderr)
-    for m in index.search(args.prefix, limit=args.limit):
+    for m in found:
         via = f"  (alias {m.alias})" if m.alias else ""
         print(f"{m.tag}\t{m.category}\t{m.count}{via}")
     return 0

@@ -104,6 +104,8 @@ class LocalConfig:
     Appended after the prompt like NovelAI's, or put where ``{prompt}`` stands in it."""
     uc_presets: dict[str, str] = field(default_factory=dict)
     """UC preset name (heavy, light, human, furry) -> text put before the negative prompt."""
+    prompt_dialect: str = "auto"
+    """How the local engine reads prompt syntax: auto, comfyui, a1111 or novelai (README: Prompt dialects)."""
 
 
 @dataclass

@@ -12,6 +12,8 @@ dialect    emphasis                               de-emphasis / weights
 =========  =====================================  ==========================================
 
 Both know ``BREAK``, wildcards ``__name__``, ``|`` groups, ``,`` and backslash escapes (``\\(``).
+The prompt editor uses this tokenizer for NovelAI (``nai``); for the local engine's dialects it shows
+the engine's own parse instead (:mod:`peropix_tui.core.local.highlight`).
 :func:`tokenize` returns :class:`Span` s with *character* offsets (not UTF-8 bytes), each with the
 effective ``weight`` of the text it covers and the bracket ``depth``; a bracket that has no partner
 is a span of kind ``error``. No Textual here: the widget maps kinds and levels onto styles.

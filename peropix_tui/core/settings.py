@@ -177,6 +177,7 @@ class GenerationSettings:
     comfyui_server: str | None = None  # a configured server's name or a URL; None = any (the first)
     workflow: str | None = None  # the user's API-format workflow file; None = the graph PeroPix builds
     workflow_bind: dict[str, str] = field(default_factory=dict)  # role -> node id or title in the workflow
+    prompt_dialect: str | None = None  # auto | comfyui | a1111 | novelai; None = [local] prompt_dialect
 
     # ----------------------------------------------------------------- helpers
     def copy(self, **changes: Any) -> GenerationSettings:

@@ -5,9 +5,16 @@ Only the first column is required; a header row, blank lines, a UTF-8 BOM and no
 are tolerated. Tags are matched like tagcomplete does: case-insensitive, and ``_`` and space are the
 same; completions use spaces (NovelAI style) except for kaomoji such as ``^_^``.
 
-Ranking: tags the user has used before come first (most used first), then by post count.
-The index is a sorted list of keys searched with :mod:`bisect`; 100k+ rows load in well under a
-second.
+Matching: a query matches a tag or alias at the start of any word (``hair`` finds ``blue hair``
+and ``hair ornament``; a word starts after a space or punctuation, or a letter after a digit as
+in ``1girl``). A trailing ``_`` or space is kept (``o_`` finds ``o_o``, not ``oppai``).
+Ranking: tags the user has used before come first (most used first), then by post count, then
+direct matches before aliases and whole-tag starts before later words.
+The index is a sorted list of keys searched with :mod:`bisect`; ``peropix tags search`` uses the
+persistent SQLite copy in :mod:`.tag_db` instead of loading the CSVs.
+
+Bad rows (a count that is not a number, ``1e999``, …) are skipped and counted; a file that cannot
+be read at all is reported by name; neither stops the other files from loading.
 """
 
 from __future__ import annotations
@@ -23,6 +30,10 @@ from pathlib import Path
 
 from . import paths
 from .fsutil import atomic_write
+from .tag_keys import TagMatch, normalize, normalize_query, word_starts
+
+__all__ = ["CsvStats", "TagFileError", "TagIndex", "TagMatch", "escape_tag", "import_csv", "load_index",
+           "normalize", "normalize_query", "prompt_tags", "tags_dir", "word_starts"]
 
 HISTORY_FILE = "history.json"
 # Danbooru's face tags keep their underscore (the same list tagcomplete exempts).
@@ -36,29 +47,33 @@ class TagFileError(ValueError):
 
 
 @dataclass(frozen=True)
-class TagMatch:
-    tag: str
-    category: int
-    count: int
-    alias: str | None = None  # the alias the prefix matched, when it was not the tag itself
-    uses: int = 0  # how often the user wrote it
-
-
-@dataclass(frozen=True)
 class CsvStats:
     path: Path
     tags: int
     aliases: int
-    skipped: int
+    skipped: int  # rows not used: header, blank lines, bad rows
+    bad: int = 0  # rows with a tag but an unusable category or count (not the header)
+
+    def problem(self) -> str | None:
+        """One line for the user when bad rows were skipped, naming the file."""
+        if not self.bad:
+            return None
+        rows = "1 row that is" if self.bad == 1 else f"{self.bad} rows that are"
+        return f"{self.path}: skipped {rows} not tag,category,count (a bad category or count)"
 
 
-_UNDERSCORE = str.maketrans("_", " ")
+_PAREN_ESCAPES = {
+    "comfyui": str.maketrans({"(": "\\(", ")": "\\)"}),
+    "a1111": str.maketrans({"(": "\\(", ")": "\\)", "[": "\\[", "]": "\\]"}),
+    "auto": str.maketrans({"(": "\\(", ")": "\\)", "[": "\\[", "]": "\\]", "{": "\\{", "}": "\\}"}),
+}
 
 
-def normalize(tag: str) -> str:
-    """The search key: lower case, underscores as spaces, single spaces."""
-    key = tag.translate(_UNDERSCORE).lower().strip()
-    return " ".join(key.split()) if "  " in key or "\t" in key or "\n" in key else key
+def escape_tag(tag: str, dialect: str) -> str:
+    """``tag`` as it must be written in a prompt of ``dialect`` so its brackets stay text
+    (``saber \\(fate\\)``); NovelAI (``nai``, ``novelai``) reads them literally, so unchanged."""
+    table = _PAREN_ESCAPES.get(dialect)
+    return tag.translate(table) if table else tag
 
 
 def display(tag: str) -> str:
@@ -81,7 +96,7 @@ class TagIndex:
 
     _tags: dict[str, _Tag] = field(default_factory=dict)  # normalised tag -> tag
     _aliases: dict[str, str] = field(default_factory=dict)  # normalised alias -> normalised tag
-    _keys: list[tuple[str, str]] | None = None  # sorted (key, normalised tag); None = stale
+    _keys: list[tuple[str, str, int]] | None = None  # sorted (key, normalised tag, kind); None = stale
     history_path: Path | None = None
     _memo: dict[tuple[str, int], list[TagMatch]] = field(default_factory=dict)  # cleared on any change
 
@@ -103,10 +118,11 @@ class TagIndex:
 
     def load_csv(self, path: Path) -> CsvStats:
         """Add every row of a tagcomplete CSV; raises :class:`TagFileError` if nothing usable."""
-        tags = aliases = skipped = 0
-        for row in _read_rows(path):
-            if row is None:
+        tags = aliases = skipped = bad = 0
+        for n, row in enumerate(_read_rows(path)):
+            if row is None or isinstance(row, _BadRow):
                 skipped += 1
+                bad += int(isinstance(row, _BadRow) and n > 0)  # a first row that is not a tag is a header
                 continue
             tag, category, count, alias_list = row
             self.add(tag, category, count, alias_list)
@@ -114,7 +130,7 @@ class TagIndex:
             aliases += len(alias_list)
         if tags == 0:
             raise TagFileError(f"{path}: no tags found (expected rows like: tag,category,count,\"alias1,alias2\")")
-        return CsvStats(path, tags, aliases, skipped)
+        return CsvStats(path, tags, aliases, skipped, bad)
 
     # ---------------------------------------------------------------- history
     def learn(self, tags: Iterable[str]) -> None:
@@ -169,63 +185,87 @@ class TagIndex:
         return TagMatch(t.tag, t.category, t.count, None, t.uses) if t else None
 
     def search(self, prefix: str, limit: int = 10) -> list[TagMatch]:
-        """Tags (or aliases) starting with ``prefix``; user's tags first, then by post count."""
-        p = normalize(prefix)
-        if not p:
+        """Tags (or aliases) with a word starting with ``prefix``; ranked as the module says."""
+        p = normalize_query(prefix)
+        if not p.strip():
             return []
         memo_key = (p, limit)
         if memo_key in self._memo:
             return self._memo[memo_key]
-        found = self._search(p, limit)
+        found = self._search(p, limit, direct=False)
         if len(self._memo) > 256:
             self._memo.clear()
         self._memo[memo_key] = found
         return found
 
-    def _search(self, p: str, limit: int) -> list[TagMatch]:
+    def _search(self, p: str, limit: int, direct: bool) -> list[TagMatch]:
         keys = self._sorted_keys()
-        lo = bisect.bisect_left(keys, (p, ""))
-        hi = bisect.bisect_left(keys, (p + "\uffff", ""))
+        lo = bisect.bisect_left(keys, (p, "", -1))
+        hi = bisect.bisect_left(keys, (p + "\uffff", "", -1))
         tags = self._tags
 
-        def rank(entry: tuple[str, str]) -> tuple[int, int, int, int]:
+        def rank(entry: tuple[str, str, int]) -> tuple[int, int, int, int, int]:
             t = tags[entry[1]]
-            return (t.uses, t.count, entry[0] == entry[1], -len(entry[1]))
+            return (t.uses, t.count, entry[2] < 2, entry[2] % 2 == 0, -len(entry[1]))
 
+        candidates = keys[lo:hi] if not direct else [e for e in keys[lo:hi] if e[2] == _DIRECT]
         # Over-fetch, then keep each tag once (a tag and its aliases share one rank).
         want = limit * 4 + 8
         while True:
-            top = heapq.nlargest(want, keys[lo:hi], key=rank)
+            top = heapq.nlargest(want, candidates, key=rank)
             best: dict[str, str | None] = {}
-            for key, target in top:
+            for key, target, kind in top:
                 if target not in best:
-                    best[target] = None if key == target else key
-            if len(best) >= limit or want >= hi - lo:
+                    best[target] = None if kind < 2 else key
+            if len(best) >= limit or want >= len(candidates):
                 break
             want *= 4
         return [self._match(k, a) for k, a in list(best.items())[:limit]]
 
     def complete(self, prefix: str) -> str | None:
-        """The best tag for ``prefix`` (what ghost text shows), or None."""
+        """The best tag for ``prefix``, aliases and later words included, or None."""
         found = self.search(prefix, limit=1)
+        return found[0].tag if found else None
+
+    def complete_direct(self, prefix: str) -> str | None:
+        """The best tag that itself starts with ``prefix`` (what ghost text can show), or None."""
+        p = normalize_query(prefix)
+        if not p.strip():
+            return None
+        found = self._search(p, 1, direct=True)
         return found[0].tag if found else None
 
     def _match(self, key: str, alias: str | None) -> TagMatch:
         t = self._tags[key]
         return TagMatch(t.tag, t.category, t.count, alias, t.uses)
 
-    def _sorted_keys(self) -> list[tuple[str, str]]:
+    def _sorted_keys(self) -> list[tuple[str, str, int]]:
+        """(key, tag, kind): kind 0 the tag itself, 1 a later word of it, 2 an alias, 3 an alias's later word."""
         if self._keys is None:
-            keys = [(k, k) for k in self._tags]
-            keys += [(a, k) for a, k in self._aliases.items() if k in self._tags]
+            keys: list[tuple[str, str, int]] = []
+            for k in self._tags:
+                keys += [(k[i:], k, _DIRECT if i == 0 else 1) for i in word_starts(k)]
+            for a, k in self._aliases.items():
+                if k in self._tags:
+                    keys += [(a[i:], k, 2 if i == 0 else 3) for i in word_starts(a)]
             keys.sort()
             self._keys = keys
         return self._keys
 
 
+_DIRECT = 0
+
+
 # ---------------------------------------------------------------------- CSV
-def _read_rows(path: Path) -> Iterator[tuple[str, int, int, list[str]] | None]:
-    """Parsed rows; None for a row that is not a tag (header, empty tag)."""
+class _BadRow:
+    """A row with a tag whose category or count cannot be used (a header, ``1e999``, ``nan``)."""
+
+
+_BAD = _BadRow()
+
+
+def _read_rows(path: Path) -> Iterator[tuple[str, int, int, list[str]] | _BadRow | None]:
+    """Parsed rows; None for an empty row, :data:`_BAD` for a row that is not a tag."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
             for row in csv.reader(f):
@@ -238,16 +278,18 @@ def _read_rows(path: Path) -> Iterator[tuple[str, int, int, list[str]] | None]:
         raise TagFileError(f"{path}: not a CSV file: {e}") from None
     except IsADirectoryError:
         raise TagFileError(f"{path}: is a folder, expected a .csv file") from None
+    except OSError as e:
+        raise TagFileError(f"{path}: cannot read ({e.strerror or e})") from None
 
 
-def _parse_row(row: list[str]) -> tuple[str, int, int, list[str]] | None:
+def _parse_row(row: list[str]) -> tuple[str, int, int, list[str]] | _BadRow | None:
     if not row or not row[0].strip():
         return None
     tag = row[0].strip()
     category = _int(row[1]) if len(row) > 1 else 0
     count = _int(row[2]) if len(row) > 2 else 0
     if category is None or count is None:
-        return None  # a header ("name,type,count,aliases") or garbage
+        return _BAD  # a header ("name,type,count,aliases") or garbage
     aliases = [a.strip() for a in row[3].split(",")] if len(row) > 3 else []
     return tag, category, count, [a for a in aliases if a]
 
@@ -258,7 +300,7 @@ def _int(text: str) -> int | None:
         return 0
     try:
         return int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "nan"; "1e999" is infinite
         return None
 
 
@@ -294,9 +336,11 @@ def load_index(directory: Path) -> tuple[TagIndex, list[str]]:
     problems: list[str] = []
     for csv_path in sorted(directory.glob("*.csv")):
         try:
-            index.load_csv(csv_path)
+            problem = index.load_csv(csv_path).problem()
         except TagFileError as e:
-            problems.append(str(e))
+            problem = str(e)
+        if problem:
+            problems.append(problem)
     try:
         index.load_history(directory / HISTORY_FILE)
     except TagFileError as e:

@@ -5,8 +5,9 @@ runs it in a worker thread, and returns NovelAI-format PNGs whose ``peropix`` ob
 provider, checkpoint (+ short hash), LoRAs, sampler and schedule actually used.
 
 Mapping notes: NovelAI sampler/schedule names become ComfyUI ones (``k_euler_ancestral`` →
-``euler_ancestral``, ``native`` → ``normal``); prompts as :mod:`..core.local_prompt` builds them
-(characters appended; ``quality``/``uc_preset`` as configured under ``[local]``, else nothing);
+``euler_ancestral``, ``native`` → ``normal``); the rest as :mod:`..core.local.request` maps it
+(characters appended; ``quality``/``uc_preset`` as configured under ``[local]``, else nothing;
+the prompt dialect);
 ``noise``/vibes/character references do not apply locally. ``img2img``
 uses ``strength`` as ComfyUI's denoise; ``infill`` regenerates the masked area fully (denoise 1).
 """
@@ -31,7 +32,7 @@ from ..core.backend import (
     ProgressCallback,
 )
 from ..core.config import LocalConfig
-from ..core.local_prompt import local_prompts
+from ..core.local.request import prompt_dialect, request_fields
 from ..core.settings import GenerationSettings
 from .cache import ModelCache, ModelKey
 from .latents import preview_jpeg
@@ -72,15 +73,13 @@ def pick_dtype(wanted: str | None, device: str) -> str:
 
 def to_request(s: GenerationSettings, seed: int, presets: LocalConfig | None = None) -> Request:
     """The engine request for ``s`` (files opened here; errors name the field and file)."""
-    prompt, negative = local_prompts(s, presets)
+    try:
+        fields = request_fields(s, seed, presets)
+    except ValueError as e:
+        raise BackendError(str(e)) from None
     image = _open_image("image", s.image) if s.action in ("img2img", "infill") else None
     mask = _open_image("mask", s.mask) if s.action == "infill" else None
-    return Request(
-        prompt=prompt, negative=negative, width=s.width, height=s.height, steps=s.steps, cfg=s.scale,
-        cfg_rescale=s.cfg_rescale, sampler=s.sampler, schedule=s.noise_schedule, seed=seed, batch=s.n_samples,
-        image=image, denoise=s.strength if s.action == "img2img" else 1.0, mask=mask,
-        hires_scale=s.hires_scale, hires_denoise=s.hires_denoise, compile=s.compile,
-    )
+    return Request(image=image, mask=mask, **fields)
 
 
 def _open_image(field: str, path: str | None) -> Image.Image:
@@ -191,6 +190,7 @@ class LocalBackend:
             "sampler": sampler_name(s.sampler),
             "schedule": schedule_name(s.noise_schedule),
             "seed": seed,
+            "prompt_dialect": prompt_dialect(s, self.presets),
         }
 
 

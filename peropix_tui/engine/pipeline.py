@@ -14,7 +14,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
@@ -23,9 +23,11 @@ from PIL import Image
 from torch import Tensor, nn
 
 from ..core.backend import CancelToken, GenerationCancelled
+from ..core.local.schedule import schedule, split_and, text_at_counter
+from ..core.local.weights import PromptSyntaxError, check_dialect, parse
 from . import latents
 from .conditioning import adm_vector
-from .samplers import NoiseSampler, sample, sampler_name, schedule_name
+from .samplers import MODEL_CALLS, NoiseSampler, sample, sampler_name, schedule_name
 from .sampling import (
     Conditioning,
     Denoiser,
@@ -37,8 +39,9 @@ from .sampling import (
     is_max_denoise,
     model_denoiser,
     noise_scaling,
+    rescaled_cfg,
 )
-from .text import TextEncoding, encode_prompts, match_lengths
+from .text import TextEncoding, encode_a1111, encode_prompts, match_lengths
 
 if TYPE_CHECKING:
     from .checkpoint import SDXLModel
@@ -71,6 +74,7 @@ class Request:
     hires_steps: int | None = None  # None = steps
     hires_mode: str = "image"  # "image" (decode, Lanczos, encode) or "latent" (bilinear)
     compile: bool = False  # torch.compile the UNet (first step of each size compiles; later steps faster)
+    prompt_dialect: str = "auto"  # how prompt syntax is read: auto | comfyui | a1111 | novelai
 
     def total_steps(self) -> int:
         return self.steps + ((self.hires_steps or self.steps) if self.hires_scale else 0)
@@ -96,6 +100,15 @@ def check_request(req: Request, multiple: int = 8) -> None:
         raise ValueError(f"hires_mode: {req.hires_mode!r} is not 'image' or 'latent'")
     req.sampler = sampler_name(req.sampler)
     req.schedule = schedule_name(req.schedule)
+    check_dialect(req.prompt_dialect)
+    if req.prompt_dialect == "a1111":
+        texts = [("prompt", t) for t, _ in split_and(req.prompt)] + [("negative", req.negative)]
+        for name, text in texts:
+            for _, step_text in schedule(text, max(1, req.steps)):
+                try:
+                    parse(step_text, "a1111")
+                except PromptSyntaxError as e:
+                    raise ValueError(f"{name}: {str(e).split(': ', 1)[1]} (A1111 dialect)") from None
 
 
 @dataclass
@@ -111,6 +124,9 @@ class _Run:
     cancel: CancelToken | None
     done: int = 0
     index: int = 0
+    # A1111: per pass, (last denoiser call, [(sub-prompt encoding, AND weight)]); empty = ``cond``
+    cond_schedule: list[tuple[int, list[tuple[TextEncoding, float]]]] = field(default_factory=list)
+    hires_schedule: list[tuple[int, list[tuple[TextEncoding, float]]]] = field(default_factory=list)
 
     @property
     def device(self) -> torch.device:
@@ -128,8 +144,11 @@ def generate(
     """Run ``req`` and return ``req.batch`` PIL images (raises GenerationCancelled between steps)."""
     check_request(req, model.info.vae.downscale if model.info.vae else 8)
     ms = ModelSampling(model.info.prediction, model.info.ztsnr)
-    cond, uncond = _encode_prompts(model, req)
-    run = _Run(model, req, ms, cond, uncond, on_step, cancel)
+    if req.prompt_dialect == "a1111":
+        run = _a1111_run(model, req, ms, on_step, cancel)
+    else:
+        cond, uncond = _encode_prompts(model, req)
+        run = _Run(model, req, ms, cond, uncond, on_step, cancel)
     start = _Start(*_init_latent(run, req.width, req.height),
                    _inpaint_concat(run, req.width, req.height) if _is_inpaint_unet(model) else None)
     images: list[Image.Image] = []
@@ -158,23 +177,72 @@ def image_seed(seed: int, index: int) -> int:
 _ENCODINGS: weakref.WeakKeyDictionary[nn.Module, OrderedDict[tuple[object, ...], TextEncoding]] = (
     weakref.WeakKeyDictionary())
 ENCODING_CACHE_SIZE = 32
+_A1111_ENCODINGS: weakref.WeakKeyDictionary[nn.Module, OrderedDict[tuple[object, ...], list[TextEncoding]]] = (
+    weakref.WeakKeyDictionary())
 
 
 def _encode_prompts(model: SDXLModel, req: Request) -> tuple[TextEncoding, TextEncoding]:
     """Encodings of the prompt and the negative, from the cache or with the encoders on the UNet's device."""
     cache = _ENCODINGS.setdefault(model.clip_g, OrderedDict())
     loras = tuple((h.path, h.weight, h.clip_weight) for h in model.loras)
-    keys = [(loras, text) for text in (req.prompt, req.negative)]
+    keys = [(loras, req.prompt_dialect, text) for text in (req.prompt, req.negative)]
     missing = list(dict.fromkeys(k for k in keys if k not in cache))
     if missing:
-        encodings = encode_prompts(model.clip_l, model.clip_g, [str(k[1]) for k in missing],
-                                   resident=lambda tower: _resident(tower, model.device))
+        encodings = encode_prompts(model.clip_l, model.clip_g, [str(k[2]) for k in missing],
+                                   resident=lambda tower: _resident(tower, model.device), dialect=req.prompt_dialect)
         cache.update(zip(missing, encodings, strict=True))
     for key in keys:
         cache.move_to_end(key)
     while len(cache) > ENCODING_CACHE_SIZE:
         cache.popitem(last=False)
     return cache[keys[0]], cache[keys[1]]
+
+
+def expected_calls(sampler: str, steps: int) -> int:
+    """Denoiser calls a pass of ``steps`` makes (A1111's ``total_steps`` for prompt editing)."""
+    return steps * MODEL_CALLS.get(sampler, 1)
+
+
+def _a1111_group(model: SDXLModel, texts: list[str], negative: bool) -> list[TextEncoding]:
+    """A1111 encodings of one prompt's schedule texts (encoded together: they share the emphasis mean)."""
+    cache = _A1111_ENCODINGS.setdefault(model.clip_g, OrderedDict())
+    loras = tuple((h.path, h.weight, h.clip_weight) for h in model.loras)
+    key = (loras, negative, tuple(texts))
+    if key not in cache:
+        cache[key] = encode_a1111(model.clip_l, model.clip_g, texts,
+                                  resident=lambda tower: _resident(tower, model.device), negative=negative)
+    cache.move_to_end(key)
+    while len(cache) > ENCODING_CACHE_SIZE:
+        cache.popitem(last=False)
+    return cache[key]
+
+
+def _a1111_run(model: SDXLModel, req: Request, ms: ModelSampling, on_step: StepFn | None,
+               cancel: CancelToken | None) -> _Run:
+    """A1111 dialect: the prompt's ``AND`` sub-prompts, each with its editing schedule per pass
+    (base, hires) encoded together; the negative as one text."""
+    subs = split_and(req.prompt)
+    passes = [expected_calls(req.sampler, req.steps)]
+    if req.hires_scale:
+        passes.append(expected_calls(req.sampler, req.hires_steps or req.steps))
+    plans: list[list[tuple[int, list[tuple[TextEncoding, float]]]]] = []
+    per_sub: list[list[list[tuple[int, str]]]] = []  # [sub][pass] -> schedule
+    for text, _ in subs:
+        per_sub.append([schedule(text, calls, base_steps=req.steps if k else None) for k, calls in enumerate(passes)])
+    for k in range(len(passes)):  # each pass's texts of one sub-prompt share the emphasis mean, as in A1111
+        encoded: list[dict[str, TextEncoding]] = []
+        for schedules in per_sub:
+            texts = list(dict.fromkeys(t for _, t in schedules[k]))
+            encoded.append(dict(zip(texts, _a1111_group(model, texts, negative=False), strict=True)))
+        ends = sorted({end for schedules in per_sub for end, _ in schedules[k]})
+        plans.append([(end, [(encoded[i][text_at_counter(per_sub[i][k], end)], w) for i, (_, w) in enumerate(subs)])
+                      for end in ends])
+    uncond = _a1111_group(model, [req.negative], negative=True)[0]
+    run = _Run(model, req, ms, plans[0][0][1][0][0], uncond, on_step, cancel)
+    run.cond_schedule = plans[0]
+    if len(plans) > 1:
+        run.hires_schedule = plans[1]
+    return run
 
 
 @contextmanager
@@ -252,24 +320,32 @@ def _inpaint_concat(run: _Run, width: int, height: int) -> Tensor:
     return torch.cat([mask_lat, masked], dim=1)
 
 
-def _conditioning(run: _Run, height: int, width: int) -> tuple[Conditioning, Conditioning]:
+def _conditioning(run: _Run, height: int, width: int, cond: TextEncoding | None = None
+                  ) -> tuple[Conditioning, Conditioning]:
     adm_in = run.model.info.adm_in
-    c_ctx, u_ctx = match_lengths(run.cond.context, run.uncond.context)
-    y_c = adm_vector(run.cond.pooled, adm_in, height=height, width=width)
+    cond = cond or run.cond
+    c_ctx, u_ctx = match_lengths(cond.context, run.uncond.context)
+    y_c = adm_vector(cond.pooled, adm_in, height=height, width=width)
     y_u = adm_vector(run.uncond.pooled, adm_in, height=height, width=width)
     dev = run.device
     return Conditioning(c_ctx.to(dev), y_c.to(dev)), Conditioning(u_ctx.to(dev), y_u.to(dev))
 
 
 def _sample_pass(run: _Run, init: Tensor, sigmas: Tensor, seed: int, hw: tuple[int, int],
-                 mask: Tensor | None, concat: Tensor | None) -> Tensor:
+                 mask: Tensor | None, concat: Tensor | None, hires: bool = False) -> Tensor:
     req = run.req
     run.check_cancel()
     if len(sigmas) < 2:
         return init
-    cond, uncond = _conditioning(run, *hw)
     unet = run.model.denoiser_unet(req.compile)
-    denoiser = cfg_denoiser(model_denoiser(unet, run.ms, concat), cond, uncond, req.cfg, req.cfg_rescale)
+    model = model_denoiser(unet, run.ms, concat)
+    plan = run.hires_schedule if hires else run.cond_schedule
+    if plan:
+        steps = [(end, _composed(run, model, hw, subs)) for end, subs in plan]
+        denoiser = steps[0][1] if len(steps) == 1 else scheduled_denoiser(steps)
+    else:
+        cond, uncond = _conditioning(run, *hw)
+        denoiser = cfg_denoiser(model, cond, uncond, req.cfg, req.cfg_rescale)
     noise = initial_noise(tuple(init.shape), [seed]).to(run.device)
     if mask is not None:
         denoiser = _inpaint_blend(denoiser, init, noise, mask)
@@ -308,7 +384,48 @@ def _hires_pass(run: _Run, x: Tensor, size: tuple[int, int], seed: int) -> Tenso
     if _is_inpaint_unet(run.model):
         concat = _inpaint_concat(run, width, height)
     sigmas = img2img_sigmas(run.ms, req.schedule, req.hires_steps or req.steps, req.hires_denoise, rho=req.rho)
-    return _sample_pass(run, up, sigmas, seed, (height, width), None, concat)
+    return _sample_pass(run, up, sigmas, seed, (height, width), None, concat, hires=True)
+
+
+def _composed(run: _Run, model: Callable[[Tensor, Tensor, Conditioning], Tensor], hw: tuple[int, int],
+              subs: list[tuple[TextEncoding, float]]) -> Denoiser:
+    """CFG over A1111 sub-prompts: one plain prompt (weight 1) is the usual CFG denoiser."""
+    req = run.req
+    if len(subs) == 1 and subs[0][1] == 1.0:
+        return cfg_denoiser(model, *_conditioning(run, *hw, subs[0][0]), req.cfg, req.cfg_rescale)
+    conds = [(_conditioning(run, *hw, enc)[0], w) for enc, w in subs]
+    uncond = _conditioning(run, *hw, subs[0][0])[1]
+    return composed_denoiser(model, conds, uncond, req.cfg, req.cfg_rescale)
+
+
+def composed_denoiser(model: Callable[[Tensor, Tensor, Conditioning], Tensor], conds: list[tuple[Conditioning, float]],
+                      uncond: Conditioning, scale: float, rescale: float = 0.0) -> Denoiser:
+    """A1111's composable CFG: ``x0_u + scale · Σ wᵢ (x0_cᵢ − x0_u)`` (CFG-rescale on the sum)."""
+    def guided(x: Tensor, sigma: Tensor) -> Tensor:
+        x0_u = model(x, sigma, uncond)
+        x0_c = x0_u.clone()
+        for cond, w in conds:
+            x0_c = x0_c + w * (model(x, sigma, cond) - x0_u)
+        if rescale > 0.0:
+            return rescaled_cfg(x, sigma, x0_c, x0_u, scale, rescale)
+        return x0_u + scale * (x0_c - x0_u)
+
+    return guided
+
+
+def scheduled_denoiser(plan: list[tuple[int, Denoiser]]) -> Denoiser:
+    """A1111's per-step conditioning: call ``k`` (from 0) uses the first entry with k ≤ its end."""
+    calls = [0]
+
+    def switching(x: Tensor, sigma: Tensor) -> Tensor:
+        k = calls[0]
+        calls[0] += 1
+        for end, denoiser in plan:
+            if k <= end:
+                return denoiser(x, sigma)
+        return plan[-1][1](x, sigma)
+
+    return switching
 
 
 def _keep_unmasked(image: Image.Image, original: Image.Image, mask: Image.Image) -> Image.Image:

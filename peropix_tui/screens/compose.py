@@ -72,9 +72,12 @@ LAZY_PANES: dict[str, Callable[[GenerationSettings], Widget]] = {
 }
 
 
-def dialect_for(settings: GenerationSettings) -> str:
-    """NovelAI syntax for NovelAI; the local engine understands NovelAI and A1111 syntax ("auto")."""
-    return "auto" if settings.provider == "local" else "nai"
+def dialect_for(settings: GenerationSettings, configured: str = "auto") -> str:
+    """NovelAI syntax for NovelAI; for the local engine its prompt dialect (the settings' own, else
+    ``configured``, the ``[local] prompt_dialect``), so the editor shows the weights it will use."""
+    if settings.provider != "local":
+        return "nai"
+    return settings.prompt_dialect or configured or "auto"
 
 
 def edit_externally(text: str, editor: str, suffix: str = ".txt") -> str:
@@ -125,7 +128,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
     # --------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         s = self.settings
-        dialect = dialect_for(s)
+        dialect = dialect_for(s, self._configured_dialect())
         with Horizontal(id="compose-body"):
             with Vertical(id="compose-left"):
                 yield PromptArea(s.prompt, dialect=dialect, id="prompt", placeholder="prompt: 1girl, {smile}, …")
@@ -239,9 +242,9 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
         self.settings.uc = event.text_area.text
 
     def on_param_form_changed(self, event: ParamForm.Changed) -> None:
-        if event.field == "provider":
+        if event.field in ("provider", "prompt_dialect"):
             for area in self.query(PromptArea):
-                area.dialect = dialect_for(self.settings)
+                area.dialect = dialect_for(self.settings, self._configured_dialect())
         self._edited()
 
     @on(CharacterList.Changed)
@@ -262,12 +265,17 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
             self.notify(warning, severity="warning")
         self.notify(f"restored: {', '.join(sorted(message.groups)) or 'nothing'}")
 
+    def _configured_dialect(self) -> str:
+        """``[local] prompt_dialect`` from the app's config ("auto" when there is none)."""
+        local = getattr(getattr(self.app, "config", None), "local", None)
+        return str(getattr(local, "prompt_dialect", "") or "auto")
+
     async def reload(self) -> None:
         """Show the workspace's base settings again (after it was replaced)."""
         s = self.settings
         for wid, text in (("#prompt", s.prompt), ("#negative", s.uc)):
             area = self.query_one(wid, PromptArea)
-            area.dialect = dialect_for(s)
+            area.dialect = dialect_for(s, self._configured_dialect())
             if area.text != text:
                 area.load_text(text)
         await self.query_one(CharacterList).load(s.characters)

@@ -20,10 +20,12 @@ from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
+from ..core.local.weights import DIALECTS
 from ..core.settings import UC_PRESETS, GenerationSettings, LoraSpec
 from ..core.slots import SEED_MAX
 
 CUSTOM = "custom"
+DIALECT_DEFAULT = "default"  # the prompt dialect Select: use [local] prompt_dialect
 
 # (label, width, height); NovelAI's named sizes (spec §5) and PeroPix's extra SDXL buckets.
 SIZE_PRESETS: tuple[tuple[str, int, int], ...] = (
@@ -226,9 +228,18 @@ class ParamForm(VerticalScroll):
             yield Checkbox("quality tags", s.quality, id="p-quality", classes=toggles)
             yield Label("variety", classes="nai-only")
             yield Checkbox("Variety+", s.variety, id="p-variety", classes="nai-only")
+            yield Label("prompt syntax", classes="local-only")
+            yield Select([(f"default ({self._configured_dialect()})", DIALECT_DEFAULT),
+                          *((d, d) for d in DIALECTS)], value=s.prompt_dialect or DIALECT_DEFAULT,
+                         allow_blank=False, id="p-prompt_dialect", classes="local-only",
+                         tooltip="how the local engine reads prompt syntax (README: Prompt dialects)")
             yield Label("speed", classes="local-only")
             yield Checkbox("torch.compile", s.compile, id="p-compile", classes="local-only",
                            tooltip="compile the UNet: the first image of each size is slow, later steps faster")
+
+    def _configured_dialect(self) -> str:
+        local = getattr(getattr(self.app, "config", None), "local", None)
+        return str(getattr(local, "prompt_dialect", "") or "auto")
 
     def _size_options(self) -> list[tuple[str, str]]:
         return [(f"{w}×{h} {name}", f"{w}x{h}") for name, w, h in SIZE_PRESETS] + [("custom", CUSTOM)]
@@ -308,6 +319,7 @@ class ParamForm(VerticalScroll):
             "p-sampler": lambda v: self._set("sampler", v),
             "p-schedule": lambda v: self._set("noise_schedule", v),
             "p-uc_preset": lambda v: self._set("uc_preset", v),
+            "p-prompt_dialect": lambda v: self._set("prompt_dialect", None if v == DIALECT_DEFAULT else v),
         }
         if wid in handlers:
             handlers[wid](value)

@@ -20,7 +20,9 @@ from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.widgets import TextArea
 
+from ..core.local.highlight import LOCAL_DIALECTS, line_spans
 from ..core.prompt import Span, fragment_at, tokenize
+from ..core.tags import escape_tag
 
 _CACHE_LIMIT = 512
 MIN_FRAGMENT = 2
@@ -46,7 +48,7 @@ def human_count(n: int) -> str:
 
 def span_class(span: Span) -> str | None:
     """The component class styling one span, or None for plain text."""
-    if span.kind in ("bracket", "weight", "break", "wildcard", "pipe", "escape", "error"):
+    if span.kind in ("bracket", "weight", "break", "wildcard", "pipe", "escape", "error", "literal"):
         return f"prompt--{span.kind}"
     if span.kind != "text" or span.level == 0:
         return None
@@ -63,7 +65,7 @@ class PromptArea(TextArea):
         "prompt--up1", "prompt--up2", "prompt--up3",
         "prompt--down1", "prompt--down2", "prompt--down3",
         "prompt--bracket", "prompt--weight", "prompt--break", "prompt--wildcard",
-        "prompt--pipe", "prompt--escape", "prompt--error",
+        "prompt--pipe", "prompt--escape", "prompt--error", "prompt--literal",
     }
 
     DEFAULT_CSS = """
@@ -81,6 +83,7 @@ class PromptArea(TextArea):
     PromptArea > .prompt--pipe { color: $primary-lighten-2; text-style: bold; }
     PromptArea > .prompt--escape { color: $text-muted; }
     PromptArea > .prompt--error { color: $text; background: $error; text-style: bold; }
+    PromptArea > .prompt--literal { color: $text-muted; text-style: strike; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -107,6 +110,7 @@ class PromptArea(TextArea):
         self._prompt_dialect = dialect
         self._prompt_tags = tags
         self._prompt_lines: dict[str, Text] = {}
+        self._doc_spans: tuple[tuple[str, str], list[list[Span]]] | None = None
         self._prompt_styles: dict[str, Style] = {}
         self.candidates: list[Any] = []  # TagMatch list for the fragment at the cursor
         self._fragment_start = 0
@@ -125,6 +129,7 @@ class PromptArea(TextArea):
     def restyle(self) -> None:
         """Forget cached styles and lines (theme or dialect changed) and repaint."""
         self._prompt_lines.clear()
+        self._doc_spans = None
         self._prompt_styles.clear()
         self._line_cache.clear()
         self.refresh()
@@ -134,9 +139,26 @@ class PromptArea(TextArea):
 
     # ---------------------------------------------------------- highlighting
     def spans(self, line_index: int = 0) -> list[Span]:
+        if self._prompt_dialect in LOCAL_DIALECTS:
+            return self._document_spans()[line_index]
         return tokenize(self.document.get_line(line_index), self._prompt_dialect)
 
+    def _document_spans(self) -> list[list[Span]]:
+        """Local-engine dialects: spans of the whole prompt (brackets may span lines), per line."""
+        text = self.document.text
+        if self._doc_spans is None or self._doc_spans[0] != (text, self._prompt_dialect):
+            self._doc_spans = ((text, self._prompt_dialect), line_spans(text, self._prompt_dialect))
+        return self._doc_spans[1]
+
     def get_line(self, line_index: int) -> Text:
+        if self._prompt_dialect in LOCAL_DIALECTS:
+            line = self.document.get_line(line_index)
+            styled_line = Text(line, end="", no_wrap=True)
+            for span in self._document_spans()[line_index]:
+                name = span_class(span)
+                if name is not None:
+                    styled_line.stylize(self._style(name), span.start, span.end)
+            return styled_line
         line = self.document.get_line(line_index)
         styled = self._prompt_lines.get(line)
         if styled is None:
@@ -194,8 +216,12 @@ class PromptArea(TextArea):
         tags = self.tags
         if not frag or tags is None:
             return ""
-        tag = tags.complete(frag)
-        if tag is None or len(tag) <= len(frag):
+        direct = getattr(tags, "complete_direct", None)  # the best tag that starts with what was typed
+        tag = direct(frag) if direct is not None else tags.complete(frag)
+        if tag is None:
+            return ""
+        tag = escape_tag(tag, self._prompt_dialect)
+        if len(tag) <= len(frag):
             return ""
         if tag[: len(frag)].lower().replace("_", " ") != frag.lower().replace("_", " "):
             return ""  # matched through an alias: ghost text cannot rewrite what was typed
@@ -223,4 +249,5 @@ class PromptArea(TextArea):
         if not 1 <= n <= len(self.candidates):
             raise SkipAction()
         row, col = self.cursor_location
-        self.replace(self.candidates[n - 1].tag, (row, self._fragment_start), (row, col))
+        tag = escape_tag(self.candidates[n - 1].tag, self._prompt_dialect)
+        self.replace(tag, (row, self._fragment_start), (row, col))

@@ -49,7 +49,7 @@ def test_nai_braces_and_brackets_use_1_05() -> None:
     assert one("{{x}}") == [("x", 1.1025)]
     # a prompt with NAI syntax reads [x] the NovelAI way
     assert one("{x} [y]") == [("x", 1.05), (" ", 1.0), ("y", round(1 / 1.05, 6))]
-    assert one("[y]", "nai") == [("y", round(1 / 1.05, 6))]
+    assert one("[y]", "novelai") == [("y", round(1 / 1.05, 6))]
 
 
 def test_nai_numeric_emphasis() -> None:

@@ -192,6 +192,7 @@ class CommentReading:
         s.prediction = pp.get_str("prediction")
         s.hires_scale = pp.get_float("hires_scale")
         s.hires_denoise = _or(pp.get_float("hires_denoise"), s.hires_denoise)
+        s.prompt_dialect = pp.get_str("prompt_dialect")
         s.loras = [
             LoraSpec(path=lo.get_str("path") or lo.get_str("name") or "", weight=_or(lo.get_float("weight"), 1.0))
             for lo in pp.objs("loras")
@@ -265,6 +266,7 @@ def peropix_object(s: GenerationSettings, extra: dict[str, Any] | None = None) -
             loras=[{"path": lo.path, "weight": lo.weight} for lo in s.loras],
             hires_scale=s.hires_scale,
             hires_denoise=s.hires_denoise,
+            prompt_dialect=s.prompt_dialect,
         )
     if extra:
         obj.update(extra)
