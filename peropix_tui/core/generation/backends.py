@@ -41,7 +41,7 @@ def make_backend(provider: str, config: Config, token: Secret | None) -> Backend
         try:
             return ComfyUIBackend.from_config(config, server)
         except ValueError as e:
-            raise BackendError(f"comfyui.servers: {e}") from None
+            raise BackendError(str(e)) from None
     raise BackendError(f"provider: unknown provider {provider!r} (nai, local or comfyui)")
 
 
