@@ -27,6 +27,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -184,6 +185,11 @@ class PeroPixApp(App[None]):
         folder = self.config.output_dir / self.session_folder  # no store module: plain unique names
         name = f"{job.slot_index or 0:03d}_{job.slot_name or 'image'}_{job.id}_{len(job.images)}.{ext}"
         return atomic_write(folder / name, data, exclusive=True)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification is plain text: messages carry prompts, file names and server errors."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # ------------------------------------------------------------ lifecycle
     def get_default_screen(self) -> Screen[Any]:

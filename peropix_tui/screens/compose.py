@@ -136,7 +136,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
             with Vertical(id="compose-right"):
                 with Vertical(id="preview-box"):
                     yield self._make_preview()
-                yield Static("idle", id="job-status")
+                yield Static("idle", id="job-status", markup=False)
                 yield CostMeter(id="cost")
         yield KeyFooter()
 

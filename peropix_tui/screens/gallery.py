@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from ..messages import ImageSaved, ReferencePicked, SettingsRestored
 from ..widgets.footer import KeyFooter
+from ..widgets.plain import plain
 from ..widgets.thumb_grid import GridItem, ThumbGrid
 from .modals import ChecksPrompt, TextPrompt
 
@@ -95,7 +96,7 @@ class GalleryScreen(Screen[None]):
                 yield ThumbGrid(id="thumbs")
             with Vertical(id="detail"):
                 yield Vertical(id="detail-preview-box")
-                yield Static("", id="meta")
+                yield Static("", id="meta", markup=False)
         yield KeyFooter()
 
     @property
@@ -128,7 +129,7 @@ class GalleryScreen(Screen[None]):
         folders = self.query_one("#folders", OptionList)
         highlighted = folders.highlighted
         options = [Option(f"All ({self.store.count()})", id=ALL)]
-        options += [Option(f"{f.name or '(top)'} ({f.count})", id=f.name) for f in self.store.folders()]
+        options += [Option(plain(f"{f.name or '(top)'} ({f.count})"), id=f.name) for f in self.store.folders()]
         folders.set_options(options)  # at once: one option at a time restyles the footer per option
         folders.highlighted = highlighted if highlighted is not None else 0
         kw = {"folder": self.folder, "search": self.search_text or None, "favourites_only": self.favourites_only}

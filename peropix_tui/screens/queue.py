@@ -30,6 +30,7 @@ from ..messages import (
 )
 from ..widgets.footer import KeyFooter
 from ..widgets.job_list import JobList
+from ..widgets.plain import plain_cell
 from .modals import ChoicePrompt, LinesPrompt, TextPrompt
 
 
@@ -97,7 +98,7 @@ class QueueScreen(Screen[None]):
         yield Header()
         with Horizontal(id="queue-main"):
             with Vertical(id="slots-pane"):
-                yield Static("", id="base-prompt")
+                yield Static("", id="base-prompt", markup=False)
                 with Horizontal(id="repeat-row"):
                     yield Label("Repeats ")
                     yield Input(str(self.ws.repeats), id="repeats", type="integer")
@@ -109,7 +110,7 @@ class QueueScreen(Screen[None]):
                         yield Input(placeholder="WxH (empty = base size)", id="slot-size")
                         yield Checkbox("locked", id="slot-locked")
             with Vertical(id="queue-pane"):
-                yield Static("", id="queue-summary")
+                yield Static("", id="queue-summary", markup=False)
                 yield JobList(id="jobs")
         yield KeyFooter()
 
@@ -139,7 +140,8 @@ class QueueScreen(Screen[None]):
         for i, s in enumerate(self.ws.slots):
             size = f"{s.width}x{s.height}" if s.width and s.height else ""
             chars = "base" if s.characters is None else f"{len(s.characters)} own"
-            table.add_row(f"{i:03d}", s.name, s.prompt, size, chars, "locked" if s.locked else "", key=str(i))
+            table.add_row(f"{i:03d}", plain_cell(s.name), plain_cell(s.prompt), size, chars, "locked" if s.locked else "",
+                          key=str(i))
         if self.ws.slots:
             table.move_cursor(row=max(0, min(row, len(self.ws.slots) - 1)))
         base = self.ws.base.prompt or "(empty — write it in Compose, F2)"
@@ -211,7 +213,7 @@ class QueueScreen(Screen[None]):
         i = self.ws.slots.index(slot)
         size = f"{slot.width}x{slot.height}" if slot.width and slot.height else ""
         for col, v in enumerate((slot.name, slot.prompt, size)):
-            table.update_cell_at(Coordinate(i, col + 1), v)
+            table.update_cell_at(Coordinate(i, col + 1), plain_cell(v))
 
     def action_slot_add(self) -> None:
         self.ws.slots.append(Slot(name=f"slot{len(self.ws.slots) + 1}"))

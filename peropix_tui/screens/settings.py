@@ -67,7 +67,7 @@ class SettingsScreen(Screen[None]):
                 yield Static(WELCOME, id="welcome")
             yield Label("NovelAI token (stored in the config folder with mode 0600; never shown)")
             yield Input(password=True, placeholder=masked(app.token), id="token")
-            yield Static(self._balance_text(app.balance), id="token-status")
+            yield Static(self._balance_text(app.balance), id="token-status", markup=False)
             yield Label("Output folder")
             yield Input(str(cfg.output_dir), id="output_dir")
             yield Label("Checkpoints folder (local engine)")

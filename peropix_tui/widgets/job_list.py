@@ -39,7 +39,7 @@ class JobRow(ListItem):
         with Horizontal():
             yield Static("", classes="thumb-empty")
             with Vertical():
-                yield Label(job_text(self.job), classes="job-text")
+                yield Label(job_text(self.job), classes="job-text", markup=False)
                 yield ProgressBar(total=max(1, self.job.total), show_eta=False, classes="job-bar")
 
     def on_mount(self) -> None:

@@ -22,6 +22,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from ..core.settings import UC_PRESETS, GenerationSettings, LoraSpec
 from ..core.slots import SEED_MAX
+from .plain import plain
 
 CUSTOM = "custom"
 
@@ -348,7 +349,7 @@ class ParamForm(VerticalScroll):
                 self._set("loras", parse_loras(event.value))
         except ValueError as e:
             event.input.add_class("-invalid")
-            event.input.tooltip = str(e)
+            event.input.tooltip = plain(e)
             return
         event.input.remove_class("-invalid")
         event.input.tooltip = None
