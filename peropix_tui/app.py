@@ -114,6 +114,8 @@ class PeroPixApp(App[None]):
         self.store: Any = None
         self.session_folder = time.strftime("%Y-%m-%d")
         self.last_image: Path | None = None
+        self.quit_after_job = False
+        """Set by the quit dialog's "finish this image, then quit": exit once no job runs."""
         self.workspace, ws_warning = load_workspace()
         self._startup_warnings = [ws_warning] if ws_warning else []
         self.queue = self._load_queue()
@@ -244,8 +246,30 @@ class PeroPixApp(App[None]):
         self.post_message(await fetch_balance(self.config, self.token))
 
     async def action_quit(self) -> None:
-        self.save_state()
-        self.exit()
+        """Quit; with a job running, ask first (finish the image, quit now, or stay)."""
+        from .screens.quit_confirm import QuitConfirm
+
+        running = self.queue.in_state(JobState.RUNNING)
+        if not running:
+            self.save_state()
+            self.exit()
+        elif not isinstance(self.screen, QuitConfirm):
+            nai = any(j.settings.provider == "nai" for j in running)
+            self.push_screen(QuitConfirm([j.label for j in running], nai), self._quit_chosen)
+
+    def _quit_chosen(self, choice: str | None) -> None:
+        if choice == "now":
+            self.save_state()  # the running job is saved as running: it comes back paused
+            self.exit()
+        elif choice == "finish":
+            self.quit_after_job = True
+            held = self.queue.pause_pending()
+            self.broadcast(QueueChanged())
+            if not self.queue.in_state(JobState.RUNNING):  # it ended while the dialog was open
+                self.save_state()
+                self.exit()
+                return
+            self.notify(f"Quitting when the running image is done ({len(held)} waiting job(s) paused).")
 
     def save_state(self) -> None:
         try:
@@ -355,6 +379,9 @@ class PeroPixApp(App[None]):
         self.broadcast(msg)
         self.broadcast(QueueChanged())
         self.runner.job_ended(getattr(msg, "job_id", ""))
+        if self.quit_after_job and not self.queue.in_state(JobState.RUNNING):
+            self.save_state()
+            self.exit()
 
     def pause_after_error(self, status: int | None) -> None:
         """Bad token / no Anlas: hold the remaining jobs; the user fixes it and resumes."""
