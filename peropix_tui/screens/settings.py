@@ -53,6 +53,7 @@ def parse_keymap(text: str) -> dict[str, str]:
 
 class SettingsScreen(Screen[None]):
     HELP = "Token, folders, image protocol, theme and keymap. ctrl+s saves to the config file."
+    AUTO_FOCUS = "#token"  # first run: a token pasted at once lands in its field
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="settings_save"),
         Binding("ctrl+t", "verify", "Verify token", id="settings_verify"),
