@@ -114,6 +114,15 @@ def peropix_extra(job: Job, base_prompt: str, sent: GenerationSettings | None = 
         "provider": job.settings.provider, "base_prompt": base_prompt, "slot_name": job.slot_name,
         "slot_index": job.slot_index, "repeat": job.repeat, "job": job.id,
     }
+    done = sent if sent is not None else job.settings
+    extra.update(action=done.action, model=done.model)  # NovelAI's request_type says Img2Img for infill
+    if done.provider == "nai":
+        from .core.nai.models import request_model_id
+
+        try:
+            extra["sent_model"] = request_model_id(done.model, done.action)  # e.g. the inpainting model
+        except SettingsError:
+            pass  # not a NovelAI model id: the request could not have been sent with it
     if sent is not None and sent is not job.settings:
         extra["template"] = prompt_texts(job.settings)
     if info and info.get("vibes"):

@@ -46,10 +46,13 @@ def meta_text(path: Path, record: Any) -> str:
         data = record.to_json()
     except Exception:
         data = {}
+    sent_model = (data.get("peropix") or {}).get("sent_model")
     for key in ("prompt", "negative", "seed", "steps", "scale", "sampler", "noise_schedule", "width",
-                "height", "model", "provider", "dialect"):
+                "height", "action", "model", "provider", "dialect"):
         if data.get(key) not in (None, ""):
             lines.append(f"{key}: {data[key]}")
+        if key == "model" and isinstance(sent_model, str) and sent_model != data.get("model"):
+            lines[-1] = f"model: {sent_model} (base {data.get('model')})"  # what the request sent
     chars = data.get("characters") or []
     for i, c in enumerate(chars):
         lines.append(f"character {i + 1}: {json.dumps(c, ensure_ascii=False)}")
