@@ -56,6 +56,7 @@ from .runner import Runner, RunRefused, fetch_balance
 log = logging.getLogger("peropix")
 
 SCREENS = ("compose", "queue", "gallery", "settings")
+SCREEN_KEYS = Binding.Group("Screens")
 
 
 def _compose_screen() -> Screen[Any]:
@@ -92,10 +93,11 @@ class PeroPixApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("f1", "help", "Help", id="help"),
-        Binding("f2", "show('compose')", "Compose", id="screen_compose"),
-        Binding("f3", "show('queue')", "Slots/Queue", id="screen_queue"),
-        Binding("f4", "show('gallery')", "Gallery", id="screen_gallery"),
-        Binding("f5", "show('settings')", "Settings", id="screen_settings"),
+        # one footer entry "f2 f3 f4 f5 Screens" (F1 names each), so the footer fits 80 columns
+        Binding("f2", "show('compose')", "Compose", id="screen_compose", group=SCREEN_KEYS),
+        Binding("f3", "show('queue')", "Slots/Queue", id="screen_queue", group=SCREEN_KEYS),
+        Binding("f4", "show('gallery')", "Gallery", id="screen_gallery", group=SCREEN_KEYS),
+        Binding("f5", "show('settings')", "Settings", id="screen_settings", group=SCREEN_KEYS),
     ]
 
     def __init__(self, config: Config | None = None, *, token: Secret | None = None,

@@ -65,20 +65,21 @@ class GalleryScreen(Screen[None]):
         "`r` restores settings into Compose (you choose which groups); `i` / `n` / `v` / `c` use the "
         "image as img2img base, inpaint base, vibe or character reference."
     )
+    FOOTER_WIDE_ONLY = frozenset({"copy_prompt"})  # footer keys left out below 100 columns
     BINDINGS = [
         Binding("slash", "search", "Search", id="gallery_search"),
-        Binding("r", "restore", "Restore settings", id="gallery_restore"),
+        Binding("r", "restore", "Restore", id="gallery_restore"),
         Binding("i", "use('img2img')", "img2img", id="gallery_img2img"),
         Binding("n", "use('inpaint')", "Inpaint", id="gallery_inpaint", show=False),
         Binding("v", "use('vibe')", "Vibe", id="gallery_vibe", show=False),
         Binding("c", "use('charref')", "Char ref", id="gallery_charref", show=False),
-        Binding("f", "favourite", "★", id="gallery_favourite"),
+        Binding("f", "favourite", "★", id="gallery_favourite", show=False),
         Binding("F", "favourites_only", "★ only", id="gallery_favourites_only", show=False),
         Binding("m", "move", "Move", id="gallery_move", show=False),
         Binding("d,delete", "delete", "Delete", id="gallery_delete"),
-        Binding("u", "undo", "Undo delete", id="gallery_undo"),
+        Binding("u", "undo", "Undo", id="gallery_undo"),
         Binding("y", "copy_prompt", "Copy prompt", id="gallery_copy_prompt"),
-        Binding("o", "open", "Open", id="gallery_open"),
+        Binding("o", "open", "Open", id="gallery_open", show=False),
         Binding("ctrl+r", "rescan", "Rescan", id="gallery_rescan", show=False),
     ]
 

@@ -77,16 +77,17 @@ class QueueScreen(Screen[None]):
         "(`NNN_name_0000001.png`). Locked slots are skipped and not costed.\n\n"
         "The queue survives a quit or crash: unfinished jobs come back paused; press `p` to resume."
     )
+    FOOTER_WIDE_ONLY = frozenset({"retry_failed"})  # footer keys left out below 100 columns
     BINDINGS = [
         Binding("ctrl+g", "generate_all", "Generate all", id="generate_all"),
         Binding("ctrl+n", "slot_add", "Add slot", id="slot_add"),
-        Binding("ctrl+d", "slot_delete", "Delete slot", id="slot_delete"),
-        Binding("ctrl+l", "slot_lock", "Lock", id="slot_lock"),
+        Binding("ctrl+d", "slot_delete", "Delete slot", id="slot_delete", show=False),
+        Binding("ctrl+l", "slot_lock", "Lock", id="slot_lock", show=False),
         Binding("ctrl+k", "slot_characters", "Slot characters", id="slot_characters", show=False),
-        Binding("ctrl+s", "preset_save", "Save preset", id="preset_save"),
-        Binding("ctrl+o", "preset_load", "Load preset", id="preset_load"),
-        Binding("x", "cancel_current", "Cancel current", id="cancel_current"),
-        Binding("X", "cancel_all", "Cancel all", id="cancel_all"),
+        Binding("ctrl+s", "preset_save", "Save preset", id="preset_save", show=False),
+        Binding("ctrl+o", "preset_load", "Load preset", id="preset_load", show=False),
+        Binding("x", "cancel_current", "Cancel", id="cancel_current"),
+        Binding("X", "cancel_all", "Cancel all", id="cancel_all", show=False),
         Binding("r", "retry_failed", "Retry failed", id="retry_failed"),
         Binding("p", "resume", "Resume", id="resume"),
         Binding("shift+up", "job_move(-1)", "Move up", id="job_up", show=False),
