@@ -71,7 +71,7 @@ def render_cost(cost: RunCost, balance: Any = None, images: int = 1) -> Text:
     """The meter's lines, each saying what it prices: this image (Compose's generate key makes the
     base prompt's run of ``images`` image(s)) versus the whole slot plan (slots × repeats, F3)."""
     text = Text()
-    plan = f"slot plan (F3), {cost.runs} run(s)"
+    plan = f"slot plan ({cost.runs} run{'' if cost.runs == 1 else 's'})"  # slots × repeats, F3
     if cost.local:
         text.append("local — no Anlas", style="bold")
         text.append(f"\n{plan}")
