@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -49,7 +50,7 @@ def meta_text(path: Path, record: Any) -> str:
     sent_model = (data.get("peropix") or {}).get("sent_model")
     for key in ("prompt", "negative", "seed", "steps", "scale", "sampler", "noise_schedule", "width",
                 "height", "action", "model", "provider", "dialect"):
-        if data.get(key) not in (None, ""):
+        if data.get(key) not in (None, "") and not (key == "action" and data[key] == "generate"):
             lines.append(f"{key}: {data[key]}")
         if key == "model" and isinstance(sent_model, str) and sent_model != data.get("model"):
             lines[-1] = f"model: {sent_model} (base {data.get('model')})"  # what the request sent
@@ -61,13 +62,16 @@ def meta_text(path: Path, record: Any) -> str:
 
 class GalleryScreen(Screen[None]):
     HELP = (
-        "Arrows move in the grid, `/` searches prompts, the folder list on the left filters. "
+        "Arrows move in the grid, `/` searches prompts (Esc clears the search), the folder list on "
+        "the left filters. "
         "`r` restores settings into Compose (you choose which groups); `i` / `n` / `v` / `c` use the "
         "image as img2img base, inpaint base, vibe or character reference."
     )
     FOOTER_WIDE_ONLY = frozenset({"copy_prompt"})  # footer keys left out below 100 columns
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding("slash", "search", "Search", id="gallery_search"),
+        Binding("escape", "clear_search", "Clear search", id="gallery_clear_search", show=False),
         Binding("r", "restore", "Restore", id="gallery_restore"),
         Binding("i", "use('img2img')", "img2img", id="gallery_img2img"),
         Binding("n", "use('inpaint')", "Inpaint", id="gallery_inpaint", show=False),
@@ -161,6 +165,18 @@ class GalleryScreen(Screen[None]):
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
+
+    def action_clear_search(self) -> None:
+        """Esc: empty the search field and show every image again (back in the grid)."""
+        field = self.query_one("#search", Input)
+        had = bool(self.search_text or field.value)
+        field.value = ""
+        self.query_one(ThumbGrid).focus()
+        if self.search_text:
+            self.search_text = ""
+            self.reload()
+        if not had:
+            raise SkipAction()  # nothing to clear: let Esc mean what it means elsewhere
 
     def on_image_saved(self, _: ImageSaved) -> None:
         if self.store is not None:
