@@ -158,9 +158,9 @@ class ParamForm(VerticalScroll):
     ParamForm .seedbox { height: 3; }
     ParamForm #p-seed-row { height: 3; }
     ParamForm #p-seed-row > Label { width: 11; }
-    ParamForm #p-seed-row .seedbox { width: 1fr; }
-    ParamForm #p-seed-row .seedbox Input { width: 1fr; min-width: 16; }
-    ParamForm #p-seed-row .seedbox Button { width: 7; min-width: 7; }
+    ParamForm #p-seed-row .seedbox { width: 1fr; layout: grid; grid-size: 3 1; grid-columns: 1fr 13 7; }
+    ParamForm #p-seed-row .seedbox Input, ParamForm #p-seed-row .seedbox Checkbox,
+    ParamForm #p-seed-row .seedbox Button { width: 100%; min-width: 0; }
     ParamForm .seedbox Input { width: 1fr; }
     ParamForm .seedbox Checkbox, ParamForm .seedbox Button { width: auto; min-width: 5; }
     ParamForm Input.-invalid { border: tall $error; }
