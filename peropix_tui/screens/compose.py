@@ -96,8 +96,8 @@ class ComposeScreen(Screen[None]):
     """Home screen: everything for one generation, plus the live preview and cost."""
 
     CSS_PATH = "compose.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (100, "-wide")]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (32, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
     HELP: ClassVar[str] = """\
 ctrl+g (or ctrl+enter): generate the current prompt (one run)

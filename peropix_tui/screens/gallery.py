@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from textual import on, work
 from textual.actions import SkipAction
@@ -68,7 +68,7 @@ class GalleryScreen(Screen[None]):
         "image as img2img base, inpaint base, vibe or character reference."
     )
     FOOTER_WIDE_ONLY = frozenset({"copy_prompt"})  # footer keys left out below 100 columns
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding("slash", "search", "Search", id="gallery_search"),
         Binding("escape", "clear_search", "Clear search", id="gallery_clear_search", show=False),
