@@ -7,7 +7,6 @@ thumbnail; cancel current / all, reorder, retry failed, resume paused.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from textual import on, work
@@ -285,8 +284,7 @@ class QueueScreen(Screen[None]):
 
     # ------------------------------------------------------------------ queue
     def _sync_queue(self) -> None:
-        jobs = list(self.queue)
-        self.run_worker(partial(self.query_one(JobList).sync_jobs, jobs), group="joblist", exclusive=True)  # type: ignore[arg-type]
+        self.query_one(JobList).show_jobs(list(self.queue))
         counts: dict[str, int] = {}
         for job in self.queue:
             counts[job.state.value] = counts.get(job.state.value, 0) + 1

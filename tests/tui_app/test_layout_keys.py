@@ -19,8 +19,10 @@ from peropix_tui.core.jobs import QUEUE_FILE, JobQueue
 from peropix_tui.core.metadata import write_novelai_png
 from peropix_tui.core.settings import GenerationSettings
 from peropix_tui.core.store import GalleryStore
+from peropix_tui.messages import QueueChanged
 from peropix_tui.screens.help import help_renderable
 from peropix_tui.widgets.cost_meter import CostMeter
+from peropix_tui.widgets.job_list import JobRow
 from peropix_tui.widgets.thumb_grid import ThumbGrid
 from tests.tui_app.conftest import settle
 
@@ -146,15 +148,27 @@ async def test_help_names_the_footer_keys(make_app: Any, key: str) -> None:
         assert checked >= 3
 
 
-async def test_done_job_has_its_thumbnail_after_a_restart(make_app: Any) -> None:
+async def test_done_jobs_have_their_thumbnails_after_a_restart(make_app: Any) -> None:
+    """Restored done jobs show their images, also when the queue changes again while the list is
+    still being rebuilt (a rebuild cancelled half-way used to leave the list without thumbnails,
+    or stuck)."""
     (saved,) = _images(1)
     q = JobQueue(paths.state_dir() / QUEUE_FILE)
-    (job,) = q.add([(GenerationSettings(prompt="x", seed=1), 0, "s0", 0)])
-    q.start(job.id)
-    q.add_image(job.id, saved.file)
-    q.finish(job.id)
+    jobs = q.add([(GenerationSettings(prompt="x", seed=i), i, f"s{i}", 0) for i in range(3)])
+    for job in jobs:
+        q.start(job.id)
+        q.add_image(job.id, saved.file)
+        q.finish(job.id)
     app = make_app()  # a new start reads queue.json
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f3")  # at once, while the app's start-up work still runs
         await settle(app, pilot)
-        assert len(app.screen.query("JobRow .thumb")) == 1
+        assert len(app.screen.query("JobRow .thumb")) == 3
+        app.queue.reorder(jobs[2].id, -2)
+        app.screen.post_message(QueueChanged())
+        await pilot.pause(0)
+        app.screen.post_message(QueueChanged())  # a second change while the first rebuild runs
+        await settle(app, pilot)
+        rows = list(app.screen.query(JobRow))
+        assert [r.job.id for r in rows] == [jobs[2].id, jobs[0].id, jobs[1].id]
+        assert len(app.screen.query("JobRow .thumb")) == 3
