@@ -272,6 +272,9 @@ class PeroPixApp(App[None]):
                 self.exit()
                 return
             self.notify(f"Quitting when the running image is done ({len(held)} waiting job(s) paused).")
+        elif self.quit_after_job:  # asked again and cancelled: stay after all
+            self.quit_after_job = False
+            self.notify("Not quitting. Waiting jobs stay paused: F3, then 'p' resumes them.")
 
     def save_state(self) -> None:
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
+from textual.content import Content
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Label, OptionList, Static
 from textual.widgets._data_table import default_cell_formatter
@@ -79,6 +80,12 @@ async def test_user_text_is_never_markup(make_app: Any) -> None:
         await settle(app, pilot)
         assert ERROR in shown(app.screen.query_one("#job-status", Static))
 
+        # Compose, Parameters: the reason a value is refused, shown as the field's tooltip
+        await pilot.press("alt+t", *"9999")
+        await pilot.pause()
+        tooltip = app.screen.query_one("#p-steps").tooltip
+        assert isinstance(tooltip, Content) and "between 1 and 150" in tooltip.plain
+
         # Settings: a server error about the token
         await pilot.press("f5")
         await settle(app, pilot)
@@ -94,6 +101,16 @@ async def test_user_text_is_never_markup(make_app: Any) -> None:
         toasts = [n.message for n in app._notifications if not n.markup]
         assert f"{image}: {ERROR}" in toasts and PROMPT in toasts, toasts
         assert f"{app.queue.get(job.id).label}: {ERROR}" in toasts, toasts  # the app's failure toast
+
+        # The mask editor's title (file name) and key hints ("[ ] size")
+        from peropix_tui.screens.mask_editor import MaskEditorScreen
+
+        await app.push_screen(MaskEditorScreen(image, None))
+        await settle(app, pilot)
+        assert image.name in shown(app.screen.query_one("#mask-title", Static))
+        assert "[ ] size" in shown(app.screen.query_one("#mask-status", Static))
+        app.pop_screen()
+        await pilot.pause()
 
         # A modal question that quotes a slot name
         from peropix_tui.screens.modals import ChoicePrompt

@@ -93,3 +93,21 @@ async def test_quit_now_brings_the_job_back_paused(make_app: Any, nai_emulator: 
     queue = JobQueue.load(paths.state_dir() / QUEUE_FILE)
     assert [j.state for j in queue] == [JobState.PAUSED, JobState.PAUSED]
     assert not any(j.images for j in queue)
+
+
+async def test_finish_then_changing_ones_mind(make_app: Any, nai_emulator: Any) -> None:
+    app = _app(make_app)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _start_two_jobs(app, pilot, nai_emulator)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.quit_after_job
+        await pilot.press("ctrl+q")  # asked again: cancel means stay
+        await pilot.pause()
+        assert isinstance(app.screen, QuitConfirm)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.return_code is None and not app.quit_after_job
+        assert [j.state for j in app.queue] == [JobState.DONE, JobState.PAUSED]
