@@ -80,7 +80,7 @@ class JobList(ListView):
         self._next = list(jobs)
         if not self._syncing:
             self._syncing = True
-            self.run_worker(self._sync_latest, group="joblist", exit_on_error=False)
+            self.run_worker(self._sync_latest(), group="joblist", exit_on_error=False)
 
     async def _sync_latest(self) -> None:
         try:
