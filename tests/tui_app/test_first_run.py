@@ -17,8 +17,9 @@ async def test_first_run_focuses_the_token_field_and_keeps_a_paste(make_app: Any
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         assert isinstance(app.screen, SettingsScreen)
-        assert app.focused is not None and app.focused.id == "token"
-        app.screen.focused.post_message(events.Paste("pst-0123456789abcdef"))  # what a terminal paste sends
+        token = app.focused
+        assert token is not None and token.id == "token"
+        token.post_message(events.Paste("pst-0123456789abcdef"))  # what a terminal paste sends
         await pilot.pause()
         assert app.screen.query_one("#token", Input).value == "pst-0123456789abcdef"
 

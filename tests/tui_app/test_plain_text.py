@@ -58,7 +58,7 @@ async def test_user_text_is_never_markup(make_app: Any) -> None:
         screen = app.screen
         assert f"Base: {PROMPT}" in shown(screen.query_one("#base-prompt", Static))
         table = screen.query_one("#slot-table", DataTable)
-        cells = [default_cell_formatter(table.get_cell_at(Coordinate(0, c))).plain for c in (1, 2)]
+        cells = [str(default_cell_formatter(table.get_cell_at(Coordinate(0, c)))) for c in (1, 2)]
         assert cells == [SLOT, "[tears]"]
         job_text = shown(screen.query_one(".job-text", Label))
         assert "[cry]" in job_text and ERROR in job_text

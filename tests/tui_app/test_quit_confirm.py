@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from textual.widgets import Button
 
 from peropix_tui.core import paths
 from peropix_tui.core.config import load_config
@@ -54,7 +55,7 @@ async def test_cancel_keeps_running(make_app: Any, nai_emulator: Any) -> None:
         assert isinstance(app.screen, QuitConfirm)
         text = str(app.screen.query_one("#quit-question").render())
         assert "a #1 is still generating" in text and "NovelAI may already have charged it" in text
-        labels = [str(b.label) for b in app.screen.query("Button")]
+        labels = [str(b.label) for b in app.screen.query(Button)]
         assert labels[0].startswith("Finish this image, then quit") and labels[1].startswith("Quit now")
         await pilot.press("escape")
         await settle(app, pilot)
