@@ -30,6 +30,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -63,6 +64,7 @@ from .runner import Runner, RunRefused, fetch_balance
 log = logging.getLogger("peropix")
 
 SCREENS = ("compose", "queue", "gallery", "settings")
+SCREEN_KEYS = Binding.Group("Screens")
 
 
 def _compose_screen() -> Screen[Any]:
@@ -99,10 +101,11 @@ class PeroPixApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("f1", "help", "Help", id="help"),
-        Binding("f2", "show('compose')", "Compose", id="screen_compose"),
-        Binding("f3", "show('queue')", "Slots/Queue", id="screen_queue"),
-        Binding("f4", "show('gallery')", "Gallery", id="screen_gallery"),
-        Binding("f5", "show('settings')", "Settings", id="screen_settings"),
+        # one footer entry "f2 f3 f4 f5 Screens" (F1 names each), so the footer fits 80 columns
+        Binding("f2", "show('compose')", "Compose", id="screen_compose", group=SCREEN_KEYS),
+        Binding("f3", "show('queue')", "Slots/Queue", id="screen_queue", group=SCREEN_KEYS),
+        Binding("f4", "show('gallery')", "Gallery", id="screen_gallery", group=SCREEN_KEYS),
+        Binding("f5", "show('settings')", "Settings", id="screen_settings", group=SCREEN_KEYS),
     ]
 
     def __init__(self, config: Config | None = None, *, token: Secret | None = None,
@@ -122,6 +125,8 @@ class PeroPixApp(App[None]):
         self.store: Any = None
         self._session_folder = ""
         self.last_image: Path | None = None
+        self.quit_after_job = False
+        """Set by the quit dialog's "finish this image, then quit": exit once no job runs."""
         self.workspace, ws_warning = load_workspace()
         self._startup_warnings = [ws_warning] if ws_warning else []
         self._queue_writer = BackgroundWriter()
@@ -202,6 +207,11 @@ class PeroPixApp(App[None]):
     def use_backend(self, provider: str, backend: Backend | None) -> None:
         self.runner.use_backend(provider, backend)
 
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification is plain text: messages carry prompts, file names and server errors."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     # ------------------------------------------------------------ lifecycle
     def get_default_screen(self) -> Screen[Any]:
         make = PeroPixApp.MODES[self.DEFAULT_MODE]
@@ -257,8 +267,33 @@ class PeroPixApp(App[None]):
         self.post_message(await fetch_balance(self.config, self.token))
 
     async def action_quit(self) -> None:
-        self.save_state()
-        self.exit()
+        """Quit; with a job running, ask first (finish the image, quit now, or stay)."""
+        from .screens.quit_confirm import QuitConfirm
+
+        running = self.queue.in_state(JobState.RUNNING)
+        if not running:
+            self.save_state()
+            self.exit()
+        elif not isinstance(self.screen, QuitConfirm):
+            nai = any(j.settings.provider == "nai" for j in running)
+            self.push_screen(QuitConfirm([j.label for j in running], nai), self._quit_chosen)
+
+    def _quit_chosen(self, choice: str | None) -> None:
+        if choice == "now":
+            self.save_state()  # the running job is saved as running: it comes back paused
+            self.exit()
+        elif choice == "finish":
+            self.quit_after_job = True
+            held = self.scheduler.pause_pending()
+            self.broadcast(QueueChanged())
+            if not self.queue.in_state(JobState.RUNNING):  # it ended while the dialog was open
+                self.save_state()
+                self.exit()
+                return
+            self.notify(f"Quitting when the running image is done ({len(held)} waiting job(s) paused).")
+        elif self.quit_after_job:  # asked again and cancelled: stay after all
+            self.quit_after_job = False
+            self.notify("Not quitting. Waiting jobs stay paused: F3, then 'p' resumes them.")
 
     def on_unmount(self) -> None:
         self._queue_writer.flush(timeout=10)
@@ -381,6 +416,9 @@ class PeroPixApp(App[None]):
                         severity="warning", timeout=10)
         self.broadcast(msg)
         self.broadcast(QueueChanged())
+        if self.quit_after_job and not self.queue.in_state(JobState.RUNNING):
+            self.save_state()
+            self.exit()
 
     @on(BalanceUpdated)
     def _balance_updated(self, msg: BalanceUpdated) -> None:

@@ -44,6 +44,7 @@ from ..services import services
 from ..widgets.character_list import CharacterList
 from ..widgets.cost_meter import CostMeter
 from ..widgets.footer import KeyFooter
+from ..widgets.param_jumps import JUMPS
 from ..widgets.prompt_area import PromptArea
 
 if TYPE_CHECKING:  # both are imported when their tab is first built, not at start-up
@@ -99,11 +100,14 @@ class ComposeScreen(Screen[None]):
     """Home screen: everything for one generation, plus the live preview and cost."""
 
     CSS_PATH = "compose.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
     HELP: ClassVar[str] = """\
 ctrl+g (or ctrl+enter): generate the current prompt (one run)
 tab or →: accept the suggested tag; tab with no suggestion moves on
 alt+1..5: pick one of the tags listed under the prompt (aliases included)
+alt + the underlined letter of a Parameters field jumps to it (alt+t steps, alt+d seed, …)
 ctrl+o: edit the focused prompt in $EDITOR
 ctrl+b: paint the inpaint mask of the base image
 Characters tab: ctrl+n add · ctrl+r remove · ctrl+t enable/disable · ctrl+l position (arrows, enter, a = auto)
@@ -114,6 +118,9 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
         Binding("ctrl+g,ctrl+enter", "generate", "Generate", id="generate", priority=True),
         Binding("ctrl+o", "edit_external", "$EDITOR", id="edit_external"),
         Binding("ctrl+b", "edit_mask", "Mask", id="edit_mask"),
+        *[Binding(f"alt+{key}", f"jump('{field}')", f"Parameters: {label}" + (" (height)" if field == "p-height" else ""),
+                  show=False, priority=True, id=f"jump_{field.removeprefix('p-')}")
+          for field, label, key in JUMPS],
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -140,7 +147,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
             with Vertical(id="compose-right"):
                 with Vertical(id="preview-box"):
                     yield self._make_preview()
-                yield Static("idle", id="job-status")
+                yield Static("idle", id="job-status", markup=False)
                 yield CostMeter(id="cost")
         yield KeyFooter()
 
@@ -191,6 +198,17 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
             except OSError as e:
                 self.notify(f"tag history not saved: {e}", severity="warning")
         self.post_message(GenerationRequested(all_slots=False))
+
+    async def action_jump(self, field: str) -> None:
+        """Show the Parameters tab and focus one of its fields (alt + the underlined letter)."""
+        await self._build("tab-params")
+        self.query_one(TabbedContent).active = "tab-params"
+        widget = self.query_one(f"#{field}")
+        if not widget.display:  # e.g. the model field while the local provider is chosen
+            self.notify(f"{field.removeprefix('p-')} does not apply to this provider", severity="warning")
+            return
+        widget.focus()
+        widget.scroll_visible()
 
     def action_edit_external(self) -> None:
         area = self.focused if isinstance(self.focused, PromptArea) else self.query_one("#prompt", PromptArea)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -22,6 +23,7 @@ from textual.widgets.option_list import Option
 from ..messages import ImageSaved, ReferencePicked, SettingsRestored
 from ..services import services
 from ..widgets.footer import KeyFooter
+from ..widgets.plain import plain
 from ..widgets.thumb_grid import GridItem, ThumbGrid
 from .modals import ChecksPrompt, TextPrompt
 
@@ -46,11 +48,14 @@ def meta_text(path: Path, record: Any) -> str:
         data = record.to_json()
     except Exception:
         data = {}
+    sent_model = (data.get("peropix") or {}).get("sent_model")
     for key in ("prompt", "negative", "seed", "steps", "scale", "sampler", "noise_schedule", "width",
-                "height", "model", "provider", "dialect", "checkpoint", "model_hash", "vae", "clip_skip",
-                "denoise", "hires_scale", "hires_denoise", "hires_steps", "hires_upscaler"):
-        if data.get(key) not in (None, ""):
+                "height", "action", "model", "provider", "dialect", "checkpoint", "model_hash", "vae",
+                "clip_skip", "denoise", "hires_scale", "hires_denoise", "hires_steps", "hires_upscaler"):
+        if data.get(key) not in (None, "") and not (key == "action" and data[key] == "generate"):
             lines.append(f"{key}: {data[key]}")
+        if key == "model" and isinstance(sent_model, str) and sent_model != data.get("model") and data.get("model"):
+            lines[-1] = f"model: {sent_model} (base {data.get('model')})"  # what the request sent
     for lo in data.get("loras") or []:
         lines.append(f"lora: {lo.get('path')} @ {lo.get('weight')}")
     chars = data.get("characters") or []
@@ -63,24 +68,28 @@ def meta_text(path: Path, record: Any) -> str:
 
 class GalleryScreen(Screen[None]):
     HELP = (
-        "Arrows move in the grid, `/` searches prompts, the folder list on the left filters. "
+        "Arrows move in the grid, `/` searches prompts (Esc clears the search), the folder list on "
+        "the left filters. "
         "`r` restores settings into Compose (you choose which groups); `i` / `n` / `v` / `c` use the "
         "image as img2img base, inpaint base, vibe or character reference."
     )
+    FOOTER_WIDE_ONLY = frozenset({"copy_prompt"})  # footer keys left out below 100 columns
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding("slash", "search", "Search", id="gallery_search"),
-        Binding("r", "restore", "Restore settings", id="gallery_restore"),
+        Binding("escape", "clear_search", "Clear search", id="gallery_clear_search", show=False),
+        Binding("r", "restore", "Restore", id="gallery_restore"),
         Binding("i", "use('img2img')", "img2img", id="gallery_img2img"),
         Binding("n", "use('inpaint')", "Inpaint", id="gallery_inpaint", show=False),
         Binding("v", "use('vibe')", "Vibe", id="gallery_vibe", show=False),
         Binding("c", "use('charref')", "Char ref", id="gallery_charref", show=False),
-        Binding("f", "favourite", "★", id="gallery_favourite"),
+        Binding("f", "favourite", "★", id="gallery_favourite", show=False),
         Binding("F", "favourites_only", "★ only", id="gallery_favourites_only", show=False),
         Binding("m", "move", "Move", id="gallery_move", show=False),
         Binding("d,delete", "delete", "Delete", id="gallery_delete"),
-        Binding("u", "undo", "Undo delete", id="gallery_undo"),
+        Binding("u", "undo", "Undo", id="gallery_undo"),
         Binding("y", "copy_prompt", "Copy prompt", id="gallery_copy_prompt"),
-        Binding("o", "open", "Open", id="gallery_open"),
+        Binding("o", "open", "Open", id="gallery_open", show=False),
         Binding("ctrl+r", "rescan", "Rescan", id="gallery_rescan", show=False),
     ]
 
@@ -101,7 +110,7 @@ class GalleryScreen(Screen[None]):
                 yield ThumbGrid(id="thumbs")
             with Vertical(id="detail"):
                 yield Vertical(id="detail-preview-box")
-                yield Static("", id="meta")
+                yield Static("", id="meta", markup=False)
         yield KeyFooter()
 
     @property
@@ -134,7 +143,7 @@ class GalleryScreen(Screen[None]):
         folders = self.query_one("#folders", OptionList)
         highlighted = folders.highlighted
         options = [Option(f"All ({self.store.count()})", id=ALL)]
-        options += [Option(f"{f.name or '(top)'} ({f.count})", id=f.name) for f in self.store.folders()]
+        options += [Option(plain(f"{f.name or '(top)'} ({f.count})"), id=f.name) for f in self.store.folders()]
         folders.set_options(options)  # at once: one option at a time restyles the footer per option
         folders.highlighted = highlighted if highlighted is not None else 0
         kw = {"folder": self.folder, "search": self.search_text or None, "favourites_only": self.favourites_only}
@@ -162,6 +171,18 @@ class GalleryScreen(Screen[None]):
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
+
+    def action_clear_search(self) -> None:
+        """Esc: empty the search field and show every image again (back in the grid)."""
+        field = self.query_one("#search", Input)
+        had = bool(self.search_text or field.value)
+        field.value = ""
+        self.query_one(ThumbGrid).focus()
+        if self.search_text:
+            self.search_text = ""
+            self.reload()
+        if not had:
+            raise SkipAction()  # nothing to clear: let Esc mean what it means elsewhere
 
     def on_image_saved(self, _: ImageSaved) -> None:
         if self.store is not None:

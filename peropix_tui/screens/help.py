@@ -14,30 +14,56 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+Row = tuple[str, str, str]  # keys as shown, what it does, binding id
 
-def _table(title: str, bindings: list[Any], app: Any) -> Table:
+
+def bound_keys(screen: Screen[Any]) -> dict[str, list[Binding]]:
+    """The keys bound now (user keymap applied) per binding id, in the order the footer reads them."""
+    found: dict[str, list[Binding]] = {}
+    for _node, binding, _enabled, _tooltip in screen.active_bindings.values():
+        if binding.id:
+            found.setdefault(binding.id, []).append(binding)
+    return found
+
+
+def key_names(app: Any, binding: Binding, bound: dict[str, list[Binding]]) -> str:
+    """Every key of ``binding``, as the footer shows keys: its first one is the footer's."""
+    keys = bound.get(binding.id or "") or [
+        Binding(k.strip(), binding.action, binding.description, key_display=binding.key_display)
+        for k in binding.key.split(",")
+    ]
+    return " / ".join(dict.fromkeys(app.get_key_display(b) for b in keys))
+
+
+def key_rows(bindings: list[Any], app: Any, bound: dict[str, list[Binding]]) -> list[Row]:
+    return [(key_names(app, b, bound), b.description, b.id or b.action)
+            for b in bindings if isinstance(b, Binding) and b.description]
+
+
+def _table(title: str, rows: list[Row]) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, expand=True, padding=(0, 1))
     table.add_column("key", style="bold", no_wrap=True)
     table.add_column("does")
     table.add_column("binding id", style="dim", no_wrap=True)
-    for b in bindings:
-        if isinstance(b, Binding) and b.description:
-            table.add_row(app.get_key_display(b), b.description, b.id or b.action)
+    for keys, does, binding_id in rows:
+        table.add_row(Text(keys), Text(does), Text(binding_id))
     return table
+
+
+def app_bindings(app: Any) -> list[Binding]:
+    return list(type(app).BINDINGS) + [Binding("ctrl+p", "command_palette", "Command palette",
+                                               id="command_palette")]
 
 
 def help_renderable(screen: Screen[Any], app: Any) -> Group:
     title = getattr(screen, "HELP_TITLE", None) or type(screen).__name__.removesuffix("Screen")
     text = (getattr(screen, "HELP", "") or "").replace("`", "")
-    own = [b for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)]
-    active = {b.binding.id: b.binding for b in screen.active_bindings.values() if b.binding.id}
-    shown = [active.get(b.id or "", b) for b in own]  # user keymaps show their keys
-    app_bindings = list(type(app).BINDINGS) + [Binding("ctrl+p", "command_palette", "Command palette",
-                                                       id="command_palette")]
+    bound = bound_keys(screen)
+    own = key_rows([b for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)], app, bound)
     parts: list[Any] = [Text(f"{title} — keys", style="bold"), Text(text), Text("")]
-    if shown:
-        parts.append(_table("This screen", shown, app))
-    parts.append(_table("Everywhere", app_bindings, app))
+    if own:
+        parts.append(_table("This screen", own))
+    parts.append(_table("Everywhere", key_rows(app_bindings(app), app, bound)))
     parts.append(Text('Remap by binding id in the config: [ui] keymap = { generate = "ctrl+g" }', style="dim"))
     return Group(*parts)
 

@@ -197,9 +197,9 @@ class MaskEditorScreen(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"Mask · {self.source.name} · {self.mask.width}×{self.mask.height}", id="mask-title")
+            yield Static(f"Mask · {self.source.name} · {self.mask.width}×{self.mask.height}", id="mask-title", markup=False)
             yield MaskCanvas(self._image, self.mask, self._cols, self._rows, id="mask-canvas")
-            yield Static(id="mask-status")
+            yield Static(id="mask-status", markup=False)
 
     @property
     def canvas(self) -> MaskCanvas:

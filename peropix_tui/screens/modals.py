@@ -10,6 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, TextArea
 from textual.widgets.option_list import Option
 
+from ..widgets.plain import plain
+
 
 class TextPrompt(ModalScreen[str | None]):
     """Ask for one line; enter confirms, escape cancels (None)."""
@@ -22,7 +24,7 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Label(self.question, markup=False)
             yield Input(self.value, id="answer")
 
     @on(Input.Submitted)
@@ -44,8 +46,8 @@ class ChoicePrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
-            yield OptionList(*[Option(c, id=c) for c in self.choices], id="choices")
+            yield Label(self.question, markup=False)
+            yield OptionList(*[Option(plain(c), id=c) for c in self.choices], id="choices")
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -69,9 +71,9 @@ class ChecksPrompt(ModalScreen[frozenset[str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Label(self.question, markup=False)
             for name in self.options:
-                yield Checkbox(name, True, id=f"opt-{name}")
+                yield Checkbox(plain(name), True, id=f"opt-{name}")
             yield Button("OK (ctrl+s)", id="ok", variant="primary")
 
     @on(Button.Pressed, "#ok")
@@ -97,7 +99,7 @@ class LinesPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Label(self.question, markup=False)
             yield TextArea(self.text, id="lines", soft_wrap=True)
 
     def action_confirm(self) -> None:

@@ -7,7 +7,6 @@ thumbnail; cancel current / all, reorder, retry failed, resume paused.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from textual import on, work
@@ -33,6 +32,7 @@ from ..messages import (
 from ..services import services
 from ..widgets.footer import KeyFooter
 from ..widgets.job_list import JobList
+from ..widgets.plain import plain_cell
 from .modals import ChoicePrompt, LinesPrompt, TextPrompt
 
 
@@ -79,16 +79,17 @@ class QueueScreen(Screen[None]):
         "(`NNN_name_0000001.png`). Locked slots are skipped and not costed.\n\n"
         "The queue survives a quit or crash: unfinished jobs come back paused; press `p` to resume."
     )
+    FOOTER_WIDE_ONLY = frozenset({"retry_failed"})  # footer keys left out below 100 columns
     BINDINGS = [
         Binding("ctrl+g", "generate_all", "Generate all", id="generate_all"),
         Binding("ctrl+n", "slot_add", "Add slot", id="slot_add"),
-        Binding("ctrl+d", "slot_delete", "Delete slot", id="slot_delete"),
-        Binding("ctrl+l", "slot_lock", "Lock", id="slot_lock"),
+        Binding("ctrl+d", "slot_delete", "Delete slot", id="slot_delete", show=False),
+        Binding("ctrl+l", "slot_lock", "Lock", id="slot_lock", show=False),
         Binding("ctrl+k", "slot_characters", "Slot characters", id="slot_characters", show=False),
-        Binding("ctrl+s", "preset_save", "Save preset", id="preset_save"),
-        Binding("ctrl+o", "preset_load", "Load preset", id="preset_load"),
-        Binding("x", "cancel_current", "Cancel current", id="cancel_current"),
-        Binding("X", "cancel_all", "Cancel all", id="cancel_all"),
+        Binding("ctrl+s", "preset_save", "Save preset", id="preset_save", show=False),
+        Binding("ctrl+o", "preset_load", "Load preset", id="preset_load", show=False),
+        Binding("x", "cancel_current", "Cancel", id="cancel_current"),
+        Binding("X", "cancel_all", "Cancel all", id="cancel_all", show=False),
         Binding("r", "retry_failed", "Retry failed", id="retry_failed"),
         Binding("p", "resume", "Resume", id="resume"),
         Binding("shift+up", "job_move(-1)", "Move up", id="job_up", show=False),
@@ -100,7 +101,7 @@ class QueueScreen(Screen[None]):
         yield Header()
         with Horizontal(id="queue-main"):
             with Vertical(id="slots-pane"):
-                yield Static("", id="base-prompt")
+                yield Static("", id="base-prompt", markup=False)
                 with Horizontal(id="repeat-row"):
                     yield Label("Repeats ")
                     yield Input(str(self.ws.repeats), id="repeats", type="integer")
@@ -112,7 +113,7 @@ class QueueScreen(Screen[None]):
                         yield Input(placeholder="WxH (empty = base size)", id="slot-size")
                         yield Checkbox("locked", id="slot-locked")
             with Vertical(id="queue-pane"):
-                yield Static("", id="queue-summary")
+                yield Static("", id="queue-summary", markup=False)
                 yield JobList(id="jobs")
         yield KeyFooter()
 
@@ -147,7 +148,8 @@ class QueueScreen(Screen[None]):
         for i, s in enumerate(self.ws.slots):
             size = f"{s.width}x{s.height}" if s.width and s.height else ""
             chars = "base" if s.characters is None else f"{len(s.characters)} own"
-            table.add_row(f"{i:03d}", s.name, s.prompt, size, chars, "locked" if s.locked else "", key=str(i))
+            table.add_row(f"{i:03d}", plain_cell(s.name), plain_cell(s.prompt), size, chars, "locked" if s.locked else "",
+                          key=str(i))
         if self.ws.slots:
             table.move_cursor(row=max(0, min(row, len(self.ws.slots) - 1)))
         base = self.ws.base.prompt or "(empty — write it in Compose, F2)"
@@ -219,7 +221,7 @@ class QueueScreen(Screen[None]):
         i = self.ws.slots.index(slot)
         size = f"{slot.width}x{slot.height}" if slot.width and slot.height else ""
         for col, v in enumerate((slot.name, slot.prompt, size)):
-            table.update_cell_at(Coordinate(i, col + 1), v)
+            table.update_cell_at(Coordinate(i, col + 1), plain_cell(v))
 
     def action_slot_add(self) -> None:
         self.ws.slots.append(Slot(name=f"slot{len(self.ws.slots) + 1}"))
@@ -290,8 +292,7 @@ class QueueScreen(Screen[None]):
 
     # ------------------------------------------------------------------ queue
     def _sync_queue(self) -> None:
-        jobs = list(self.queue)
-        self.run_worker(partial(self.query_one(JobList).sync_jobs, jobs), group="joblist", exclusive=True)  # type: ignore[arg-type]
+        self.query_one(JobList).show_jobs(list(self.queue))
         counts: dict[str, int] = {}
         for job in self.queue:
             counts[job.state.value] = counts.get(job.state.value, 0) + 1

@@ -54,6 +54,7 @@ def parse_keymap(text: str) -> dict[str, str]:
 
 class SettingsScreen(Screen[None]):
     HELP = "Token, folders, image protocol, theme and keymap. ctrl+s saves to the config file."
+    AUTO_FOCUS = "#token"  # first run: a token pasted at once lands in its field
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="settings_save"),
         Binding("ctrl+t", "verify", "Verify token", id="settings_verify"),
@@ -68,7 +69,7 @@ class SettingsScreen(Screen[None]):
                 yield Static(_(WELCOME), id="welcome")
             yield Label("NovelAI token (stored in the config folder with mode 0600; never shown)")
             yield Input(password=True, placeholder=masked(app.token), id="token")
-            yield Static(self._balance_text(app.balance), id="token-status")
+            yield Static(self._balance_text(app.balance), id="token-status", markup=False)
             yield Label("Output folder")
             yield Input(str(cfg.output_dir), id="output_dir")
             yield Label("Checkpoints folder (local engine)")

@@ -1,4 +1,4 @@
-"""The always-visible cost meter: next run, whole slot set, free/vibe notes, balance.
+"""The always-visible cost meter: this image, the whole slot plan, free/vibe notes, balance.
 
 It reads ``app.workspace``, ``app.balance`` (the latest BalanceUpdated), ``app.config`` (budget) and
 ``app.queue`` (unfinished jobs), prices them with :func:`peropix_tui.core.generation.admission.price`
@@ -26,14 +26,14 @@ def queued_jobs(queue: Any) -> list[Any]:
 
 
 class CostMeter(Static):
-    """Anlas for the next run / the whole slot set, and the balance."""
+    """Anlas for this image / the whole slot plan, and the balance; each line says which."""
 
     DEFAULT_CSS = """
     CostMeter { height: auto; padding: 0 1; border: round $primary-darken-2; border-title-color: $text-muted; }
     CostMeter.-over { border: round $error; }
     """
 
-    cost: reactive[RunCost | None] = reactive(None)
+    cost: reactive[RunCost | None] = reactive(None, always_update=True)  # the image count is not in it
 
     def on_mount(self) -> None:
         self.border_title = "Cost"
@@ -56,29 +56,36 @@ class CostMeter(Static):
 
     def watch_cost(self, cost: RunCost | None) -> None:
         if cost is not None:
-            self.update(render_cost(cost, getattr(self.app, "balance", None)))
+            workspace = getattr(self.app, "workspace", None)
+            images = workspace.base.n_samples if workspace is not None else 1
+            self.update(render_cost(cost, getattr(self.app, "balance", None), images))
 
 
-def render_cost(cost: RunCost, balance: Any = None) -> Text:
+def render_cost(cost: RunCost, balance: Any = None, images: int = 1) -> Text:
+    """The meter's lines, each saying what it prices: this image (Compose's generate key makes the
+    base prompt's run of ``images`` image(s)) versus the whole slot plan (slots × repeats, F3)."""
     text = Text()
+    plan = f"slot plan ({cost.runs} run{'' if cost.runs == 1 else 's'})"  # slots × repeats, F3
     if cost.local:
         text.append("local — no Anlas", style="bold")
-        text.append(f"\nall: {cost.runs} run(s)")
+        text.append(f"\n{plan}")
         return text
     if cost.error:
         text.append(cost.error, style="bold red")
         return text
-    text.append("next ")
-    text.append("free" if cost.free and cost.next_run == 0 else f"{cost.next_run} Anlas", style="bold")
-    text.append(f"\nall {cost.runs} run(s) ")
+    text.append("this image: " if images == 1 else f"this run ({images} images): ")
+    over_now = cost.balance is not None and cost.next_run + cost.pending > cost.balance
+    text.append("free" if cost.free and cost.next_run == 0 else f"{cost.next_run} Anlas",
+                style="bold red" if over_now else "bold")
+    text.append(f"\n{plan}: ")
     text.append(f"{cost.whole_queue} Anlas", style="bold red" if cost.exceeds_balance else "bold")
     if cost.pending:
-        text.append(f"\nqueued {cost.pending} Anlas")
+        text.append(f"\nalready queued: {cost.pending} Anlas")
     for note in cost.notes:
         text.append(f"\n{note}", style="italic")
     text.append("\n" + balance_line(balance))
     if cost.exceeds_budget:
-        text.append(f"\nover budget ({cost.budget})", style="bold red")
+        text.append(f"\nslot plan over budget ({cost.budget})", style="bold red")
     return text
 
 

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widgets._footer import FooterKey, FooterLabel
+
+COMPACT_BELOW = 120  # columns
+NARROW_BELOW = 100  # columns: no palette key, no group labels
 
 
 class KeyFooter(Footer):
@@ -29,22 +33,42 @@ class KeyFooter(Footer):
         self.set_reactive(Footer._bindings_ready, True)
         self._rebuild_queued = False
         self._shown: tuple[Any, ...] | None = None
+        self._narrow = False
 
     def _keys(self) -> tuple[Any, ...]:
         """What the footer would show now: the visible bindings, their state and the palette key."""
         shown = tuple((b.key, b.key_display, b.description, b.action, b.group, enabled, tooltip)
                       for _, b, enabled, tooltip in self.screen.active_bindings.values() if b.show)
-        return shown, self.show_command_palette, self.compact
+        return shown, self.show_command_palette, self.compact, self._narrow
+
+    def _fit(self, width: int) -> None:
+        """Narrower than 120 columns the keys sit closer together; narrower than 100 the palette key,
+        the group labels ("Screens") and the keys of the screen's ``FOOTER_WIDE_ONLY`` (action names)
+        are left out (F1 lists them all), so that the footer fits in 80 columns."""
+        self.set_reactive(Footer.compact, width < COMPACT_BELOW)
+        self.set_class(width < COMPACT_BELOW, "-compact", update=False)
+        self.set_reactive(Footer.show_command_palette, width >= NARROW_BELOW)
+        self._narrow = width < NARROW_BELOW
 
     def compose(self) -> ComposeResult:
+        self._fit(self.app.size.width)
         self._shown = self._keys()
+        wide_only: frozenset[str] = getattr(self.screen, "FOOTER_WIDE_ONLY", frozenset()) if self._narrow else frozenset()
         for widget in super().compose():
+            if isinstance(widget, FooterKey) and widget.action in wide_only:
+                continue
             if isinstance(widget, FooterKey):
                 # the palette key is not bound to the footer and keeps FooterKey's default
                 compact = True if widget.has_class("-command-palette") else self.compact
                 widget.set_reactive(FooterKey.compact, compact)
                 widget.set_class(compact, "-compact", update=False)
+            elif isinstance(widget, FooterLabel) and self._narrow:
+                continue
             yield widget
+
+    def on_resize(self, event: events.Resize) -> None:
+        if (event.size.width < COMPACT_BELOW, event.size.width < NARROW_BELOW) != (self.compact, self._narrow):
+            self.refresh(recompose=True)
 
     def bindings_changed(self, screen: Screen[object]) -> None:
         will_rebuild = screen.app.app_focus and self.is_attached and screen is self.screen

@@ -40,7 +40,7 @@ class JobRow(ListItem):
         with Horizontal():
             yield Static("", classes="thumb-empty")
             with Vertical():
-                yield Label(job_text(self.job), classes="job-text")
+                yield Label(job_text(self.job), classes="job-text", markup=False)
                 yield ProgressBar(total=max(1, self.job.total), show_eta=False, classes="job-bar")
 
     def on_mount(self) -> None:
@@ -71,6 +71,25 @@ class JobList(ListView):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._order: list[str] = []
+        self._next: list[Job] | None = None  # the newest job list asked for, not shown yet
+        self._syncing = False
+
+    def show_jobs(self, jobs: list[Job]) -> None:
+        """Show ``jobs``; called as often as the queue changes. One sync runs at a time and then
+        shows the newest list: a rebuild is never cancelled half-way (its rows and thumbnails
+        would be lost, and a cancelled ``clear``/``extend`` could leave the list stuck)."""
+        self._next = list(jobs)
+        if not self._syncing:
+            self._syncing = True
+            self.run_worker(self._sync_latest(), group="joblist", exit_on_error=False)
+
+    async def _sync_latest(self) -> None:
+        try:
+            while self._next is not None:
+                jobs, self._next = self._next, None
+                await self.sync_jobs(jobs)
+        finally:
+            self._syncing = False
 
     @property
     def selected_job(self) -> Job | None:

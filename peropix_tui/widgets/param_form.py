@@ -23,6 +23,8 @@ from textual.widgets import Button, Checkbox, Input, Label, Select
 from ..core.local.weights import DIALECTS
 from ..core.settings import UC_PRESETS, GenerationSettings, LoraSpec
 from ..core.slots import SEED_MAX
+from .param_jumps import jump_label
+from .plain import plain
 
 CUSTOM = "custom"
 DIALECT_DEFAULT = "default"  # the prompt dialect Select: use [local] prompt_dialect
@@ -48,6 +50,7 @@ SIZE_PRESETS: tuple[tuple[str, int, int], ...] = (
     ("SDXL", 1344, 768),
 )
 SCHEDULES = ("karras", "exponential", "polyexponential", "native")
+
 
 
 def size_key(width: int, height: int) -> str:
@@ -155,6 +158,11 @@ class ParamForm(VerticalScroll):
     ParamForm Grid { grid-size: 4; grid-columns: 11 1fr 11 1fr; grid-rows: 3; height: auto; }
     ParamForm Label { padding: 1 0 0 1; color: $text-muted; }
     ParamForm .seedbox { height: 3; }
+    ParamForm #p-seed-row { height: 3; }
+    ParamForm #p-seed-row > Label { width: 11; }
+    ParamForm #p-seed-row .seedbox { width: 1fr; layout: grid; grid-size: 3 1; grid-columns: 1fr 13 7; }
+    ParamForm #p-seed-row .seedbox Input, ParamForm #p-seed-row .seedbox Checkbox,
+    ParamForm #p-seed-row .seedbox Button { width: 100%; min-width: 0; }
     ParamForm .seedbox Input { width: 1fr; }
     ParamForm .seedbox Checkbox, ParamForm .seedbox Button { width: auto; min-width: 5; }
     ParamForm Input.-invalid { border: tall $error; }
@@ -178,11 +186,11 @@ class ParamForm(VerticalScroll):
     def compose(self) -> ComposeResult:
         s = self.settings
         with Grid():
-            yield Label("provider")
+            yield Label(jump_label("provider"))
             yield Select([("NovelAI", "nai"), ("Local SDXL", "local")], value=s.provider, allow_blank=False, id="p-provider")
-            yield Label("model", classes="nai-only")
+            yield Label(jump_label("model"), classes="nai-only")
             yield Select(model_options(), value=s.model, allow_blank=False, id="p-model", classes="nai-only")
-            yield Label("checkpoint", classes="local-only")
+            yield Label(jump_label("checkpoint"), classes="local-only")
             folders = getattr(getattr(self.app, "config", None), "paths", None)
             checkpoints = model_files(folders.checkpoints_dir if folders else "")
             self._first_checkpoint = checkpoints[0] if checkpoints else ""
@@ -193,40 +201,42 @@ class ParamForm(VerticalScroll):
                 id="p-checkpoint",
                 classes="local-only",
             )
-            yield Label("LoRAs", classes="local-only")
+            yield Label(jump_label("LoRAs"), classes="local-only")
             yield Input(format_loras(s.loras), placeholder="file.safetensors:0.8, …", id="p-loras", classes="local-only")
-            yield Label("size")
+            yield Label(jump_label("size"))
             yield Select(self._size_options(), value=size_key(s.width, s.height), allow_blank=False, id="p-size")
-            yield Label("W × H")
+            yield Label(jump_label("W × H"))
             with Horizontal(classes="seedbox"):
                 yield Input(str(s.width), type="integer", id="p-width")
                 yield Input(str(s.height), type="integer", id="p-height")
-            yield Label("steps")
+            yield Label(jump_label("steps"))
             yield Input(str(s.steps), type="integer", id="p-steps")
-            yield Label("scale")
+            yield Label(jump_label("scale"))
             yield Input(f"{s.scale:g}", type="number", id="p-scale")
-            yield Label("rescale")
+            yield Label(jump_label("rescale"))
             yield Input(f"{s.cfg_rescale:g}", type="number", id="p-cfg_rescale")
-            yield Label("images")
+            yield Label(jump_label("images"))
             yield Input(str(s.n_samples), type="integer", id="p-n_samples")
             samplers, schedules, presets = self._choices()
-            yield Label("sampler")
+            yield Label(jump_label("sampler"))
             yield Select([(x, x) for x in samplers], value=s.sampler, allow_blank=False, id="p-sampler")
-            yield Label("schedule")
+            yield Label(jump_label("schedule"))
             yield Select([(x, x) for x in schedules], value=s.noise_schedule, allow_blank=False, id="p-schedule")
-            yield Label("seed")
+        with Horizontal(id="p-seed-row"):  # a row of its own: all ten digits show
+            yield Label(jump_label("seed"))
             with Horizontal(classes="seedbox"):
                 yield Input("" if s.seed is None else str(s.seed), type="integer", placeholder="random", id="p-seed")
                 yield Checkbox("lock", s.seed is not None, id="p-seed-lock")
                 yield Button("new", id="p-seed-random", tooltip="new random seed (locks it)")
+        with Grid():
             # with [local] presets configured, quality tags and UC presets mean something locally too
             local = getattr(getattr(self.app, "config", None), "local", None)
             toggles = "" if local and (local.quality_tags or local.uc_presets) else "nai-only"
-            yield Label("UC preset", classes=toggles)
+            yield Label(jump_label("UC preset"), classes=toggles)
             yield Select([(x, x) for x in presets], value=s.uc_preset, allow_blank=False, id="p-uc_preset", classes=toggles)
-            yield Label("quality", classes=toggles)
+            yield Label(jump_label("quality"), classes=toggles)
             yield Checkbox("quality tags", s.quality, id="p-quality", classes=toggles)
-            yield Label("variety", classes="nai-only")
+            yield Label(jump_label("variety"), classes="nai-only")
             yield Checkbox("Variety+", s.variety, id="p-variety", classes="nai-only")
             yield Label("prompt syntax", classes="local-only")
             yield Select([(f"default ({self._configured_dialect()})", DIALECT_DEFAULT),
@@ -360,7 +370,7 @@ class ParamForm(VerticalScroll):
                 self._set("loras", parse_loras(event.value))
         except ValueError as e:
             event.input.add_class("-invalid")
-            event.input.tooltip = str(e)
+            event.input.tooltip = plain(e)
             return
         event.input.remove_class("-invalid")
         event.input.tooltip = None

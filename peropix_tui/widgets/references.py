@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from ..core.settings import CharacterReference, GenerationSettings, SettingsError, VibeReference
+from .plain import plain
 
 ACTIONS = (("text to image", "generate"), ("img2img", "img2img"), ("inpaint", "infill"))
 
@@ -66,10 +67,10 @@ class VibeRow(Horizontal):
     def compose(self) -> ComposeResult:
         v = self.vibe
         yield Checkbox("on", v.enabled, classes="enabled", tooltip="enabled")
-        yield Static(Path(v.path).name if v.path else "(encoding)", classes="path")
+        yield Static(Path(v.path).name if v.path else "(encoding)", classes="path", markup=False)
         yield Input(f"{v.information_extracted:g}", type="number", classes="info", tooltip="information extracted 0..1")
         yield Input(f"{v.strength:g}", type="number", classes="strength", tooltip="strength 0..1")
-        yield Static(vibe_state(v, self.model), classes="state")
+        yield Static(vibe_state(v, self.model), classes="state", markup=False)
 
 
 class ReferencesPanel(VerticalScroll):
@@ -131,7 +132,7 @@ class ReferencesPanel(VerticalScroll):
             yield Label("noise")
             yield Input(f"{s.noise:g}", type="number", id="base-noise")
             yield Label("mask")
-            yield Static(Path(s.mask).name if s.mask else "none", classes="mask", id="base-mask")
+            yield Static(Path(s.mask).name if s.mask else "none", classes="mask", id="base-mask", markup=False)
             yield Label("")
             yield Button("Paint mask (ctrl+b)", id="base-mask-edit")
 
@@ -210,7 +211,7 @@ class ReferencesPanel(VerticalScroll):
             self._apply_input(event.input, event.value.strip())
         except ValueError as e:
             event.input.add_class("-invalid")
-            event.input.tooltip = str(e)
+            event.input.tooltip = plain(e)
             return
         event.input.remove_class("-invalid")
         event.input.tooltip = None

@@ -1,9 +1,10 @@
-"""SVG snapshots of the screens this package owns, at 120x40, half-cell images, no clock/blink."""
+"""SVG snapshots of the screens this package owns, at 120x40 and 80x24, half-cell images, no clock/blink."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from peropix_tui.core import paths
@@ -14,7 +15,7 @@ from peropix_tui.core.settings import GenerationSettings
 from peropix_tui.core.slots import Slot
 from peropix_tui.core.store import GalleryStore
 
-SIZE = (120, 40)
+SIZES = pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
 
 
 def _app() -> Any:
@@ -33,22 +34,24 @@ async def _calm(pilot: Any) -> None:
     await settle(app, pilot)
 
 
-def test_settings_first_run(snap_compare: Any) -> None:
+@SIZES
+def test_settings_first_run(snap_compare: Any, size: tuple[int, int]) -> None:
     async def before(pilot: Any) -> None:
         pilot.app.screen.query_one("#output_dir").value = "~/PeroPix/outputs"
         await _calm(pilot)
 
-    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
 
 
-def test_slots_and_queue(snap_compare: Any) -> None:
+@SIZES
+def test_slots_and_queue(snap_compare: Any, size: tuple[int, int]) -> None:
     q = JobQueue(paths.state_dir() / QUEUE_FILE)
     jobs = q.add((GenerationSettings(prompt="1girl", seed=100 + i, width=832, height=1216), i, n, 0)
                  for i, n in enumerate(["smile", "angry", "cry"]))
     q.start(jobs[0].id)
     q.fail(jobs[0].id, "not enough Anlas (402)")
     app = _app()
-    app.workspace.base.prompt = "1girl, school uniform, upper body"
+    app.workspace.base.prompt = "1girl, [hat], school uniform, upper body"
     app.workspace.slots = [Slot("smile", "smile, open mouth"), Slot("angry", "angry", locked=True),
                            Slot("cry", "crying, tears", width=1024, height=1024)]
     app.workspace.repeats = 2
@@ -57,15 +60,16 @@ def test_slots_and_queue(snap_compare: Any) -> None:
         await pilot.press("f3")
         await _calm(pilot)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+    assert snap_compare(app, terminal_size=size, run_before=before)
 
 
-def test_gallery(snap_compare: Any) -> None:
+@SIZES
+def test_gallery(snap_compare: Any, size: tuple[int, int]) -> None:
     store = GalleryStore(load_config().output_dir)
     for i, colour in enumerate([(220, 80, 80), (80, 200, 120), (70, 110, 230), (230, 200, 60)]):
         im = Image.new("RGB", (64, 96), colour)
         im.paste((255, 255, 255), (16, 24, 48, 72))
-        data = write_novelai_png(im, GenerationSettings(prompt=f"1girl, pose {i}", steps=28, width=64, height=96),
+        data = write_novelai_png(im, GenerationSettings(prompt=f"1girl, [hat], pose {i}", steps=28, width=64, height=96),
                                  seed=42 + i)
         store.save_image(data, folder="emotions", slot_index=i, slot_name=f"pose{i}")
     store.close()
@@ -74,12 +78,29 @@ def test_gallery(snap_compare: Any) -> None:
         await pilot.press("f4")
         await _calm(pilot)
 
-    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
 
 
-def test_help_on_queue(snap_compare: Any) -> None:
+@SIZES
+def test_help_on_queue(snap_compare: Any, size: tuple[int, int]) -> None:
     async def before(pilot: Any) -> None:
         await pilot.press("f3", "f1")
         await _calm(pilot)
 
-    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@SIZES
+def test_quit_dialog(snap_compare: Any, size: tuple[int, int]) -> None:
+    from peropix_tui.screens.quit_confirm import QuitConfirm
+
+    app = _app()
+    app.workspace.base.prompt = "1girl"
+
+    async def before(pilot: Any) -> None:
+        await pilot.press("f2")
+        await _calm(pilot)
+        await pilot.app.push_screen(QuitConfirm(["smile #1"], nai=True))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=before)

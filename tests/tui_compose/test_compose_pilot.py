@@ -240,13 +240,18 @@ async def test_cost_meter_counts_slots_repeats_and_balance(make_app: Any) -> Non
         meter = app.screen.query_one(CostMeter)
         assert (meter.cost.next_run, meter.cost.whole_queue, meter.cost.runs) == (20, 80, 4)
         text = str(meter.render())
-        assert "next 20 Anlas" in text and "all 4 run(s) 80 Anlas" in text and "balance 60 Anlas (Tablet)" in text
+        lines = text.splitlines()
+        assert lines[:2] == ["this image: 20 Anlas", "slot plan (4 runs): 80 Anlas"], lines
+        assert "balance 60 Anlas (Tablet)" in lines
         assert meter.has_class("-over") and meter.cost.check(all_slots=True)
         app.balance = BalanceUpdated(5000, 3, True)
         app.screen.post_message(app.balance)
         await pilot.pause()
         assert meter.cost.free and meter.cost.whole_queue == 0 and not meter.has_class("-over")
-        assert "next free" in str(meter.render())
+        assert str(meter.render()).startswith("this image: free\nslot plan (4 runs): 0 Anlas")
+        app.workspace.base.n_samples = 2
+        meter.recompute()
+        assert str(meter.render()).startswith("this run (2 images): ")
 
 
 async def test_generate_posts_request_and_learns_tags(make_app: Any) -> None:

@@ -1,4 +1,4 @@
-"""SVG snapshots of the Compose screen and the mask editor (120×40, half-cell images, no blink)."""
+"""SVG snapshots of the Compose screen and the mask editor (120×40 and 80×24, half-cell images, no blink)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 from textual.widgets import Input, TextArea
 
@@ -14,7 +15,7 @@ from peropix_tui.core.slots import Slot, SlotSet
 from peropix_tui.messages import BalanceUpdated, ImageSaved
 from peropix_tui.screens.mask_editor import MaskEditorScreen
 
-SIZE = (120, 40)
+SIZES = pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
 
 
 def gradient(path: Path, w: int, h: int) -> Path:
@@ -33,7 +34,8 @@ async def no_blink(pilot: Any) -> None:
     await pilot.pause()
 
 
-def test_compose_screen(snap_compare: Any, make_app: Any, tmp_path: Path) -> None:
+@SIZES
+def test_compose_screen(snap_compare: Any, make_app: Any, tmp_path: Path, size: tuple[int, int]) -> None:
     base = GenerationSettings(
         prompt="1girl, {{cat ears}}, [[hat]], 1.3::red eyes::, __outfit__ | smile, {unclosed",
         uc="lowres, bad hands",
@@ -54,10 +56,11 @@ def test_compose_screen(snap_compare: Any, make_app: Any, tmp_path: Path) -> Non
         await no_blink(pilot)
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_mask_editor(snap_compare: Any, make_app: Any, tmp_path: Path) -> None:
+@SIZES
+def test_mask_editor(snap_compare: Any, make_app: Any, tmp_path: Path, size: tuple[int, int]) -> None:
     src = gradient(tmp_path / "base.png", 256, 384)
     app = make_app()
     app.workspace.base.image = str(src)
@@ -70,4 +73,18 @@ def test_mask_editor(snap_compare: Any, make_app: Any, tmp_path: Path) -> None:
         await pilot.press("left", "left", "left", "left")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_compose_parameters(snap_compare: Any, make_app: Any, size: tuple[int, int]) -> None:
+    """The Parameters tab: jump letters underlined, the seed on a row of its own (all ten digits)."""
+    app = make_app(workspace=SlotSet(base=GenerationSettings(prompt="1girl", seed=4294967295)))
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.press("alt+d")
+        await pilot.app.workers.wait_for_complete()
+        await no_blink(pilot)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

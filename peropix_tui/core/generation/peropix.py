@@ -12,7 +12,7 @@ from typing import Any
 
 from ..backend import GeneratedImage
 from ..jobs import Job
-from ..settings import GenerationSettings
+from ..settings import GenerationSettings, SettingsError
 
 log = logging.getLogger("peropix")
 
@@ -35,6 +35,15 @@ def build_peropix(job: Job, base_prompt: str | None = None, sent: GenerationSett
         extra["queue"] = queue_uid
     if job.kind != "generate":
         extra["kind"] = job.kind
+    done = sent if sent is not None else job.settings
+    extra.update(action=done.action, model=done.model)  # NovelAI's request_type says Img2Img for infill
+    if done.provider == "nai":
+        from ..nai.models import request_model_id
+
+        try:
+            extra["sent_model"] = request_model_id(done.model, done.action)  # e.g. the inpainting model
+        except SettingsError:
+            pass  # not a NovelAI model id: the request could not have been sent with it
     if sent is not None and sent is not job.settings:
         extra["template"] = prompt_texts(job.settings)
     if info and info.get("vibes"):

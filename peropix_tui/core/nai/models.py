@@ -191,6 +191,13 @@ def get_model(model_id: str) -> NaiModel:
     raise SettingsError("model", f"{model_id!r} is not a NovelAI image model ({known})")
 
 
+def request_model_id(model_id: str, action: str) -> str:
+    """The model id a request for ``action`` sends: the inpainting model for infill (V5 curated
+    borrows V4.5 curated's), the base model otherwise; SettingsError("model") when unknown."""
+    m = get_model(model_id)
+    return m.inpaint_id if action == "infill" else m.id
+
+
 def model_from_source(source: str) -> str | None:
     """Model id for a PNG ``Source`` chunk, e.g. ``"NovelAI Diffusion V4.5 B9F340FD"``.
 
