@@ -38,6 +38,8 @@ def read_record(path: Path) -> Any:
 
 
 def meta_text(path: Path, record: Any) -> str:
+    from ..core.metadata.record import tool_lines
+
     lines = [path.name]
     if record is None:
         return path.name + "\n\n(no generation metadata)"
@@ -45,6 +47,8 @@ def meta_text(path: Path, record: Any) -> str:
         data = record.to_json()
     except Exception:
         data = {}
+    if isinstance(data.get("tool"), dict):
+        lines += [f"{name.lower()}: {value}" for name, value in tool_lines(data["tool"])]
     for key in ("prompt", "negative", "seed", "steps", "scale", "sampler", "noise_schedule", "width",
                 "height", "model", "provider", "dialect", "checkpoint", "model_hash", "vae", "clip_skip",
                 "denoise", "hires_scale", "hires_denoise", "hires_steps", "hires_upscaler"):
@@ -55,6 +59,8 @@ def meta_text(path: Path, record: Any) -> str:
     chars = data.get("characters") or []
     for i, c in enumerate(chars):
         lines.append(f"character {i + 1}: {json.dumps(c, ensure_ascii=False)}")
+    for i, cr in enumerate(data.get("charrefs") or []):
+        lines.append(f"char ref {i + 1}: {cr['mode']}, strength {cr['strength']:g}, fidelity {cr['fidelity']:g}")
     for note in data.get("notes") or []:
         lines.append(f"note: {note}")
     return "\n".join(lines)
