@@ -440,10 +440,19 @@ def _read_exif(image: Image.Image) -> MetadataRecord:
     if graphs:  # ComfyUI animated WebP (Model/Make), save-image-extended (Make/ImageDescription)
         prompt, workflow = graphs.get("prompt"), graphs.get("workflow")
         dialect = "civitai" if _has_airs(workflow) else "comfyui"
-        recipe = dialects.read_graphs(prompt, workflow, dialect, raw, "EXIF")
+        infotext = value is not None and not value.lstrip().startswith("{") and a1111.looks_like_parameters(value)
+        graph_read = ""
+        try:
+            recipe = dialects.read_graphs(prompt, workflow, dialect, raw, "EXIF")
+            graph_read = "; read from the workflow"
+        except FieldError as e:
+            if not infotext:
+                raise
+            recipe = Recipe(dialect, raw)
+            recipe.note(f"ComfyUI graph beside the parameters not read ({e})")
         if prompt is None and image.format == "JPEG":
             recipe.note("no ComfyUI API prompt in the EXIF (savers leave it out of JPEGs whose EXIF would pass "
-                        "64 KB); read from the workflow")
+                        f"64 KB){graph_read}")
         if value is not None and value.lstrip().startswith("{"):
             obj = dialects.parse_json(value, "EXIF UserComment")
             extra = dialects.extract_from_extra_metadata(obj, raw, "EXIF UserComment") if isinstance(obj, dict) else None
@@ -451,7 +460,7 @@ def _read_exif(image: Image.Image) -> MetadataRecord:
                 recipe.dialect = "civitai"
                 _prefer(extra, recipe)
                 return extra.record()
-        elif value is not None and a1111.looks_like_parameters(value):
+        elif value is not None and infotext:
             summary = a1111.recipe_from_parameters(value, None, raw)
             summary.dialect = "comfyui-saver" if summary.dialect == "a1111" else summary.dialect
             summary.fill_from(recipe)
