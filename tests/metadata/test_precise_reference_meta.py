@@ -65,6 +65,6 @@ def test_restore_puts_the_recorded_values_on_the_images_already_chosen() -> None
         ("/mine/x.png", "character", 0.8, 0.75), ("/mine/y.png", "style", 0.5, 1.0)]
     assert warnings[0] == ("1 character reference(s) not restored, no image set for them "
                            "(character&style, strength 1, fidelity 0.4): pick the image(s), then restore again")
-    assert [cr.path for cr in into.charrefs()] == ["/mine/x.png", "/mine/y.png"] and into.charref.strength == 0.1
+    assert [(cr.path, cr.strength) for cr in into.charrefs()] == [("/mine/x.png", 0.1), ("/mine/y.png", 1.0)]
     untouched, _ = restore_settings(record, {"prompts"}, into)
     assert untouched.charrefs() == into.charrefs()

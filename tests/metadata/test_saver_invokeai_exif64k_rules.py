@@ -91,7 +91,7 @@ def test_image_saver_jpeg_without_graph_says_why() -> None:
 
 
 def test_image_saver_jpeg_with_workflow_only() -> None:
-    wf = {"nodes": [], "links": []}
+    wf: dict[str, list[Any]] = {"nodes": [], "links": []}
     r = read_metadata(exif_image("JPEG", {0x010F: "workflow:" + json.dumps(wf)}, comment=IS_TEXT.format("Euler a")))
     assert r.dialect == "comfyui-saver" and r.settings.prompt == "cat"
     assert any(n.startswith("no ComfyUI API prompt in the EXIF") for n in r.notes)

@@ -9,9 +9,8 @@ between clients).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ..nai import models, presets, request, v5text
 from ..settings import DEFAULT_MODEL, GenerationSettings

@@ -23,9 +23,9 @@ from typing import Any
 
 from PIL import Image
 
+from ..settings import CharacterReference
 from . import a1111, comfyui, dialects, exif, novelai, png, stealth
 from .fields import FieldError
-from ..settings import CharacterReference
 from .recipe import Recipe, foreign_settings
 from .record import TRACKED, MetadataRecord, NoMetadataError
 

@@ -8,7 +8,7 @@ from typing import Any
 from ..settings import CharacterReference, GenerationSettings
 
 DIALECTS: tuple[str, ...] = (
-    "novelai", "novelai-stealth", "peropix", "a1111", "sdnext", "comfyui", "comfyui-saver", "exif",
+    "novelai", "novelai-stealth", "peropix", "a1111", "sdnext", "comfyui", "comfyui-saver",
     "invokeai", "fooocus", "swarmui", "civitai", "tensorart", "stability-matrix", "easydiffusion", "drawthings", "midjourney", "json",
 )
 
