@@ -193,6 +193,8 @@ def _base_settings(args: argparse.Namespace) -> GenerationSettings:
     from ..core.metadata import read_metadata  # lazy: only for --from-image
 
     record = read_metadata(path)
+    if not record.has_recipe:  # a Director Tools result: nothing to start from
+        raise SettingsError("--from-image", f"{path}: {record.notes[0] if record.notes else 'no generation recipe'}")
     import sys
 
     for note in record.notes:

@@ -59,9 +59,26 @@ def test_augment_result_reads_as_its_tool_record_with_no_recipe(tmp_path: Path) 
 def test_augment_result_restores_nothing(tmp_path: Path) -> None:
     _, out = _emotion_result(tmp_path)
     into = GenerationSettings(prompt="mine", seed=5, steps=40)
-    got, warnings = restore_settings(read_metadata(out), {"prompts", "parameters", "size", "seed"}, into)
-    assert (got.prompt, got.seed, got.steps) == ("mine", 5, 40)
-    assert any(w.startswith("not in the image, kept as they were: ") for w in warnings)
+    got, warnings = restore_settings(read_metadata(out), {"prompts", "parameters", "size", "seed", "charrefs"}, into)
+    assert got == into  # nothing of the tool's defaults (provider, quality, …) comes in
+    assert warnings == ["made by NovelAI's emotion tool from 000_base_0000001.png: no generation recipe in this file "
+                        "(its source image has it)"]
+
+
+def test_from_image_refuses_a_tool_result_in_one_line(tmp_path: Path) -> None:
+    _, out = _emotion_result(tmp_path)
+    done = _run("generate", "--from-image", str(out), "--dry-run")
+    assert done.returncode != 0 and done.stdout == ""
+    assert done.stderr.strip().count("\n") == 0 and "no generation recipe in this file" in done.stderr, done.stderr
+
+
+def test_gallery_index_takes_no_recipe_from_a_tool_result(tmp_path: Path) -> None:
+    from peropix_tui.core.store import GalleryStore
+
+    _, out = _emotion_result(tmp_path)
+    with GalleryStore(tmp_path / "gallery", tmp_path / "g.sqlite3") as store:
+        img = store.save_image(out.read_bytes(), folder="set", slot_index=1, slot_name="happy")
+        assert (img.provider, img.model, img.seed, img.prompt or None) == (None, None, None, None)
 
 
 def test_meta_cli_shows_the_tool_in_text_and_json(tmp_path: Path) -> None:

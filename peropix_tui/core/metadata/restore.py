@@ -33,6 +33,8 @@ def restore_settings(
     if unknown:
         raise ValueError(f"unknown restore group(s): {', '.join(sorted(unknown))} (choose from {', '.join(GROUPS)})")
     src, out = record.settings, into.copy()
+    if not record.has_recipe:  # a Director Tools result: nothing to restore
+        return out, [record.notes[0] if record.notes else "no generation recipe in this image"]
     unknown = set(record.unknown())
     if "width" in unknown or "height" in unknown:
         unknown |= {"width", "height"}
