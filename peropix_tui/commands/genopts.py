@@ -186,10 +186,11 @@ def add_generation_options(p: argparse.ArgumentParser) -> None:
                           "on a GPU), later steps run faster; worth it for long slot sets")
 
 
-def _base_settings(args: argparse.Namespace) -> GenerationSettings:
+def _base_settings(args: argparse.Namespace) -> tuple[GenerationSettings, list[CharacterReference]]:
+    """The starting settings, and the Precise References the ``--from-image`` image recorded."""
     path = getattr(args, "from_image", None)
     if not path:
-        return GenerationSettings()
+        return GenerationSettings(), []
     from ..core.metadata import read_metadata  # lazy: only for --from-image
 
     record = read_metadata(path)
@@ -210,12 +211,16 @@ def _base_settings(args: argparse.Namespace) -> GenerationSettings:
             file=sys.stderr,
         )
         settings.action, settings.mask = "generate", None
-    return settings
+    if record.charrefs and not getattr(args, "charref", None):
+        listed = "; ".join(f"{r.caption()}, strength {r.strength:g}, fidelity {r.fidelity:g}" for r in record.charrefs)
+        print(f"peropix: note: {path} was made with {len(record.charrefs)} character reference(s) ({listed}); "
+              "their images are not in the metadata: pass --charref PATH for each to use them again", file=sys.stderr)
+    return settings, record.charrefs
 
 
 def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
     """Combine defaults (or the ``--from-image`` recipe) with the flags given."""
-    s = _base_settings(args)
+    s, recorded = _base_settings(args)
     direct = {
         "provider": "provider",
         "model": "model",
@@ -262,6 +267,13 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
         refs = [parse_charref(spec) for spec in specs]
         s.charref, s.extra_charrefs = refs[0][0], [r for r, _ in refs[1:]]
         explicit = {id(r): given for r, given in refs}
+        for (ref, given), old in zip(refs, recorded, strict=False):  # --from-image: the image's values, unless given
+            if "mode" not in given:
+                ref.mode, ref.style_aware = old.mode, old.style_aware
+            if "strength" not in given:
+                ref.strength = old.strength
+            if "fidelity" not in given and getattr(args, "fidelity", None) is None:
+                ref.fidelity = old.fidelity
     else:
         explicit = {}
     for ref in s.charrefs():

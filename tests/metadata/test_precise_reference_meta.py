@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
+
+from peropix_tui.cli import main
 from peropix_tui.commands.meta import format_record
 from peropix_tui.core.metadata import png, read_metadata, restore_settings, write_novelai_png
 from peropix_tui.core.settings import CharacterReference, GenerationSettings
@@ -68,3 +72,22 @@ def test_restore_puts_the_recorded_values_on_the_images_already_chosen() -> None
     assert [(cr.path, cr.strength) for cr in into.charrefs()] == [("/mine/x.png", 0.1), ("/mine/y.png", 1.0)]
     untouched, _ = restore_settings(record, {"prompts"}, into)
     assert untouched.charrefs() == into.charrefs()
+
+
+def test_from_image_gives_the_recorded_values_to_the_references_passed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    img = tmp_path / "made.png"
+    img.write_bytes(_written(REFS[:2]))
+    ref = tmp_path / "ref.png"
+    noise_image(64, 96, mode="RGB").save(ref)
+    assert main(["generate", "--from-image", str(img), "--charref", str(ref), "--charref", f"{ref}:0.3",
+                 "--dry-run", "--json"]) == 0
+    p = json.loads(capsys.readouterr().out)["parameters"]
+    assert p["director_reference_strength_values"] == [0.8, 0.3]  # the second was given on the command line
+    assert p["director_reference_secondary_strength_values"] == [0.25, 0]
+    assert [d["caption"]["base_caption"] for d in p["director_reference_descriptions"]] == ["character", "style"]
+    assert main(["generate", "--from-image", str(img), "--dry-run", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "director_reference_images" not in json.loads(captured.out)["parameters"]
+    assert ("was made with 2 character reference(s) (character, strength 0.8, fidelity 0.75; style, strength 0.5, "
+            "fidelity 1); their images are not in the metadata: pass --charref PATH for each") in captured.err
