@@ -212,7 +212,8 @@ def _base_settings(args: argparse.Namespace) -> tuple[GenerationSettings, list[C
         )
         settings.action, settings.mask = "generate", None
     if record.charrefs and not getattr(args, "charref", None):
-        listed = "; ".join(f"{r.caption()}, strength {r.strength:g}, fidelity {r.fidelity:g}" for r in record.charrefs)
+        listed = "; ".join(f"{r.mode or 'mode unknown'}, strength {r.strength:g}, fidelity {r.fidelity:g}"
+                           for r in record.charrefs)
         print(f"peropix: note: {path} was made with {len(record.charrefs)} character reference(s) ({listed}); "
               "their images are not in the metadata: pass --charref PATH for each to use them again", file=sys.stderr)
     return settings, record.charrefs
@@ -268,7 +269,7 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
         s.charref, s.extra_charrefs = refs[0][0], [r for r, _ in refs[1:]]
         explicit = {id(r): given for r, given in refs}
         for (ref, given), old in zip(refs, recorded, strict=False):  # --from-image: the image's values, unless given
-            if "mode" not in given:
+            if "mode" not in given and old.mode:
                 ref.mode, ref.style_aware = old.mode, old.style_aware
             if "strength" not in given:
                 ref.strength = old.strength

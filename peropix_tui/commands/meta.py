@@ -104,7 +104,8 @@ def format_record(data: dict[str, Any]) -> str:
         enc = "encoding stored" if v["encoding_known"] else "source image not recoverable"
         lines.append(f"{f'Vibe {i}:':<{_W}}info {v['information_extracted']:g}, strength {v['strength']:g} ({enc})")
     for i, cr in enumerate(data.get("charrefs") or [], 1):
-        lines.append(f"{f'Char ref {i}:':<{_W}}{cr['mode']}, strength {cr['strength']:g}, fidelity {cr['fidelity']:g} "
+        mode = cr["mode"] or "mode unknown"
+        lines.append(f"{f'Char ref {i}:':<{_W}}{mode}, strength {cr['strength']:g}, fidelity {cr['fidelity']:g} "
                      "(image not recoverable)")
     for lo in data.get("loras", []):
         lines.append(f"{'LoRA:':<{_W}}{lo['path']} @ {lo['weight']:g}")

@@ -60,7 +60,7 @@ def meta_text(path: Path, record: Any) -> str:
     for i, c in enumerate(chars):
         lines.append(f"character {i + 1}: {json.dumps(c, ensure_ascii=False)}")
     for i, cr in enumerate(data.get("charrefs") or []):
-        lines.append(f"char ref {i + 1}: {cr['mode']}, strength {cr['strength']:g}, fidelity {cr['fidelity']:g}")
+        lines.append(f"char ref {i + 1}: {cr['mode'] or 'mode unknown'}, strength {cr['strength']:g}, fidelity {cr['fidelity']:g}")
     for note in data.get("notes") or []:
         lines.append(f"note: {note}")
     return "\n".join(lines)

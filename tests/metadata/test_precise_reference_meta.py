@@ -57,6 +57,13 @@ def test_novelai_comment_lists_without_our_object_are_read() -> None:
     r = read_metadata(png_bytes(noise_image(), {"Software": "NovelAI", "Source": "NovelAI Diffusion V4.5 4BDE2A90",
                                                "Comment": json.dumps(comment)}))
     assert [(cr.mode, cr.strength, cr.fidelity) for cr in r.charrefs] == [("style", 0.6, 0.9), ("", 1.0, 1.0)]
+    assert r.to_json()["charrefs"][1]["mode"] is None  # the file does not say
+    into = GenerationSettings(charref=CharacterReference(path="/a.png", mode="style"),
+                              extra_charrefs=[CharacterReference(path="/b.png", mode="character", style_aware=False)])
+    got, warnings = restore_settings(r, {"charrefs"}, into)
+    assert [(cr.mode, cr.style_aware, cr.strength, cr.fidelity) for cr in got.charrefs()] == [
+        ("style", True, 0.6, 0.9), ("character", False, 1.0, 1.0)]
+    assert warnings == ["character reference image is not recoverable"]
 
 
 def test_restore_puts_the_recorded_values_on_the_images_already_chosen() -> None:

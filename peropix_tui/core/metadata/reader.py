@@ -177,11 +177,12 @@ def _charrefs(reading: novelai.CommentReading, notes: list[str]) -> list[Charact
 
 def tool_summary(tool: dict[str, Any]) -> str:
     """``made by NovelAI's emotion tool from 000_base_0000001.png`` (the file name as recorded)."""
-    name = tool.get("name") if isinstance(tool.get("name"), str) else "an unnamed"
+    name = tool.get("name")
     source = tool.get("source")
     file = source.get("file") if isinstance(source, dict) else None
     where = f" from {file}" if isinstance(file, str) and file else ""
-    return f"made by NovelAI's {name} tool{where}"
+    made = f"NovelAI's {name} tool" if isinstance(name, str) and name else "a NovelAI tool"
+    return f"made by {made}{where}"
 
 
 def _tool_only_record(comment: dict[str, Any], text: dict[str, str], dialect: str, raw: dict[str, Any] | None,

@@ -66,7 +66,7 @@ class MetadataRecord:
     # False: the file records no generation (a Director Tools result); every recipe key is unknown
     has_recipe: bool = True
     # Precise References as recorded (mode, strength, fidelity); their images are never in the file,
-    # so ``path`` is empty
+    # so ``path`` is empty; ``mode`` is empty when the file does not say it
     charrefs: list[CharacterReference] = field(default_factory=list)
 
     def unknown(self) -> list[str]:
@@ -139,7 +139,7 @@ class MetadataRecord:
         out.setdefault("hires_scale", s.hires_scale)
         out.setdefault("hires_denoise", s.hires_denoise if s.hires_scale else None)
         out["charrefs"] = [
-            {"mode": cr.caption(), "strength": cr.strength, "fidelity": cr.fidelity, "image_known": False}
+            {"mode": cr.mode or None, "strength": cr.strength, "fidelity": cr.fidelity, "image_known": False}
             for cr in self.charrefs
         ]
         if not self.has_recipe:

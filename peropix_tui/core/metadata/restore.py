@@ -72,15 +72,17 @@ def _restore_charrefs(record: MetadataRecord, out: GenerationSettings) -> list[s
     (reference images are never in the metadata): reference i takes recorded reference i; the
     references the image had become the list; recorded ones without an image are left out, said."""
     have = out.charrefs()
-    restored = [
-        dataclasses.replace(have[i], mode=ref.mode, style_aware=ref.style_aware, strength=ref.strength,
-                            fidelity=ref.fidelity)
-        for i, ref in enumerate(record.charrefs[: len(have)])
-    ]
+    restored = []
+    for mine, ref in zip(have, record.charrefs, strict=False):
+        new = dataclasses.replace(mine, strength=ref.strength, fidelity=ref.fidelity)
+        if ref.mode:  # a mode the file does not say leaves the one chosen
+            new.mode, new.style_aware = ref.mode, ref.style_aware
+        restored.append(new)
     out.charref, out.extra_charrefs = (restored[0] if restored else None), restored[1:]
     missing = record.charrefs[len(have):]
     if not missing:
         return []
-    listed = "; ".join(f"{ref.caption()}, strength {ref.strength:g}, fidelity {ref.fidelity:g}" for ref in missing)
+    listed = "; ".join(f"{ref.mode or 'mode unknown'}, strength {ref.strength:g}, fidelity {ref.fidelity:g}"
+                       for ref in missing)
     return [f"{len(missing)} character reference(s) not restored, no image set for them ({listed}): "
             "pick the image(s), then restore again"]
