@@ -199,13 +199,16 @@ def add_generation_options(p: argparse.ArgumentParser) -> None:
     cf.add_argument("--clip-skip", type=int, metavar="N", help="CLIPSetLastLayer at -N (2 = penultimate layer)")
 
 
-def _base_settings(args: argparse.Namespace) -> GenerationSettings:
+def _base_settings(args: argparse.Namespace) -> tuple[GenerationSettings, list[CharacterReference]]:
+    """The starting settings, and the Precise References the ``--from-image`` image recorded."""
     path = getattr(args, "from_image", None)
     if not path:
-        return GenerationSettings()
+        return GenerationSettings(), []
     from ..core.metadata import read_metadata  # lazy: only for --from-image
 
     record = read_metadata(path)
+    if not record.has_recipe:  # a Director Tools result: nothing to start from
+        raise SettingsError("--from-image", f"{path}: {record.notes[0] if record.notes else 'no generation recipe'}")
     import sys
 
     for note in record.notes:
@@ -221,12 +224,17 @@ def _base_settings(args: argparse.Namespace) -> GenerationSettings:
             file=sys.stderr,
         )
         settings.action, settings.mask = "generate", None
-    return settings
+    if record.charrefs and not getattr(args, "charref", None):
+        listed = "; ".join(f"{r.mode or 'mode unknown'}, strength {r.strength:g}, fidelity {r.fidelity:g}"
+                           for r in record.charrefs)
+        print(f"peropix: note: {path} was made with {len(record.charrefs)} character reference(s) ({listed}); "
+              "their images are not in the metadata: pass --charref PATH for each to use them again", file=sys.stderr)
+    return settings, record.charrefs
 
 
 def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
     """Combine defaults (or the ``--from-image`` recipe) with the flags given."""
-    s = _base_settings(args)
+    s, recorded = _base_settings(args)
     direct = {
         "provider": "provider",
         "model": "model",
@@ -277,6 +285,13 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
         refs = [parse_charref(spec) for spec in specs]
         s.charref, s.extra_charrefs = refs[0][0], [r for r, _ in refs[1:]]
         explicit = {id(r): given for r, given in refs}
+        for (ref, given), old in zip(refs, recorded, strict=False):  # --from-image: the image's values, unless given
+            if "mode" not in given and old.mode:
+                ref.mode, ref.style_aware = old.mode, old.style_aware
+            if "strength" not in given:
+                ref.strength = old.strength
+            if "fidelity" not in given and getattr(args, "fidelity", None) is None:
+                ref.fidelity = old.fidelity
     else:
         explicit = {}
     for ref in s.charrefs():

@@ -76,12 +76,18 @@ _NAI_ONLY = ("quality", "uc_preset", "variety", "smea", "smea_dyn")
 
 
 def format_record(data: dict[str, Any]) -> str:
-    """The record as aligned ``Label: value`` lines (characters, vibes, LoRAs and notes listed)."""
+    """The record as aligned ``Label: value`` lines (characters, vibes, LoRAs, the tool and notes listed)."""
+    from ..core.metadata.record import tool_lines
+
     lines = []
     hidden = _NAI_ONLY if data["provider"] == "local" else ()
     for key, label in _ORDER:
         if key in data and data[key] not in (None, "") and key not in hidden:
             lines.append(f"{label + ':':<{_W}}{data[key]}")
+        if key == "dialect" and data.get("container") not in (None, "png"):
+            lines.append(f"{'Stored in:':<{_W}}{data['container']}")
+        if key == "dialect" and isinstance(data.get("tool"), dict):
+            lines += [f"{name + ':':<{_W}}{value}" for name, value in tool_lines(data["tool"])]
         if key == "model" and data.get("width") is not None and data.get("height") is not None:
             lines.append(f"{'Size:':<{_W}}{data['width']}x{data['height']}")
     if data.get("full_prompt") and data["full_prompt"] != data["prompt"]:
@@ -97,8 +103,13 @@ def format_record(data: dict[str, Any]) -> str:
     for i, v in enumerate(data["vibes"], 1):
         enc = "encoding stored" if v["encoding_known"] else "source image not recoverable"
         lines.append(f"{f'Vibe {i}:':<{_W}}info {v['information_extracted']:g}, strength {v['strength']:g} ({enc})")
+    for i, cr in enumerate(data.get("charrefs") or [], 1):
+        mode = cr["mode"] or "mode unknown"
+        lines.append(f"{f'Char ref {i}:':<{_W}}{mode}, strength {cr['strength']:g}, fidelity {cr['fidelity']:g} "
+                     "(image not recoverable)")
     for lo in data.get("loras", []):
         lines.append(f"{'LoRA:':<{_W}}{lo['path']} @ {lo['weight']:g}")
     for note in data.get("notes", []):
         lines.append(f"{'Note:':<{_W}}{note}")
     return "\n".join(lines)
+

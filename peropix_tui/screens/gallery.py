@@ -41,6 +41,8 @@ def read_record(path: Path) -> Any:
 
 
 def meta_text(path: Path, record: Any) -> str:
+    from ..core.metadata.record import tool_lines
+
     lines = [path.name]
     if record is None:
         return path.name + "\n\n(no generation metadata)"
@@ -49,6 +51,8 @@ def meta_text(path: Path, record: Any) -> str:
     except Exception:
         data = {}
     sent_model = (data.get("peropix") or {}).get("sent_model")
+    if isinstance(data.get("tool"), dict):
+        lines += [f"{name.lower()}: {value}" for name, value in tool_lines(data["tool"])]
     for key in ("prompt", "negative", "seed", "steps", "scale", "sampler", "noise_schedule", "width",
                 "height", "action", "model", "provider", "dialect", "checkpoint", "model_hash", "vae",
                 "clip_skip", "denoise", "hires_scale", "hires_denoise", "hires_steps", "hires_upscaler"):
@@ -61,6 +65,8 @@ def meta_text(path: Path, record: Any) -> str:
     chars = data.get("characters") or []
     for i, c in enumerate(chars):
         lines.append(f"character {i + 1}: {json.dumps(c, ensure_ascii=False)}")
+    for i, cr in enumerate(data.get("charrefs") or []):
+        lines.append(f"char ref {i + 1}: {cr['mode'] or 'mode unknown'}, strength {cr['strength']:g}, fidelity {cr['fidelity']:g}")
     for note in data.get("notes") or []:
         lines.append(f"note: {note}")
     return "\n".join(lines)

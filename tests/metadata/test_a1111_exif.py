@@ -85,7 +85,7 @@ def _save(fmt: str, exif: Image.Exif, **kw: object) -> bytes:
 @pytest.mark.parametrize("fmt", ["WEBP", "JPEG"])
 def test_exif_user_comment_with_a1111_text(fmt: str) -> None:
     r = read_metadata(_save(fmt, user_comment_exif(FORGE_TEXT)))
-    assert r.dialect == "exif"
+    assert (r.dialect, r.container) == ("a1111", "exif")
     assert r.settings == settings_from_parameters(FORGE_TEXT)[0]
 
 
@@ -94,7 +94,7 @@ def test_exif_user_comment_with_our_text_map(fmt: str) -> None:
     s = local_settings()
     chunks = text_chunks(s, seed=42)
     r = read_metadata(_save(fmt, user_comment_exif(json.dumps(chunks))))
-    assert r.dialect == "exif" and r.peropix is not None
+    assert (r.dialect, r.container) == ("peropix", "exif") and r.peropix is not None
     assert r.settings == s
 
 

@@ -51,4 +51,4 @@ def test_user_comment_misplaced_in_ifd0() -> None:
     buf = io.BytesIO()
     noise_image(16, 16, mode="RGB").save(buf, "WEBP", exif=exif)
     r = read_metadata(buf.getvalue())
-    assert (r.dialect, r.settings.prompt, r.settings.seed, r.settings.steps) == ("exif", "cat", 4, 9)
+    assert (r.dialect, r.container, r.settings.prompt, r.settings.seed, r.settings.steps) == ("json", "exif", "cat", 4, 9)

@@ -217,6 +217,7 @@ def recipe_from_parameters(text: str, dialect: str | None = None, raw: dict[str,
     r.put("noise_schedule", "native")  # absent Schedule type = Automatic (A1111's rule)
     r.sampler(p.get("Sampler"), p.where("Sampler"))
     r.schedule(p.get("Schedule type", "Scheduler"), p.where("Schedule type"))
+    _dropped_scheduler(p, r)
     size = p.get("Size")
     if size is not None:
         m = _SIZE.match(size)
@@ -236,6 +237,24 @@ def recipe_from_parameters(text: str, dialect: str | None = None, raw: dict[str,
     _hires(p, r)
     _loras_without_tags(p, r)
     return r
+
+
+def _dropped_scheduler(p: Pairs, r: Recipe) -> None:
+    """ComfyUI Image Saver writes a mapped sampler as its bare A1111 label and drops the scheduler
+    unless it is karras or exponential (euler + simple -> ``Euler``): the schedule is unknown there.
+    The ``sampler_scheduler`` names of other savers (no suffix = normal) keep A1111's reading."""
+    sampler = p.get("Sampler")
+    if r.dialect != "comfyui-saver" or sampler is None or p.get("Schedule type", "Scheduler") is not None:
+        return
+    label = " ".join(sampler.split())
+    if label.lower() not in _SAMPLER_LABELS or label == label.lower():
+        return  # a schedule in the name, or a ComfyUI name
+    r.known.discard("noise_schedule")
+    r.note(f"scheduler unknown: ComfyUI Image Saver writes {label!r} for every scheduler but karras and "
+           "exponential")
+
+
+_SAMPLER_LABELS = frozenset(label.lower() for label in vocab.A1111_SAMPLERS)
 
 
 def _int_or_none(v: str | None, where: str) -> int | None:

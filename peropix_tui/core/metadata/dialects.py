@@ -9,6 +9,7 @@ only NovelAI writes, so a diffusers-style ``{"prompt": …}`` is never taken for
 from __future__ import annotations
 
 import json
+import math
 import re
 import shlex
 from typing import Any
@@ -292,15 +293,67 @@ def read_invokeai(meta: dict[str, Any], raw: dict[str, Any], where: str) -> Reci
             name = (m.get("name") or m.get("model_name") or m.get("key")) if isinstance(m, dict) else None
             if isinstance(name, str):
                 r.lora(name, lo.get("weight"), f"{where}.loras[{i}].weight")
-    if meta.get("hrf_enabled") is True:
+    hrf_size = meta.get("hrf_width") not in (None, "") and meta.get("hrf_height") not in (None, "")
+    if meta.get("hrf_enabled") is True or (hrf_size and meta.get("hrf_enabled") is not False):
         r.put_extra("hires_upscaler", meta.get("hrf_method"))
         if meta.get("hrf_strength") is not None:
             r.denoise(meta["hrf_strength"], f"{where}.hrf_strength", hires=True)
-        r.note("InvokeAI high-resolution fix: its scale is not in the metadata")
+        _invokeai_hires_size(meta, model, r, where)
     elif meta.get("strength") is not None:
         r.denoise(meta["strength"], f"{where}.strength", hires=False)
     r.put_extra("app", meta.get("app_version"))
     return r
+
+
+# InvokeAI's "optimal dimension" per base model (its first pass for the high-resolution fix)
+_INVOKE_OPTIMAL = {"sd-1": 512, "sd-2": 768, "sdxl": 1024, "sdxl-refiner": 1024, "sd-3": 1024, "flux": 1024}
+
+
+def invokeai_first_pass(optimal: int, width: int, height: int) -> tuple[int, int]:
+    """The first-pass size InvokeAI (3.4+) picks for its high-resolution fix at output ``width`` x
+    ``height``: the model's area at the output's aspect, each side at least half the optimal
+    dimension, at most the output's, rounded down to a multiple of 8."""
+    aspect = width / height
+    least, area = optimal // 2, optimal * optimal
+    if aspect > 1.0:
+        h = max(least, math.sqrt(area / aspect))
+        w = h * aspect
+    else:
+        w = max(least, math.sqrt(area * aspect))
+        h = w / aspect
+    return _down8(min(width, w)), _down8(min(height, h))
+
+
+def _down8(x: float) -> int:
+    return int(math.floor(x)) // 8 * 8
+
+
+def _invokeai_hires_size(meta: dict[str, Any], model: Any, r: Recipe, where: str) -> None:
+    """Metadata width/height are InvokeAI's output size; ours are the first pass, scaled by ``hires_scale``.
+
+    3.2/3.3 recorded the first pass as ``hrf_width`` / ``hrf_height``; later versions compute it from
+    the base model (:func:`invokeai_first_pass`), so that needs ``model.base``.
+    """
+    if "width" not in r.known:
+        r.note("InvokeAI high-resolution fix: the output size is not in the metadata, so its scale is unknown")
+        return
+    out_w, out_h = r.s.width, r.s.height
+    if meta.get("hrf_width") not in (None, "") and meta.get("hrf_height") not in (None, ""):
+        first = (as_int(meta["hrf_width"], f"{where}.hrf_width"), as_int(meta["hrf_height"], f"{where}.hrf_height"))
+        how = "first pass from hrf_width/hrf_height"
+    else:
+        base = model.get("base") if isinstance(model, dict) else None
+        optimal = _INVOKE_OPTIMAL.get(base) if isinstance(base, str) else None
+        if optimal is None:
+            r.note("InvokeAI high-resolution fix: the model's base is not in the metadata, so its scale is unknown")
+            return
+        first = invokeai_first_pass(optimal, out_w, out_h)
+        how = f"first pass computed as InvokeAI does for base {base}"
+    if first[0] <= 0 or first[1] <= 0:
+        raise FieldError(f"{where}.hrf_width: the first pass {first[0]}x{first[1]} is not a size")
+    r.size(first[0], first[1], where)
+    r.s.hires_scale = round(out_w / first[0], 4)
+    r.note(f"InvokeAI high-resolution fix: {first[0]}x{first[1]} upscaled to {out_w}x{out_h} ({how})")
 
 
 def read_invokeai_graph(graph: dict[str, Any], raw: dict[str, Any], where: str) -> Recipe:

@@ -9,9 +9,10 @@ between clients).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..nai import models, presets, request
+from ..nai import models, presets, request, v5text
 from ..settings import DEFAULT_MODEL, GenerationSettings
 
 
@@ -37,14 +38,29 @@ class UserPrompt:
     transparent: bool = False
 
 
-def user_prompt(full: str, model: str, notes: list[str]) -> UserPrompt:
-    """Undo :func:`final_prompt`: quality suffix, then (V4+) the furry prefix, then (V5) a trailing
-    transparency tag (which :func:`final_prompt` puts back, so the prompt sent is the same)."""
+def user_prompt(full: str, model: str, notes: list[str], characters: Sequence[str] = ()) -> UserPrompt:
+    """Undo :func:`final_prompt`: (V5) the composed ``, teXt: …`` block, the quality suffix, then (V4+)
+    the furry prefix, then (V5) a trailing transparency tag (which :func:`final_prompt` puts back, so
+    the prompt sent is the same).
+
+    The ``teXt:`` block is taken off only when composing it again from the recovered prompt and the
+    enabled ``characters`` gives exactly the block found; otherwise it is part of what the user wrote.
+    """
     try:
         m = models.get_model(model)
     except ValueError:  # SettingsError: an older model without preset texts
         _note(notes, f"no quality-tag texts known for {model}; prompt kept as written")
         return UserPrompt(full)
+    if m.family == "v5":
+        at = full.rfind(v5text.TEXT_MARK)
+        if at >= 0:
+            head = _user_prompt(full[:at], m)
+            if v5text.text_suffix(head.prompt, characters) == full[at:]:
+                return head
+    return _user_prompt(full, m)
+
+
+def _user_prompt(full: str, m: models.NaiModel) -> UserPrompt:
     text = presets.strip_quality(full, m.id)
     out = UserPrompt(text, quality=text != full)
     if m.v4_prompt:

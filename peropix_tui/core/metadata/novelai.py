@@ -12,7 +12,9 @@ import json
 from typing import Any
 
 from ..settings import (
+    CHARREF_MODES,
     CharacterPrompt,
+    CharacterReference,
     GenerationSettings,
     LoraSpec,
     VibeReference,
@@ -91,10 +93,10 @@ class CommentReading:
 
     def _settings(self) -> GenerationSettings:
         s = GenerationSettings(provider=self.provider(), model=self.model())
+        s.characters = self._characters()
         self._prompts(s)
         self._parameters(s)
         self._action(s)
-        s.characters = self._characters()
         s.vibes = self._vibes()
         self._local(s)
         self._references_notes()
@@ -102,7 +104,8 @@ class CommentReading:
 
     def _prompts(self, s: GenerationSettings) -> None:
         if s.provider == "nai":
-            user = naitext.user_prompt(self.full_prompt, s.model, self.notes)
+            chars = [c.prompt for c in s.characters if c.enabled]
+            user = naitext.user_prompt(self.full_prompt, s.model, self.notes, chars)
             s.prompt, s.quality, s.furry, s.transparent = user.prompt, user.quality, user.furry, user.transparent
             s.uc_preset, s.uc = naitext.user_negative(self.full_negative, s.model, self.notes, self.full_prompt)
             return
@@ -198,11 +201,55 @@ class CommentReading:
             for lo in pp.objs("loras")
         ]
 
+    def charrefs(self) -> list[CharacterReference]:
+        """The Precise References recorded (mode, strength, fidelity; the images are never in the file).
+
+        Our ``peropix.charrefs`` first; else NovelAI's Comment lists (``director_reference_strengths`` /
+        ``_secondary_strengths``, or the request's ``_values`` names) and any ``descriptions``.
+        """
+        ours = self.pp.objs("charrefs") if self.pp else []
+        if ours:
+            refs = []
+            for ref in ours:
+                mode = ref.get_str("mode") or ""
+                if mode not in CHARREF_MODES:
+                    raise FieldError(f"{ref.where}.mode: {mode!r} is not one of {', '.join(CHARREF_MODES)}")
+                refs.append(_charref(mode, ref.get_float("strength"), ref.get_float("fidelity")))
+            return refs
+        strengths = self.c.floats("director_reference_strengths") or self.c.floats("director_reference_strength_values")
+        secondary = self.c.floats("director_reference_secondary_strengths") or self.c.floats(
+            "director_reference_secondary_strength_values")
+        modes = [_description_mode(d) for d in self.c.objs("director_reference_descriptions")]
+        count = max(len(strengths), len(secondary), len(modes))
+        return [
+            _charref(
+                modes[i] if i < len(modes) else "",
+                strengths[i] if i < len(strengths) else None,
+                round(1.0 - secondary[i], 2) if i < len(secondary) else None,
+            )
+            for i in range(count)
+        ]
+
     def _references_notes(self) -> None:
         if any(self.c.has(k) for k in ("director_reference_strengths", "director_reference_strength_values")):
             self.notes.append("character reference image is not recoverable")
         if self.c.has("reference_strength_multiple") and not self.c.has("reference_image_multiple"):
             self.notes.append("vibe source images are not recoverable")
+
+
+def _charref(mode: str, strength: float | None, fidelity: float | None) -> CharacterReference:
+    ref = CharacterReference(path="", mode=mode, style_aware=mode != "character")
+    if strength is not None:
+        ref.strength = strength
+    if fidelity is not None:
+        ref.fidelity = fidelity
+    return ref
+
+
+def _description_mode(d: Fields) -> str:
+    cap = d.obj("caption")
+    mode = cap.get_str("base_caption") if cap else None
+    return mode if mode in CHARREF_MODES else ""
 
 
 def _or(v: Any, default: Any) -> Any:
@@ -268,6 +315,9 @@ def peropix_object(s: GenerationSettings, extra: dict[str, Any] | None = None) -
             hires_denoise=s.hires_denoise,
             prompt_dialect=s.prompt_dialect,
         )
+    refs = s.charrefs()
+    if refs:
+        obj["charrefs"] = [{"mode": cr.caption(), "strength": cr.strength, "fidelity": cr.fidelity} for cr in refs]
     if extra:
         obj.update(extra)
     return obj
@@ -324,8 +374,10 @@ def build_comment(s: GenerationSettings, *, seed: int, peropix: dict[str, Any] |
         c["reference_strength_multiple"] = [v.strength for v in vibes]
         if all(v.encoding for v in vibes):
             c["reference_image_multiple"] = [v.encoding for v in vibes]
-    if s.charref is not None:
-        c["director_reference_strengths"] = [as_float(s.charref.strength, "charref.strength")]
-        c["director_reference_secondary_strengths"] = [round(1.0 - s.charref.fidelity, 2)]
+    refs = s.charrefs()
+    if refs:  # NovelAI's Comment names (not the request's ``_values``); one entry per reference
+        c["director_reference_strengths"] = [as_float(cr.strength, f"charref[{i}].strength") for i, cr in enumerate(refs)]
+        c["director_reference_secondary_strengths"] = [
+            round(1.0 - as_float(cr.fidelity, f"charref[{i}].fidelity"), 2) for i, cr in enumerate(refs)]
     c["peropix"] = peropix_object(s, peropix)
     return c

@@ -23,9 +23,10 @@ from typing import Any
 
 from PIL import Image
 
+from ..settings import CharacterReference
 from . import a1111, comfyui, dialects, exif, novelai, png, stealth
 from .fields import FieldError
-from .recipe import Recipe
+from .recipe import Recipe, foreign_settings
 from .record import TRACKED, MetadataRecord, NoMetadataError
 
 log = logging.getLogger(__name__)
@@ -83,33 +84,36 @@ def _read_quiet(data: bytes) -> MetadataRecord:
     damage: str | None = None
     if png.is_png(data):
         text, damage = png.read_text_tolerant(data)
-        steps: list[Callable[[], MetadataRecord]] = [
-            lambda: _from_invokeai(text),
-            lambda: _from_stability_matrix(text),
-            lambda: _from_tensorart(text),
-            lambda: _from_comment(text),
-            lambda: _from_parameters(text),
-            lambda: _from_comfy(text),
-            lambda: _from_easydiffusion_chunks(text),
-            lambda: _from_xmp(text.get("XML:com.adobe.xmp")),
-            lambda: _from_midjourney(text),
+        steps: list[tuple[str, Callable[[], MetadataRecord]]] = [
+            ("png", lambda: _from_invokeai(text)),
+            ("png", lambda: _from_stability_matrix(text)),
+            ("png", lambda: _from_tensorart(text)),
+            ("png", lambda: _from_comment(text)),
+            ("png", lambda: _from_parameters(text)),
+            ("png", lambda: _from_comfy(text)),
+            ("png", lambda: _from_easydiffusion_chunks(text)),
+            ("xmp", lambda: _from_xmp(text.get("XML:com.adobe.xmp"))),
+            ("png", lambda: _from_midjourney(text)),
         ]
         if damage is None:
-            steps += [lambda: _from_stealth(data), lambda: _from_exif(data)]
+            steps += [("stealth", lambda: _from_stealth(data)), ("exif", lambda: _from_exif(data))]
     else:
         try:
             _open_image(data)
         except _Skip:
             raise NoMetadataError("not a PNG, WebP or JPEG image (unrecognised format)") from None
-        steps = [lambda: _from_stealth(data), lambda: _from_exif(data), lambda: _from_xmp(_image_xmp(data))]
+        steps = [("stealth", lambda: _from_stealth(data)), ("exif", lambda: _from_exif(data)),
+                 ("xmp", lambda: _from_xmp(_image_xmp(data)))]
     reasons: list[str] = []
-    for step in steps:
+    for container, step in steps:
         try:
             record = step()
         except (_Skip, FieldError, stealth.StealthError, exif.ExifError, png.PngFormatError) as e:
             if str(e) not in reasons:
                 reasons.append(str(e))
             continue
+        if record.container is None:
+            record.container = container
         if damage is not None:
             record.notes.append(f"image data is damaged ({damage}); metadata read from the chunks before it")
             record.raw["damage"] = damage
@@ -128,11 +132,17 @@ def _from_comment(text: dict[str, str], dialect: str = "novelai", raw: dict[str,
 
 
 def _novelai_record(comment: dict[str, Any], text: dict[str, str], dialect: str, raw: dict[str, Any] | None) -> MetadataRecord:
-    reading = novelai.CommentReading(comment, text)
-    settings = reading.settings()
     peropix = comment.get("peropix") if isinstance(comment.get("peropix"), dict) else None
     if peropix is not None and dialect == "novelai":
         dialect = "peropix"
+    tool = peropix.get("tool") if peropix is not None and isinstance(peropix.get("tool"), dict) else None
+    try:
+        reading = novelai.CommentReading(comment, text)
+    except FieldError:
+        if tool is None:
+            raise
+        return _tool_only_record(comment, text, dialect, raw, peropix, tool)
+    settings = reading.settings()
     missing = {name for name, key in _NAI_FIELDS.items() if comment.get(key) is None}
     if any(n.startswith("model unknown") for n in reading.notes):
         missing.add("model")
@@ -141,6 +151,8 @@ def _novelai_record(comment: dict[str, Any], text: dict[str, str], dialect: str,
     notes = list(reading.notes)
     if missing - {"seed"}:
         notes.append(f"not in the file: {', '.join(sorted(m for m in missing if m != 'seed'))}")
+    if tool is not None:
+        notes.append(f"{tool_summary(tool)}; the recipe shown is the one its source image carried")
     return MetadataRecord(
         dialect=dialect,
         settings=settings,
@@ -150,6 +162,41 @@ def _novelai_record(comment: dict[str, Any], text: dict[str, str], dialect: str,
         full_negative=reading.full_negative,
         notes=notes,
         known=None if not missing else frozenset(set(TRACKED) - missing),
+        tool=tool,
+        charrefs=_charrefs(reading, notes),
+    )
+
+
+def _charrefs(reading: novelai.CommentReading, notes: list[str]) -> list[CharacterReference]:
+    try:
+        return reading.charrefs()
+    except FieldError as e:
+        notes.append(f"character reference settings not read ({e})")
+        return []
+
+
+def tool_summary(tool: dict[str, Any]) -> str:
+    """``made by NovelAI's emotion tool from 000_base_0000001.png`` (the file name as recorded)."""
+    name = tool.get("name")
+    source = tool.get("source")
+    file = source.get("file") if isinstance(source, dict) else None
+    where = f" from {file}" if isinstance(file, str) and file else ""
+    made = f"NovelAI's {name} tool" if isinstance(name, str) and name else "a NovelAI tool"
+    return f"made by {made}{where}"
+
+
+def _tool_only_record(comment: dict[str, Any], text: dict[str, str], dialect: str, raw: dict[str, Any] | None,
+                      peropix: dict[str, Any] | None, tool: dict[str, Any]) -> MetadataRecord:
+    """A Director Tools result: the tool record, and no generation recipe (every recipe field unknown)."""
+    return MetadataRecord(
+        dialect=dialect,
+        settings=foreign_settings(),
+        raw={**(raw or {}), "text": text, "comment": comment},
+        peropix=peropix,
+        notes=[f"{tool_summary(tool)}: no generation recipe in this file (its source image has it)"],
+        known=frozenset(),
+        tool=tool,
+        has_recipe=False,
     )
 
 
@@ -213,8 +260,13 @@ def _from_stealth_payload(mode: str, payload: bytes) -> MetadataRecord:
     raise _Skip(f"stealth ({mode}) payload is neither JSON nor A1111 parameters")
 
 
-def _from_text_map(chunks: dict[str, Any], dialect: str, raw: dict[str, Any]) -> MetadataRecord:
-    """A JSON map of text chunks (stealth, EXIF) or a bare Comment object, or another tool's JSON."""
+def _from_text_map(chunks: dict[str, Any], dialect: str, raw: dict[str, Any], where: str | None = None) -> MetadataRecord:
+    """A JSON map of text chunks (stealth, EXIF) or a bare Comment object, or another tool's JSON.
+
+    ``dialect`` names NovelAI-style content (``novelai``, ``novelai-stealth``); other JSON is named
+    by its own dialect. ``where`` names the carrier in messages (default: ``dialect``).
+    """
+    where = where or dialect
     comment = chunks.get("Comment")
     if isinstance(comment, dict):
         text = {k: v for k, v in chunks.items() if isinstance(v, str)}
@@ -226,13 +278,10 @@ def _from_text_map(chunks: dict[str, Any], dialect: str, raw: dict[str, Any]) ->
     if kind == "novelai":
         return _novelai_record(chunks, {}, dialect, raw)
     if kind is not None:
-        recipe = dialects.read_json(chunks, kind, raw, dialect)
-        if kind == "json" and dialect == "exif":
-            recipe.dialect = "exif"  # plain JSON in a UserComment: named by its carrier, as A1111 text there is
-        return recipe.record()
+        return dialects.read_json(chunks, kind, raw, where).record()
     if dialects.is_graph(chunks):
         return _graph_record(chunks, None, "comfyui", raw, "graph")
-    raise _Skip(f"{dialect}: JSON has no Comment or prompt")
+    raise _Skip(f"{where}: JSON has no Comment or prompt")
 
 
 def _graph_record(prompt: Any, workflow: Any, dialect: str, raw: dict[str, Any], where: str) -> MetadataRecord:
@@ -357,8 +406,32 @@ def _from_tensorart(text: dict[str, str]) -> MetadataRecord:
 _GRAPH_PREFIX = re.compile(r"^\s*(prompt|workflow)\s*:\s*", re.IGNORECASE)
 
 
+# a JPEG APP1 segment holds at most 65,533 bytes ("Exif\0\0" header included): a block this close
+# to that size was most likely cut there by its writer
+_JPEG_EXIF_MAX = 65533
+_JPEG_EXIF_FULL = _JPEG_EXIF_MAX - 64
+
+
 def _from_exif(data: bytes) -> MetadataRecord:
     image = _open_image(data)
+    block = image.info.get("exif") if image.format == "JPEG" else None
+    full = isinstance(block, bytes) and len(block) >= _JPEG_EXIF_FULL
+    try:
+        record = _read_exif(image)
+    except (_Skip, FieldError, exif.ExifError) as e:
+        if not full:
+            raise
+        assert isinstance(block, bytes)
+        raise exif.ExifError(
+            f"EXIF is cut off: the block fills the JPEG 64 KB segment ({len(block)} bytes), so its writer "
+            f"truncated it ({e})") from None
+    if full:
+        assert isinstance(block, bytes)
+        record.notes.append(f"the EXIF block fills the JPEG 64 KB segment ({len(block)} bytes): its text may be cut off")
+    return record
+
+
+def _read_exif(image: Image.Image) -> MetadataRecord:
     fields = exif.read_fields(image)
     raw: dict[str, Any] = {"exif": fields}
     graphs = _exif_graphs(fields)
@@ -368,7 +441,19 @@ def _from_exif(data: bytes) -> MetadataRecord:
     if graphs:  # ComfyUI animated WebP (Model/Make), save-image-extended (Make/ImageDescription)
         prompt, workflow = graphs.get("prompt"), graphs.get("workflow")
         dialect = "civitai" if _has_airs(workflow) else "comfyui"
-        recipe = dialects.read_graphs(prompt, workflow, dialect, raw, "EXIF")
+        infotext = value is not None and not value.lstrip().startswith("{") and a1111.looks_like_parameters(value)
+        graph_read = ""
+        try:
+            recipe = dialects.read_graphs(prompt, workflow, dialect, raw, "EXIF")
+            graph_read = "; read from the workflow"
+        except FieldError as e:
+            if not infotext:
+                raise
+            recipe = Recipe(dialect, raw)
+            recipe.note(f"ComfyUI graph beside the parameters not read ({e})")
+        if prompt is None and image.format == "JPEG":
+            recipe.note("no ComfyUI API prompt in the EXIF (savers leave it out of JPEGs whose EXIF would pass "
+                        f"64 KB){graph_read}")
         if value is not None and value.lstrip().startswith("{"):
             obj = dialects.parse_json(value, "EXIF UserComment")
             extra = dialects.extract_from_extra_metadata(obj, raw, "EXIF UserComment") if isinstance(obj, dict) else None
@@ -376,7 +461,7 @@ def _from_exif(data: bytes) -> MetadataRecord:
                 recipe.dialect = "civitai"
                 _prefer(extra, recipe)
                 return extra.record()
-        elif value is not None and a1111.looks_like_parameters(value):
+        elif value is not None and infotext:
             summary = a1111.recipe_from_parameters(value, None, raw)
             summary.dialect = "comfyui-saver" if summary.dialect == "a1111" else summary.dialect
             summary.fill_from(recipe)
@@ -393,11 +478,14 @@ def _from_exif(data: bytes) -> MetadataRecord:
         chunks = novelai.parse_json_object(value, "EXIF UserComment")
         if "Fooocus" in fields.get("Software", "") and dialects.classify_json(chunks) in (None, "json", "novelai"):
             return dialects.read_fooocus(chunks, raw, "EXIF UserComment").record()
-        return _from_text_map(chunks, "exif", raw)
+        return _from_text_map(chunks, "novelai", raw, "EXIF UserComment")
     if a1111.looks_like_parameters(value):
         recipe = a1111.recipe_from_parameters(value, None, raw)
-        if recipe.dialect == "a1111":
-            recipe.dialect = "fooocus" if fields.get("MakerNote") == "a1111" and "Fooocus" in fields.get("Software", "") else "exif"
+        if recipe.dialect == "a1111" and fields.get("MakerNote") == "a1111" and "Fooocus" in fields.get("Software", ""):
+            recipe.dialect = "fooocus"
+        if recipe.dialect == "comfyui-saver" and image.format == "JPEG":
+            # Image Saver leaves the graphs out of JPEG EXIF that would pass 64 KB (prompt first, then workflow)
+            recipe.note("no ComfyUI graph in the EXIF (savers leave it out of JPEGs whose EXIF would pass 64 KB)")
         return recipe.record()
     raise _Skip("EXIF UserComment is neither JSON nor A1111 parameters")
 

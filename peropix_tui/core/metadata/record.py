@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..settings import GenerationSettings
+from ..settings import CharacterReference, GenerationSettings
 
 DIALECTS: tuple[str, ...] = (
-    "novelai", "novelai-stealth", "peropix", "a1111", "sdnext", "comfyui", "comfyui-saver", "exif",
+    "novelai", "novelai-stealth", "peropix", "a1111", "sdnext", "comfyui", "comfyui-saver",
     "invokeai", "fooocus", "swarmui", "civitai", "tensorart", "stability-matrix", "easydiffusion", "drawthings", "midjourney", "json",
 )
 
@@ -20,6 +20,15 @@ TRACKED: dict[str, str] = {  # settings field -> to_json key
 }
 # fields people look for that the settings have no place for (None when not in the file)
 EXTRA_KEYS: tuple[str, ...] = ("clip_skip", "model_hash", "vae", "denoise", "hires_steps", "hires_upscaler", "app")
+# where the metadata was found (``container`` in JSON); the dialect names who wrote it
+CONTAINERS: tuple[str, ...] = ("png", "exif", "xmp", "stealth")
+# JSON keys that describe a generation recipe (all ``null`` for a file that has none, e.g. a tool result)
+_RECIPE_KEYS: tuple[str, ...] = (
+    "provider", "model", "action", "prompt", "negative", "quality", "uc_preset", "furry", "transparent",
+    "full_prompt", "full_negative", "seed", "steps", "scale", "cfg_rescale", "sampler", "noise_schedule",
+    "width", "height", "n_samples", "variety", "smea", "smea_dyn", "strength", "noise", "checkpoint",
+    "prediction", "hires_scale", "hires_denoise", "vae",
+)
 
 
 class NoMetadataError(ValueError):
@@ -50,6 +59,15 @@ class MetadataRecord:
     known: frozenset[str] | None = None
     # :data:`EXTRA_KEYS` values found in the file
     extra: dict[str, Any] = field(default_factory=dict)
+    # one of :data:`CONTAINERS` (None: not said by the reader)
+    container: str | None = None
+    # ``Comment["peropix"]["tool"]`` of a Director Tools / upscale result: name, options, part, source
+    tool: dict[str, Any] | None = None
+    # False: the file records no generation (a Director Tools result); every recipe key is unknown
+    has_recipe: bool = True
+    # Precise References as recorded (mode, strength, fidelity); their images are never in the file,
+    # so ``path`` is empty; ``mode`` is empty when the file does not say it
+    charrefs: list[CharacterReference] = field(default_factory=list)
 
     def unknown(self) -> list[str]:
         """Tracked settings fields that were not in the file (their settings value is a default)."""
@@ -120,8 +138,37 @@ class MetadataRecord:
         out.setdefault("loras", [{"path": lo.path, "weight": lo.weight} for lo in s.loras])
         out.setdefault("hires_scale", s.hires_scale)
         out.setdefault("hires_denoise", s.hires_denoise if s.hires_scale else None)
+        out["charrefs"] = [
+            {"mode": cr.mode or None, "strength": cr.strength, "fidelity": cr.fidelity, "image_known": False}
+            for cr in self.charrefs
+        ]
+        if not self.has_recipe:
+            for key in _RECIPE_KEYS:
+                out[key] = None
+            out.update(characters=[], vibes=[], loras=[])
+        out["container"] = self.container
+        if self.tool is not None:
+            out["tool"] = self.tool
         if self.peropix is not None:
             out["peropix"] = self.peropix
         if self.notes:
             out["notes"] = list(self.notes)
         return out
+
+
+def tool_lines(tool: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) pairs for a Director Tools / upscale record: tool, part, options, source."""
+    out = [("Tool", str(tool.get("name", "?")))]
+    if tool.get("part") not in (None, ""):
+        out.append(("Tool part", str(tool["part"])))
+    options = tool.get("options")
+    if isinstance(options, dict) and options:
+        shown = {k: v for k, v in options.items() if k != "tool"}
+        if shown:
+            out.append(("Tool options", ", ".join(f"{k}={v}" for k, v in shown.items())))
+    source = tool.get("source")
+    if isinstance(source, dict):
+        sha = source.get("sha256")
+        file = source.get("file") or "?"
+        out.append(("Tool source", f"{file} (SHA-256 {sha})" if sha else str(file)))
+    return out

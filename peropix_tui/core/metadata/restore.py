@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 from ..settings import GenerationSettings
 from .record import MetadataRecord
@@ -17,6 +18,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "seed": ("seed",),
     "characters": ("characters",),
     "vibes": ("vibes",),
+    "charrefs": (),  # Precise References: see :func:`_restore_charrefs`
 }
 VIBES_LOST = "vibe source images are not recoverable"
 BASE_LOST = "base image / mask not recoverable"
@@ -31,6 +33,8 @@ def restore_settings(
     if unknown:
         raise ValueError(f"unknown restore group(s): {', '.join(sorted(unknown))} (choose from {', '.join(GROUPS)})")
     src, out = record.settings, into.copy()
+    if not record.has_recipe:  # a Director Tools result: nothing to restore
+        return out, [record.notes[0] if record.notes else "no generation recipe in this image"]
     unknown = set(record.unknown())
     if "width" in unknown or "height" in unknown:
         unknown |= {"width", "height"}
@@ -56,6 +60,29 @@ def restore_settings(
         out.vibes = [v for v in out.vibes if v.encoding is not None or v.path or v.image_sha256]
     if "parameters" in groups and src.action != "generate":
         warnings.append(BASE_LOST)
+    if "charrefs" in groups and record.charrefs:
+        warnings += _restore_charrefs(record, out)
     if CHARREF_LOST in record.notes:
         warnings.append(CHARREF_LOST)
     return out, warnings
+
+
+def _restore_charrefs(record: MetadataRecord, out: GenerationSettings) -> list[str]:
+    """The recorded references' mode, strength and fidelity, on the images already set in ``out``
+    (reference images are never in the metadata): reference i takes recorded reference i; the
+    references the image had become the list; recorded ones without an image are left out, said."""
+    have = out.charrefs()
+    restored = []
+    for mine, ref in zip(have, record.charrefs, strict=False):
+        new = dataclasses.replace(mine, strength=ref.strength, fidelity=ref.fidelity)
+        if ref.mode:  # a mode the file does not say leaves the one chosen
+            new.mode, new.style_aware = ref.mode, ref.style_aware
+        restored.append(new)
+    out.charref, out.extra_charrefs = (restored[0] if restored else None), restored[1:]
+    missing = record.charrefs[len(have):]
+    if not missing:
+        return []
+    listed = "; ".join(f"{ref.mode or 'mode unknown'}, strength {ref.strength:g}, fidelity {ref.fidelity:g}"
+                       for ref in missing)
+    return [f"{len(missing)} character reference(s) not restored, no image set for them ({listed}): "
+            "pick the image(s), then restore again"]

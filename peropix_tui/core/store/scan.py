@@ -116,6 +116,8 @@ def _text_chunks(data: bytes) -> dict[str, str]:
 def _recipe(data: bytes) -> dict[str, Any]:
     try:
         rec = read_metadata(data)
+        if not rec.has_recipe:  # a Director Tools result: no prompt, seed or model of its own
+            return {}
         s = rec.settings
         prompts = [s.prompt, *(c.prompt for c in s.characters)]
         model: str | None = s.checkpoint if s.provider == "local" and s.checkpoint else s.model
