@@ -96,10 +96,14 @@ def main(argv: list[str] | None = None) -> int:
         print("peropix: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # clear one-line error, no traceback, for any user-facing failure
+        from .core.config import ConfigError
+
         code = exit_code(e)
         if code is None:
             raise
         print(f"peropix: error: {_one_line(e)}", file=sys.stderr)
+        if code == EXIT_USAGE and not isinstance(e, ConfigError):
+            print(f"(see 'peropix {args.command} --help')", file=sys.stderr)
         return code
 
 
