@@ -33,7 +33,7 @@ class Parser(argparse.ArgumentParser):
     """argparse, except that a usage error prints one line and a ``--help`` hint, not the whole usage."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message}\n(see '{self.prog} --help')\n")
+        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
         sys.exit(EXIT_USAGE)
 
 
@@ -96,14 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         print("peropix: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # clear one-line error, no traceback, for any user-facing failure
-        from .core.config import ConfigError
-
         code = exit_code(e)
         if code is None:
             raise
         print(f"peropix: error: {_one_line(e)}", file=sys.stderr)
-        if code == EXIT_USAGE and not isinstance(e, ConfigError):
-            print(f"(see 'peropix {args.command} --help')", file=sys.stderr)
         return code
 
 
