@@ -258,7 +258,7 @@ def _int(text: str) -> int | None:
         return 0
     try:
         return int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "1e999", "inf"
         return None
 
 
