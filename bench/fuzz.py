@@ -280,7 +280,7 @@ def _fixture_texts() -> list[dict[str, str]]:
     texts = []
     for path in sorted(folder.glob("*.png"))[:6]:
         with Image.open(path) as im:
-            texts.append({k: v for k, v in im.text.items() if isinstance(v, str)})
+            texts.append({k: v for k, v in getattr(im, "text", {}).items() if isinstance(v, str)})
     return texts
 
 
@@ -470,7 +470,7 @@ def _prompt_engine() -> Target:
     def run(data: bytes) -> None:
         text = data.decode("utf-8", "replace")
         for dialect in ("auto", "nai", "a1111"):
-            parse_prompt(text, dialect)  # type: ignore[arg-type]
+            parse_prompt(text, dialect)
 
     return Target("prompt-engine", seeds, run, (), tokens=[b"(", b")", b"[", b"]", b"{", b"}", b":", b"::",
                                                           b"\\", b"BREAK", b"1e999", b"nan"])
@@ -507,7 +507,7 @@ def _nai_frames() -> Target:
     from peropix_tui.core.nai.responses import FrameReader, ResponseError, finals_in_order, unpack_images
 
     def frame(payload: dict[str, Any]) -> bytes:
-        packed = msgpack.packb(payload, use_bin_type=True)
+        packed: bytes = msgpack.packb(payload, use_bin_type=True)
         return struct.pack(">I", len(packed)) + packed
 
     jpeg = io.BytesIO()

@@ -65,7 +65,7 @@ class RetryPolicy:
     cancel_poll: float = 0.05
 
     def busy_delay(self, attempt: int) -> float:
-        return min(self.busy_base * 2 ** (attempt - 1), self.busy_cap)
+        return min(self.busy_base * 2.0 ** (attempt - 1), self.busy_cap)
 
 
 @dataclass

@@ -165,8 +165,9 @@ def error_message(body: bytes, limit: int = 300) -> str:
         data = None
     if isinstance(data, dict):
         for key in ("message", "error", "detail"):
-            if isinstance(data.get(key), str) and data[key]:
-                return data[key][:limit]
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value[:limit]
     if text.lower().startswith(("<!doctype", "<html")):
         return "an HTML page (a proxy or Cloudflare block?)"
     return text[:limit] or "(empty body)"

@@ -146,8 +146,8 @@ def _entries(entries: Any) -> list[tuple[float | None, str]]:
         if isinstance(entry, dict) and isinstance(entry.get("encoding"), str) and entry["encoding"]:
             params = entry.get("params") or {}
             info = params.get("information_extracted") if isinstance(params, dict) else None
-            usable = isinstance(info, int | float) and not isinstance(info, bool) and 0.0 <= info <= 1.0
-            found.append((float(info) if usable else None, entry["encoding"]))
+            value = float(info) if isinstance(info, int | float) and not isinstance(info, bool) else None
+            found.append((value if value is not None and 0.0 <= value <= 1.0 else None, entry["encoding"]))
     return found
 
 
