@@ -84,11 +84,20 @@ async def test_free_request_cut_off_mid_body_is_retried(nai_emulator: NaiEmulato
     assert len(nai_emulator.calls()) == 2
 
 
-async def test_413_is_never_retried_and_says_inputs_too_large(nai_emulator: NaiEmulator) -> None:
+async def test_upload_over_the_limit_is_refused_before_sending_as_inputs_too_large(nai_emulator: NaiEmulator) -> None:
     body = v45_body()
     body["parameters"]["reference_image_multiple"] = ["A" * (17 * 1024 * 1024)]  # over the server's body limit
     error = await fails(client(nai_emulator).generate(body))
-    assert error.status == 413 and "inputs too large" in str(error)
+    assert error.status == 413 and str(error).startswith("inputs too large (17.0 MB to upload")
+    assert "nothing was sent" in str(error)
+    assert nai_emulator.calls() == []
+
+
+@pytest.mark.parametrize("endpoint", [GENERATE, STREAM])
+async def test_server_413_is_never_retried_and_says_inputs_too_large(nai_emulator: NaiEmulator, endpoint: str) -> None:
+    nai_emulator.inject("413", endpoint=endpoint, times=5)
+    error = await fails(client(nai_emulator, stream=endpoint == STREAM).generate(v45_body()))
+    assert error.status == 413 and "inputs too large" in str(error) and not error.retryable
     assert len(nai_emulator.calls()) == 1
 
 

@@ -314,7 +314,7 @@ class NaiClient:
         headers = self._headers()
         try:
             async with asyncio.timeout(self.total_timeout):
-                async with http.stream(method, path, json=payload, headers=headers) as resp:
+                async with http.stream(method, path, content=_body(payload, headers), headers=headers) as resp:
                     got.answered = True
                     if not 200 <= resp.status_code < 300:
                         _check_status(resp.status_code, await _read_all(resp, got, ERROR_BODY_LIMIT),
@@ -347,7 +347,7 @@ class NaiClient:
         try:
             headers = self._headers("application/x-msgpack")
             async with asyncio.timeout(self.total_timeout) as deadline:
-                async with http.stream("POST", STREAM, json=payload, headers=headers) as resp:
+                async with http.stream("POST", STREAM, content=_body(payload, headers), headers=headers) as resp:
                     got.answered = True
                     if resp.status_code in (404, 405, 501):
                         raise _NoStream()
@@ -367,6 +367,8 @@ class NaiClient:
             raise _transport_failure(e, got, charge, broken_stream=True) from None
 
 
+MAX_REQUEST = 16 * 1024 * 1024
+"""Request bodies over this are refused before sending, as NovelAI's front end refuses them (413)."""
 ERROR_BODY_LIMIT = 64 * 1024
 """Bytes of a non-2xx body read for its message."""
 MAX_ANSWER = 256 * 1024 * 1024
@@ -390,6 +392,19 @@ class _FrameClock:
 
     def tick(self) -> None:
         self._deadline.reschedule(asyncio.get_running_loop().time() + self._seconds)
+
+
+def _body(payload: Any, headers: dict[str, str]) -> bytes | None:
+    """The JSON body (as httpx would write it), refused with a 413-style error when too large."""
+    if payload is None:
+        return None
+    data = json.dumps(payload).encode("utf-8")
+    if len(data) > MAX_REQUEST:
+        raise BackendError(f"inputs too large ({len(data) / 2**20:.1f} MB to upload, over {MAX_REQUEST // 2**20} MB): "
+                           "downscale the base image, vibe or reference images (e.g. to 1024x1024 or less); "
+                           "nothing was sent", status=413)
+    headers["Content-Type"] = "application/json"
+    return data
 
 
 async def _read_all(resp: httpx.Response, got: _Received, limit: int) -> bytes:

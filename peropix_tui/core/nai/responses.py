@@ -121,7 +121,7 @@ def unzip_images(body: bytes) -> list[bytes]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(body))
         infos = [i for i in zf.infolist() if not i.is_dir()]
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, IndexError):
         raise ResponseError("NovelAI answer is a damaged ZIP (truncated?)", transient=True) from None
     if not infos:
         raise ResponseError("NovelAI answer is an empty ZIP")
@@ -137,7 +137,7 @@ def unzip_images(body: bytes) -> list[bytes]:
     try:
         return [_read_bounded(zf, i) for i in infos]
     except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile, ValueError, zlib.error,
-            NotImplementedError, RuntimeError) as e:  # bad offsets, bad deflate data, unknown method, encrypted
+            NotImplementedError, RuntimeError, IndexError) as e:  # bad offsets, bad deflate data, unknown method, encrypted
         raise ResponseError(f"NovelAI answer is a damaged ZIP ({e.__class__.__name__})", transient=True) from None
 
 
