@@ -9,8 +9,15 @@ Rules from specs/nai-api.md §1, §2, §8, §9:
   ``/ai/generate-image`` (ZIP) when the stream endpoint is missing or a stream breaks;
 - one request in flight per token in the whole process (:mod:`.gate`);
 - 429 "Concurrent generation is locked" → back off (3 s, 6 s, 12 s …, capped) and retry, saying
-  "account busy" through the progress callback; 5xx and network errors → a few retries;
-  400/401/402/413 → no retry, a clear :class:`BackendError`;
+  "account busy" through the progress callback; 5xx before a body, connection refused, a request
+  not fully sent → a few retries; 400/401/402/413 → no retry, a clear :class:`BackendError`;
+- NovelAI bills when it generates, not when the client reads: once a request was sent, a reset,
+  a cut-off or damaged body, or a stall is never retried automatically (unless the request is
+  free, ``generate(free=True)``); it fails with a one-line, retryable :class:`BackendError` saying
+  "... (the image may have been charged)", and the user retries (the queue's ``r``);
+- ``timeout`` bounds each whole answer (headers and body); on the stream, each complete frame
+  must come within ``timeout`` of the previous one (of the request, for the first);
+- bodies over :data:`MAX_REQUEST` are refused before sending ("inputs too large");
 - cancellable through a :class:`CancelToken` or by cancelling the task;
 - one ``httpx.AsyncClient`` per event loop, kept between calls (TLS set up once, connections
   kept alive); ``await client.aclose()`` (or ``async with client``) closes the current loop's;
