@@ -71,7 +71,7 @@ def test_save_changes_keeps_other_keys_and_writes_only_the_changes(tmp_path: Pat
     assert "base_url" not in f.read_text()
 
 
-@pytest.mark.parametrize(("argv", "text"), [(["cost", "--tier", "3"], "[generation]\nbudget = inf\n"),
+@pytest.mark.parametrize(("argv", "text"), [(["generate", "--prompt", "x", "--dry-run"], "[generation]\nbudget = inf\n"),
                                             ([], "[nai]\ntimeout = nan\n")])
 def test_bad_config_exits_2_with_one_line_from_cli_and_tui(argv: list[str], text: str) -> None:
     paths.config_file().parent.mkdir(parents=True, exist_ok=True)
