@@ -541,6 +541,19 @@ def _nai_frames() -> Target:
                                                                       b"event_type", b"final", b"image"])
 
 
+@target("nai-subscription")
+def _nai_subscription() -> Target:
+    from peropix_tui.core.backend import BackendError
+    from peropix_tui.core.nai.client import parse_subscription
+
+    seeds = [json.dumps({"tier": 3, "active": True, "expiresAt": 1900000000,
+                         "trainingStepsLeft": {"fixedTrainingStepsLeft": 10000, "purchasedTrainingSteps": 500},
+                         "usage": {"percent": 100, "isNegative": False}}).encode(),
+             b'{"tier": 0, "active": false, "trainingStepsLeft": 12}']
+    return Target("nai-subscription", seeds, parse_subscription, (BackendError,),
+                  tokens=[b"Infinity", b"1e999", b"null", b'"x"', b"[", b"{", b"-1", b"true"])
+
+
 # ---------------------------------------------------------------------------------- table
 def _table(results: list[Result]) -> str:
     head = ("target", "cases", "crashes", "hangs", "slowest ms", "peak RSS MB", "seconds")

@@ -53,3 +53,13 @@ def test_tag_count_1e999_skips_the_row(tmp_path: Path) -> None:
     index = TagIndex()
     index.load_csv(f)
     assert [m.tag for m in index.search("smi")][:1] == ["smile"]
+
+
+@pytest.mark.parametrize("body", [b'{"tier": Infinity}', b'{"trainingStepsLeft": {"fixedTrainingStepsLeft": 1e999}}',
+                                  b"[" * 5000, b'{"usage": 1, "tier": "three"}', b'"text"'])
+def test_unusable_subscription_answers_are_one_backend_error(body: bytes) -> None:
+    from peropix_tui.core.backend import BackendError
+    from peropix_tui.core.nai.client import parse_subscription
+
+    with pytest.raises(BackendError, match="subscription answer"):
+        parse_subscription(body)

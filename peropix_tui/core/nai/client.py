@@ -104,6 +104,14 @@ class Subscription:
                    anlas=fixed + purchased, fixed=fixed, purchased=purchased, raw=data, usage_negative=negative)
 
 
+def parse_subscription(content: bytes) -> Subscription:
+    """``/user/subscription``'s body as a :class:`Subscription`; anything unusable is a BackendError."""
+    try:
+        return Subscription.from_json(json.loads(content))
+    except (ValueError, TypeError, RecursionError, OverflowError, AttributeError):
+        raise BackendError(f"NovelAI subscription answer is not usable JSON: {error_message(content)}") from None
+
+
 class _Busy(Exception):
     """429: the account is generating elsewhere."""
 
@@ -261,11 +269,7 @@ class NaiClient:
         """Tier, active flag and Anlas balance, from the image host."""
 
         async def attempt(http: httpx.AsyncClient) -> Subscription:
-            content = await self._send(http, "GET", SUBSCRIPTION, None)
-            try:
-                return Subscription.from_json(json.loads(content))
-            except (ValueError, TypeError, RecursionError):
-                raise BackendError(f"NovelAI subscription answer is not usable JSON: {error_message(content)}") from None
+            return parse_subscription(await self._send(http, "GET", SUBSCRIPTION, None))
 
         return await self._call(attempt, cancel)
 
