@@ -111,3 +111,23 @@ def test_token_with_a_non_ascii_character_is_named_before_any_request(token: str
 def test_url_with_an_impossible_port_names_the_setting() -> None:
     with pytest.raises(BackendError, match=r"PEROPIX_NAI_URL: 'http://127\.0\.0\.1:99999' is not a usable URL"):
         NaiClient("http://127.0.0.1:99999", Secret("pst-x"))
+
+
+@pytest.mark.parametrize("stream", ["true", "false"])
+def test_generate_cli_against_a_dripping_server_ends_with_one_line(nai_emulator: NaiEmulator, tmp_path: object,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   stream: str) -> None:
+    import subprocess
+    import sys
+
+    nai_emulator.inject("drip", delay=0.5, times=3)
+    monkeypatch.setenv("PEROPIX_NAI_TIMEOUT", "2")
+    monkeypatch.setenv("PEROPIX_NAI_STREAM", stream)
+    proc = subprocess.run([sys.executable, "-m", "peropix_tui", "generate", "--prompt", "1girl", "--width", "1088",
+                           "--height", "1024", "--steps", "4", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=GUARD, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("peropix: error: NovelAI's ") and "stall" in line and "2 s (nai.timeout)" in line
+    assert "may have been charged" in line
+    assert len(nai_emulator.calls()) == 1
