@@ -48,8 +48,8 @@ async def test_dripping_stream_ends_when_no_frame_completes_within_the_timeout(n
 
 
 async def test_slow_but_steady_stream_is_not_cut_by_the_timeout(nai_emulator: NaiEmulator) -> None:
-    nai_emulator.step_delay = 0.3  # each frame comes well within the timeout; the whole takes longer
-    images = await asyncio.wait_for(client(nai_emulator, timeout=1.0).generate(v45_body(steps=6)), GUARD)
+    nai_emulator.step_delay = 0.4  # each frame comes well within the timeout; the whole (3.2 s) takes longer
+    images = await asyncio.wait_for(client(nai_emulator, timeout=2.0).generate(v45_body(steps=8)), GUARD)
     assert len(images) == 1
 
 
