@@ -68,6 +68,8 @@ def test_flag_errors_end_with_a_help_hint_instead_of_the_usage(argv: list[str]) 
         (["engine", "inspect", "/nonexistent/model.safetensors"], "file not found"),
         (["generate", "--prompt", "x", "--image", "/nonexistent/base.png", "--dry-run"], "file not found"),
         (["tags", "import", "/nonexistent/tags.csv"], "nonexistent"),
+        (["generate", "--prompt", "x", "--vibe", "/nonexistent/style.png", "--dry-run"], "file not found"),
+        (["generate", "--prompt", "x", "--vibe", "/nonexistent/style.naiv4vibe", "--dry-run"], "file not found"),
     ],
 )
 def test_failures_of_valid_commands_exit_1_with_one_line(argv: list[str], needle: str) -> None:

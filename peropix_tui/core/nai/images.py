@@ -37,7 +37,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class ImageInputError(SettingsError):
-    """An input image could not be used; the message names the file."""
+    """An input file (image, vibe, ``.naiv4vibe``) could not be used: missing, unreadable, damaged or too
+    large. The message names the file. A failure of a valid command (exit code 1), not a usage error."""
 
 
 def load_image(path: str | os.PathLike[str], field: str = "image") -> Image.Image:

@@ -100,7 +100,7 @@ def load_naiv4vibe(path: str | Path, family: str, information_extracted: float |
     data = _read_json(Path(path))
     encodings = data.get("encodings") or {}
     if not isinstance(encodings, dict):
-        raise SettingsError("vibe", f"{path}: 'encodings' is not an object")
+        raise images.ImageInputError("vibe", f"{path}: 'encodings' is not an object")
     imported = data.get("importInfo")
     if not isinstance(imported, dict):
         imported = {}
@@ -119,21 +119,22 @@ def load_naiv4vibe(path: str | Path, family: str, information_extracted: float |
         try:
             return VibeSource(image=base64.b64decode(image, validate=True))
         except ValueError:
-            raise SettingsError("vibe", f"{path}: 'image' is not valid base64") from None
+            raise images.ImageInputError("vibe", f"{path}: 'image' is not valid base64") from None
     have = ", ".join(sorted(str(k) for k in encodings)[:8]) or "none"
     raise SettingsError("vibe", f"{path}: no encoding for model family {family} and no source image "
                         f"(file has encodings for: {have})")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    raw = read_bounded(path, "vibe")
     try:
-        data = json.loads(read_bounded(path, "vibe").decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
-        raise SettingsError("vibe", f"{path}: not a valid .naiv4vibe JSON file ({e.__class__.__name__})") from None
+        raise images.ImageInputError("vibe", f"{path}: not a valid .naiv4vibe JSON file ({e.__class__.__name__})") from None
     except RecursionError:
-        raise SettingsError("vibe", f"{path}: not a valid .naiv4vibe JSON file (nested too deeply)") from None
+        raise images.ImageInputError("vibe", f"{path}: not a valid .naiv4vibe JSON file (nested too deeply)") from None
     if not isinstance(data, dict):
-        raise SettingsError("vibe", f"{path}: not a .naiv4vibe object")
+        raise images.ImageInputError("vibe", f"{path}: not a .naiv4vibe object")
     return data
 
 
@@ -171,14 +172,14 @@ def read_bounded(path: Path, field: str, limit: int = MAX_VIBE_FILE) -> bytes:
     try:
         size = path.stat().st_size
         if size > limit:
-            raise SettingsError(field, f"{path}: {size} bytes is too large for a vibe (over {limit // 2**20} MB); "
+            raise images.ImageInputError(field, f"{path}: {size} bytes is too large for a vibe (over {limit // 2**20} MB); "
                                 "downscale it")
         with open(path, "rb") as f:
             return f.read(limit + 1)[:limit]
     except FileNotFoundError:
-        raise SettingsError(field, f"{path}: file not found") from None
+        raise images.ImageInputError(field, f"{path}: file not found") from None
     except OSError as e:
-        raise SettingsError(field, f"{path}: cannot read ({e.strerror or e.__class__.__name__})") from None
+        raise images.ImageInputError(field, f"{path}: cannot read ({e.strerror or e.__class__.__name__})") from None
 
 
 def cached_source(vibe: VibeReference, family: str, cache: VibeCache, index: int = 0) -> VibeSource:
