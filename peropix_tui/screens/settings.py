@@ -132,18 +132,22 @@ class SettingsScreen(Screen[None]):
             app.balance = msg
 
     def on_mount(self) -> None:
-        self._initial = self._form_values()
+        app: Any = self.app
+        self._initial = {**self._fields(), "ui.keymap": dict(app.config.ui.keymap)}
 
-    def _form_values(self) -> dict[str, Any]:
-        """The form as ``section.key`` -> value (raises ValueError for a bad keymap)."""
+    def _fields(self) -> dict[str, Any]:
+        """The form's plain fields as ``section.key`` -> value."""
         return {
             "paths.output_dir": self.query_one("#output_dir", Input).value.strip(),
             "paths.checkpoints_dir": self.query_one("#checkpoints_dir", Input).value.strip(),
             "paths.lora_dir": self.query_one("#lora_dir", Input).value.strip(),
             "ui.image_protocol": str(self.query_one("#image_protocol", Select).value),
             "ui.theme": self.app.theme,
-            "ui.keymap": parse_keymap(self.query_one("#keymap", Input).value),
         }
+
+    def _form_values(self) -> dict[str, Any]:
+        """The whole form as ``section.key`` -> value (raises ValueError for a bad keymap)."""
+        return {**self._fields(), "ui.keymap": parse_keymap(self.query_one("#keymap", Input).value)}
 
     def action_save(self) -> None:
         """Save what the user changed in the form, and nothing else (a value that came only from a
@@ -156,12 +160,21 @@ class SettingsScreen(Screen[None]):
         except ValueError as e:
             self.notify(str(e), severity="error")
             return
+        token = self._entered_token()
+        if token:
+            from ..core.backend import BackendError
+            from ..core.nai.client import check_token
+
+            try:
+                check_token(token)  # a pasted typographic quote or non-breaking space: say so now
+            except BackendError as e:
+                self.notify(str(e), severity="error", markup=False)
+                return
         changes = {k: v for k, v in values.items() if v != initial.get(k)}
         for dotted, value in changes.items():
             section, key = dotted.split(".", 1)
             setattr(getattr(cfg, section), key, value)
         keymap = values["ui.keymap"]
-        token = self._entered_token()
         try:
             if token:
                 save_token(token.get())

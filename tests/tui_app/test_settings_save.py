@@ -28,3 +28,19 @@ async def test_save_writes_only_the_changed_field_not_env_values(make_app: Any, 
     saved = tomllib.loads(paths.config_file().read_text(encoding="utf-8"))
     assert saved == {"nai": {"timeout": 42.0}, "paths": {"tags_dir": "/kept/tags", "lora_dir": "/models/my-loras"}}
     assert app.config.paths.lora_dir == "/models/my-loras"
+
+
+async def test_token_with_a_non_ascii_character_is_refused_on_save(make_app: Any) -> None:
+    from peropix_tui.core.config import load_token
+
+    app = make_app(token=None)
+    app.token = None
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        app.screen.query_one("#token", Input).value = "pst-caf\u00e9"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        notes = [n.message for n in app._notifications]
+    assert any("non-ASCII character at position 8" in n for n in notes), notes
+    assert load_token(env={}) is None and not paths.config_file().exists()
