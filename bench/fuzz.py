@@ -463,10 +463,11 @@ def _prompt_core() -> Target:
 
 @target("prompt-engine")
 def _prompt_engine() -> Target:
+    probe = "import sys; sys.modules['torch'] = None; import peropix_tui.engine.prompt_weights"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    if subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env, check=False).returncode:
+        raise SkipTarget("engine/prompt_weights.py cannot be imported without torch; its parser is not fuzzed")
     from peropix_tui.engine.prompt_weights import parse_prompt
-
-    if "torch" in sys.modules:
-        raise SkipTarget("engine/prompt_weights.py imports torch; its parser is fuzzed only without torch")
 
     seeds = [b"masterpiece, (red hair:1.2), [blue eyes], ((smile)), BREAK, \\(escaped\\)",
              b"1.3::nai weights::, {up}, [down], -1::neg::", b"(a (b (c:1.5)):0.7) BREAK BREAK"]
