@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from . import __version__
 from .i18n import _, set_language_from_config
@@ -19,12 +20,44 @@ COMMAND_MODULES: tuple[str, ...] = ("generate", "run", "queue", "cost", "meta", 
                                     "tool", "upscale", "export", "comfyui")
 
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""A valid command that failed: a missing or damaged file, NovelAI or the network, the engine."""
+EXIT_USAGE = 2
+"""The command cannot run as given: an unknown or missing flag, a value out of range or in conflict
+with another, an unusable config value."""
+
+
 class CliError(Exception):
     """A bad input on the command line: printed as one line, exit code 2."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, except that a usage error prints one line and a ``--help`` hint, not the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        sys.exit(EXIT_USAGE)
+
+
+def exit_code(error: BaseException) -> int | None:
+    """The exit code for an error raised by a command (None: not a user-facing error; let it raise)."""
+    from .core.backend import BackendError
+    from .core.config import ConfigError
+    from .core.nai.images import ImageInputError
+    from .core.settings import SettingsError
+
+    if isinstance(error, ImageInputError):
+        return EXIT_FAILED
+    if isinstance(error, CliError | ConfigError | SettingsError):
+        return EXIT_USAGE
+    if isinstance(error, BackendError | ValueError | OSError):
+        return EXIT_FAILED
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="peropix",
         formatter_class=CellWidthHelpFormatter,
         description=_(
@@ -60,9 +93,6 @@ def main(argv: list[str] | None = None) -> int:
         return run_tui()
     try:
         return int(args.func(args) or 0)
-    except CliError as e:
-        print(f"peropix: error: {e}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. `peropix meta x.png | head`
         import os
 
@@ -73,11 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         print("peropix: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # clear one-line error, no traceback, for any user-facing failure
-        from .core.backend import BackendError
-        from .core.config import ConfigError
-        from .core.settings import SettingsError
+        code = exit_code(e)
+        if code is None:
+            raise
+        print(f"peropix: error: {_one_line(e)}", file=sys.stderr)
+        return code
 
-        if isinstance(e, BackendError | ConfigError | SettingsError | ValueError | OSError):
-            print(f"peropix: error: {e}", file=sys.stderr)
-            return 1
-        raise
+
+def _one_line(error: BaseException) -> str:
+    text = str(error) or error.__class__.__name__
+    return " ".join(text.split()) if "\n" in text else text

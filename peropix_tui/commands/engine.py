@@ -21,6 +21,12 @@ def register(sub: Any) -> None:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    path: Path = args.path
+    if not path.is_file():  # before importing the engine: a typo is not a missing extra
+        raise FileNotFoundError(f"{path}: {'is a folder, not a file' if path.is_dir() else 'file not found'}")
+    from ..engine.header import read_header
+
+    read_header(path)  # a damaged or hostile header is named before torch is needed
     try:
         from ..engine.checkpoint import inspect_checkpoint
         from ..engine.inspect import format_info, info_json

@@ -319,4 +319,6 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
         elif s.image:
             s.action = "img2img"
     s.check_basic()
+    if hasattr(args, "dry_run") and not s.prompt.strip():  # generate (cost prices any prompt)
+        raise SettingsError("--prompt", "nothing to generate: give --prompt TEXT (or --from-image with a prompt)")
     return s

@@ -7,8 +7,10 @@ read from ``PEROPIX_NAI_TOKEN`` or the token file (written with mode 0600), and 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +62,8 @@ class NaiConfig:
     base_url: str = DEFAULT_NAI_URL
     """Image host; point it at a proxy or the test emulator."""
     timeout: float = 180.0
-    """Read timeout for one generation, seconds (NovelAI can take over a minute under load)."""
+    """Longest wait for one whole NovelAI answer, seconds, 1-3600 (NovelAI can take over a minute under
+    load); on the stream, the longest wait for each complete frame."""
     stream: bool = True
     """Use /ai/generate-image-stream (step previews) and fall back to the ZIP endpoint."""
     delay: float = 0.0
@@ -117,6 +120,8 @@ class Config:
     local: LocalConfig = field(default_factory=LocalConfig)
     comfyui: ComfyUIConfig = field(default_factory=ComfyUIConfig)
     source: Path | None = None
+    from_env: set[str] = field(default_factory=set)
+    """``section.key`` of the values set by a ``PEROPIX_*`` variable (never saved from here)."""
 
     # ------------------------------------------------------------ derived paths
     @property
@@ -127,6 +132,7 @@ class Config:
         d = dataclasses.asdict(self)
         d.pop("source", None)
         d.pop("comfyui", None)  # written by section_to_toml (a list of tables)
+        d.pop("from_env", None)
         return d
 
 
@@ -155,42 +161,129 @@ _ENV: dict[str, tuple[str, str]] = {
 }
 
 
-def _coerce(where: str, value: Any, default: Any) -> Any:
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an HTTP base URL (None when it can)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as e:
+        tail = url.split("//", 1)[-1].split("/", 1)[0].rpartition(":")[2]
+        return f"port {tail} is out of range 1-65535" if tail.isdigit() else f"bad port ({e})"
+    if parts.scheme not in ("http", "https"):
+        return "it must start with http:// or https://"
+    if not parts.hostname:
+        return "it names no host"
+    if port is not None and not 1 <= port <= 65535:
+        return f"port {port} is out of range 1-65535"
+    if any(not 0x21 <= ord(c) <= 0x7E for c in url):
+        return "it contains spaces or non-ASCII characters"
+    return None
+
+
+NUMBER_RANGES: dict[str, tuple[float, float]] = {
+    "nai.timeout": (1.0, 3600.0),
+    "nai.delay": (0.0, 3600.0),
+    "generation.budget": (0, 100_000_000),
+}
+"""Inclusive ranges of the numeric settings."""
+MAX_TEXT = 4096
+"""Longest text value accepted (paths, theme, quality tags, keymap entries)."""
+MAX_TABLE = 256
+"""Most entries in a table value (keymap, uc_presets)."""
+
+
+def _bad(key: str, why: str, where: str) -> ConfigError:
+    return ConfigError(f"config: {key}: {why} ({where})")
+
+
+def _number(value: Any, *, whole: bool) -> float | int | None:
+    """``value`` as a finite number (None when it is not one); text is parsed (env values)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = int(text) if whole else float(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                return None
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    if whole:
+        if value != int(value):
+            return None
+        return int(value)
+    return float(value)
+
+
+def _text(key: str, value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _bad(key, f"expected text, got {_shown(value)}", where)
+    if len(value) > MAX_TEXT:
+        raise _bad(key, f"text longer than {MAX_TEXT} characters", where)
+    if "\x00" in value:
+        raise _bad(key, "text contains a NUL character", where)
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A short description of a rejected value (never a deep repr)."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
+    """``value`` checked against the type of ``default`` and the key's range."""
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
             return value.lower() in ("1", "true", "yes", "on")
-        raise ConfigError(f"{where}: expected true/false, got {value!r}")
-    if isinstance(default, int):
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected a whole number, got {value!r}") from None
-    if isinstance(default, float):
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+        raise _bad(key, f"expected true/false, got {_shown(value)}", where)
+    if isinstance(default, int | float):
+        whole = isinstance(default, int)
+        number = _number(value, whole=whole)
+        low, high = NUMBER_RANGES.get(key, (-math.inf, math.inf))
+        kind = "a whole number" if whole else "a number"
+        if number is None or not low <= number <= high:
+            bounds = f"{low:g} to {high:g}" if math.isfinite(high) else f"at least {low:g}"
+            raise _bad(key, f"expected {kind} from {bounds}, got {_shown(value)}", where)
+        return number
     if isinstance(default, dict):
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a table")
-        return {str(k): str(v) for k, v in value.items()}
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}: expected text, got {value!r}")
-    return value
+            raise _bad(key, "expected a table", where)
+        if len(value) > MAX_TABLE:
+            raise _bad(key, f"more than {MAX_TABLE} entries", where)
+        return {_text(f"{key}.{k}", k, where): _text(f"{key}.{k}", v, where) for k, v in value.items()}
+    return _text(key, value, where)
+
+
+def _parse_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config: {path}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"config: {path}: not valid TOML: nested too deeply") from None
+    except OSError as e:
+        raise ConfigError(f"config: {path}: cannot be read: {e.strerror or e}") from None
 
 
 def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
-    """Read the TOML config (missing file = defaults), then apply ``PEROPIX_*`` overrides."""
+    """Read the TOML config (missing file = defaults), then apply ``PEROPIX_*`` overrides.
+
+    Every value is checked for its type and range; a bad one raises :class:`ConfigError`
+    ("config: <key>: <why> (<file or variable>)"), which the command line turns into exit 2.
+    """
     env = dict(os.environ) if env is None else env
     path = path or paths.config_file()
-    raw: dict[str, Any] = {}
-    if path.exists():
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    raw: dict[str, Any] = _parse_toml(path) if path.exists() else {}
     cfg = Config(source=path if path.exists() else None)
     comfy = raw.pop("comfyui", {})
     if not isinstance(comfy, dict):
@@ -201,29 +294,54 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         raise ConfigError(str(e)) from None
     for section, values in raw.items():
         if section not in _SECTIONS:
-            raise ConfigError(f"{path}: unknown section [{section}]")
+            raise ConfigError(f"config: {path}: unknown section [{section}]")
         if not isinstance(values, dict):
-            raise ConfigError(f"{path}: [{section}] must be a table")
+            raise ConfigError(f"config: {path}: [{section}] must be a table")
         obj = getattr(cfg, section)
         for key, value in values.items():
             if not hasattr(obj, key):
-                raise ConfigError(f"{path}: unknown key {section}.{key}")
-            setattr(obj, key, _coerce(f"{path}: {section}.{key}", value, getattr(obj, key)))
+                raise ConfigError(f"config: {path}: unknown key {section}.{key}")
+            setattr(obj, key, _coerce(f"{section}.{key}", value, getattr(obj, key), str(path)))
     for var, (section, key) in _ENV.items():
         if var in env and env[var] != "":
             obj = getattr(cfg, section)
-            setattr(obj, key, _coerce(f"${var}", env[var], getattr(obj, key)))
-    if cfg.ui.image_protocol not in IMAGE_PROTOCOLS:
-        raise ConfigError(
-            f"ui.image_protocol: {cfg.ui.image_protocol!r} is not one of {', '.join(IMAGE_PROTOCOLS)}"
-        )
-    if cfg.ui.language not in LANGUAGE_SETTINGS:
-        raise ConfigError(f"ui.language: {cfg.ui.language!r} is not one of {', '.join(LANGUAGE_SETTINGS)}")
-    unknown = sorted(set(cfg.local.uc_presets) - set(LOCAL_UC_PRESETS))
-    if unknown:
-        raise ConfigError(f"local.uc_presets: unknown preset {unknown[0]!r} (use {', '.join(LOCAL_UC_PRESETS)})")
+            setattr(obj, key, _coerce(f"{section}.{key}", env[var], getattr(obj, key), f"${var}"))
+            cfg.from_env.add(f"{section}.{key}")
+    _check_choices(cfg, path)
     cfg.nai.base_url = cfg.nai.base_url.rstrip("/")
     return cfg
+
+
+def _where(cfg: Config, key: str, path: Path) -> str:
+    if key in cfg.from_env:
+        return next(f"${var}" for var, sk in _ENV.items() if ".".join(sk) == key)
+    return str(path)
+
+
+def _check_choices(cfg: Config, path: Path) -> None:
+    if cfg.ui.image_protocol not in IMAGE_PROTOCOLS:
+        raise _bad("ui.image_protocol", f"{cfg.ui.image_protocol!r} is not one of {', '.join(IMAGE_PROTOCOLS)}",
+                   _where(cfg, "ui.image_protocol", path))
+    if cfg.ui.language not in LANGUAGE_SETTINGS:
+        raise _bad("ui.language", f"{cfg.ui.language!r} is not one of {', '.join(LANGUAGE_SETTINGS)}",
+                   _where(cfg, "ui.language", path))
+    from .local.weights import DIALECTS
+    from .notify import MODES as notify_modes
+
+    if cfg.ui.notify not in notify_modes:
+        raise _bad("ui.notify", f"{cfg.ui.notify!r} is not one of {', '.join(notify_modes)}",
+                   _where(cfg, "ui.notify", path))
+    if cfg.local.prompt_dialect not in DIALECTS:
+        raise _bad("local.prompt_dialect", f"{cfg.local.prompt_dialect!r} is not one of {', '.join(DIALECTS)}",
+                   _where(cfg, "local.prompt_dialect", path))
+    unknown = sorted(set(cfg.local.uc_presets) - set(LOCAL_UC_PRESETS))
+    if unknown:
+        raise _bad("local.uc_presets", f"unknown preset {unknown[0]!r} (use {', '.join(LOCAL_UC_PRESETS)})",
+                   str(path))
+    problem = url_problem(cfg.nai.base_url)
+    if problem:
+        raise _bad("nai.base_url", f"{_shown(cfg.nai.base_url)} is not a usable URL: {problem}",
+                   _where(cfg, "nai.base_url", path))
 
 
 def _toml_value(v: Any) -> str:
@@ -233,6 +351,8 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, dict):
         return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     s = str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{s}"'
 
@@ -242,15 +362,35 @@ def _toml_key(k: str) -> str:
 
 
 def save_config(cfg: Config, path: Path | None = None) -> Path:
-    """Write the config as TOML, atomically."""
-    path = path or cfg.source or paths.config_file()
+    """Write the whole config as TOML, atomically (values from the environment included: prefer
+    :func:`save_config_changes` for what a user edited)."""
+    return _write_toml(cfg.to_dict(), path or cfg.source or paths.config_file(), cfg.comfyui)
+
+
+def save_config_changes(changes: dict[str, Any], path: Path | None = None) -> Path:
+    """Set only ``changes`` ("section.key" -> value) in the config file, keeping everything else it
+    holds as it was; values that came from ``PEROPIX_*`` variables are never written by this."""
+    path = path or paths.config_file()
+    raw = _parse_toml(path) if path.exists() else {}
+    for dotted, value in changes.items():
+        section, key = dotted.split(".", 1)
+        table = raw.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"config: {path}: [{section}] must be a table")
+        table[key] = value
+    return _write_toml(raw, path)
+
+
+def _write_toml(tables: dict[str, Any], path: Path, comfyui: ComfyUIConfig | None = None) -> Path:
     lines: list[str] = []
-    for section, values in cfg.to_dict().items():
+    for section, values in tables.items():
+        if not isinstance(values, dict):
+            continue
         lines.append(f"[{section}]")
         lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in values.items()]
         lines.append("")
-    if cfg.comfyui.servers or cfg.comfyui != ComfyUIConfig():
-        lines += section_to_toml(cfg.comfyui) + [""]
+    if comfyui is not None and (comfyui.servers or comfyui != ComfyUIConfig()):
+        lines += section_to_toml(comfyui) + [""]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("\n".join(lines), encoding="utf-8")

@@ -10,6 +10,7 @@ from pathlib import Path
 from . import paths
 from .fsutil import atomic_write
 from .slots import SlotSet
+from .store.layout import is_windows_reserved
 
 WORKSPACE_FILE = "workspace.json"
 _NAME_RE = re.compile(r"^[\w][\w .-]{0,63}$")
@@ -47,9 +48,14 @@ def presets_dir() -> Path:
 
 
 def check_name(name: str) -> str:
+    """A preset name usable as a file name on every system, else :class:`PresetError` saying why."""
     name = name.strip()
     if not _NAME_RE.match(name):
-        raise PresetError(f"preset name {name!r}: use letters, digits, space, '.', '-', '_' (max 64)")
+        raise PresetError(f"preset name {ascii(name)}: use letters, digits, space, '.', '-', '_' (max 64)")
+    if name.endswith("."):
+        raise PresetError(f"preset name {ascii(name)}: must not end with '.'")
+    if is_windows_reserved(name):
+        raise PresetError(f"preset name {ascii(name)}: reserved device name on Windows (CON, NUL, COM1 …)")
     return name
 
 

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from . import clip as clipmod
+from .header import CheckpointError, TensorEntry, read_header
 from .unet import UNet, UNetConfig
 from .vae import AutoencoderKL, VAEConfig, diffusers_to_ldm, is_diffusers_layout
 
@@ -35,19 +36,8 @@ IGNORED_ROOTS = (
     "posterior_variance", "posterior_log_variance_clipped", "posterior_mean_coef1", "posterior_mean_coef2",
     "logvar", "model_ema.decay", "model_ema.num_updates", "denoiser.sigmas", "denoiser.log_sigmas",
 )
-MAX_HEADER = 100 * 1024 * 1024
 PREDICTIONS = ("eps", "v", "v-zsnr")
 COMPILE_BACKEND = "inductor"  # torch.compile backend of SDXLModel.denoiser_unet (tests use a quicker one)
-
-
-class CheckpointError(ValueError):
-    """A checkpoint (or VAE) file that cannot be used; the message names the file and the reason."""
-
-
-@dataclass(frozen=True)
-class TensorEntry:
-    dtype: str
-    shape: tuple[int, ...]
 
 
 @dataclass
@@ -76,38 +66,6 @@ class ModelInfo:
 
 
 # --- safetensors header ----------------------------------------------------------------------
-
-
-def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, TensorEntry], dict[str, str]]:
-    """Parse and validate a safetensors header without reading tensor data."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        with open(p, "rb") as f:
-            raw_len = f.read(8)
-            n = int.from_bytes(raw_len, "little")
-            if len(raw_len) < 8 or n <= 1 or n > min(MAX_HEADER, size - 8):
-                raise CheckpointError(f"{p}: not a safetensors file (bad header length; truncated or another format)")
-            header = json.loads(f.read(n))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{p}: corrupt safetensors header ({e.__class__.__name__})") from None
-    except OSError as e:
-        raise CheckpointError(f"{p}: cannot read ({e.strerror or e})") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{p}: corrupt safetensors header (not a JSON object)")
-    meta = header.pop("__metadata__", None) or {}
-    entries: dict[str, TensorEntry] = {}
-    end, key = 0, ""
-    try:
-        for key, entry in header.items():
-            entries[key] = TensorEntry(str(entry["dtype"]), tuple(int(s) for s in entry["shape"]))
-            end = max(end, int(entry["data_offsets"][1]))
-    except (KeyError, TypeError, ValueError, IndexError):
-        raise CheckpointError(f"{p}: corrupt safetensors header (bad entry for {key!r})") from None
-    data = size - 8 - n
-    if end > data:
-        raise CheckpointError(f"{p}: file is truncated ({data} bytes of tensor data, header needs {end})")
-    return entries, {str(k): str(v) for k, v in meta.items()}
 
 
 # --- detection ------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Label, Select, Static
 
-from ..core.config import IMAGE_PROTOCOLS, Secret, save_config, save_token
+from ..core import paths
+from ..core.config import IMAGE_PROTOCOLS, Secret, save_config_changes, save_token
 from ..i18n import N_, _
 from ..messages import BalanceUpdated
 from ..runner import fetch_balance
@@ -132,21 +133,50 @@ class SettingsScreen(Screen[None]):
         if not msg.error:
             app.balance = msg
 
+    def on_mount(self) -> None:
+        app: Any = self.app
+        self._initial = {**self._fields(), "ui.keymap": dict(app.config.ui.keymap)}
+
+    def _fields(self) -> dict[str, Any]:
+        """The form's plain fields as ``section.key`` -> value."""
+        return {
+            "paths.output_dir": self.query_one("#output_dir", Input).value.strip(),
+            "paths.checkpoints_dir": self.query_one("#checkpoints_dir", Input).value.strip(),
+            "paths.lora_dir": self.query_one("#lora_dir", Input).value.strip(),
+            "ui.image_protocol": str(self.query_one("#image_protocol", Select).value),
+            "ui.theme": self.app.theme,
+        }
+
+    def _form_values(self) -> dict[str, Any]:
+        """The whole form as ``section.key`` -> value (raises ValueError for a bad keymap)."""
+        return {**self._fields(), "ui.keymap": parse_keymap(self.query_one("#keymap", Input).value)}
+
     def action_save(self) -> None:
+        """Save what the user changed in the form, and nothing else (a value that came only from a
+        ``PEROPIX_*`` variable or a default stays out of the file)."""
         app: Any = self.app
         cfg = app.config
         try:
-            keymap = parse_keymap(self.query_one("#keymap", Input).value)
+            values = self._form_values()
+            initial = self._initial if hasattr(self, "_initial") else {}
         except ValueError as e:
             self.notify(str(e), severity="error")
             return
-        cfg.paths.output_dir = self.query_one("#output_dir", Input).value.strip()
-        cfg.paths.checkpoints_dir = self.query_one("#checkpoints_dir", Input).value.strip()
-        cfg.paths.lora_dir = self.query_one("#lora_dir", Input).value.strip()
-        cfg.ui.image_protocol = str(self.query_one("#image_protocol", Select).value)
-        cfg.ui.theme = self.app.theme
-        cfg.ui.keymap = keymap
         token = self._entered_token()
+        if token:
+            from ..core.backend import BackendError
+            from ..core.nai.client import check_token
+
+            try:
+                check_token(token)  # a pasted typographic quote or non-breaking space: say so now
+            except BackendError as e:
+                self.notify(str(e), severity="error", markup=False)
+                return
+        changes = {k: v for k, v in values.items() if v != initial.get(k)}
+        for dotted, value in changes.items():
+            section, key = dotted.split(".", 1)
+            setattr(getattr(cfg, section), key, value)
+        keymap = values["ui.keymap"]
         try:
             if token:
                 save_token(token.get())
@@ -154,8 +184,9 @@ class SettingsScreen(Screen[None]):
                 token_input = self.query_one("#token", Input)
                 token_input.value = ""
                 token_input.placeholder = masked(token)
-            path = save_config(cfg)
-        except OSError as e:
+            path = save_config_changes(changes, cfg.source or paths.config_file())
+            self._initial = values
+        except (OSError, ValueError) as e:
             self.notify(f"Could not save: {e}", severity="error")
             return
         cfg.source = path

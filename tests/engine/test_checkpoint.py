@@ -135,17 +135,17 @@ def test_truncated_file(tiny_ckpt: Path, tmp_path: Path) -> None:
     (tmp_path / "cut.safetensors").write_bytes(data[: len(data) // 2])
     _expect(tmp_path / "cut.safetensors", "truncated")
     (tmp_path / "head.safetensors").write_bytes(data[:100])
-    _expect(tmp_path / "head.safetensors", "not a safetensors file|truncated|corrupt")
+    _expect(tmp_path / "head.safetensors", "not a valid .safetensors file")
 
 
 def test_random_bytes_and_corrupt_header(tmp_path: Path) -> None:
     (tmp_path / "rand.safetensors").write_bytes(torch.randint(0, 256, (4096,), dtype=torch.uint8).numpy().tobytes())
-    _expect(tmp_path / "rand.safetensors", "not a safetensors file")
+    _expect(tmp_path / "rand.safetensors", "not a valid .safetensors file: bad header length")
     header = b'{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]'  # unterminated JSON
     (tmp_path / "json.safetensors").write_bytes(len(header).to_bytes(8, "little") + header + b"\0" * 4)
-    _expect(tmp_path / "json.safetensors", "corrupt safetensors header")
+    _expect(tmp_path / "json.safetensors", "not a valid .safetensors file: header is not JSON")
     (tmp_path / "tiny.safetensors").write_bytes(b"abc")
-    _expect(tmp_path / "tiny.safetensors", "not a safetensors file")
+    _expect(tmp_path / "tiny.safetensors", "not a valid .safetensors file")
     _expect(tmp_path / "absent.safetensors", "cannot read")
 
 

@@ -40,7 +40,9 @@ STATUS_FAULTS = {
     "404": (404, "Not Found"),
 }
 BODY_FAULTS = {"html", "reset", "delay", "truncated_zip", "zip_bomb", "too_many_entries", "raw_png",
-               "truncated_stream", "error_frame", "bad_frame_length"}
+               "truncated_stream", "error_frame", "bad_frame_length", "drip", "reset_mid_body"}
+DRIP_BYTES = 16
+"""``drip``: this many bytes of the answer every ``delay`` seconds (0.5 s when not given)."""
 
 
 @dataclass
@@ -160,7 +162,9 @@ class NaiEmulator:
         Status kinds: "429" "401" "402" "400" "413" "500" "503" "404". Body kinds: "html" (a
         Cloudflare-style HTML page with 200), "reset" (TCP reset), "delay" (answer after ``delay``
         seconds), "truncated_zip", "zip_bomb", "too_many_entries", "raw_png", "truncated_stream",
-        "error_frame" (error frame after the first step), "bad_frame_length".
+        "error_frame" (error frame after the first step), "bad_frame_length", "drip" (a 200 whose body
+        comes 16 bytes every ``delay`` s, default 0.5; billed), "reset_mid_body" (a 200, half the body,
+        then a TCP reset; billed).
         """
         if kind not in STATUS_FAULTS and kind not in BODY_FAULTS:
             raise ValueError(f"unknown fault {kind!r}")
@@ -236,6 +240,7 @@ def _make_handler(emu: NaiEmulator) -> type[BaseHTTPRequestHandler]:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     emulator: NaiEmulator
+    fault_delay: float = 0.0
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return  # quiet
@@ -327,6 +332,12 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(headers.get("content-length", "0") or 0)
         if length > MAX_BODY:
             self.close_connection = True
+            left = length
+            while left > 0:  # drain it first, as a real front end does, so the client reads the 413
+                got = self.rfile.read(min(left, 1 << 20))
+                if not got:
+                    break
+                left -= len(got)
             raise Rejected(413, "Request Entity Too Large")
         return self.rfile.read(length)
 
@@ -382,6 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, encoding, "binary/octet-stream")
 
     def _generate(self, body: Any, fault: Fault | None) -> None:
+        self.fault_delay = fault.delay if fault else 0.0
         stream = self.path == STREAM
         started = time.monotonic()
         checked = check_generation(body, stream=stream)
@@ -411,9 +423,37 @@ class _Handler(BaseHTTPRequestHandler):
         payload = artifacts.make_zip(files)
         if kind == "truncated_zip":
             payload = payload[: len(payload) // 2]
+        if kind in ("drip", "reset_mid_body"):
+            self._send_faulty(kind, payload, "application/zip")
+            return
         self._send(200, payload, "application/zip")
 
+    def _send_faulty(self, kind: str, body: bytes, content_type: str) -> None:
+        """A 200 with a Content-Length whose body drips (``drip``) or stops half-way with a reset."""
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.rec.status = 200
+        if kind == "reset_mid_body":
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self._reset()
+            return
+        self._drip(body)
+
+    def _drip(self, data: bytes) -> None:
+        interval = self.fault_delay or 0.5
+        for i in range(0, len(data), DRIP_BYTES):
+            self.wfile.write(data[i : i + DRIP_BYTES])
+            self.wfile.flush()
+            time.sleep(interval)
+        self._finish()
+
     def _stream(self, body: Any, checked: Checked, kind: str, started: float) -> None:
+        if kind in ("drip", "reset_mid_body"):
+            self._faulty_stream(body, checked, kind, started)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/msgpack")
         self.send_header("Transfer-Encoding", "chunked")
@@ -446,4 +486,28 @@ class _Handler(BaseHTTPRequestHandler):
                 self._chunk(b"")
                 return
             self._chunk(final)
+        self._chunk(b"")
+
+    def _faulty_stream(self, body: Any, checked: Checked, kind: str, started: float) -> None:
+        """The whole stream as chunks of 16 bytes every ``delay`` s (``drip``), or half of it then a reset."""
+        frames = b"".join(artifacts.frame({"event_type": "intermediate", "samp_ix": 0, "step_ix": step,
+                                           "gen_id": "emu", "sigma": 1.0,
+                                           "image": artifacts.preview_jpeg(checked.width, checked.height, 0, step)})
+                          for step in range(checked.steps))
+        data, _ext = artifacts.novelai_image(body, 0, time.monotonic() - started + 1.5)
+        frames += artifacts.frame({"event_type": "final", "samp_ix": 0, "step_ix": checked.steps - 1,
+                                   "gen_id": "emu", "sigma": 0.0, "image": data})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/msgpack")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.rec.status = 200
+        if kind == "reset_mid_body":
+            self._chunk(frames[: len(frames) // 2])
+            self._reset()
+            return
+        interval = self.fault_delay or 0.5
+        for i in range(0, len(frames), DRIP_BYTES):
+            self._chunk(frames[i : i + DRIP_BYTES])
+            time.sleep(interval)
         self._chunk(b"")

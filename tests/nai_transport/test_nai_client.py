@@ -103,11 +103,12 @@ async def test_invalid_body_gets_the_emulators_field_message(nai_emulator: NaiEm
     assert info.value.status == 400
 
 
-@pytest.mark.parametrize("kind", ["500", "503", "reset", "truncated_zip"])
-async def test_transient_failures_are_retried_and_complete(nai_emulator: NaiEmulator, kind: str) -> None:
+@pytest.mark.parametrize(("kind", "free"), [("500", False), ("503", False), ("reset", True), ("truncated_zip", True)])
+async def test_transient_failures_are_retried_and_complete(nai_emulator: NaiEmulator, kind: str, free: bool) -> None:
     nai_emulator.inject(kind, times=2, endpoint=GENERATE)
     messages: list[str] = []
-    images = await make_client(nai_emulator, stream=False).generate(v45_body(), lambda p: messages.append(p.message))
+    images = await make_client(nai_emulator, stream=False).generate(v45_body(), lambda p: messages.append(p.message),
+                                                                    free=free)
     assert len(images) == 1
     assert len(nai_emulator.calls()) == 3
     assert sum("retrying" in m for m in messages) == 2
@@ -143,9 +144,9 @@ async def test_raw_png_body_is_accepted(nai_emulator: NaiEmulator) -> None:
 
 
 @pytest.mark.parametrize("kind", ["truncated_stream", "bad_frame_length", "reset"])
-async def test_broken_stream_falls_back_to_zip_endpoint(nai_emulator: NaiEmulator, kind: str) -> None:
+async def test_broken_free_stream_falls_back_to_zip_endpoint(nai_emulator: NaiEmulator, kind: str) -> None:
     nai_emulator.inject(kind, endpoint=STREAM)
-    images = await make_client(nai_emulator).generate(v45_body())
+    images = await make_client(nai_emulator).generate(v45_body(), free=True)
     assert len(images) == 1
     assert [c.path for c in nai_emulator.calls()] == [STREAM, GENERATE]
 

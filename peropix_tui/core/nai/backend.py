@@ -13,6 +13,7 @@ from ..backend import CancelToken, GeneratedImage, ProgressCallback
 from ..config import Config, Secret, load_config, load_token
 from ..settings import GenerationSettings
 from .client import NaiClient, RetryPolicy
+from .cost import estimate_cost
 from .models import validate
 from .request import build_request
 from .responses import PNG_SIGNATURE
@@ -43,9 +44,14 @@ class NaiBackend:
 
     name = "nai"
 
-    def __init__(self, client: NaiClient | None = None, *, vibe_cache: VibeCache | None = None) -> None:
+    def __init__(self, client: NaiClient | None = None, *, vibe_cache: VibeCache | None = None,
+                 tier: int | None = None, active: bool = True) -> None:
         self._client = client
         self.vibe_cache = vibe_cache
+        self.tier = tier
+        """The account's tier when known (None: unknown, nothing is assumed free). Only a request that is
+        free for this tier (Opus-free) is retried automatically when its answer is cut off."""
+        self.active = active
 
     @property
     def client(self) -> NaiClient:
@@ -66,7 +72,7 @@ class NaiBackend:
         encodings = await resolve_vibes(settings, self.client, cache=self.vibe_cache, cancel=cancel)
         body = build_request(settings, vibe_encodings=encodings or None)
         seed = int(body["parameters"]["seed"])
-        datas = await self.client.generate(body, on_progress, cancel)
+        datas = await self.client.generate(body, on_progress, cancel, free=self.is_free(settings))
         info = {"provider": "nai", "model": body["model"], "action": body["action"]}
         if encodings:
             info["vibes"] = vibe_keys(settings)
@@ -74,6 +80,14 @@ class NaiBackend:
             GeneratedImage(data=data, seed=seed + i, index=i, extension=image_extension(data), info=dict(info))
             for i, data in enumerate(datas)
         ]
+
+
+    def is_free(self, settings: GenerationSettings) -> bool:
+        """True when the generation itself costs no Anlas for the known tier (V5's allowance counts as used)."""
+        if self.tier is None:
+            return False
+        est = estimate_cost(settings, tier=self.tier, active=self.active, uncached_vibes=0, v5_usage_negative=True)
+        return est.breakdown["generation"] + est.breakdown["vibe_surcharge"] + est.breakdown["charref"] == 0
 
 
 def vibe_keys(settings: GenerationSettings) -> list[dict[str, Any]]:

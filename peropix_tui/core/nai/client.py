@@ -9,8 +9,15 @@ Rules from specs/nai-api.md §1, §2, §8, §9:
   ``/ai/generate-image`` (ZIP) when the stream endpoint is missing or a stream breaks;
 - one request in flight per token in the whole process (:mod:`.gate`);
 - 429 "Concurrent generation is locked" → back off (3 s, 6 s, 12 s …, capped) and retry, saying
-  "account busy" through the progress callback; 5xx and network errors → a few retries;
-  400/401/402/413 → no retry, a clear :class:`BackendError`;
+  "account busy" through the progress callback; 5xx before a body, connection refused, a request
+  not fully sent → a few retries; 400/401/402/413 → no retry, a clear :class:`BackendError`;
+- NovelAI bills when it generates, not when the client reads: once a request was sent, a reset,
+  a cut-off or damaged body, or a stall is never retried automatically (unless the request is
+  free, ``generate(free=True)``); it fails with a one-line, retryable :class:`BackendError` saying
+  "... (the image may have been charged)", and the user retries (the queue's ``r``);
+- ``timeout`` bounds each whole answer (headers and body); on the stream, each complete frame
+  must come within ``timeout`` of the previous one (of the request, for the first);
+- bodies over :data:`MAX_REQUEST` are refused before sending ("inputs too large");
 - cancellable through a :class:`CancelToken` or by cancelling the task;
 - one ``httpx.AsyncClient`` per event loop, kept between calls (TLS set up once, connections
   kept alive); ``await client.aclose()`` (or ``async with client``) closes the current loop's;
@@ -20,6 +27,7 @@ Rules from specs/nai-api.md §1, §2, §8, §9:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import secrets
@@ -34,7 +42,7 @@ import httpx
 
 from ... import __version__
 from ..backend import BackendError, CancelToken, GenerationCancelled, Progress, ProgressCallback
-from ..config import Secret
+from ..config import Secret, url_problem
 from .gate import gate_for
 from .responses import Frame, FrameReader, ResponseError, error_message, finals_in_order, unpack_images
 
@@ -64,8 +72,7 @@ class RetryPolicy:
     cancel_poll: float = 0.05
 
     def busy_delay(self, attempt: int) -> float:
-        factor: float = 2 ** (attempt - 1)
-        return min(self.busy_base * factor, self.busy_cap)
+        return min(self.busy_base * 2.0 ** (attempt - 1), self.busy_cap)
 
 
 @dataclass
@@ -95,6 +102,14 @@ class Subscription:
         negative = bool(usage.get("isNegative")) if isinstance(usage, dict) else False
         return cls(tier=int(data.get("tier") or 0), active=bool(data.get("active")),
                    anlas=fixed + purchased, fixed=fixed, purchased=purchased, raw=data, usage_negative=negative)
+
+
+def parse_subscription(content: bytes) -> Subscription:
+    """``/user/subscription``'s body as a :class:`Subscription`; anything unusable is a BackendError."""
+    try:
+        return Subscription.from_json(json.loads(content))
+    except (ValueError, TypeError, RecursionError, OverflowError, AttributeError):
+        raise BackendError(f"NovelAI subscription answer is not usable JSON: {error_message(content)}") from None
 
 
 class _Busy(Exception):
@@ -180,9 +195,17 @@ class NaiClient:
                  user_agent: str = USER_AGENT, stream: bool = True, retry: RetryPolicy | None = None) -> None:
         if not token:
             raise BackendError("no NovelAI token: set PEROPIX_NAI_TOKEN or save one in the settings")
+        check_token(token)
         self.base_url = base_url.rstrip("/")
+        problem = url_problem(self.base_url)
+        if problem:
+            raise BackendError(f"nai.base_url / PEROPIX_NAI_URL: {base_url!r} is not a usable URL ({problem})")
         self._token = token
-        self.timeout = httpx.Timeout(connect=connect_timeout, read=timeout, write=60.0, pool=10.0)
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise BackendError(f"nai.timeout: {timeout!r} is not a positive number of seconds")
+        self.total_timeout = timeout
+        """Longest wait for one whole answer (stream: for each complete frame)."""
+        self.timeout = httpx.Timeout(connect=min(connect_timeout, timeout), read=timeout, write=60.0, pool=10.0)
         self.user_agent = user_agent
         self.stream = stream
         self.retry = retry or RetryPolicy()
@@ -203,9 +226,14 @@ class NaiClient:
 
     # ------------------------------------------------------------ public API
     async def generate(self, body: dict[str, Any], on_progress: ProgressCallback | None = None,
-                       cancel: CancelToken | None = None) -> list[bytes]:
-        """Send one generation; return the images (PNG/WebP bytes) in sample order."""
+                       cancel: CancelToken | None = None, *, free: bool = False) -> list[bytes]:
+        """Send one generation; return the images (PNG/WebP bytes) in sample order.
+
+        ``free``: the request costs no Anlas (Opus-free), so an answer cut off after the server got it
+        is retried automatically; otherwise it fails with a retryable error saying it may have been
+        charged (NovelAI bills when it generates, not when the client reads)."""
         report = on_progress or _ignore
+        charge = None if free else "the image"
         total = _total_steps(body)
         use_stream = self.stream
 
@@ -213,13 +241,13 @@ class NaiClient:
             nonlocal use_stream
             if use_stream:
                 try:
-                    return await self._stream_once(http, body, report, total)
+                    return await self._stream_once(http, body, report, total, charge)
                 except _NoStream:
                     use_stream = False
                 except _Transient as e:
                     use_stream = not e.broken_stream  # a broken stream is retried on the ZIP endpoint
                     raise
-            return unpack_or_raise(await self._post(http, GENERATE, body))
+            return unpack_or_raise(await self._post(http, GENERATE, body, charge), charge)
 
         return await self._call(attempt, cancel, report, total)
 
@@ -230,7 +258,7 @@ class NaiClient:
         payload = {"image": image_b64, "information_extracted": info, "model": model}
 
         async def attempt(http: httpx.AsyncClient) -> bytes:
-            data = await self._post(http, ENCODE_VIBE, payload)
+            data = await self._post(http, ENCODE_VIBE, payload, "the vibe encoding (2 Anlas)")
             if not data or data[:1] in (b"{", b"<"):
                 raise BackendError(f"NovelAI encode-vibe answered no encoding: {error_message(data)}")
             return data
@@ -241,11 +269,7 @@ class NaiClient:
         """Tier, active flag and Anlas balance, from the image host."""
 
         async def attempt(http: httpx.AsyncClient) -> Subscription:
-            resp = await self._send(http, "GET", SUBSCRIPTION, None)
-            try:
-                return Subscription.from_json(resp.json())
-            except ValueError:
-                raise BackendError(f"NovelAI subscription answer is not JSON: {error_message(resp.content)}") from None
+            return parse_subscription(await self._send(http, "GET", SUBSCRIPTION, None))
 
         return await self._call(attempt, cancel)
 
@@ -291,36 +315,143 @@ class NaiClient:
                 log.info("NovelAI transient failure (%s); retry %d in %.1f s", e.error, errors, delay)
                 await asyncio.sleep(delay)
 
-    async def _send(self, http: httpx.AsyncClient, method: str, path: str, payload: Any) -> httpx.Response:
-        """One request; non-2xx answers become _Busy / _Transient / BackendError."""
+    async def _send(self, http: httpx.AsyncClient, method: str, path: str, payload: Any,
+                    charge: str | None = None) -> bytes:
+        """One request, its whole answer read within ``timeout`` s; non-2xx answers become
+        _Busy / _Transient / BackendError. ``charge`` names what the request may bill ("the image"):
+        a failure after the request went out is then a retryable BackendError for the user, never an
+        automatic retry; with None (free requests) such failures are retried here."""
+        got = _Received()
+        headers = self._headers()
         try:
-            headers = self._headers()
-            resp = await http.request(method, path, json=payload, headers=headers)
-        except httpx.TimeoutException as e:
-            raise _timeout_error(e, self.timeout) from None
+            async with asyncio.timeout(self.total_timeout):
+                async with http.stream(method, path, content=_body(payload, headers), headers=headers) as resp:
+                    got.answered = True
+                    if not 200 <= resp.status_code < 300:
+                        _check_status(resp.status_code, await _read_all(resp, got, ERROR_BODY_LIMIT),
+                                      headers["x-correlation-id"])
+                    return await _read_all(resp, got, MAX_ANSWER)
+        except (TimeoutError, httpx.TimeoutException) as e:
+            raise self._timed_out(e, got, charge) from None
         except httpx.TransportError as e:
-            raise _Transient(_network_error(e)) from None
-        _check_status(resp.status_code, resp.content, headers["x-correlation-id"])
-        return resp
+            raise _transport_failure(e, got, charge) from None
 
-    async def _post(self, http: httpx.AsyncClient, path: str, payload: Any) -> bytes:
-        return (await self._send(http, "POST", path, payload)).content
+    async def _post(self, http: httpx.AsyncClient, path: str, payload: Any, charge: str | None = None) -> bytes:
+        return await self._send(http, "POST", path, payload, charge)
+
+    def _timed_out(self, e: Exception, got: _Received, charge: str | None) -> BackendError:
+        """A deadline passed: say where (connecting, waiting, or mid-answer); never retried automatically."""
+        if isinstance(e, httpx.ConnectTimeout):
+            return BackendError(f"could not connect to NovelAI within {self.timeout.connect:g} s", retryable=True)
+        limit = f"{self.total_timeout:g} s (nai.timeout)"
+        if got.answered:
+            return BackendError(f"NovelAI's answer stalled: {got.bytes} bytes in {limit}{_charged(charge)}",
+                                retryable=True)
+        return BackendError(f"NovelAI did not answer within {limit}{_charged(charge)}", retryable=True)
 
     async def _stream_once(self, http: httpx.AsyncClient, body: dict[str, Any], report: ProgressCallback,
-                           total: int) -> list[bytes]:
+                           total: int, charge: str | None) -> list[bytes]:
+        """The stream endpoint: each complete frame must come within ``timeout`` s of the last one
+        (of the request, for the first)."""
         payload = {**body, "parameters": {**body["parameters"], "stream": "msgpack"}}
+        got = _Received()
         try:
             headers = self._headers("application/x-msgpack")
-            async with http.stream("POST", STREAM, json=payload, headers=headers) as resp:
-                if resp.status_code in (404, 405, 501):
-                    raise _NoStream()
-                if not 200 <= resp.status_code < 300:
-                    _check_status(resp.status_code, await resp.aread(), headers["x-correlation-id"])
-                return await _read_frames(resp, report, total, int(body["parameters"].get("n_samples") or 1))
-        except httpx.TimeoutException as e:
-            raise _timeout_error(e, self.timeout) from None
+            async with asyncio.timeout(self.total_timeout) as deadline:
+                async with http.stream("POST", STREAM, content=_body(payload, headers), headers=headers) as resp:
+                    got.answered = True
+                    if resp.status_code in (404, 405, 501):
+                        raise _NoStream()
+                    if not 200 <= resp.status_code < 300:
+                        _check_status(resp.status_code, await _read_all(resp, got, ERROR_BODY_LIMIT),
+                                      headers["x-correlation-id"])
+                    return await _read_frames(resp, report, total, int(body["parameters"].get("n_samples") or 1),
+                                              _FrameClock(deadline, self.total_timeout), got, charge)
+        except (TimeoutError, httpx.TimeoutException) as e:
+            error = self._timed_out(e, got, charge)
+            if got.answered and got.bytes:
+                error = BackendError(f"NovelAI's stream stalled: no complete frame within "
+                                     f"{self.total_timeout:g} s (nai.timeout) after {got.bytes} bytes"
+                                     f"{_charged(charge)}", retryable=True)
+            raise error from None
         except httpx.TransportError as e:
-            raise _Transient(_network_error(e), broken_stream=True) from None
+            raise _transport_failure(e, got, charge, broken_stream=True) from None
+
+
+MAX_REQUEST = 16 * 1024 * 1024
+"""Request bodies over this are refused before sending, as NovelAI's front end refuses them (413)."""
+ERROR_BODY_LIMIT = 64 * 1024
+"""Bytes of a non-2xx body read for its message."""
+MAX_ANSWER = 256 * 1024 * 1024
+"""A body longer than this is refused (NovelAI's largest answers are a few tens of MB)."""
+
+
+@dataclass
+class _Received:
+    """How far one answer got: headers seen, body bytes read."""
+
+    answered: bool = False
+    bytes: int = 0
+
+
+class _FrameClock:
+    """Pushes the stream's deadline forward each time a complete frame arrives."""
+
+    def __init__(self, deadline: asyncio.Timeout, seconds: float) -> None:
+        self._deadline = deadline
+        self._seconds = seconds
+
+    def tick(self) -> None:
+        self._deadline.reschedule(asyncio.get_running_loop().time() + self._seconds)
+
+
+def _body(payload: Any, headers: dict[str, str]) -> bytes | None:
+    """The JSON body (as httpx would write it), refused with a 413-style error when too large."""
+    if payload is None:
+        return None
+    data = json.dumps(payload).encode("utf-8")
+    if len(data) > MAX_REQUEST:
+        raise BackendError(f"inputs too large ({len(data) / 2**20:.1f} MB to upload, over {MAX_REQUEST // 2**20} MB): "
+                           "downscale the base image, vibe or reference images (e.g. to 1024x1024 or less); "
+                           "nothing was sent", status=413)
+    headers["Content-Type"] = "application/json"
+    return data
+
+
+async def _read_all(resp: httpx.Response, got: _Received, limit: int) -> bytes:
+    parts: list[bytes] = []
+    async for chunk in resp.aiter_bytes():
+        got.bytes += len(chunk)
+        if got.bytes > limit:
+            raise BackendError(f"NovelAI's answer is larger than {limit} bytes; refused")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _charged(charge: str | None) -> str:
+    return f" ({charge} may have been charged)" if charge else ""
+
+
+def _failed_after_sending(message: str, charge: str | None, *, broken_stream: bool = False) -> Exception:
+    """A failure once the request was sent: retried automatically only when it cannot have cost anything."""
+    if charge is None:
+        return _Transient(BackendError(message, retryable=True), broken_stream=broken_stream)
+    return BackendError(message + _charged(charge), retryable=True)
+
+
+def _transport_failure(e: httpx.TransportError, got: _Received, charge: str | None, *,
+                       broken_stream: bool = False) -> Exception:
+    """Connection refused / request not fully sent: nothing can have been billed, retry. A reset after
+    that: the server may have generated (and billed), so only free requests are retried."""
+    if isinstance(e, httpx.ConnectError | httpx.WriteError | httpx.WriteTimeout | httpx.PoolTimeout):
+        return _Transient(_network_error(e))
+    if isinstance(e, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+        return BackendError(f"cannot talk to NovelAI at this address (nai.base_url / PEROPIX_NAI_URL): {e}")
+    if got.answered:
+        return _failed_after_sending(f"NovelAI's answer was cut off after {got.bytes} bytes", charge,
+                                     broken_stream=broken_stream)
+    return _failed_after_sending(f"NovelAI closed the connection before answering ({e.__class__.__name__})",
+                                 charge, broken_stream=broken_stream)
 
 
 def _total_steps(body: dict[str, Any]) -> int:
@@ -348,31 +479,41 @@ def correlation_id() -> str:
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(6))
 
 
-def unpack_or_raise(content: bytes) -> list[bytes]:
+def unpack_or_raise(content: bytes, charge: str | None = None) -> list[bytes]:
+    """Images of a complete body; a cut-off one is retried only when ``charge`` is None (free)."""
     try:
         return unpack_images(content)
     except ResponseError as e:
-        error = BackendError(str(e), retryable=e.transient)
         if e.transient:
-            raise _Transient(error) from None
-        raise error from None
+            raise _failed_after_sending(f"NovelAI's answer was cut off after {len(content)} bytes ({e})",
+                                        charge) from None
+        raise BackendError(str(e)) from None
 
 
-async def _read_frames(resp: httpx.Response, report: ProgressCallback, total: int, expected: int) -> list[bytes]:
+async def _read_frames(resp: httpx.Response, report: ProgressCallback, total: int, expected: int,
+                       clock: _FrameClock, got: _Received, charge: str | None) -> list[bytes]:
     """Parse msgpack frames as they arrive; a ZIP, PNG or JSON answer here is decoded whole."""
     chunks = resp.aiter_bytes()
     head = b""
     async for chunk in chunks:
         head += chunk
+        got.bytes += len(chunk)
         if len(head) >= 8:
             break
     if head.startswith(_NOT_FRAMES):
-        return unpack_or_raise(head + b"".join([c async for c in chunks]))
+        rest = head
+        async for chunk in chunks:
+            got.bytes += len(chunk)
+            if got.bytes > MAX_ANSWER:
+                raise BackendError(f"NovelAI's answer is larger than {MAX_ANSWER} bytes; refused")
+            rest += chunk
+        return unpack_or_raise(rest, charge)
     reader = FrameReader()
     frames: list[Frame] = []
 
     def consume(data: bytes) -> None:
         for f in reader.feed(data):
+            clock.tick()
             if f.kind == "error":
                 raise BackendError(f"NovelAI stream error: {f.message or 'unknown'}", retryable=True)
             if f.kind == "intermediate":
@@ -382,14 +523,15 @@ async def _read_frames(resp: httpx.Response, report: ProgressCallback, total: in
     try:
         consume(head)
         async for chunk in chunks:
+            got.bytes += len(chunk)
             consume(chunk)
     except ResponseError as e:
-        raise _Transient(BackendError(f"NovelAI stream is damaged: {e}", retryable=True),
-                         broken_stream=True) from None
+        raise _failed_after_sending(f"NovelAI's stream is damaged after {got.bytes} bytes ({e})", charge,
+                                    broken_stream=True) from None
     images = finals_in_order(frames)
     if reader.pending or len(images) < expected:
-        raise _Transient(BackendError("NovelAI stream ended before the final image", retryable=True),
-                         broken_stream=True)
+        raise _failed_after_sending(f"NovelAI's answer was cut off after {got.bytes} bytes (stream ended before "
+                                    "the final image)", charge, broken_stream=True)
     return images
 
 
@@ -406,10 +548,14 @@ def _has_request(e: httpx.TransportError) -> bool:
     return True
 
 
-def _timeout_error(e: httpx.TimeoutException, timeout: httpx.Timeout) -> BackendError:
-    if isinstance(e, httpx.ConnectTimeout):
-        return BackendError(f"could not connect to NovelAI within {timeout.connect:g} s", retryable=True)
-    return BackendError(f"NovelAI did not answer within {timeout.read:g} s", retryable=True)
+def check_token(token: Secret) -> None:
+    """A token goes into an HTTP header: printable ASCII only (a pasted typographic quote or a
+    non-breaking space would fail deep in the HTTP layer)."""
+    for i, ch in enumerate(token.get()):
+        if not 0x21 <= ord(ch) <= 0x7E:
+            what = "a space" if ch.isspace() else ("a non-ASCII character" if ord(ch) > 0x7E else "a control character")
+            raise BackendError(f"NovelAI token (PEROPIX_NAI_TOKEN or the token file) has {what} at position "
+                               f"{i + 1}; paste the token again")
 
 
 async def _cancellable(coro: Awaitable[T], cancel: CancelToken, poll: float) -> T:

@@ -26,13 +26,19 @@ from PIL import Image
 from ..settings import SettingsError
 
 MAX_INPUT_PIXELS = 50_000_000  # refuse anything bigger before decoding (decompression bombs)
+MAX_REFERENCE_FILE = 64 * 1024 * 1024
+"""A vibe / reference file larger than this is refused before it is read."""
+VIBE_MAX_PIXELS = 1024 * 1024
+"""Vibe images are downscaled (aspect kept) to at most this many pixels before upload, the website's
+Normal size (1024x1024); the encoding needs no more, and big uploads get 413."""
 CHARREF_CANVASES = {"portrait": (1024, 1536), "landscape": (1536, 1024), "square": (1472, 1472)}
 MASK_CELL = 8
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class ImageInputError(SettingsError):
-    """An input image could not be used; the message names the file."""
+    """An input file (image, vibe, ``.naiv4vibe``) could not be used: missing, unreadable, damaged or too
+    large. The message names the file. A failure of a valid command (exit code 1), not a usage error."""
 
 
 def load_image(path: str | os.PathLike[str], field: str = "image") -> Image.Image:
@@ -160,10 +166,38 @@ def charref_b64(path: str | os.PathLike[str], field: str = "charref") -> str:
 
 
 def raw_png_b64(path: str | os.PathLike[str], field: str = "vibes") -> str:
-    """A reference image as PNG base64 (V3 vibes, and the input of /ai/encode-vibe)."""
+    """A reference image as PNG base64 (V3 vibes, and the input of /ai/encode-vibe), downscaled."""
     p = Path(path)
-    im = load_image(p, field)
-    data = p.read_bytes()
-    if data.startswith(PNG_SIGNATURE):
-        return b64(data)
-    return b64(encode_png(_rgb(im)))
+    if not p.is_file():
+        raise ImageInputError(field, f"{p}: file not found")
+    size = p.stat().st_size
+    if size > MAX_REFERENCE_FILE:
+        raise ImageInputError(field, f"{p}: {size} bytes is too large (over {MAX_REFERENCE_FILE // 2**20} MB); "
+                                     "downscale it")
+    return vibe_png_b64(p.read_bytes(), str(p), field)
+
+
+def vibe_png_b64(data: bytes, where: str, field: str = "vibe") -> str:
+    """``data`` (any image) as base64 PNG of at most :data:`VIBE_MAX_PIXELS`; a PNG already small
+    enough is sent byte for byte. Refuses images over :data:`MAX_INPUT_PIXELS` before decoding."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            if w * h > MAX_INPUT_PIXELS:
+                raise ImageInputError(field, f"{where}: {w}x{h} is too large (over {MAX_INPUT_PIXELS} pixels)")
+            if w * h <= VIBE_MAX_PIXELS and data.startswith(PNG_SIGNATURE):
+                return b64(data)
+            im.load()
+            img = im.copy()
+    except ImageInputError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageInputError(field, f"{where}: image is too large (decompression bomb guard)") from None
+    except (OSError, ValueError, SyntaxError):
+        raise ImageInputError(field, f"{where}: not a readable image file") from None
+    if img.mode not in ("RGB", "RGBA"):
+        img = img.convert("RGBA" if "A" in img.getbands() or "transparency" in img.info else "RGB")
+    if w * h > VIBE_MAX_PIXELS:
+        scale = (VIBE_MAX_PIXELS / (w * h)) ** 0.5
+        img = img.resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.Resampling.LANCZOS)
+    return b64(encode_png(img))

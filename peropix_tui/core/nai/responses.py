@@ -13,6 +13,7 @@ import json
 import re
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -120,7 +121,7 @@ def unzip_images(body: bytes) -> list[bytes]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(body))
         infos = [i for i in zf.infolist() if not i.is_dir()]
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, IndexError):
         raise ResponseError("NovelAI answer is a damaged ZIP (truncated?)", transient=True) from None
     if not infos:
         raise ResponseError("NovelAI answer is an empty ZIP")
@@ -135,7 +136,8 @@ def unzip_images(body: bytes) -> list[bytes]:
     infos.sort(key=lambda i: (_index(i.filename), i.filename))
     try:
         return [_read_bounded(zf, i) for i in infos]
-    except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile, ValueError, zlib.error,
+            NotImplementedError, RuntimeError, IndexError) as e:  # bad offsets, bad deflate data, unknown method, encrypted
         raise ResponseError(f"NovelAI answer is a damaged ZIP ({e.__class__.__name__})", transient=True) from None
 
 
@@ -159,7 +161,7 @@ def error_message(body: bytes, limit: int = 300) -> str:
     text = body[:4096].decode("utf-8", "replace").strip()
     try:
         data: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
         for key in ("message", "error", "detail"):

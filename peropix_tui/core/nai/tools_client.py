@@ -24,13 +24,18 @@ from .client import (
     RetryPolicy,
     _check_status,
     _network_error,
-    _timeout_error,
     _Transient,
     unpack_or_raise,
 )
 from .tools import AUGMENT, UPSCALE
 
 UPSCALE_READ_TIMEOUT = 300.0
+
+
+def _timeout_error(e: httpx.TimeoutException, timeout: httpx.Timeout) -> BackendError:
+    if isinstance(e, httpx.ConnectTimeout):
+        return BackendError(f"could not connect to NovelAI within {timeout.connect:g} s", retryable=True)
+    return BackendError(f"NovelAI did not answer within {timeout.read:g} s (nai.timeout)", retryable=True)
 
 
 class _NotSent(_Transient):

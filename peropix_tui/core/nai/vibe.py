@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from .. import paths
 from ..backend import CancelToken
 from ..fsutil import atomic_write
 from ..settings import GenerationSettings, SettingsError, VibeReference
+from . import images
 
 FAMILY_ENCODER = {
     "v4full": "nai-diffusion-4-full",
@@ -29,6 +29,8 @@ FAMILY_ENCODER = {
 }
 NAIV4VIBE_SUFFIX = ".naiv4vibe"
 INFO_TOLERANCE = 0.001
+MAX_VIBE_FILE = images.MAX_REFERENCE_FILE
+"""A vibe image or ``.naiv4vibe`` file larger than this is refused before it is read."""
 
 
 class VibeEncoder(Protocol):
@@ -98,12 +100,15 @@ def load_naiv4vibe(path: str | Path, family: str, information_extracted: float |
     data = _read_json(Path(path))
     encodings = data.get("encodings") or {}
     if not isinstance(encodings, dict):
-        raise SettingsError("vibe", f"{path}: 'encodings' is not an object")
+        raise images.ImageInputError("vibe", f"{path}: 'encodings' is not an object")
     imported = data.get("importInfo")
     if not isinstance(imported, dict):
         imported = {}
+    imported_info = imported.get("information_extracted")
+    if isinstance(imported_info, bool) or not isinstance(imported_info, int | float):
+        imported_info = None
     found = _entries(encodings.get(family))
-    for want in (information_extracted, imported.get("information_extracted")):
+    for want in (information_extracted, imported_info):
         for info, enc in found:
             if want is not None and info is not None and abs(info - want) <= INFO_TOLERANCE:
                 return VibeSource(encoding=enc, info=info)
@@ -114,21 +119,22 @@ def load_naiv4vibe(path: str | Path, family: str, information_extracted: float |
         try:
             return VibeSource(image=base64.b64decode(image, validate=True))
         except ValueError:
-            raise SettingsError("vibe", f"{path}: 'image' is not valid base64") from None
-    have = ", ".join(sorted(encodings)) or "none"
+            raise images.ImageInputError("vibe", f"{path}: 'image' is not valid base64") from None
+    have = ", ".join(sorted(str(k) for k in encodings)[:8]) or "none"
     raise SettingsError("vibe", f"{path}: no encoding for model family {family} and no source image "
                         f"(file has encodings for: {have})")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    raw = read_bounded(path, "vibe")
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise SettingsError("vibe", f"{path}: file not found") from None
+        data = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
-        raise SettingsError("vibe", f"{path}: not a valid .naiv4vibe JSON file ({e.__class__.__name__})") from None
+        raise images.ImageInputError("vibe", f"{path}: not a valid .naiv4vibe JSON file ({e.__class__.__name__})") from None
+    except RecursionError:
+        raise images.ImageInputError("vibe", f"{path}: not a valid .naiv4vibe JSON file (nested too deeply)") from None
     if not isinstance(data, dict):
-        raise SettingsError("vibe", f"{path}: not a .naiv4vibe object")
+        raise images.ImageInputError("vibe", f"{path}: not a .naiv4vibe object")
     return data
 
 
@@ -141,7 +147,8 @@ def _entries(entries: Any) -> list[tuple[float | None, str]]:
         if isinstance(entry, dict) and isinstance(entry.get("encoding"), str) and entry["encoding"]:
             params = entry.get("params") or {}
             info = params.get("information_extracted") if isinstance(params, dict) else None
-            found.append((float(info) if isinstance(info, int | float) else None, entry["encoding"]))
+            value = float(info) if isinstance(info, int | float) and not isinstance(info, bool) else None
+            found.append((value if value is not None and 0.0 <= value <= 1.0 else None, entry["encoding"]))
     return found
 
 
@@ -157,10 +164,22 @@ def vibe_source(vibe: VibeReference, family: str, *, index: int = 0, cache: Vibe
     path = Path(vibe.path).expanduser()
     if path.suffix.lower() == NAIV4VIBE_SUFFIX:
         return load_naiv4vibe(path, family, vibe.information_extracted)
+    return VibeSource(image=read_bounded(path, f"vibes[{index}]"))
+
+
+def read_bounded(path: Path, field: str, limit: int = MAX_VIBE_FILE) -> bytes:
+    """The file's bytes, refusing a missing, unreadable or oversized file before reading it whole."""
     try:
-        return VibeSource(image=path.read_bytes())
+        size = path.stat().st_size
+        if size > limit:
+            raise images.ImageInputError(field, f"{path}: {size} bytes is too large for a vibe (over {limit // 2**20} MB); "
+                                "downscale it")
+        with open(path, "rb") as f:
+            return f.read(limit + 1)[:limit]
+    except FileNotFoundError:
+        raise images.ImageInputError(field, f"{path}: file not found") from None
     except OSError as e:
-        raise SettingsError(f"vibes[{index}]", f"{path}: cannot read ({e.strerror or e.__class__.__name__})") from None
+        raise images.ImageInputError(field, f"{path}: cannot read ({e.strerror or e.__class__.__name__})") from None
 
 
 def cached_source(vibe: VibeReference, family: str, cache: VibeCache, index: int = 0) -> VibeSource:
@@ -174,19 +193,8 @@ def cached_source(vibe: VibeReference, family: str, cache: VibeCache, index: int
 
 
 def png_b64(image: bytes, where: str) -> str:
-    """The image as base64 PNG (NovelAI's encode payload); PNGs are sent byte for byte."""
-    if image.startswith(b"\x89PNG\r\n\x1a\n"):
-        return base64.b64encode(image).decode("ascii")
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        img = Image.open(io.BytesIO(image))
-        img.load()
-    except (UnidentifiedImageError, OSError):
-        raise SettingsError("vibe", f"{where}: not an image file") from None
-    out = io.BytesIO()
-    img.save(out, "PNG")
-    return base64.b64encode(out.getvalue()).decode("ascii")
+    """The image as base64 PNG (NovelAI's encode payload), downscaled like the website's uploads."""
+    return images.vibe_png_b64(image, where)
 
 
 # --------------------------------------------------------------- resolution

@@ -35,8 +35,14 @@ MAX_NAME = 64
 MAX_FOLDER = 100
 
 _WINDOWS_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
+    {"con", "prn", "aux", "nul", "conin$", "conout$"}
+    | {f"{dev}{n}" for dev in ("com", "lpt") for n in [*map(str, range(10)), "\u00b9", "\u00b2", "\u00b3"]}
 )
+_INVISIBLE = frozenset({"Cf", "Cs", "Zl", "Zp"})
+"""Unicode categories never allowed in a name: format characters (bidi controls such as U+202E,
+zero-width spaces, BOM), surrogates, line and paragraph separators."""
+_SLASH_LIKE = frozenset("\u2215\u2044\u29f8\u29f9\u2216\u2571\u2572")
+"""Slash look-alikes that NFKC leaves alone (division slash, fraction slash, big solidus …)."""
 _FORBIDDEN_CHARS = set('<>:"|?*\\/')
 _UNSAFE_RUN = re.compile(r"[^\w\-]+")
 _UNDERSCORES = re.compile(r"_{2,}")
@@ -65,6 +71,11 @@ def check_folder_name(name: str, what: str = "folder name") -> str:
     shown = ascii(name)
     if "\x00" in name or any(unicodedata.category(c) == "Cc" for c in name):
         raise StoreError(f"{what} {shown}: control characters (NUL, newline, …) are not allowed")
+    if any(unicodedata.category(c) in _INVISIBLE for c in name):
+        raise StoreError(f"{what} {shown}: invisible formatting characters (bidi controls such as U+202E, "
+                         "zero-width spaces) are not allowed")
+    if lookalike := lookalike_chars(name):
+        raise StoreError(f"{what} {shown}: {ascii(lookalike)} look like '.' or a path separator; not allowed")
     if name in (".", ".."):
         raise StoreError(f"{what} {shown}: '.' and '..' are not folder names")
     if os.path.isabs(name) or name.startswith("~"):
@@ -75,11 +86,30 @@ def check_folder_name(name: str, what: str = "folder name") -> str:
         raise StoreError(f"{what} {shown}: names starting with '.' are reserved for PeroPix (trash, index)")
     if name != name.strip() or name.endswith("."):
         raise StoreError(f"{what} {shown}: must not start or end with a space or end with '.'")
-    if name.split(".")[0].lower() in _WINDOWS_RESERVED:
+    if is_windows_reserved(name):
         raise StoreError(f"{what} {shown}: reserved device name on Windows")
     if len(name) > MAX_FOLDER:
         raise StoreError(f"{what} {shown}: longer than {MAX_FOLDER} characters")
     return name
+
+
+def is_windows_reserved(name: str) -> bool:
+    """``CON``, ``nul``, ``COM1``, ``lpt²`` … in any case, with or without an extension or trailing spaces."""
+    return name.split(".")[0].rstrip(" ").lower() in _WINDOWS_RESERVED
+
+
+def lookalike_chars(name: str) -> str:
+    """The characters of ``name`` other than '.' itself that Unicode folds (NFKC) into '.', '/', '\\'
+    or another forbidden character (U+2024 ONE DOT LEADER, U+FF0E, U+2215 DIVISION SLASH …)."""
+    out = ""
+    for c in name:
+        if c == "." or c in _FORBIDDEN_CHARS:
+            continue
+        folded = unicodedata.normalize("NFKC", c)
+        if "." in folded or set(folded) & _FORBIDDEN_CHARS or c in _SLASH_LIKE:
+            out += c
+    return out
+
 
 
 def check_folder_path(folder: str, what: str = "folder") -> str:
@@ -94,7 +124,7 @@ def check_folder_path(folder: str, what: str = "folder") -> str:
 def folder_from_name(name: str, fallback: str = "untitled") -> str:
     """A valid folder name made from any preset/session name (sanitised, never rejected)."""
     safe = sanitize_name(name, MAX_FOLDER)
-    if not safe or safe.split(".")[0].lower() in _WINDOWS_RESERVED:
+    if not safe or is_windows_reserved(safe):
         safe = f"{fallback}_{safe}" if safe else fallback
     return check_folder_name(safe)
 
