@@ -266,3 +266,17 @@ def test_highlighter_marks_and_and_sub_prompt_weights() -> None:
     found = {prompt[s.start : s.end]: s.kind for s in spans(prompt, "a1111")}
     assert found["AND"] == "pipe" and found[":0.5"] == "weight" and found[" dog"] == "text"
     assert {prompt[s.start : s.end]: s.kind for s in spans(prompt, "comfyui")} == {prompt: "text"}
+
+
+@pytest.mark.parametrize("dialect", ["auto", "comfyui", "a1111", "novelai"])
+@pytest.mark.parametrize("opener,closer", [("(", ")"), ("[", "]"), ("{", "}")])
+def test_deep_nesting_is_a_syntax_error_not_a_crash(dialect: str, opener: str, closer: str) -> None:
+    from peropix_tui.core.local.highlight import spans
+    from peropix_tui.core.local.weights import MAX_NESTING, PromptSyntaxError, parse
+
+    hostile = opener * 1000 + "x" + closer * 1000
+    with pytest.raises(PromptSyntaxError, match="nested more than"):
+        parse(hostile, dialect)
+    spans(hostile, dialect)  # the editor's highlighter falls back instead of raising
+    ok = opener * MAX_NESTING + "x" + closer * MAX_NESTING
+    assert [s.text for s in parse(ok, dialect) if s.text.strip()]

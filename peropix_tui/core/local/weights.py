@@ -90,12 +90,30 @@ def parts(prompt: str, dialect: str = "auto") -> list[list[Segment]]:
     return out
 
 
+MAX_NESTING = 100
+"""Deepest bracket nesting a prompt may have; deeper is refused (the readers recurse per level)."""
+
+
+def check_nesting(prompt: str) -> None:
+    """Raise PromptSyntaxError when brackets of any kind nest deeper than :data:`MAX_NESTING`."""
+    depth = 0
+    for i, c in enumerate(prompt):
+        if c in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise PromptSyntaxError(f"prompt: brackets nested more than {MAX_NESTING} deep "
+                                        f"(at character {i + 1})")
+        elif c in ")]}" and depth:
+            depth -= 1
+
+
 def _pieces(prompt: str, dialect: str) -> list[_Piece]:
     return pieces_of([(c, i) for i, c in enumerate(prompt)], dialect)
 
 
 def pieces_of(chars: list[tuple[str, int]], dialect: str) -> list[_Piece]:
     """The parse of ``chars`` (each with its offset in the prompt) in ``dialect``."""
+    check_nesting("".join(c for c, _ in chars))
     d = check_dialect(dialect)
     if d == "comfyui":
         return comfyui_pieces(chars)
