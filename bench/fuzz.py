@@ -555,6 +555,74 @@ def _nai_subscription() -> Target:
                   tokens=[b"Infinity", b"1e999", b"null", b'"x"', b"[", b"{", b"-1", b"true"])
 
 
+@target("comfyui-messages")
+def _comfyui_messages() -> Target:
+    """ComfyUI WebSocket frames (JSON text and binary previews), history entries and /prompt
+    rejections as :class:`PromptRun` and the error formatters read them."""
+    from peropix_tui.core.backend import BackendError, GenerationCancelled
+    from peropix_tui.core.comfyui import run as comfy_run
+    from peropix_tui.core.comfyui.client import ComfyClient
+    from peropix_tui.core.comfyui.config import ComfyServer
+    from peropix_tui.core.comfyui.errors import rejection_message
+
+    graph = {"3": {"class_type": "KSampler", "inputs": {"steps": 20}},
+             "9": {"class_type": "SaveImageWebsocket", "inputs": {}}}
+    client = ComfyClient(ComfyServer(url="http://127.0.0.1:9", name="fuzz"))
+    pid = "00000000-0000-4000-8000-000000000000"
+
+    def text(kind: str, data: Any) -> bytes:
+        return json.dumps({"type": kind, "data": data}).encode()
+
+    meta = json.dumps({"node_id": "3", "prompt_id": pid, "image_type": "image/png"}).encode()
+    seeds = [
+        text("status", {"status": {"exec_info": {"queue_remaining": 3}}}),
+        text("execution_start", {"prompt_id": pid}),
+        text("executing", {"node": "3", "prompt_id": pid}),
+        text("progress", {"value": 5, "max": 20, "node": "3", "prompt_id": pid}),
+        text("executed", {"node": "9", "output": {"images": [{"filename": "a.png"}]}, "prompt_id": pid}),
+        text("execution_error", {"prompt_id": pid, "node_id": "3", "node_type": "KSampler",
+                                 "exception_type": "RuntimeError", "exception_message": "boom"}),
+        text("execution_interrupted", {"prompt_id": pid}),
+        json.dumps({"status": {"status_str": "error", "messages": [["execution_error", {"node_id": "3"}]]},
+                    "outputs": {}}).encode(),
+        json.dumps({"error": {"type": "prompt_outputs_failed_validation", "message": "bad"},
+                    "node_errors": {"3": {"errors": [{"message": "Value not in list",
+                                                      "extra_info": {"input_name": "sampler_name"}}],
+                                          "class_type": "KSampler"}}}).encode(),
+        struct.pack(">II", 1, 2) + PNG_SIGNATURE,
+        struct.pack(">II", 4, len(meta)) + meta + PNG_SIGNATURE,
+    ]
+
+    def run(data: bytes) -> None:
+        prompt_run = comfy_run.PromptRun(client, graph, lambda _p: None, _NeverCancelled())
+        prompt_run.prompt_id = pid
+        try:
+            if data[:3] == b"\x00\x00\x00":
+                prompt_run.running = True
+                prompt_run._on_binary(data)
+                return
+            try:
+                body = json.loads(data)
+            except (ValueError, RecursionError):
+                body = None
+            rejection_message("fuzz", body)
+            prompt_run._check_history_status(body if isinstance(body, dict) else None)
+            prompt_run._on_text(data.decode("utf-8", "replace"))
+        except comfy_run._Done:
+            pass
+
+    return Target("comfyui-messages", seeds, run, (BackendError, GenerationCancelled),
+                  tokens=[b"null", b"1e999", b"-1", b'"x"', b"[", b"{", b"[]", b"true", b'"prompt_id":',
+                          b'"value":', b'"max":', b'"status":', b'"messages":'])
+
+
+class _NeverCancelled:
+    cancelled = False
+
+    def raise_if_cancelled(self) -> None:
+        return None
+
+
 # ---------------------------------------------------------------------------------- table
 def _table(results: list[Result]) -> str:
     head = ("target", "cases", "crashes", "hangs", "slowest ms", "peak RSS MB", "seconds")

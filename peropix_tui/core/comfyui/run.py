@@ -62,6 +62,13 @@ def ws_url(base: str, client_id: str) -> str:
     return urlunsplit((scheme, parts.netloc, path, f"clientId={client_id}", ""))
 
 
+def _count(value: Any) -> int:
+    """A step count from an event: whole and finite numbers only (anything else counts as 0)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return int(value) if value == value and abs(value) < 2**53 else 0
+
+
 def parse_binary(frame: bytes) -> tuple[int, dict[str, Any], bytes] | None:
     """(event type, metadata, image bytes) of a binary frame; None when it is not an image."""
     if len(frame) < 8:
@@ -74,7 +81,7 @@ def parse_binary(frame: bytes) -> tuple[int, dict[str, Any], bytes] | None:
         (n,) = struct.unpack(">I", frame[4:8])
         try:
             meta = json.loads(frame[8:8 + n].decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # not UTF-8 / not JSON / nested too deeply
             return None
         return event, meta if isinstance(meta, dict) else {}, frame[8 + n:]
     return None
@@ -237,7 +244,11 @@ class PromptRun:
         status = (entry or {}).get("status") or {}
         if not isinstance(status, dict) or status.get("status_str") != "error":
             return
-        for event, data in status.get("messages") or []:
+        messages = status.get("messages")
+        for item in messages if isinstance(messages, list) else []:
+            if not isinstance(item, list | tuple) or len(item) != 2:
+                continue
+            event, data = item
             if event == "execution_error":
                 raise BackendError(execution_message(self.c.name, data))
             if event == "execution_interrupted":
@@ -270,7 +281,7 @@ class PromptRun:
     def _on_text(self, text: str) -> None:
         try:
             msg = json.loads(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
             return
         if not isinstance(msg, dict):
             return
@@ -307,7 +318,7 @@ class PromptRun:
     def _on_progress(self, data: dict[str, Any]) -> None:
         """Steps over every sampler of the graph (a hires pass continues the count, not restarts it)."""
         node = str(data.get("node") or self.node or "")
-        self.node_progress[node] = (int(data.get("value") or 0), int(data.get("max") or 0))
+        self.node_progress[node] = (_count(data.get("value")), _count(data.get("max")))
         unseen = sum(n for k, n in self.sampler_steps.items() if k not in self.node_progress)
         self.step = sum(v for v, _ in self.node_progress.values())
         self.total = sum(m for _, m in self.node_progress.values()) + unseen
@@ -316,7 +327,9 @@ class PromptRun:
     def _on_status(self, data: Any) -> None:
         if self.running or not isinstance(data, dict):
             return
-        remaining = ((data.get("status") or {}).get("exec_info") or {}).get("queue_remaining")
+        status = data.get("status")
+        exec_info = status.get("exec_info") if isinstance(status, dict) else None
+        remaining = exec_info.get("queue_remaining") if isinstance(exec_info, dict) else None
         if isinstance(remaining, int) and remaining > 1:
             note = f"queued on {self.c.name} ({remaining - 1} ahead or running)"
             if note != self.queue_note:
