@@ -463,22 +463,32 @@ def _prompt_core() -> Target:
 
 @target("prompt-engine")
 def _prompt_engine() -> Target:
-    probe = "import sys; sys.modules['torch'] = None; import peropix_tui.engine.prompt_weights"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    if subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env, check=False).returncode:
-        raise SkipTarget("engine/prompt_weights.py cannot be imported without torch; its parser is not fuzzed")
-    from peropix_tui.engine.prompt_weights import parse_prompt
+    """The local engine's prompt readers (core/local: every dialect, A1111 prompt editing, the
+    editor's highlighter built on them); torch-free."""
+    from peropix_tui.core.local.highlight import spans
+    from peropix_tui.core.local.schedule import schedule
+    from peropix_tui.core.local.weights import DIALECTS, PromptSyntaxError, parse
 
     seeds = [b"masterpiece, (red hair:1.2), [blue eyes], ((smile)), BREAK, \\(escaped\\)",
-             b"1.3::nai weights::, {up}, [down], -1::neg::", b"(a (b (c:1.5)):0.7) BREAK BREAK"]
+             b"1.3::nai weights::, {up}, [down], -1::neg::", b"(a (b (c:1.5)):0.7) BREAK BREAK",
+             b"[cat:dog:0.5], [a|b|c], [from::3], [to:10] AND x :1.2"]
 
     def run(data: bytes) -> None:
         text = data.decode("utf-8", "replace")
-        for dialect in ("auto", "nai", "a1111"):
-            parse_prompt(text, dialect)
+        for dialect in DIALECTS:
+            spans(text, dialect)
+            try:
+                parse(text, dialect)
+            except PromptSyntaxError:
+                pass
+        try:
+            schedule(text, 20)
+        except PromptSyntaxError:
+            pass
 
-    return Target("prompt-engine", seeds, run, (), tokens=[b"(", b")", b"[", b"]", b"{", b"}", b":", b"::",
-                                                          b"\\", b"BREAK", b"1e999", b"nan"])
+    return Target("prompt-engine", seeds, run, (PromptSyntaxError,),
+                  tokens=[b"(", b")", b"[", b"]", b"{", b"}", b":", b"::", b"|", b"\\", b"BREAK", b"AND",
+                          b"1e999", b"nan", b":0.5]"])
 
 
 @target("nai-zip")

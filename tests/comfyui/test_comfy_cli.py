@@ -105,7 +105,7 @@ def test_list_shows_health_queue_and_checkpoints(comfy_emulator: ComfyEmulator) 
 
 def test_list_without_servers_says_how_to_configure() -> None:
     r = peropix("comfyui", "list")
-    assert r.returncode == 1
+    assert r.returncode == 2  # a configuration error, as every command reports it
     assert "no ComfyUI server configured" in r.stderr and "PEROPIX_COMFYUI_URLS" in r.stderr
 
 

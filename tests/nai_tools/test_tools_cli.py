@@ -76,7 +76,8 @@ def test_bad_input_is_one_line(nai_emulator: NaiEmulator, make_png: MakePng, cap
                                argv: list[str], message: str) -> None:
     src = str(make_png("x.png", 64, 64))
     code, _, err = run_cli(capsys, *[src if a == "X" else a for a in argv])
-    assert code == 1 and message in err and len(err.strip().splitlines()) == 1
+    usage = "file not found" not in message  # an invalid value is a usage error (2); a missing file is 1
+    assert code == (2 if usage else 1) and message in err and len(err.strip().splitlines()) == 1
     assert not nai_emulator.calls("/ai/augment-image", "/ai/upscale")
 
 

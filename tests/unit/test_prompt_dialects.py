@@ -280,3 +280,10 @@ def test_deep_nesting_is_a_syntax_error_not_a_crash(dialect: str, opener: str, c
     spans(hostile, dialect)  # the editor's highlighter falls back instead of raising
     ok = opener * MAX_NESTING + "x" + closer * MAX_NESTING
     assert [s.text for s in parse(ok, dialect) if s.text.strip()]
+
+
+@pytest.mark.parametrize("when", ["9" * 400, "1e999", "9" * 400 + ".5"])
+def test_prompt_editing_with_a_huge_switch_step_never_switches(when: str) -> None:
+    from peropix_tui.core.local.schedule import schedule
+
+    assert [text for _, text in schedule(f"[cat:dog:{when}]", 20)] == ["cat"]

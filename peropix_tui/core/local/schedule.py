@@ -186,7 +186,9 @@ def when_step(when: str, steps: int, *, base_steps: int | None = None) -> int:
         v = (v - (1 if base_steps is not None else 0)) * steps
     else:
         v -= base_steps or 0
-    return min(steps, int(v))
+    if v != v or v <= -1:  # NaN, or before the first step (a huge negative number included)
+        return -1
+    return steps if v >= steps else int(v)  # a huge number (even "1e999" = inf) means "never switch"
 
 
 def _text_at(nodes: list[_Node], step: int) -> str:
