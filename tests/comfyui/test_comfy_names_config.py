@@ -120,3 +120,20 @@ def test_a_comfyui_workspace_costs_no_anlas_and_is_never_refused_for_balance() -
     cost = run_cost(ws, tier=0, balance=0, budget=1)
     assert (cost.next_run, cost.whole_queue) == (0, 0)
     assert not cost.exceeds_balance and not cost.exceeds_budget and not cost.error
+
+
+@pytest.mark.parametrize(("name", "comfy"), [
+    ("k_euler", "euler"), ("euler_a", "euler_ancestral"), ("dpm++_2m", "dpmpp_2m"),
+    ("dpm++_2s_a", "dpmpp_2s_ancestral"), ("DPM++ 2M SDE", "dpmpp_2m_sde"), ("Euler a", "euler_ancestral"),
+    ("dpmpp_sde_gpu", "dpmpp_sde_gpu"), ("k_dpmpp_3m_sde", "dpmpp_3m_sde"),
+])
+def test_sampler_spellings_map_through_the_shared_vocabulary(name: str, comfy: str) -> None:
+    assert comfy_sampler(name) == comfy
+
+
+@pytest.mark.parametrize(("name", "comfy"), [
+    ("native", "normal"), ("default", "normal"), ("Karras", "karras"), ("SGM Uniform", "sgm_uniform"),
+    ("exponential", "exponential"),
+])
+def test_schedule_spellings_map_through_the_shared_vocabulary(name: str, comfy: str) -> None:
+    assert comfy_scheduler(name) == comfy
