@@ -1,0 +1,121 @@
+"""The real app against the loopback ComfyUI emulator: ComfyUI chosen in Parameters, its lists
+discovered from the server, one image generated into the gallery with its preview; a server that
+does not answer shows one line and keeps the form usable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Label, Select, TabbedContent
+
+from peropix_tui.core.jobs import JobState
+from peropix_tui.core.metadata import read_metadata
+from peropix_tui.messages import ImageSaved
+from peropix_tui.widgets.param_form import ParamForm
+from tests.comfyui.helpers import dead_url
+from tests.comfyui_emulator import ComfyEmulator
+from tests.comfyui_emulator.fixtures import comfy_emulator  # noqa: F401  (pytest fixture)
+from tests.tui_app.conftest import settle
+
+
+async def _params(app: Any, pilot: Any) -> ParamForm:
+    await pilot.press("f2")  # without a NovelAI token the app opens on Settings
+    await pilot.pause()
+    app.screen.query_one(TabbedContent).active = "tab-params"
+    await pilot.pause()
+    await pilot.pause()
+    return app.screen.query_one(ParamForm)
+
+
+async def _discovered(app: Any, pilot: Any, form: ParamForm) -> str:
+    """Wait for the discovery worker; the state line's text."""
+    label = form.query_one("#p-comfy-state", Label)
+    for _ in range(200):
+        await settle(app, pilot, 1)
+        text = str(label.render())
+        if "asking" not in text and "not asked" not in text:
+            return text
+    raise AssertionError(f"discovery never answered: {label.render()}")
+
+
+def _options(form: ParamForm, wid: str) -> list[str]:
+    select = form.query_one(f"#{wid}", Select)
+    return [str(value) for _, value in select._options if value is not Select.BLANK]
+
+
+async def test_pick_comfyui_lists_from_the_server_generate_into_gallery(
+        make_app: Any, comfy_emulator: ComfyEmulator) -> None:  # noqa: F811
+    app = make_app()
+    base = app.workspace.base
+    base.width, base.height, base.steps, base.seed, base.prompt = 256, 256, 3, 77, "1girl, {smile}"
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        form = await _params(app, pilot)
+        assert not form.query_one("#p-comfy_server").display  # NovelAI: no ComfyUI fields
+        form.query_one("#p-provider", Select).focus()
+        await pilot.press("enter", "down", "down", "enter")
+        await pilot.pause()
+        assert base.provider == "comfyui"
+        state = await _discovered(app, pilot, form)
+        assert "2 checkpoints, 2 LoRAs" in state, state
+        assert form.query_one("#p-comfy_server").display and form.query_one("#p-checkpoint").display
+        assert not form.query_one("#p-model").display and not form.query_one("#p-compile").display
+        assert _options(form, "p-comfy_checkpoints")[1:] == comfy_emulator.folders["checkpoints"]
+        assert _options(form, "p-comfy_loras")[1:] == comfy_emulator.folders["loras"]
+        samplers = _options(form, "p-sampler")
+        assert "euler_ancestral" in samplers and "uni_pc" in samplers and "k_euler" not in samplers[:-1]
+        assert "sgm_uniform" in _options(form, "p-schedule")
+        # pick a checkpoint and a LoRA from the server's lists
+        form.query_one("#p-comfy_checkpoints", Select).value = "noobai-vpred-1.0.safetensors"
+        form.query_one("#p-comfy_loras", Select).value = "detail-tweaker.safetensors"
+        await pilot.pause()
+        assert form.query_one("#p-checkpoint", Input).value == "noobai-vpred-1.0.safetensors"
+        assert base.checkpoint == "noobai-vpred-1.0.safetensors"
+        assert [lo.path for lo in base.loras] == ["detail-tweaker.safetensors"]
+        form.query_one("#p-sampler", Select).value = "dpmpp_2m"
+        form.query_one("#p-clip_skip", Input).value = "2"
+        await pilot.pause()
+        assert base.sampler == "dpmpp_2m" and base.clip_skip == 2
+        await pilot.press("ctrl+g")
+        for _ in range(300):
+            await settle(app, pilot, 1)
+            if app.queue.jobs and app.queue.jobs[-1].state in (JobState.DONE, JobState.FAILED):
+                break
+        job = app.queue.jobs[-1]
+        assert job.state is JobState.DONE, job.error
+        saved = list({m.path: m for m in seen if isinstance(m, ImageSaved)}.values())
+        assert len(saved) == 1 and saved[0].path.read_bytes().startswith(b"\x89PNG")
+        # the server ran what the form chose
+        (post,) = comfy_emulator.calls("/prompt", "POST")
+        nodes = {n["class_type"]: n["inputs"] for n in post.body["prompt"].values()}
+        assert nodes["CheckpointLoaderSimple"]["ckpt_name"] == "noobai-vpred-1.0.safetensors"
+        assert nodes["LoraLoader"]["lora_name"] == "detail-tweaker.safetensors"
+        assert nodes["KSampler"]["sampler_name"] == "dpmpp_2m" and nodes["KSampler"]["seed"] == 77
+        assert nodes["CLIPSetLastLayer"]["stop_at_clip_layer"] == -2
+        texts = [n["inputs"]["text"] for n in post.body["prompt"].values() if n["class_type"] == "CLIPTextEncode"]
+        assert "1girl, (smile:1.05)" in texts
+        record = read_metadata(saved[0].path)
+        assert record.peropix is not None and record.peropix["provider"] == "comfyui"
+        # the preview shows it, and the gallery lists it
+        preview = app.screen.query_one("#preview")
+        assert getattr(preview, "image", None) is not None
+        await pilot.press("f4")
+        await settle(app, pilot)
+        assert app.screen.current is not None and app.screen.current.file == saved[0].path
+
+
+async def test_unreachable_server_shows_one_line_and_form_still_works(
+        make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PEROPIX_COMFYUI_URLS", dead_url())
+    app = make_app()
+    app.workspace.base.provider = "comfyui"
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = await _params(app, pilot)
+        state = await _discovered(app, pilot, form)
+        assert "lists not known" in state and "\n" not in state, state
+        assert "-down" in form.query_one("#p-comfy-state").classes
+        assert _options(form, "p-comfy_checkpoints") == ["__pick__"]
+        form.query_one("#p-checkpoint", Input).value = "anything.safetensors"
+        await pilot.pause()
+        assert app.workspace.base.checkpoint == "anything.safetensors"
