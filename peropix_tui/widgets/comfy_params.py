@@ -13,7 +13,7 @@ from ..core.comfyui.names import DEFAULT_SAMPLERS, DEFAULT_SCHEDULERS
 from ..core.comfyui.workflow import parse_bindings
 
 ANY_SERVER = "__any__"  # the server Select: no pin, the first free server runs the job
-PICK = "__pick__"  # the "pick from the server" Selects: nothing picked yet
+PICK = "__pick__"  # the "pick from the server" Selects: nothing picked yet (+ the list's length)
 
 
 def server_options(config: Any, current: str | None) -> list[tuple[str, str]]:
@@ -44,10 +44,20 @@ def sampler_lists(info: ServerInfo | None) -> tuple[tuple[str, ...], tuple[str, 
     return tuple(info.samplers), tuple(info.schedulers)
 
 
+def pick_value(names: list[str]) -> str:
+    """The heading's value: it differs with the list's length, as its text does (a Select shows a
+    new text only when its value changes)."""
+    return f"{PICK}{len(names)}"
+
+
+def is_pick(value: str) -> bool:
+    return value.startswith(PICK)
+
+
 def pick_options(names: list[str], what: str) -> list[tuple[str, str]]:
     """Options of a "pick from the server" Select: a heading, then the server's files."""
     head = f"pick ({len(names)} on server)" if names else f"no {what} listed"
-    return [(head, PICK)] + [(n, n) for n in names]
+    return [(head, pick_value(names))] + [(n, n) for n in names]
 
 
 def format_bindings(bindings: dict[str, str]) -> str:

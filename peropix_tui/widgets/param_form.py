@@ -176,8 +176,8 @@ class ParamForm(VerticalScroll):
     ParamForm .seedbox Checkbox, ParamForm .seedbox Button { width: auto; min-width: 5; }
     ParamForm Input.-invalid { border: tall $error; }
     ParamForm .local-only, ParamForm .nai-only, ParamForm .sd-only, ParamForm .comfy-only { }
-    ParamForm #p-comfy-row { height: 1; }
-    ParamForm #p-comfy-state { width: 1fr; padding: 0 1; height: 1; }
+    ParamForm #p-comfy-row { height: auto; }
+    ParamForm #p-comfy-state { width: 1fr; padding: 0 1; height: auto; }
     ParamForm #p-comfy-state.-down { color: $error; }
     ParamForm #p-comfy-refresh { width: auto; min-width: 9; height: 1; border: none; }
     """
@@ -241,12 +241,14 @@ class ParamForm(VerticalScroll):
             yield Label(jump_label("LoRAs"), classes="sd-only")
             yield Input(format_loras(s.loras), placeholder="file.safetensors:0.8, …", id="p-loras", classes="sd-only")
             info = self._server_info
-            yield Label("server ckpt", classes="comfy-only")
-            yield Select(comfy.pick_options(info.checkpoints if info else [], "checkpoints"), value=comfy.PICK,
+            yield Label("on server", classes="comfy-only")
+            yield Select(comfy.pick_options(info.checkpoints if info else [], "checkpoints"),
+                         value=comfy.pick_value(info.checkpoints if info else []),
                          allow_blank=False, id="p-comfy_checkpoints", classes="comfy-only",
                          tooltip="the server's checkpoints: picking one fills the checkpoint field")
             yield Label("add LoRA", classes="comfy-only")
-            yield Select(comfy.pick_options(info.loras if info else [], "LoRAs"), value=comfy.PICK,
+            yield Select(comfy.pick_options(info.loras if info else [], "LoRAs"),
+                         value=comfy.pick_value(info.loras if info else []),
                          allow_blank=False, id="p-comfy_loras", classes="comfy-only",
                          tooltip="the server's LoRAs: picking one adds it to the LoRAs field at weight 1")
             yield Label(jump_label("size"))
@@ -467,14 +469,13 @@ class ParamForm(VerticalScroll):
         if info is None:
             self._set_state(" ".join((error or "no answer").split()) + " · lists not known (ctrl+r retries)", down=True)
         else:
-            self._set_state(f"{describe(info)} · ctrl+r refresh", down=False)
+            self._set_state(describe(info), down=False)
         names = info.checkpoints if info else []
         for wid, files, what in (("p-comfy_checkpoints", names, "checkpoints"),
                                  ("p-comfy_loras", info.loras if info else [], "LoRAs")):
             select = self.query_one(f"#{wid}", Select)
             with select.prevent(Select.Changed):
                 select.set_options(comfy.pick_options(files, what))
-                select.value = comfy.PICK
         self._checkpoint_suggestions()
         self._show_choices()
 
@@ -508,18 +509,18 @@ class ParamForm(VerticalScroll):
         self._discover()
 
     def _checkpoint_picked(self, value: str) -> None:
-        if value != comfy.PICK:
+        if not comfy.is_pick(value):
             self._set_input("p-checkpoint", value)
 
     def _lora_picked(self, value: str) -> None:
-        if value == comfy.PICK:
+        if comfy.is_pick(value):
             return
         if value not in [lo.path for lo in self.settings.loras]:
             loras = [*self.settings.loras, LoraSpec(path=value)]
             self._set_input("p-loras", format_loras(loras))
         select = self.query_one("#p-comfy_loras", Select)
         with select.prevent(Select.Changed):
-            select.value = comfy.PICK
+            select.value = comfy.pick_value(self._server_info.loras if self._server_info else [])
 
     def _size_changed(self, value: str) -> None:
         if value == CUSTOM:

@@ -115,7 +115,7 @@ async def test_unreachable_server_shows_one_line_and_form_still_works(
         state = await _discovered(app, pilot, form)
         assert "lists not known" in state and "\n" not in state, state
         assert "-down" in form.query_one("#p-comfy-state").classes
-        assert _options(form, "p-comfy_checkpoints") == ["__pick__"]
+        assert _options(form, "p-comfy_checkpoints") == ["__pick__0"]
         form.query_one("#p-checkpoint", Input).value = "anything.safetensors"
         await pilot.pause()
         assert app.workspace.base.checkpoint == "anything.safetensors"
