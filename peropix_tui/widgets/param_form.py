@@ -377,6 +377,7 @@ class ParamForm(VerticalScroll):
         finally:
             self._loading = False
         self._show_provider()
+        self.refresh_bindings()
         if settings.provider == "comfyui":
             self._discover()
 
@@ -423,6 +424,7 @@ class ParamForm(VerticalScroll):
         self._default_checkpoint()
         self._show_choices()
         self._checkpoint_suggestions()
+        self.refresh_bindings()
         if value == "comfyui":
             self._discover()
 
@@ -490,6 +492,10 @@ class ParamForm(VerticalScroll):
         label = self.query_one("#p-comfy-state", Label)
         label.update(plain(text))
         label.set_class(down, "-down")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ctrl+r (refresh the server's lists) only exists for the ComfyUI provider."""
+        return action != "refresh_server" or self.settings.provider == "comfyui"
 
     def action_refresh_server(self) -> None:
         if self.settings.provider == "comfyui":

@@ -11,6 +11,7 @@ from textual.widgets import Input, Label, Select, TabbedContent
 
 from peropix_tui.core.jobs import JobState
 from peropix_tui.core.metadata import read_metadata
+from peropix_tui.core.slots import Slot
 from peropix_tui.messages import ImageSaved
 from peropix_tui.widgets.param_form import ParamForm
 from tests.comfyui.helpers import dead_url
@@ -119,3 +120,24 @@ async def test_unreachable_server_shows_one_line_and_form_still_works(
         form.query_one("#p-checkpoint", Input).value = "anything.safetensors"
         await pilot.pause()
         assert app.workspace.base.checkpoint == "anything.safetensors"
+
+
+async def test_slots_run_queues_comfyui_jobs(make_app: Any, comfy_emulator: ComfyEmulator) -> None:  # noqa: F811
+    app = make_app()
+    base = app.workspace.base
+    base.provider, base.checkpoint, base.prompt = "comfyui", "illustrious-xl-v1", "1girl"
+    base.width, base.height, base.steps = 256, 256, 2
+    app.workspace.slots = [Slot("smile", "smile"), Slot("cry", "crying")]
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await pilot.press("f3", "ctrl+g")
+        for _ in range(300):
+            await settle(app, pilot, 1)
+            if len(app.queue) == 2 and all(j.state in (JobState.DONE, JobState.FAILED) for j in app.queue):
+                break
+        assert [j.state for j in app.queue] == [JobState.DONE, JobState.DONE], [j.error for j in app.queue]
+        saved = sorted({m.path for m in seen if isinstance(m, ImageSaved)})
+        assert [p.name[:9] for p in saved] == ["000_smile", "001_cry_0"]
+    texts = sorted(n["inputs"]["text"] for call in comfy_emulator.calls("/prompt", "POST")
+                   for n in call.body["prompt"].values() if n["class_type"] == "CLIPTextEncode" and n["inputs"]["text"])
+    assert texts == ["1girl, crying", "1girl, smile"]
