@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from peropix_tui.core.backend import BackendError, CancelToken
 from peropix_tui.core.comfyui.prompt import a1111_to_comfy, comfy_prompts, to_comfy
 from peropix_tui.core.config import LocalConfig
 from peropix_tui.core.settings import GenerationSettings, SettingsError
+from tests.comfyui.helpers import backend, sent_graph, settings
+from tests.comfyui_emulator import ComfyEmulator
 
 
 @pytest.mark.parametrize(("a1111", "comfy"), [
@@ -72,3 +75,20 @@ def test_comfy_prompts_follow_the_settings_then_the_local_config() -> None:
     s.prompt_dialect = "wiki"
     with pytest.raises(ValueError, match="^prompt_dialect: 'wiki'"):
         comfy_prompts(s, None)
+
+
+async def test_backend_refuses_before_sending_anything(comfy_emulator: ComfyEmulator) -> None:
+    b = backend(comfy_emulator)
+    try:
+        with pytest.raises(BackendError, match=r"^prompt: A1111 prompt editing") as e:
+            await b.generate(settings(prompt_dialect="a1111", prompt="1girl, [smile:crying:0.5]"),
+                             lambda *_: None, CancelToken())
+        assert "\n" not in str(e.value) and not e.value.retryable
+        assert comfy_emulator.calls("/prompt", "POST") == []
+        # the same settings in ComfyUI's own dialect go through, text as written
+        (img,) = await b.generate(settings(prompt_dialect="comfyui", prompt="(cat:1.2), [dog]"),
+                                  lambda *_: None, CancelToken())
+        texts = [n["inputs"]["text"] for n in sent_graph(img.data).values() if n["class_type"] == "CLIPTextEncode"]
+        assert "(cat:1.2), [dog]" in texts
+    finally:
+        await b.aclose()
