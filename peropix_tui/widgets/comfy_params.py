@@ -37,6 +37,18 @@ def server_value(config: Any, current: str | None) -> str:
     return current
 
 
+def same_server(config: Any, a: str | None, b: str | None) -> bool:
+    """Whether two server settings pin the same server (a name and its URL do; None is "any")."""
+    if not a or not b:
+        return not a and not b
+    if a == b:
+        return True
+    for s in getattr(getattr(config, "comfyui", None), "servers", []) or []:
+        if {a, b} <= {s.name, s.url}:
+            return True
+    return False
+
+
 def sampler_lists(info: ServerInfo | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(samplers, schedulers) the server lists; ComfyUI's defaults before it has answered."""
     if info is None:

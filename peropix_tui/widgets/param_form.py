@@ -508,8 +508,8 @@ class ParamForm(VerticalScroll):
 
     def _server_changed(self, value: str) -> None:
         server = None if value == comfy.ANY_SERVER else value
-        if server == (self.settings.comfyui_server or None):
-            return
+        if comfy.same_server(getattr(self.app, "config", None), server, self.settings.comfyui_server):
+            return  # e.g. the Select showing a pinned URL by its server's name
         self._set("comfyui_server", server)
         self._server_info = None
         self._discover()

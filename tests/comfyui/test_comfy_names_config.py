@@ -137,3 +137,29 @@ def test_sampler_spellings_map_through_the_shared_vocabulary(name: str, comfy: s
 ])
 def test_schedule_spellings_map_through_the_shared_vocabulary(name: str, comfy: str) -> None:
     assert comfy_scheduler(name) == comfy
+
+
+def test_server_choices_for_the_parameters_form() -> None:
+    from peropix_tui.core.comfyui.config import ComfyServer
+    from peropix_tui.widgets.comfy_params import (
+        ANY_SERVER,
+        read_bindings,
+        read_clip_skip,
+        same_server,
+        server_options,
+        server_value,
+    )
+
+    config = Config()
+    config.comfyui = ComfyUIConfig(servers=[ComfyServer("http://gpu1:8188", name="gpu1"), ComfyServer("http://b:1")])
+    assert server_options(config, None) == [("any server", ANY_SERVER), ("gpu1", "gpu1"), ("b:1", "b:1")]
+    assert server_options(config, "http://x:2")[-1] == ("http://x:2", "http://x:2")  # a pin kept from an image
+    assert server_value(config, "http://gpu1:8188") == "gpu1" and server_value(config, None) == ANY_SERVER
+    assert same_server(config, "gpu1", "http://gpu1:8188") and same_server(config, None, "")
+    assert not same_server(config, "gpu1", "b:1") and not same_server(config, "gpu1", None)
+    assert read_bindings("prompt=6, seed=My Seed") == {"prompt": "6", "seed": "My Seed"}
+    with pytest.raises(ValueError, match="^workflow bindings: unknown role 'colour'"):
+        read_bindings("colour=3")
+    assert read_clip_skip("") is None and read_clip_skip("2") == 2
+    with pytest.raises(ValueError, match="clip skip must be between 1 and 12"):
+        read_clip_skip("0")
