@@ -141,3 +141,46 @@ async def test_slots_run_queues_comfyui_jobs(make_app: Any, comfy_emulator: Comf
     texts = sorted(n["inputs"]["text"] for call in comfy_emulator.calls("/prompt", "POST")
                    for n in call.body["prompt"].values() if n["class_type"] == "CLIPTextEncode" and n["inputs"]["text"])
     assert texts == ["1girl, crying", "1girl, smile"]
+
+
+async def test_workflow_field_and_bindings_run_the_users_graph(
+        make_app: Any, comfy_emulator: ComfyEmulator, tmp_path: Any) -> None:  # noqa: F811
+    import json
+
+    wf = {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "noobai-vpred-1.0.safetensors"}},
+        "2": {"class_type": "CLIPTextEncode", "inputs": {"text": "x", "clip": ["1", 1]}, "_meta": {"title": "Pos"}},
+        "3": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+        "4": {"class_type": "KSampler", "inputs": {"model": ["1", 0], "seed": 1, "steps": 2, "cfg": 7.0,
+                                                   "sampler_name": "euler", "scheduler": "normal",
+                                                   "positive": ["2", 0], "negative": ["2", 0],
+                                                   "latent_image": ["3", 0], "denoise": 1.0}},
+        "5": {"class_type": "VAEDecode", "inputs": {"samples": ["4", 0], "vae": ["1", 2]}},
+        "6": {"class_type": "SaveImage", "inputs": {"images": ["5", 0], "filename_prefix": "wf"}},
+    }
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(wf), encoding="utf-8")
+    app = make_app()
+    base = app.workspace.base
+    base.provider, base.prompt, base.width, base.height, base.seed = "comfyui", "hello", 128, 96, 3
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = await _params(app, pilot)
+        await _discovered(app, pilot, form)
+        bind = form.query_one("#p-workflow_bind", Input)
+        bind.value = "prompt=Pos, colour=3"
+        await pilot.pause()
+        assert "-invalid" in bind.classes and "unknown role 'colour'" in str(bind.tooltip)
+        bind.value = "prompt=Pos, size=3"
+        form.query_one("#p-workflow", Input).value = str(path)
+        await pilot.pause()
+        assert base.workflow == str(path) and base.workflow_bind == {"prompt": "Pos", "size": "3"}
+        await pilot.press("ctrl+g")
+        for _ in range(300):
+            await settle(app, pilot, 1)
+            if app.queue.jobs and app.queue.jobs[-1].state in (JobState.DONE, JobState.FAILED):
+                break
+        assert app.queue.jobs[-1].state is JobState.DONE, app.queue.jobs[-1].error
+    (post,) = comfy_emulator.calls("/prompt", "POST")
+    graph = post.body["prompt"]
+    assert graph["2"]["inputs"]["text"] == "hello" and graph["4"]["inputs"]["seed"] == 3
+    assert (graph["3"]["inputs"]["width"], graph["3"]["inputs"]["height"]) == (128, 96)
