@@ -75,10 +75,15 @@ LAZY_PANES: dict[str, Callable[[GenerationSettings], Widget]] = {
 
 def dialect_for(settings: GenerationSettings, configured: str = "auto") -> str:
     """NovelAI syntax for NovelAI; for the local engine its prompt dialect (the settings' own, else
-    ``configured``, the ``[local] prompt_dialect``), so the editor shows the weights it will use."""
-    if settings.provider != "local":
+    ``configured``, the ``[local] prompt_dialect``), so the editor shows the weights it will use.
+    ComfyUI reads the same dialect setting, except that ``auto`` (and ``novelai``) prompts are
+    converted from NovelAI syntax there, so the editor shows NovelAI's weights for them."""
+    if settings.provider not in ("local", "comfyui"):
         return "nai"
-    return settings.prompt_dialect or configured or "auto"
+    dialect = settings.prompt_dialect or configured or "auto"
+    if settings.provider == "comfyui" and dialect in ("auto", "novelai"):
+        return "nai"
+    return dialect
 
 
 def edit_externally(text: str, editor: str, suffix: str = ".txt") -> str:

@@ -1,5 +1,10 @@
 """Generation parameters: provider, model or checkpoint (+ LoRAs), size, sampling, seed, presets.
 
+For the ComfyUI provider: the server (from ``[comfyui] servers``, or any), checkpoint, LoRA,
+sampler and scheduler lists discovered from that server in a worker thread (cached; ctrl+r in the
+form asks again; a one-line state says what the server offers or why it cannot be asked), clip
+skip, and a workflow file with its node bindings.
+
 Every control writes straight into the bound :class:`GenerationSettings` (the workspace's base)
 and posts :class:`ParamForm.Changed`. A value that does not parse (e.g. an empty number field) is
 marked invalid and leaves the setting as it was. :meth:`load` shows another settings object.
@@ -13,16 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select
+from textual.worker import get_current_worker
 
+from ..core.comfyui.discovery import ServerInfo
 from ..core.local.weights import DIALECTS
 from ..core.settings import UC_PRESETS, GenerationSettings, LoraSpec
 from ..core.slots import SEED_MAX
+from . import comfy_params as comfy
 from .param_jumps import jump_label
 from .plain import plain
 
@@ -166,8 +175,17 @@ class ParamForm(VerticalScroll):
     ParamForm .seedbox Input { width: 1fr; }
     ParamForm .seedbox Checkbox, ParamForm .seedbox Button { width: auto; min-width: 5; }
     ParamForm Input.-invalid { border: tall $error; }
-    ParamForm .local-only, ParamForm .nai-only { }
+    ParamForm .local-only, ParamForm .nai-only, ParamForm .sd-only, ParamForm .comfy-only { }
+    ParamForm #p-comfy-row { height: auto; }
+    ParamForm #p-comfy-state { width: 1fr; padding: 0 1; height: auto; }
+    ParamForm #p-comfy-state.-down { color: $error; }
+    ParamForm #p-comfy-refresh { width: auto; min-width: 9; height: 1; border: none; }
     """
+    BINDINGS = [Binding("ctrl+r", "refresh_server", "Refresh server lists", id="params_refresh_server")]
+    PROVIDERS = (("NovelAI", "nai"), ("Local SDXL", "local"), ("ComfyUI", "comfyui"))
+    # which providers show the fields of each class
+    SHOWN = {"nai-only": ("nai",), "local-only": ("local",), "sd-only": ("local", "comfyui"),
+             "comfy-only": ("comfyui",)}
 
     class Changed(Message):
         """A parameter changed; ``field`` names the setting."""
@@ -176,33 +194,63 @@ class ParamForm(VerticalScroll):
             super().__init__()
             self.field = field
 
+    class ServerDiscovered(Message):
+        """The ComfyUI server's lists arrived (``info``) or it could not be asked (``error``)."""
+
+        def __init__(self, server: str, info: ServerInfo | None, error: str | None) -> None:
+            super().__init__()
+            self.server = server
+            self.info = info
+            self.error = error
+
     def __init__(self, settings: GenerationSettings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self._loading = False
         self._first_checkpoint = ""
+        self._local_checkpoints: list[str] = []
+        self._server_info: ServerInfo | None = None  # the chosen ComfyUI server's lists, once known
+        self._server_state = "ComfyUI server: not asked yet"
+        self._server_down = False
 
     # --------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         s = self.settings
         with Grid():
             yield Label(jump_label("provider"))
-            yield Select([("NovelAI", "nai"), ("Local SDXL", "local")], value=s.provider, allow_blank=False, id="p-provider")
+            yield Select(self.PROVIDERS, value=s.provider, allow_blank=False, id="p-provider")
+            config = getattr(self.app, "config", None)
+            yield Label("server", classes="comfy-only")
+            yield Select(comfy.server_options(config, s.comfyui_server), value=comfy.server_value(config, s.comfyui_server),
+                         allow_blank=False, id="p-comfy_server", classes="comfy-only",
+                         tooltip="the ComfyUI server for these jobs ([comfyui] servers); any = the first free one")
             yield Label(jump_label("model"), classes="nai-only")
             yield Select(model_options(), value=s.model, allow_blank=False, id="p-model", classes="nai-only")
-            yield Label(jump_label("checkpoint"), classes="local-only")
+            yield Label(jump_label("checkpoint"), classes="sd-only")
             folders = getattr(getattr(self.app, "config", None), "paths", None)
             checkpoints = model_files(folders.checkpoints_dir if folders else "")
             self._first_checkpoint = checkpoints[0] if checkpoints else ""
+            self._local_checkpoints = checkpoints
             yield Input(
                 s.checkpoint or "",
                 placeholder="path to .safetensors",
                 suggester=SuggestFromList(checkpoints) if checkpoints else None,
                 id="p-checkpoint",
-                classes="local-only",
+                classes="sd-only",
             )
-            yield Label(jump_label("LoRAs"), classes="local-only")
-            yield Input(format_loras(s.loras), placeholder="file.safetensors:0.8, …", id="p-loras", classes="local-only")
+            yield Label(jump_label("LoRAs"), classes="sd-only")
+            yield Input(format_loras(s.loras), placeholder="file.safetensors:0.8, …", id="p-loras", classes="sd-only")
+            info = self._server_info
+            yield Label("on server", classes="comfy-only")
+            yield Select(comfy.pick_options(info.checkpoints if info else [], "checkpoints"),
+                         value=comfy.pick_value(info.checkpoints if info else []),
+                         allow_blank=False, id="p-comfy_checkpoints", classes="comfy-only",
+                         tooltip="the server's checkpoints: picking one fills the checkpoint field")
+            yield Label("add LoRA", classes="comfy-only")
+            yield Select(comfy.pick_options(info.loras if info else [], "LoRAs"),
+                         value=comfy.pick_value(info.loras if info else []),
+                         allow_blank=False, id="p-comfy_loras", classes="comfy-only",
+                         tooltip="the server's LoRAs: picking one adds it to the LoRAs field at weight 1")
             yield Label(jump_label("size"))
             yield Select(self._size_options(), value=size_key(s.width, s.height), allow_blank=False, id="p-size")
             yield Label(jump_label("W × H"))
@@ -222,6 +270,9 @@ class ParamForm(VerticalScroll):
             yield Select([(x, x) for x in samplers], value=s.sampler, allow_blank=False, id="p-sampler")
             yield Label(jump_label("schedule"))
             yield Select([(x, x) for x in schedules], value=s.noise_schedule, allow_blank=False, id="p-schedule")
+        with Horizontal(id="p-comfy-row", classes="comfy-only"):
+            yield Label(plain(self._server_state), id="p-comfy-state", classes="-down" if self._server_down else "")
+            yield Button("refresh", id="p-comfy-refresh", tooltip="ask the server for its lists again (ctrl+r)")
         with Horizontal(id="p-seed-row"):  # a row of its own: all ten digits show
             yield Label(jump_label("seed"))
             with Horizontal(classes="seedbox"):
@@ -238,14 +289,24 @@ class ParamForm(VerticalScroll):
             yield Checkbox("quality tags", s.quality, id="p-quality", classes=toggles)
             yield Label(jump_label("variety"), classes="nai-only")
             yield Checkbox("Variety+", s.variety, id="p-variety", classes="nai-only")
-            yield Label("prompt syntax", classes="local-only")
+            yield Label("prompt syntax", classes="sd-only")
             yield Select([(f"default ({self._configured_dialect()})", DIALECT_DEFAULT),
                           *((d, d) for d in DIALECTS)], value=s.prompt_dialect or DIALECT_DEFAULT,
-                         allow_blank=False, id="p-prompt_dialect", classes="local-only",
-                         tooltip="how the local engine reads prompt syntax (README: Prompt dialects)")
+                         allow_blank=False, id="p-prompt_dialect", classes="sd-only",
+                         tooltip="how prompt syntax is read (README: Prompt dialects)")
             yield Label("speed", classes="local-only")
             yield Checkbox("torch.compile", s.compile, id="p-compile", classes="local-only",
                            tooltip="compile the UNet: the first image of each size is slow, later steps faster")
+            yield Label("clip skip", classes="comfy-only")
+            yield Input("" if s.clip_skip is None else str(s.clip_skip), type="integer", placeholder="model default",
+                        id="p-clip_skip", classes="comfy-only")
+            yield Label("workflow", classes="comfy-only")
+            yield Input(s.workflow or "", placeholder="API-format workflow .json (empty: built-in graph)",
+                        id="p-workflow", classes="comfy-only")
+            yield Label("bindings", classes="comfy-only")
+            yield Input(comfy.format_bindings(s.workflow_bind), placeholder="prompt=6, seed=KSampler, …",
+                        id="p-workflow_bind", classes="comfy-only",
+                        tooltip="workflow nodes to fill, by id or title (README: ComfyUI workflows)")
 
     def _configured_dialect(self) -> str:
         local = getattr(getattr(self.app, "config", None), "local", None)
@@ -259,7 +320,19 @@ class ParamForm(VerticalScroll):
         s = self.settings
         model = s.model if s.provider == "nai" else ""
         samplers, schedules, presets = model_choices(model)
+        if s.provider == "comfyui":
+            samplers, schedules = comfy.sampler_lists(self._server_info)
         return _with(samplers, s.sampler), _with(schedules, s.noise_schedule), _with(presets, s.uc_preset)
+
+    def _show_choices(self) -> None:
+        """Sampler and schedule options for the provider (and server); the values stay as they are."""
+        samplers, schedules, _ = self._choices()
+        for wid, allowed, value in (("p-sampler", samplers, self.settings.sampler),
+                                    ("p-schedule", schedules, self.settings.noise_schedule)):
+            select = self.query_one(f"#{wid}", Select)
+            with select.prevent(Select.Changed):
+                select.set_options([(x, x) for x in allowed])
+                select.value = value
 
     def _apply_model_rules(self) -> None:
         """After a model change: offer only what it allows, moving values that it rejects."""
@@ -280,6 +353,8 @@ class ParamForm(VerticalScroll):
     def on_mount(self) -> None:
         self._show_provider()
         self._default_checkpoint()
+        if self.settings.provider == "comfyui":
+            self._discover()
 
     def _default_checkpoint(self) -> None:
         """Local provider with no checkpoint yet: take the first file of the checkpoints folder, as a
@@ -288,11 +363,10 @@ class ParamForm(VerticalScroll):
             self._set_input("p-checkpoint", self._first_checkpoint)
 
     def _show_provider(self) -> None:
-        local = self.settings.provider == "local"
-        for w in self.query(".local-only"):
-            w.display = local
-        for w in self.query(".nai-only"):
-            w.display = not local
+        provider = self.settings.provider
+        for cls, providers in self.SHOWN.items():
+            for w in self.query(f".{cls}"):
+                w.display = provider in providers
 
     async def load(self, settings: GenerationSettings) -> None:
         """Bind another settings object and show its values."""
@@ -303,6 +377,9 @@ class ParamForm(VerticalScroll):
         finally:
             self._loading = False
         self._show_provider()
+        self.refresh_bindings()
+        if settings.provider == "comfyui":
+            self._discover()
 
     # -------------------------------------------------------------- editing
     def _set(self, attr: str, value: Any) -> None:
@@ -324,6 +401,9 @@ class ParamForm(VerticalScroll):
         wid, value = event.select.id or "", str(event.value)
         handlers: dict[str, Callable[[str], None]] = {
             "p-provider": self._provider_changed,
+            "p-comfy_server": self._server_changed,
+            "p-comfy_checkpoints": self._checkpoint_picked,
+            "p-comfy_loras": self._lora_picked,
             "p-model": self._model_changed,
             "p-size": self._size_changed,
             "p-sampler": lambda v: self._set("sampler", v),
@@ -342,6 +422,111 @@ class ParamForm(VerticalScroll):
         self._set("provider", value)
         self._show_provider()
         self._default_checkpoint()
+        self._show_choices()
+        self._checkpoint_suggestions()
+        self.refresh_bindings()
+        if value == "comfyui":
+            self._discover()
+
+    # ------------------------------------------------------------- ComfyUI
+    def _server_ref(self) -> str | None:
+        return self.settings.comfyui_server or None
+
+    def _discover(self, *, refresh: bool = False) -> None:
+        """Ask the chosen server for its lists in a worker thread (cached unless ``refresh``)."""
+        config = getattr(self.app, "config", None)
+        try:
+            from ..core.comfyui.backend import timeouts_from_config
+
+            cc = config.comfyui  # type: ignore[union-attr]
+            server = cc.server(self._server_ref())
+            timeouts = timeouts_from_config(cc)
+        except (AttributeError, ValueError) as e:
+            self._show_discovery(None, str(e))
+            return
+        self._set_state(f"{server.name}: asking for its lists…", down=False)
+        self._ask_server(server, timeouts, refresh)
+
+    @work(thread=True, exclusive=True, group="comfy-discovery")
+    def _ask_server(self, server: Any, timeouts: Any, refresh: bool) -> None:
+        from ..core.backend import BackendError
+        from ..core.comfyui.discovery import discover_blocking
+
+        try:
+            info, error = discover_blocking(server, timeouts, refresh=refresh), None
+        except BackendError as e:
+            info, error = None, f"{server.name}: {e}"
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.ServerDiscovered(server.name, info, error))
+
+    @on(ServerDiscovered)
+    def _server_discovered(self, event: ServerDiscovered) -> None:
+        event.stop()
+        self._show_discovery(event.info, event.error)
+
+    def _show_discovery(self, info: ServerInfo | None, error: str | None) -> None:
+        from ..core.comfyui.discovery import describe
+
+        self._server_info = info
+        if info is None:
+            self._set_state(" ".join((error or "no answer").split()) + " · lists not known (ctrl+r retries)", down=True)
+        else:
+            self._set_state(describe(info), down=False)
+        names = info.checkpoints if info else []
+        for wid, files, what in (("p-comfy_checkpoints", names, "checkpoints"),
+                                 ("p-comfy_loras", info.loras if info else [], "LoRAs")):
+            select = self.query_one(f"#{wid}", Select)
+            with select.prevent(Select.Changed):
+                select.set_options(comfy.pick_options(files, what))
+        self._checkpoint_suggestions()
+        self._show_choices()
+
+    def _checkpoint_suggestions(self) -> None:
+        """The checkpoint field completes from the server's list (ComfyUI) or the checkpoints folder."""
+        names = self._server_info.checkpoints if self._server_info and self.settings.provider == "comfyui" \
+            else self._local_checkpoints
+        self.query_one("#p-checkpoint", Input).suggester = SuggestFromList(names) if names else None
+
+    def _set_state(self, text: str, *, down: bool) -> None:
+        self._server_state, self._server_down = text, down
+        label = self.query_one("#p-comfy-state", Label)
+        label.update(plain(text))
+        label.set_class(down, "-down")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ctrl+r (refresh the server's lists) only exists for the ComfyUI provider."""
+        return action != "refresh_server" or self.settings.provider == "comfyui"
+
+    def action_refresh_server(self) -> None:
+        if self.settings.provider == "comfyui":
+            self._discover(refresh=True)
+
+    @on(Button.Pressed, "#p-comfy-refresh")
+    def _refresh_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._discover(refresh=True)
+
+    def _server_changed(self, value: str) -> None:
+        server = None if value == comfy.ANY_SERVER else value
+        if comfy.same_server(getattr(self.app, "config", None), server, self.settings.comfyui_server):
+            return  # e.g. the Select showing a pinned URL by its server's name
+        self._set("comfyui_server", server)
+        self._server_info = None
+        self._discover()
+
+    def _checkpoint_picked(self, value: str) -> None:
+        if not comfy.is_pick(value):
+            self._set_input("p-checkpoint", value)
+
+    def _lora_picked(self, value: str) -> None:
+        if comfy.is_pick(value):
+            return
+        if value not in [lo.path for lo in self.settings.loras]:
+            loras = [*self.settings.loras, LoraSpec(path=value)]
+            self._set_input("p-loras", format_loras(loras))
+        select = self.query_one("#p-comfy_loras", Select)
+        with select.prevent(Select.Changed):
+            select.value = comfy.pick_value(self._server_info.loras if self._server_info else [])
 
     def _size_changed(self, value: str) -> None:
         if value == CUSTOM:
@@ -368,6 +553,12 @@ class ParamForm(VerticalScroll):
                 self._set("checkpoint", event.value.strip() or None)
             elif wid == "p-loras":
                 self._set("loras", parse_loras(event.value))
+            elif wid == "p-clip_skip":
+                self._set("clip_skip", comfy.read_clip_skip(event.value))
+            elif wid == "p-workflow":
+                self._set("workflow", event.value.strip() or None)
+            elif wid == "p-workflow_bind":
+                self._set("workflow_bind", comfy.read_bindings(event.value))
         except ValueError as e:
             event.input.add_class("-invalid")
             event.input.tooltip = plain(e)

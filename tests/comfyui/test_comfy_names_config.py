@@ -120,3 +120,46 @@ def test_a_comfyui_workspace_costs_no_anlas_and_is_never_refused_for_balance() -
     cost = run_cost(ws, tier=0, balance=0, budget=1)
     assert (cost.next_run, cost.whole_queue) == (0, 0)
     assert not cost.exceeds_balance and not cost.exceeds_budget and not cost.error
+
+
+@pytest.mark.parametrize(("name", "comfy"), [
+    ("k_euler", "euler"), ("euler_a", "euler_ancestral"), ("dpm++_2m", "dpmpp_2m"),
+    ("dpm++_2s_a", "dpmpp_2s_ancestral"), ("DPM++ 2M SDE", "dpmpp_2m_sde"), ("Euler a", "euler_ancestral"),
+    ("dpmpp_sde_gpu", "dpmpp_sde_gpu"), ("k_dpmpp_3m_sde", "dpmpp_3m_sde"),
+])
+def test_sampler_spellings_map_through_the_shared_vocabulary(name: str, comfy: str) -> None:
+    assert comfy_sampler(name) == comfy
+
+
+@pytest.mark.parametrize(("name", "comfy"), [
+    ("native", "normal"), ("default", "normal"), ("Karras", "karras"), ("SGM Uniform", "sgm_uniform"),
+    ("exponential", "exponential"),
+])
+def test_schedule_spellings_map_through_the_shared_vocabulary(name: str, comfy: str) -> None:
+    assert comfy_scheduler(name) == comfy
+
+
+def test_server_choices_for_the_parameters_form() -> None:
+    from peropix_tui.core.comfyui.config import ComfyServer
+    from peropix_tui.widgets.comfy_params import (
+        ANY_SERVER,
+        read_bindings,
+        read_clip_skip,
+        same_server,
+        server_options,
+        server_value,
+    )
+
+    config = Config()
+    config.comfyui = ComfyUIConfig(servers=[ComfyServer("http://gpu1:8188", name="gpu1"), ComfyServer("http://b:1")])
+    assert server_options(config, None) == [("any server", ANY_SERVER), ("gpu1", "gpu1"), ("b:1", "b:1")]
+    assert server_options(config, "http://x:2")[-1] == ("http://x:2", "http://x:2")  # a pin kept from an image
+    assert server_value(config, "http://gpu1:8188") == "gpu1" and server_value(config, None) == ANY_SERVER
+    assert same_server(config, "gpu1", "http://gpu1:8188") and same_server(config, None, "")
+    assert not same_server(config, "gpu1", "b:1") and not same_server(config, "gpu1", None)
+    assert read_bindings("prompt=6, seed=My Seed") == {"prompt": "6", "seed": "My Seed"}
+    with pytest.raises(ValueError, match="^workflow bindings: unknown role 'colour'"):
+        read_bindings("colour=3")
+    assert read_clip_skip("") is None and read_clip_skip("2") == 2
+    with pytest.raises(ValueError, match="clip skip must be between 1 and 12"):
+        read_clip_skip("0")

@@ -133,7 +133,10 @@ class ComfyUIBackend:
         cancel.raise_if_cancelled()
         info = await self.info()
         seed = settings.seed if settings.seed is not None else random.randint(0, 0xFFFFFFFF)
-        positive, negative = comfy_prompts(settings, self.presets)
+        try:
+            positive, negative = comfy_prompts(settings, self.presets)
+        except ValueError as e:  # a prompt its dialect cannot express in ComfyUI: the user must change it
+            raise BackendError(str(e)) from None
         record: dict[str, Any] = {"provider": "comfyui", "server": self.server.name, "server_url": self.server.url}
         if info.version:
             record["comfyui_version"] = info.version

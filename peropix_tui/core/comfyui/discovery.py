@@ -14,7 +14,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..backend import BackendError
-from .client import ComfyClient
+from .client import ComfyClient, Timeouts
+from .config import ComfyServer
 from .names import DEFAULT_SAMPLERS, DEFAULT_SCHEDULERS
 
 
@@ -118,3 +119,26 @@ def match_model(kind: str, wanted: str, available: list[str], server: str) -> st
                                + ", ".join(hits[:6]))
     listing = ", ".join(available[:8]) + (", …" if len(available) > 8 else "") if available else "none"
     raise BackendError(f"{kind} {wanted!r} is not on ComfyUI server {server} (it has: {listing})")
+
+
+def discover_blocking(server: ComfyServer, timeouts: Timeouts | None = None, *, refresh: bool = False,
+                      discovery: Discovery | None = None) -> ServerInfo:
+    """:meth:`Discovery.get` for a worker thread (its own event loop and connection); BackendError
+    with a one-line message when the server cannot be asked. The cache is the one generation uses."""
+    cache = discovery or DEFAULT_DISCOVERY
+
+    async def ask() -> ServerInfo:
+        client = ComfyClient(server, timeouts=timeouts)
+        try:
+            return await cache.get(client, refresh=refresh)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(ask())
+
+
+def describe(info: ServerInfo) -> str:
+    """One line: the server and what it offers."""
+    version = f" (ComfyUI {info.version})" if info.version else ""
+    return (f"{info.name}{version}: {len(info.checkpoints)} checkpoints, {len(info.loras)} LoRAs, "
+            f"{len(info.samplers)} samplers, {len(info.schedulers)} schedulers")

@@ -48,16 +48,31 @@ def build_peropix(job: Job, base_prompt: str | None = None, sent: GenerationSett
         extra["template"] = prompt_texts(job.settings)
     if info and info.get("vibes"):
         extra["vibes"] = info["vibes"]
+    if info and info.get("provider") == "comfyui":  # the server that ran it and what it resolved
+        extra["server"] = info.get("server")
+        extra["comfyui"] = {k: info[k] for k in COMFY_INFO if k in info}
     return extra
 
 
-def with_metadata(img: GeneratedImage, extra: dict[str, Any]) -> bytes:
-    """The image's bytes with the ``peropix`` object added to its PNG Comment (other formats as they are)."""
+# what a ComfyUI backend notes on an image that is worth keeping (the server's own names)
+COMFY_INFO = ("server_url", "comfyui_version", "prompt_id", "checkpoint", "loras", "sampler", "scheduler",
+              "workflow_file")
+
+
+def with_metadata(img: GeneratedImage, extra: dict[str, Any], settings: GenerationSettings | None = None) -> bytes:
+    """The image's bytes with the ``peropix`` object added to its PNG Comment (other formats as they are).
+
+    A PNG without a Comment (a ComfyUI server's, which keeps its ``prompt`` / ``workflow`` chunks)
+    gets our whole NovelAI-format Comment for ``settings`` beside its own chunks.
+    """
     if img.extension != "png":
         return img.data
-    from ..metadata import embed_peropix
+    from ..metadata import embed_peropix, png
+    from ..metadata.writer import add_comment
 
     try:
+        if settings is not None and "Comment" not in png.read_text(img.data):
+            return add_comment(img.data, settings, seed=img.seed, peropix=extra)
         return bytes(embed_peropix(img.data, extra))
     except Exception as e:  # metadata is a bonus; the image itself must never be lost
         log.warning("[Save] could not add PeroPix metadata: %s", e)

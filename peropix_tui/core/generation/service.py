@@ -113,5 +113,6 @@ class GenerationService:
     def save(self, job: Job, img: GeneratedImage, sent: GenerationSettings | None = None,
              queue_uid: str = "") -> Path:
         """The one save path (any job kind): metadata once, atomic write, index."""
-        data = with_metadata(img, build_peropix(job, sent=sent, info=img.info, queue_uid=queue_uid))
+        data = with_metadata(img, build_peropix(job, sent=sent, info=img.info, queue_uid=queue_uid),
+                             sent if sent is not None else job.settings)
         return self.writer.save(data, job.folder, job.slot_index, job.slot_name or None, img.extension)

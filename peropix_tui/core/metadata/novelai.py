@@ -70,7 +70,7 @@ class CommentReading:
 
     def provider(self) -> str:
         p = self.pp.get_str("provider") if self.pp else None
-        return p if p in ("nai", "local") else "nai"
+        return p if p in ("nai", "local", "comfyui") else "nai"
 
     def model(self) -> str:
         m = self.pp.get_str("model") if self.pp else None
@@ -196,6 +196,11 @@ class CommentReading:
         s.hires_scale = pp.get_float("hires_scale")
         s.hires_denoise = _or(pp.get_float("hires_denoise"), s.hires_denoise)
         s.prompt_dialect = pp.get_str("prompt_dialect")
+        s.comfyui_server = pp.get_str("comfyui_server")
+        s.clip_skip = pp.get_int("clip_skip")
+        s.workflow = pp.get_str("workflow")
+        bind = pp.obj("workflow_bind")
+        s.workflow_bind = {k: str(v) for k, v in bind.data.items() if isinstance(v, str)} if bind else {}
         s.loras = [
             LoraSpec(path=lo.get_str("path") or lo.get_str("name") or "", weight=_or(lo.get_float("weight"), 1.0))
             for lo in pp.objs("loras")
@@ -305,7 +310,7 @@ def peropix_object(s: GenerationSettings, extra: dict[str, Any] | None = None) -
             {"image_sha256": v.image_sha256, "information_extracted": v.information_extracted, "strength": v.strength}
             for v in s.enabled_vibes()
         ]
-    if s.provider == "local":
+    if s.provider in ("local", "comfyui"):
         obj.update(
             checkpoint=s.checkpoint,
             vae=s.vae,
@@ -318,6 +323,9 @@ def peropix_object(s: GenerationSettings, extra: dict[str, Any] | None = None) -
     refs = s.charrefs()
     if refs:
         obj["charrefs"] = [{"mode": cr.caption(), "strength": cr.strength, "fidelity": cr.fidelity} for cr in refs]
+    if s.provider == "comfyui":  # the server pin (None: any server) and the graph's own settings
+        obj.update(comfyui_server=s.comfyui_server, clip_skip=s.clip_skip, workflow=s.workflow,
+                   workflow_bind=dict(s.workflow_bind))
     if extra:
         obj.update(extra)
     return obj

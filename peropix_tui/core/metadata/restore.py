@@ -13,6 +13,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "parameters": (
         "provider", "model", "steps", "scale", "cfg_rescale", "sampler", "noise_schedule", "n_samples",
         "variety", "smea", "smea_dyn", "checkpoint", "vae", "loras", "prediction", "hires_scale", "hires_denoise",
+        "comfyui_server", "clip_skip", "workflow", "workflow_bind",
     ),
     "size": ("width", "height"),
     "seed": ("seed",),
@@ -50,8 +51,11 @@ def restore_settings(
     if skipped:
         warnings.append(f"not in the image, kept as they were: {', '.join(skipped)}")
     clip_skip = record.extra.get("clip_skip")
-    if "parameters" in groups and isinstance(clip_skip, int) and clip_skip > 1:
-        warnings.append(f"clip skip {clip_skip} is not restored (no clip-skip setting here)")
+    if "parameters" in groups and isinstance(clip_skip, int) and clip_skip > 1 and out.clip_skip is None:
+        if out.provider == "comfyui":  # another tool's clip skip: ComfyUI graphs have one
+            out.clip_skip = clip_skip
+        else:
+            warnings.append(f"clip skip {clip_skip} is not restored (no clip-skip setting here)")
     if "vibes" in groups and src.vibes:
         missing = [v for v in src.vibes if v.encoding is None]
         warnings.append(

@@ -17,9 +17,12 @@ def _comment_json(comment: dict[str, Any]) -> str:
     return json.dumps(comment)  # ASCII, so it always fits a tEXt chunk like NovelAI's
 
 
-def default_source(s: GenerationSettings) -> str:
-    if s.provider == "local":
+def default_source(s: GenerationSettings, server: str | None = None) -> str:
+    """The Source chunk: NovelAI's model; for the local engine and ComfyUI the checkpoint (and server)."""
+    if s.provider in ("local", "comfyui"):
         name = checkpoint_stem(s.checkpoint) if s.checkpoint else s.model
+        if s.provider == "comfyui":
+            return f"PeroPix ComfyUI {server or s.comfyui_server or 'server'} {name}"
         return f"PeroPix local {name}"
     return s.model
 
@@ -72,6 +75,20 @@ def write_novelai_png(
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return png.set_text(buf.getvalue(), chunks)
+
+
+def add_comment(data: bytes, s: GenerationSettings, *, seed: int, peropix: dict[str, Any],
+                software: str = "PeroPix TUI") -> bytes:
+    """Add Software, Source and our NovelAI-format Comment (with ``peropix``) to a PNG that has no
+    Comment, e.g. one a ComfyUI server saved: every other chunk (ComfyUI's ``prompt`` and
+    ``workflow``, so it still opens in ComfyUI) and the pixels are kept byte for byte."""
+    text = png.read_text(data)
+    if "Comment" in text:
+        raise FieldError("the image already has a Comment chunk")
+    server = peropix.get("server") if isinstance(peropix.get("server"), str) else None
+    comment = novelai.build_comment(s, seed=seed, peropix=peropix)
+    return png.set_text(data, {"Software": software, "Source": default_source(s, server),
+                               "Comment": _comment_json(comment)})
 
 
 def embed_peropix(data: bytes, peropix: dict[str, Any]) -> bytes:
