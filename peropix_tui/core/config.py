@@ -68,6 +68,43 @@ class NaiConfig:
 
 
 @dataclass
+class NaiAccountRef:
+    """One more NovelAI account (``[nai] accounts``): a name and where its token is, never the token.
+
+    Exactly one of ``token_file`` (a file holding the token, read when a batch starts) and
+    ``token_env`` (an environment variable) is set. The single token (Settings, ``PEROPIX_NAI_TOKEN``)
+    stays the default account.
+    """
+
+    name: str
+    token_file: str = ""
+    token_env: str = ""
+
+
+def parse_accounts(where: str, value: Any) -> list[NaiAccountRef]:
+    """``[nai] accounts = [{name = ..., token_file = ... | token_env = ...}, ...]``; errors name the entry."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list of tables {{name = ..., token_file = ...}}")
+    out: list[NaiAccountRef] = []
+    for i, item in enumerate(value):
+        at = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{at}: expected a table {{name = ..., token_file = ... or token_env = ...}}")
+        unknown = sorted(set(item) - {"name", "token_file", "token_env"})
+        if unknown:
+            raise ConfigError(f"{at}: unknown key {unknown[0]!r} (use name, token_file, token_env)")
+        name, tf, te = item.get("name"), item.get("token_file", ""), item.get("token_env", "")
+        if not isinstance(name, str) or not name.strip() or ":" in name or name.strip() == "default":
+            raise ConfigError(f"{at}.name: expected a name (text without ':', not 'default')")
+        if not isinstance(tf, str) or not isinstance(te, str) or bool(tf) == bool(te):
+            raise ConfigError(f"{at}: give exactly one of token_file (a path) and token_env (a variable name)")
+        if any(a.name == name.strip() for a in out):
+            raise ConfigError(f"{at}.name: two accounts are named {name.strip()!r}")
+        out.append(NaiAccountRef(name.strip(), tf, te))
+    return out
+
+
+@dataclass
 class PathsConfig:
     output_dir: str = ""
     """Where images are saved (default ~/PeroPix/outputs)."""
@@ -116,6 +153,8 @@ class Config:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     local: LocalConfig = field(default_factory=LocalConfig)
     comfyui: ComfyUIConfig = field(default_factory=ComfyUIConfig)
+    accounts: list[NaiAccountRef] = field(default_factory=list)
+    """More NovelAI accounts (``[nai] accounts``), each its own worker; the single token is the default."""
     source: Path | None = None
 
     # ------------------------------------------------------------ derived paths
@@ -127,6 +166,7 @@ class Config:
         d = dataclasses.asdict(self)
         d.pop("source", None)
         d.pop("comfyui", None)  # written by section_to_toml (a list of tables)
+        d.pop("accounts", None)  # written as [[nai.accounts]] tables
         return d
 
 
@@ -199,6 +239,9 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         cfg.comfyui = parse_section(str(path), comfy, env)
     except ComfyConfigError as e:
         raise ConfigError(str(e)) from None
+    nai_raw = raw.get("nai")
+    if isinstance(nai_raw, dict) and "accounts" in nai_raw:
+        cfg.accounts = parse_accounts(f"{path}: nai.accounts", nai_raw.pop("accounts"))
     for section, values in raw.items():
         if section not in _SECTIONS:
             raise ConfigError(f"{path}: unknown section [{section}]")
@@ -248,6 +291,11 @@ def save_config(cfg: Config, path: Path | None = None) -> Path:
     for section, values in cfg.to_dict().items():
         lines.append(f"[{section}]")
         lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in values.items()]
+        lines.append("")
+    for acc in cfg.accounts:
+        lines += ["[[nai.accounts]]", f"name = {_toml_value(acc.name)}"]
+        lines += [f"token_file = {_toml_value(acc.token_file)}"] if acc.token_file else []
+        lines += [f"token_env = {_toml_value(acc.token_env)}"] if acc.token_env else []
         lines.append("")
     if cfg.comfyui.servers or cfg.comfyui != ComfyUIConfig():
         lines += section_to_toml(cfg.comfyui) + [""]
