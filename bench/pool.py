@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.comfyui_pool import _serve  # noqa: E402
-from peropix_tui.core.config import Config  # noqa: E402
 from peropix_tui.core.comfyui.config import ComfyServer  # noqa: E402
+from peropix_tui.core.config import Config  # noqa: E402
 from peropix_tui.core.generation.backends import BackendPool  # noqa: E402
 from peropix_tui.core.generation.driver import BatchDriver  # noqa: E402
 from peropix_tui.core.generation.output import ImageWriter  # noqa: E402
