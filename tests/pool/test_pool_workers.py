@@ -8,6 +8,7 @@ work, and killing one ComfyUI server mid-job loses nothing and runs nothing twic
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,9 +51,9 @@ def overlapping(spans: list[tuple[float, float]]) -> bool:
 
 
 @pytest.fixture
-def servers() -> list[ComfyEmulator]:
+def servers() -> Iterator[list[ComfyEmulator]]:
     emus = [ComfyEmulator(step_delay=0.03).start() for _ in range(3)]
-    yield emus  # type: ignore[misc]
+    yield emus
     for e in emus:
         if not getattr(e, "killed", False):
             e.stop()
