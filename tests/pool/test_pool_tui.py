@@ -25,7 +25,8 @@ def two_servers() -> Iterator[list[ComfyEmulator]]:
         + "]\n", encoding="utf-8")
     yield emus
     for e in emus:
-        e.stop()
+        if not getattr(e, "stopped", False):
+            e.stop()
 
 
 async def test_slot_set_runs_on_both_servers_and_the_queue_shows_workers(two_servers: list[ComfyEmulator]) -> None:
@@ -59,3 +60,35 @@ async def test_slot_set_runs_on_both_servers_and_the_queue_shows_workers(two_ser
         assert "comfyui:gpu0 idle" in states and "comfyui:gpu1 idle" in states
         texts = " ".join(str(w.render()) for w in screen.query(".job-text"))
         assert "on comfyui:gpu0" in texts and "on comfyui:gpu1" in texts
+
+
+async def test_a_dead_server_gives_its_jobs_to_the_other_and_shows_down(two_servers: list[ComfyEmulator]) -> None:
+    from peropix_tui.app import PeroPixApp
+    from peropix_tui.messages import JobFailed, WorkerLost
+
+    two_servers[1].stop()  # gpu1 is gone before the batch; the app does not know yet
+    two_servers[1].stopped = True  # type: ignore[attr-defined]
+    app = PeroPixApp(load_config())
+    base = app.workspace.base
+    base.provider, base.checkpoint, base.prompt = "comfyui", "illustrious-xl-v1", "1girl"
+    base.width, base.height, base.steps = 512, 512, 4
+    app.workspace.slots = [Slot("a", "red hair"), Slot("b", "blue hair")]
+    app.workspace.repeats = 2
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await pilot.pause()
+        jobs = app.runner.request(True)
+        await settle(app, pilot, rounds=8)
+        final = [app.queue.get(j.id) for j in jobs]
+        assert [j.state for j in final] == [JobState.DONE] * 4, [(j.state, j.error, j.notice) for j in final]
+        assert {j.worker for j in final} == {"comfyui:gpu0"}
+        assert [len(j.images) for j in final] == [1, 1, 1, 1]
+        lost = {m.job_id: m for m in seen if isinstance(m, WorkerLost)}
+        assert lost and {m.worker for m in lost.values()} == {"comfyui:gpu1"}
+        assert not any(isinstance(m, JobFailed) for m in seen)
+        assert len(two_servers[0].executed_prompts) == 4
+        app.action_show("queue")
+        await pilot.pause()
+        await settle(app, pilot)
+        states = str(app.screen.query_one("#worker-states").render())
+        assert "comfyui:gpu1 down" in states and "comfyui:gpu0 idle" in states
