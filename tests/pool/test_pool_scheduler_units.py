@@ -159,3 +159,11 @@ def test_an_account_whose_token_is_missing_is_named(tmp_path: Path) -> None:
         load_accounts(cfg, None, env={})
     assert load_accounts(load_config(tmp_path / "none.toml", env={}), None, env={}) == []
     assert NaiAccount("x", Secret("pst-z")).__repr__() == "NaiAccount(name='x')"
+
+
+def test_one_shot_scheduler_fails_a_job_whose_worker_died() -> None:
+    s = Scheduler(JobQueue(None), SERVERS, requeue_lost=False)
+    s.submit([comfy(1)], folder="/tmp/x")
+    ((w, job),) = s.dispatch()
+    s.apply(WorkerLost(job.id, w.id, "ComfyUI a: connection refused"))
+    assert job.state is JobState.FAILED and job.retryable and job.error == "ComfyUI a: connection refused"

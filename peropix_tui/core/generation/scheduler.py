@@ -67,8 +67,10 @@ Run = tuple[GenerationSettings, int | None, str, int]
 
 class Scheduler:
     def __init__(self, queue: JobQueue, workers: Iterable[Worker] = DEFAULT_WORKERS, *,
-                 readonly_reason: str = "") -> None:
+                 readonly_reason: str = "", requeue_lost: bool = True) -> None:
         self.queue = queue
+        self.requeue_lost = requeue_lost
+        """False (one-shot ``peropix generate``): a job whose worker died fails with the error at once."""
         self.workers = list(workers)
         self.in_flight: dict[str, list[str]] = {w.id: [] for w in self.workers}
         self.health: dict[str, Backoff] = {w.id: Backoff() for w in self.workers}
@@ -275,7 +277,9 @@ class Scheduler:
             worker = self.worker_of(job.id)
             if worker is not None:
                 self.mark_down(worker.id, event.error)
-            if running:
+            if running and not self.requeue_lost:
+                self.queue.fail(job.id, event.error, retryable=True)
+            elif running:
                 if event.maybe_charged:
                     self.queue.interrupt(job.id, event.notice or "worker lost mid-request")
                 else:
