@@ -64,3 +64,57 @@ def test_run_loses_a_server_mid_batch_and_finishes_every_image_once(tmp_path: Pa
         a.stop()
         if not b_stopped:
             b.stop()
+
+
+def test_resume_runs_comfyui_and_novelai_jobs_at_once_and_survives_a_stopped_server(
+        tmp_path: Path, nai_emulator: NaiEmulator) -> None:
+    from peropix_tui.core.generation.session import open_queue
+    from peropix_tui.core.settings import GenerationSettings
+
+    nai_emulator.step_delay = 0.02
+    a, b = ComfyEmulator(step_delay=0.05).start(), ComfyEmulator(step_delay=0.05).start()
+    b_stopped = False
+    try:
+        paths.config_file().write_text(
+            f'[comfyui]\nservers = [{{ url = "{a.url}", name = "gpu-a" }}, {{ url = "{b.url}", name = "gpu-b" }}]\n',
+            encoding="utf-8")
+        out = tmp_path / "out"
+        session = open_queue()
+        runs = [(GenerationSettings(provider="comfyui", checkpoint="illustrious-xl-v1", prompt="1girl", steps=6,
+                                    width=512, height=512, seed=10 + i), i, f"c{i}", 0) for i in range(6)]
+        runs += [(GenerationSettings(provider="nai", prompt="1girl", steps=12, width=512, height=512, seed=50 + i),
+                  6 + i, f"n{i}", 0) for i in range(3)]
+        session.scheduler.submit(runs, folder=str(out))
+        session.close()
+
+        def stop_b() -> None:
+            nonlocal b_stopped
+            while len(b.executed_prompts) < 2 or b.running_id() is None:
+                threading.Event().wait(0.01)
+            b_stopped = True
+            b.stop()
+
+        killer = threading.Thread(target=stop_b, daemon=True)
+        killer.start()
+        proc = subprocess.run([sys.executable, "-m", "peropix_tui", "queue", "resume", "--json"],
+                              capture_output=True, text=True, timeout=180, env=dict(os.environ))
+        killer.join(timeout=5)
+        assert b_stopped
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert nai_emulator.token not in proc.stdout + proc.stderr
+        events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        saved = [e for e in events if e["event"] == "image_saved"]
+        assert len(saved) == 9 and len({e["job"] for e in saved}) == 9
+        assert len(list(out.glob("*.png"))) == 9
+        assert len(nai_emulator.generations()) == 3  # each NovelAI job sent once
+        lost = [e for e in events if e["event"] == "worker_lost"]
+        assert lost and {e["worker"] for e in lost} == {"comfyui:gpu-b"}
+        assert len(a.executed_prompts) + len(b.executed_prompts) == 6 + len(lost)
+        records = json.loads(subprocess.run([sys.executable, "-m", "peropix_tui", "queue", "list", "--json"],
+                                            capture_output=True, text=True, timeout=60,
+                                            env=dict(os.environ)).stdout)
+        assert {r["worker"] for r in records} == {"nai", "comfyui:gpu-a", "comfyui:gpu-b"}
+    finally:
+        a.stop()
+        if not b_stopped:
+            b.stop()
