@@ -74,18 +74,22 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{rec['id']}  {rec['state']:<9} {rec['provider']:<7} {worker:<16} {name} #{rec['repeat'] + 1}"
               f"  seed {rec['seed']}"
               f"  {len(rec['images'])} image(s){'  ' + extra if extra else ''}")
-    print("workers: " + ", ".join(f"{wid} {state}" for wid, state in states.items()))
+    if states:
+        print("workers: " + ", ".join(f"{wid} {state}" for wid, state in states.items()))
     return 0
 
 
 async def worker_states(queue: Any, owner_alive: bool) -> dict[str, str]:
     """Worker id → busy | idle | down (…): the config's workers, jobs running on them, ComfyUI servers probed."""
-    from ..core.config import Secret, load_config
+    from ..core.config import ConfigError, Secret, load_config
     from ..core.generation.health import probe_worker
     from ..core.generation.workers import DEFAULT_ACCOUNT, NaiAccount, workers_from_config
     from ..core.jobs import JobState
 
-    config = load_config()
+    try:
+        config = load_config()
+    except ConfigError:  # the jobs are still listed; the workers are unknown (the error shows on `run`)
+        return {}
     names = [DEFAULT_ACCOUNT] + [a.name for a in config.accounts]  # names only: no token is read here
     workers = workers_from_config(config, [NaiAccount(n, Secret("")) for n in names])
     busy = {j.worker for j in queue if j.state is JobState.RUNNING and owner_alive}
