@@ -37,13 +37,14 @@ from textual.widget import Widget
 from .applog import setup_log
 from .commands_palette import PeroPixCommands
 from .core.backend import Backend
-from .core.config import Config, Secret, load_token
+from .core.config import Config, ConfigError, Secret, load_token
 from .core.generation.backends import BackendPool
 from .core.generation.output import ImageWriter
 from .core.generation.scheduler import Scheduler
 from .core.generation.service import GenerationService
 from .core.generation.session import QueueSession, open_queue, session_name
 from .core.generation.statefile import BackgroundWriter
+from .core.generation.workers import DEFAULT_ACCOUNT, NaiAccount, load_accounts, workers_from_config
 from .core.jobs import JobQueue, JobState
 from .core.presets import load_workspace, save_workspace, workspace_path
 from .i18n import set_language
@@ -58,6 +59,7 @@ from .messages import (
     JobsQueued,
     JobStarted,
     QueueChanged,
+    WorkerLost,
 )
 from .runner import Runner, RunRefused, fetch_balance
 
@@ -132,9 +134,11 @@ class PeroPixApp(App[None]):
         self._queue_writer = BackgroundWriter()
         self._workspace_writer = BackgroundWriter()
         self._images = ImageWriter(self.config.output_dir, self.ensure_store)
+        self._nai_accounts: list[NaiAccount] = []
         self.queue_session: QueueSession = self._open_queue()
         self.scheduler: Scheduler = self.queue_session.scheduler
-        pool = BackendPool(self.config, self.token)
+        pool = BackendPool(self.config, self.token,
+                           {a.name: a.token for a in self._nai_accounts if a.name != DEFAULT_ACCOUNT})
         for provider, backend in (backends or {}).items():
             pool.use(provider, backend)
         self.runner = Runner(self, self.scheduler, GenerationService(pool, self._images),
@@ -161,7 +165,13 @@ class PeroPixApp(App[None]):
         return self.scheduler.queue
 
     def _open_queue(self) -> QueueSession:
-        session = open_queue(writer=self._queue_writer, images=self._images, attach_readonly=True)
+        try:  # every ComfyUI server and NovelAI account is a worker (core/generation/workers.py)
+            self._nai_accounts = load_accounts(self.config, self.token)
+        except ConfigError as e:
+            self._startup_warnings.append(f"{e}; that account is not used")
+            self._nai_accounts = load_accounts(Config(), self.token)
+        session = open_queue(writer=self._queue_writer, images=self._images, attach_readonly=True,
+                             workers=workers_from_config(self.config, self._nai_accounts))
         self._startup_warnings.extend(session.warnings)
         if session.recovered:
             self._startup_warnings.append(
@@ -403,6 +413,15 @@ class PeroPixApp(App[None]):
         self.notify(f"{label}: {msg.error}", title="Generation failed", severity="error", timeout=10,
                     markup=False)
         self._ended(msg)
+
+    @on(WorkerLost)
+    def _worker_lost(self, msg: WorkerLost) -> None:
+        log.info("[Workers] %s lost under job %s: %s", msg.worker, msg.job_id, msg.error)
+        self.notify(msg.notice or f"worker {msg.worker} lost", title="Worker lost", severity="warning",
+                    timeout=8, markup=False)
+        self.runner.apply(msg)
+        self.broadcast(msg)
+        self.broadcast(QueueChanged())
 
     @on(JobCancelled)
     def _job_cancelled(self, msg: JobCancelled) -> None:

@@ -68,6 +68,17 @@ class JobCancelled(Message):
 
 
 @dataclass
+class WorkerLost(Message):
+    """The worker running the job died; the job waits again (pending, or paused with ``notice``)."""
+
+    job_id: str
+    worker: str
+    error: str
+    maybe_charged: bool = False
+    notice: str = ""
+
+
+@dataclass
 class QueueChanged(Message):
     """Jobs were added, removed, reordered or changed state."""
 

@@ -30,7 +30,7 @@ from .core.generation.admission import Account, refusal
 from .core.generation.backends import NO_TOKEN, BackendPool
 from .core.generation.peropix import build_peropix as peropix_extra  # noqa: F401  (older name)
 from .core.generation.peropix import with_metadata  # noqa: F401  (re-exported for callers)
-from .core.generation.scheduler import Applied, QueueReadOnly, Scheduler
+from .core.generation.scheduler import Applied, QueueReadOnly, Scheduler, Worker
 from .core.generation.service import GenerationService, check_settings
 from .core.jobs import Job
 from .core.settings import SettingsError
@@ -44,11 +44,13 @@ from .messages import (
     JobProgressed,
     JobsQueued,
     JobStarted,
+    QueueChanged,
+    WorkerLost,
 )
 
 log = logging.getLogger("peropix")
 
-JobMessage = JobStarted | JobProgressed | ImageSaved | JobFinished | JobFailed | JobCancelled
+JobMessage = JobStarted | JobProgressed | ImageSaved | JobFinished | JobFailed | JobCancelled | WorkerLost
 
 
 class RunRefused(Exception):
@@ -82,6 +84,8 @@ def to_message(event: ev.CoreEvent) -> JobMessage:
         return JobFinished(event.job_id)
     if isinstance(event, ev.JobFailed):
         return JobFailed(event.job_id, event.error, event.retryable, event.status)
+    if isinstance(event, ev.WorkerLost):
+        return WorkerLost(event.job_id, event.worker, event.error, event.maybe_charged, event.notice)
     return JobCancelled(event.job_id)
 
 
@@ -97,6 +101,8 @@ def to_event(msg: JobMessage) -> ev.CoreEvent:
         return ev.JobFinished(msg.job_id)
     if isinstance(msg, JobFailed):
         return ev.JobFailed(msg.job_id, msg.error, msg.retryable, msg.status)
+    if isinstance(msg, WorkerLost):
+        return ev.WorkerLost(msg.job_id, msg.worker, msg.error, msg.maybe_charged, msg.notice)
     return ev.JobCancelled(msg.job_id)
 
 
@@ -118,6 +124,7 @@ class Runner:
         """Blocks until the queue's saves so far are on disk (run in a thread before each request)."""
         self._cancel: dict[str, CancelToken] = {}
         self._workers: dict[str, Any] = {}
+        self._probing = False
 
     @property
     def backends(self) -> BackendPool:
@@ -134,7 +141,7 @@ class Runner:
 
     @property
     def busy(self) -> dict[str, str]:
-        """provider → running job id."""
+        """provider → a running job id (any of its workers'; see ``scheduler.worker_states()`` for all)."""
         out: dict[str, str] = {}
         for job_id in self.scheduler.running_ids():
             worker = self.scheduler.worker_of(job_id)
@@ -154,7 +161,7 @@ class Runner:
                 check_settings(run.settings)
             except SettingsError as e:
                 raise RunRefused(f"Cannot generate: {e}") from None
-        if any(r.settings.provider == "nai" for r in runs) and not self.host.token:
+        if any(r.settings.provider == "nai" for r in runs) and not (self.host.token or self.backends.has_nai_token()):
             raise RunRefused(NO_TOKEN)
         reason = refusal(ws, all_slots, self.scheduler.queue, account_of(self.host.balance),
                          self.host.config.generation.budget)
@@ -178,7 +185,7 @@ class Runner:
         for worker, job in self.scheduler.dispatch():
             token = self._cancel[job.id] = CancelToken()
             self._workers[job.id] = self.host.run_worker(
-                self._run(job, token), group=f"gen-{worker.id}", exit_on_error=False, name=f"job {job.id}",
+                self._run(job, token, worker), group=f"gen-{worker.id}", exit_on_error=False, name=f"job {job.id}",
             )
 
     def apply(self, msg: JobMessage) -> Applied:
@@ -188,9 +195,33 @@ class Runner:
             self._cancel.pop(msg.job_id, None)
             self._workers.pop(msg.job_id, None)
             self.kick()
+        if applied.lost:
+            self.watch_health()
         return applied
 
-    async def _run(self, job: Job, cancel: CancelToken) -> None:
+    # ----------------------------------------------------------------- health
+    def watch_health(self) -> None:
+        """Probe down workers with back-off (on the event loop, like the jobs) until none has work waiting."""
+        if not self._probing:
+            self._probing = True
+            self.host.run_worker(self._probe_loop(), group="worker-health", exit_on_error=False, name="probes")
+
+    async def _probe_loop(self) -> None:
+        from .core.generation.health import probe_worker
+
+        try:
+            while (wait := self.scheduler.next_probe_in()) is not None:
+                await asyncio.sleep(wait)
+                for worker in self.scheduler.due_probes():
+                    ok, error = await probe_worker(worker, self.host.config)
+                    self.scheduler.record_probe(worker.id, ok, error)
+                    log.info("[Workers] %s %s", worker.id, "is back" if ok else f"still down ({error})")
+                    if ok:
+                        self.host.post_message(QueueChanged())  # the app kicks the queue
+        finally:
+            self._probing = False
+
+    async def _run(self, job: Job, cancel: CancelToken, worker: Worker | None = None) -> None:
         post = self.host.post_message
         failed: list[bool] = []
 
@@ -204,7 +235,7 @@ class Runner:
         except asyncio.CancelledError:  # cancelled before it began: nothing was sent
             post(JobCancelled(job.id))
             return
-        await self.service.run(job, cancel, emit, queue_uid=self.scheduler.queue.uid)
+        await self.service.run(job, cancel, emit, queue_uid=self.scheduler.queue.uid, worker=worker)
         if job.settings.provider == "nai" and not failed and not cancel.cancelled:
             await self.refresh_balance()
 

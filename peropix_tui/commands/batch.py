@@ -22,12 +22,19 @@ from typing import TextIO
 from ..core.config import Config, Secret
 from ..core.generation import events as ev
 from ..core.generation.account import fetch_account
-from ..core.generation.admission import Account
+from ..core.generation.admission import Account, pooled
 from ..core.generation.backends import BackendPool
 from ..core.generation.driver import BatchDriver, EventHook
 from ..core.generation.output import ImageWriter
-from ..core.generation.scheduler import Scheduler
+from ..core.generation.scheduler import Scheduler, Worker
 from ..core.generation.service import GenerationService
+from ..core.generation.workers import (
+    DEFAULT_ACCOUNT,
+    NaiAccount,
+    load_accounts,
+    nai_worker_id,
+    workers_from_config,
+)
 from ..core.jobs import Job, JobState
 
 EXIT_INTERRUPTED = 130
@@ -90,7 +97,9 @@ class Reporter:
                 self._line(f"{event.job_id} {label}: {event.note}", to_err=True)
             self._bar(event)
             return
-        if isinstance(event, ev.ImageSaved):
+        if isinstance(event, ev.WorkerLost):
+            self._line(f"{event.job_id} {label}: {event.notice or 'worker ' + event.worker + ' lost'}", to_err=True)
+        elif isinstance(event, ev.ImageSaved):
             self._line(f"{event.job_id} {label}: saved {event.path}")
         elif isinstance(event, ev.JobFinished | ev.JobFailed | ev.JobCancelled):
             self.ended += 1
@@ -144,9 +153,38 @@ async def account_for(jobs: list[Job], config: Config, token: Secret | None, rep
     return report.account
 
 
-def service_for(config: Config, token: Secret | None) -> tuple[GenerationService, ImageWriter]:
+def service_for(config: Config, token: Secret | None,
+                accounts: list[NaiAccount] | None = None) -> tuple[GenerationService, ImageWriter]:
     writer = ImageWriter(config.output_dir)
-    return GenerationService(BackendPool(config, token), writer), writer
+    named = {a.name: a.token for a in accounts or [] if a.name != DEFAULT_ACCOUNT}
+    return GenerationService(BackendPool(config, token, named), writer), writer
+
+
+def pool_for(config: Config, token: Secret | None) -> tuple[list[NaiAccount], tuple[Worker, ...]]:
+    """The NovelAI accounts (default token + ``[nai] accounts``) and every worker of the config."""
+    from ..core.config import ConfigError
+
+    try:
+        accounts = load_accounts(config, token)
+    except ConfigError as e:
+        raise BatchError(str(e)) from None
+    return accounts, workers_from_config(config, accounts)
+
+
+async def accounts_for(jobs: list[Job], config: Config, accounts: list[NaiAccount],
+                       reporter: Reporter) -> tuple[Account, dict[str, Account]]:
+    """(all accounts as one, worker id → account) for the admission checks; unknown when not needed."""
+    if not any(j.settings.provider == "nai" for j in jobs):
+        return Account(), {}
+    if not accounts:
+        raise BatchError("No NovelAI token: set PEROPIX_NAI_TOKEN or save one in the TUI's Settings (F5).")
+    reports = await asyncio.gather(*(fetch_account(config, a.token) for a in accounts))
+    per: dict[str, Account] = {}
+    for acc, report in zip(accounts, reports, strict=True):
+        if report.account is None:
+            reporter.note(f"account {acc.name}: balance unknown ({report.error}); the cost is not checked against it")
+        per[nai_worker_id(acc.name)] = report.account or Account()
+    return pooled(per.values()), per
 
 
 def _stderr_note(text: str) -> None:
@@ -156,7 +194,10 @@ def _stderr_note(text: str) -> None:
 async def drive(scheduler: Scheduler, service: GenerationService, job_ids: list[str], on_event: EventHook,
                 note: Callable[[str], None] = _stderr_note) -> Outcome:
     """Run the queue until nothing can start; the outcome counts the jobs of ``job_ids``."""
-    driver = BatchDriver(scheduler, service, on_event)
+    def on_probe(worker: Worker, ok: bool, error: str) -> None:
+        note(f"worker {worker.id} is back" if ok else f"worker {worker.id} still down ({error})")
+
+    driver = BatchDriver(scheduler, service, on_event, on_probe=on_probe)
     loop = asyncio.get_running_loop()
     presses = [0]
 
@@ -198,8 +239,8 @@ def outcome_of(scheduler: Scheduler, job_ids: list[str], *, interrupted: bool) -
         for j in rest:
             counts[j.state.value] = counts.get(j.state.value, 0) + 1
         what = ", ".join(f"{n} {state}" for state, n in counts.items())
-        first = next((j for j in rest if j.error), None)
-        detail = f" (first error: {first.id} {first.error})" if first is not None else ""
+        first = next((j for j in rest if j.error or j.notice), None)
+        detail = f" (first error: {first.id} {first.error or first.notice})" if first is not None else ""
         reason = f"{len(rest)} of {len(jobs)} job(s) not done: {what}{detail}"
     return Outcome(len(done), len(jobs), interrupted and bool(rest), reason)
 

@@ -61,7 +61,7 @@ async def _generate(settings: Any, config: Any, out: str | None) -> list[Path]:
     from ..core.jobs import JobQueue
     from .batch import drive, out_folder, service_for
 
-    scheduler = Scheduler(JobQueue())
+    scheduler = Scheduler(JobQueue(), requeue_lost=False)  # one request: a dead server is its error
     (job,) = scheduler.submit([(settings, None, "", 0)], folder=str(out_folder(out, config)),
                               base_prompt=settings.prompt)
     service, writer = service_for(config, load_token())
@@ -77,7 +77,7 @@ async def _generate(settings: Any, config: Any, out: str | None) -> list[Path]:
                 print(f"\rstep {event.step}/{event.total}", end="", file=sys.stderr, flush=True)
         elif isinstance(event, ev.ImageSaved):
             saved.append(event.path)
-        elif isinstance(event, ev.JobFailed):
+        elif isinstance(event, ev.JobFailed | ev.WorkerLost):
             failure.append(event.error)
         elif isinstance(event, ev.JobCancelled):
             failure.append("cancelled")

@@ -37,7 +37,7 @@ def job_record(job: Any) -> dict[str, Any]:
     return {"id": job.id, "state": job.state.value, "kind": job.kind, "provider": s.provider,
             "slot_index": job.slot_index, "slot_name": job.slot_name, "repeat": job.repeat, "seed": s.seed,
             "prompt": s.prompt, "folder": job.folder, "images": list(job.images), "error": job.error,
-            "notice": job.notice}
+            "notice": job.notice, "worker": job.worker}
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -58,6 +58,9 @@ def _list(args: argparse.Namespace) -> int:
     for rec in records:
         if rec["state"] == JobState.RUNNING.value and not owner_alive:
             rec["notice"] = rec["notice"] or "interrupted (no peropix owns the queue): resume recovers it"
+    states = asyncio.run(worker_states(queue, owner_alive))
+    for rec in records:
+        rec["worker_state"] = states.get(rec["worker"], "") if rec["worker"] else ""
     if args.json:
         print(json.dumps(records, ensure_ascii=False))
         return 0
@@ -67,9 +70,33 @@ def _list(args: argparse.Namespace) -> int:
     for rec in records:
         name = rec["slot_name"] or "base"
         extra = rec["error"] or rec["notice"]
-        print(f"{rec['id']}  {rec['state']:<9} {rec['provider']:<5} {name} #{rec['repeat'] + 1}  seed {rec['seed']}"
+        worker = rec["worker"] or "-"
+        print(f"{rec['id']}  {rec['state']:<9} {rec['provider']:<7} {worker:<16} {name} #{rec['repeat'] + 1}"
+              f"  seed {rec['seed']}"
               f"  {len(rec['images'])} image(s){'  ' + extra if extra else ''}")
+    if states:
+        print("workers: " + ", ".join(f"{wid} {state}" for wid, state in states.items()))
     return 0
+
+
+async def worker_states(queue: Any, owner_alive: bool) -> dict[str, str]:
+    """Worker id → busy | idle | down (…): the config's workers, jobs running on them, ComfyUI servers probed."""
+    from ..core.config import ConfigError, Secret, load_config
+    from ..core.generation.health import probe_worker
+    from ..core.generation.workers import DEFAULT_ACCOUNT, NaiAccount, workers_from_config
+    from ..core.jobs import JobState
+
+    try:
+        config = load_config()
+    except ConfigError:  # the jobs are still listed; the workers are unknown (the error shows on `run`)
+        return {}
+    names = [DEFAULT_ACCOUNT] + [a.name for a in config.accounts]  # names only: no token is read here
+    workers = workers_from_config(config, [NaiAccount(n, Secret("")) for n in names])
+    busy = {j.worker for j in queue if j.state is JobState.RUNNING and owner_alive}
+    servers = [w for w in workers if w.provider == "comfyui" and w.target]
+    probed = await asyncio.gather(*(probe_worker(w, config, timeout=2.0) for w in servers))
+    down = {w.id: err for w, (ok, err) in zip(servers, probed, strict=True) if not ok}
+    return {w.id: f"down ({down[w.id]})" if w.id in down else "busy" if w.id in busy else "idle" for w in workers}
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -83,11 +110,12 @@ async def _resume_async(config: Any, args: argparse.Namespace) -> int:
     from ..core.config import load_token
     from ..core.generation.admission import queue_refusal
     from ..core.generation.session import open_queue
-    from .batch import BatchError, Reporter, account_for, drive, service_for
+    from .batch import BatchError, Reporter, accounts_for, drive, pool_for, service_for
 
     token = load_token()
-    service, writer = service_for(config, token)
-    session = open_queue(images=writer)
+    accounts, workers = pool_for(config, token)
+    service, writer = service_for(config, token, accounts)
+    session = open_queue(images=writer, workers=workers)
     try:
         reporter = Reporter([], as_json=args.json)
         for w in session.warnings:
@@ -103,7 +131,7 @@ async def _resume_async(config: Any, args: argparse.Namespace) -> int:
         if not waiting:
             reporter.note("nothing to resume")
             return 0
-        account = await account_for(waiting, config, token, reporter)
+        account, scheduler.accounts = await accounts_for(waiting, config, accounts, reporter)
         reason = queue_refusal(scheduler.queue, account)
         if reason:
             raise BatchError(reason)

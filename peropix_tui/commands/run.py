@@ -94,7 +94,7 @@ async def _run(ws: Any, config: Any, args: argparse.Namespace) -> int:
     from ..core.generation.service import check_settings
     from ..core.generation.session import open_queue
     from ..core.jobs import Job
-    from .batch import BatchError, Reporter, account_for, drive, out_folder, service_for
+    from .batch import BatchError, Reporter, accounts_for, drive, out_folder, pool_for, service_for
 
     runs = ws.expand()
     if not runs:
@@ -102,13 +102,14 @@ async def _run(ws: Any, config: Any, args: argparse.Namespace) -> int:
     for r in runs:
         check_settings(r.settings)
     token = load_token()
-    service, writer = service_for(config, token)
-    session = open_queue(images=writer)
+    accounts, workers = pool_for(config, token)
+    service, writer = service_for(config, token, accounts)
+    session = open_queue(images=writer, workers=workers)
     try:
         queue = session.scheduler.queue
         reporter = Reporter([], as_json=args.json)
         probe = [Job("", r.settings) for r in runs]
-        account = await account_for(probe, config, token, reporter)
+        account, session.scheduler.accounts = await accounts_for(probe, config, accounts, reporter)
         reason = refusal(ws, True, queue, account, config.generation.budget)
         if reason:
             raise BatchError(reason)

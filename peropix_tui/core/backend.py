@@ -54,6 +54,10 @@ class BackendError(Exception):
     opposed to errors that need the user to change something (bad token, not enough Anlas).
     """
 
+    network: str = ""
+    """A network failure: "unsent" (no connection: nothing reached the server), "sent" (the
+    connection broke after the request went out), "" (not a network failure)."""
+
     def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
         super().__init__(message)
         self.status = status

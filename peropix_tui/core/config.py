@@ -71,6 +71,43 @@ class NaiConfig:
 
 
 @dataclass
+class NaiAccountRef:
+    """One more NovelAI account (``[nai] accounts``): a name and where its token is, never the token.
+
+    Exactly one of ``token_file`` (a file holding the token, read when a batch starts) and
+    ``token_env`` (an environment variable) is set. The single token (Settings, ``PEROPIX_NAI_TOKEN``)
+    stays the default account.
+    """
+
+    name: str
+    token_file: str = ""
+    token_env: str = ""
+
+
+def parse_accounts(where: str, value: Any) -> list[NaiAccountRef]:
+    """``[nai] accounts = [{name = ..., token_file = ... | token_env = ...}, ...]``; errors name the entry."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list of tables {{name = ..., token_file = ...}}")
+    out: list[NaiAccountRef] = []
+    for i, item in enumerate(value):
+        at = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{at}: expected a table {{name = ..., token_file = ... or token_env = ...}}")
+        unknown = sorted(set(item) - {"name", "token_file", "token_env"})
+        if unknown:
+            raise ConfigError(f"{at}: unknown key {unknown[0]!r} (use name, token_file, token_env)")
+        name, tf, te = item.get("name"), item.get("token_file", ""), item.get("token_env", "")
+        if not isinstance(name, str) or not name.strip() or ":" in name or name.strip() == "default":
+            raise ConfigError(f"{at}.name: expected a name (text without ':', not 'default')")
+        if not isinstance(tf, str) or not isinstance(te, str) or bool(tf) == bool(te):
+            raise ConfigError(f"{at}: give exactly one of token_file (a path) and token_env (a variable name)")
+        if any(a.name == name.strip() for a in out):
+            raise ConfigError(f"{at}.name: two accounts are named {name.strip()!r}")
+        out.append(NaiAccountRef(name.strip(), tf, te))
+    return out
+
+
+@dataclass
 class PathsConfig:
     output_dir: str = ""
     """Where images are saved (default ~/PeroPix/outputs)."""
@@ -119,6 +156,8 @@ class Config:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     local: LocalConfig = field(default_factory=LocalConfig)
     comfyui: ComfyUIConfig = field(default_factory=ComfyUIConfig)
+    accounts: list[NaiAccountRef] = field(default_factory=list)
+    """More NovelAI accounts (``[nai] accounts``), each its own worker; the single token is the default."""
     source: Path | None = None
     from_env: set[str] = field(default_factory=set)
     """``section.key`` of the values set by a ``PEROPIX_*`` variable (never saved from here)."""
@@ -133,6 +172,7 @@ class Config:
         d.pop("source", None)
         d.pop("comfyui", None)  # written by section_to_toml (a list of tables)
         d.pop("from_env", None)
+        d.pop("accounts", None)  # written as [[nai.accounts]] tables
         return d
 
 
@@ -292,6 +332,9 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         cfg.comfyui = parse_section(str(path), comfy, env)
     except ComfyConfigError as e:
         raise ConfigError(str(e)) from None
+    nai_raw = raw.get("nai")
+    if isinstance(nai_raw, dict) and "accounts" in nai_raw:
+        cfg.accounts = parse_accounts(f"{path}: nai.accounts", nai_raw.pop("accounts"))
     for section, values in raw.items():
         if section not in _SECTIONS:
             raise ConfigError(f"config: {path}: unknown section [{section}]")
@@ -364,7 +407,7 @@ def _toml_key(k: str) -> str:
 def save_config(cfg: Config, path: Path | None = None) -> Path:
     """Write the whole config as TOML, atomically (values from the environment included: prefer
     :func:`save_config_changes` for what a user edited)."""
-    return _write_toml(cfg.to_dict(), path or cfg.source or paths.config_file(), cfg.comfyui)
+    return _write_toml(cfg.to_dict(), path or cfg.source or paths.config_file(), cfg.comfyui, cfg.accounts)
 
 
 def save_config_changes(changes: dict[str, Any], path: Path | None = None) -> Path:
@@ -381,13 +424,19 @@ def save_config_changes(changes: dict[str, Any], path: Path | None = None) -> Pa
     return _write_toml(raw, path)
 
 
-def _write_toml(tables: dict[str, Any], path: Path, comfyui: ComfyUIConfig | None = None) -> Path:
+def _write_toml(tables: dict[str, Any], path: Path, comfyui: ComfyUIConfig | None = None,
+                accounts: list[NaiAccountRef] | None = None) -> Path:
     lines: list[str] = []
     for section, values in tables.items():
         if not isinstance(values, dict):
             continue
         lines.append(f"[{section}]")
         lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in values.items()]
+        lines.append("")
+    for acc in accounts or []:
+        lines += ["[[nai.accounts]]", f"name = {_toml_value(acc.name)}"]
+        lines += [f"token_file = {_toml_value(acc.token_file)}"] if acc.token_file else []
+        lines += [f"token_env = {_toml_value(acc.token_env)}"] if acc.token_env else []
         lines.append("")
     if comfyui is not None and (comfyui.servers or comfyui != ComfyUIConfig()):
         lines += section_to_toml(comfyui) + [""]

@@ -209,6 +209,13 @@ class JobQueue:
         self.save()
         return job
 
+    def requeue(self, job_id: str, notice: str = "") -> Job:
+        """running → pending: its worker died before anything was saved; another worker takes it."""
+        job = self._move(job_id, [JobState.RUNNING], JobState.PENDING)
+        job.step, job.note, job.notice = 0, notice, notice
+        self.save()
+        return job
+
     def progress(self, job_id: str, step: int, total: int, note: str = "") -> Job:
         """Record progress (not saved: progress is transient, the state is what matters)."""
         job = self.get(job_id)

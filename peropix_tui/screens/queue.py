@@ -28,12 +28,24 @@ from ..messages import (
     ImageSaved,
     JobProgressed,
     QueueChanged,
+    WorkerLost,
 )
 from ..services import services
 from ..widgets.footer import KeyFooter
 from ..widgets.job_list import JobList
 from ..widgets.plain import plain_cell
 from .modals import ChoicePrompt, LinesPrompt, TextPrompt
+
+
+def worker_states_text(scheduler: Scheduler) -> str:
+    """``workers: nai idle · comfyui:gpu1 busy 1/2 · comfyui:gpu2 down`` (every worker and its state)."""
+    parts = []
+    for worker, state, _error in scheduler.worker_states():
+        if worker.provider == "local" and state == "idle":
+            continue  # the local engine is always there; shown when it works
+        n = len(scheduler.in_flight[worker.id])
+        parts.append(f"{worker.id} {state}" + (f" {n}/{worker.capacity}" if worker.capacity > 1 and n else ""))
+    return "workers: " + " · ".join(parts)
 
 
 def characters_text(chars: list[CharacterPrompt]) -> str:
@@ -114,6 +126,7 @@ class QueueScreen(Screen[None]):
                         yield Checkbox("locked", id="slot-locked")
             with Vertical(id="queue-pane"):
                 yield Static("", id="queue-summary", markup=False)
+                yield Static("", id="worker-states", markup=False)
                 yield JobList(id="jobs")
         yield KeyFooter()
 
@@ -301,6 +314,7 @@ class QueueScreen(Screen[None]):
         if bal is not None and bal.anlas is not None:
             text += f"   balance {bal.anlas} Anlas"
         self.query_one("#queue-summary", Static).update(text)
+        self.query_one("#worker-states", Static).update(worker_states_text(self.scheduler))
 
     def on_queue_changed(self, _: QueueChanged) -> None:
         self._sync_queue()
@@ -313,6 +327,9 @@ class QueueScreen(Screen[None]):
 
     def on_job_progressed(self, msg: JobProgressed) -> None:
         self.query_one(JobList).update_job(msg.job_id)
+
+    def on_worker_lost(self, _: WorkerLost) -> None:
+        self._sync_queue()
 
     def _changed(self) -> None:
         self.app.post_message(QueueChanged())

@@ -24,6 +24,8 @@ STATE_MARK = {
 def job_text(job: Job) -> str:
     s = job.settings
     line = f"{job.label:<16.16} {STATE_MARK[job.state]:<11} seed {s.seed}"
+    if job.worker and job.state is not JobState.PENDING:
+        line += f"  on {job.worker}"
     detail = job.error or job.note
     return f"{line}\n  {detail}" if detail else line
 

@@ -68,6 +68,8 @@ class Recorded:
     status: int = 0
     client_port: int = 0
     """The client's TCP port: the same port on two requests means a kept-alive connection."""
+    account: str = ""
+    """The name of the account whose token the request carried ("default": :attr:`NaiEmulator.token`)."""
 
 
 @dataclass
@@ -127,6 +129,8 @@ class NaiEmulator:
         self.passes: int | None = None
         """Generations still let through (None: all); past them the account reads as busy (429)."""
         self.vibes_issued: list[bytes] = []
+        self.more_accounts: dict[str, tuple[str, Account]] = {}
+        """token → (name, account): more accounts, each with its own balance and one-at-a-time lock."""
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
@@ -171,6 +175,20 @@ class NaiEmulator:
         with self._lock:
             self._faults.append(Fault(kind, times, endpoint, delay))
 
+    def add_account(self, name: str, token: str, account: Account | None = None) -> Account:
+        """Accept ``token`` as another account named ``name`` (its own Anlas, its own lock)."""
+        acc = account or Account()
+        with self._lock:
+            self.more_accounts[token] = (name, acc)
+        return acc
+
+    def account_of(self, token: str) -> tuple[str, str, Account]:
+        """(token to check against, account name, account) for a request's bearer token."""
+        if token in self.more_accounts:
+            name, acc = self.more_accounts[token]
+            return token, name, acc
+        return self.token, "default", self.account
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -214,16 +232,17 @@ class NaiEmulator:
                     return f
         return None
 
-    def try_lock(self) -> bool:
+    def try_lock(self, account: Account | None = None) -> bool:
+        acc = account or self.account
         with self._lock:
-            if self.account.busy or time.monotonic() < self.account.busy_until:
+            if acc.busy or time.monotonic() < acc.busy_until:
                 return False
-            self.account.busy = True
+            acc.busy = True
             return True
 
-    def unlock(self) -> None:
+    def unlock(self, account: Account | None = None) -> None:
         with self._lock:
-            self.account.busy = False
+            (account or self.account).busy = False
 
     def record(self, rec: Recorded) -> None:
         with self._lock:
@@ -241,6 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     emulator: NaiEmulator
     fault_delay: float = 0.0
+    acct: Account
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return  # quiet
@@ -304,7 +324,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path not in ENDPOINTS or method != expected:
             raise Rejected(404, "Not Found")
         raw = self._read_body(headers) if method == "POST" else b""
-        check_headers(headers, self.emulator.token, post=method == "POST")
+        bearer = headers.get("authorization", "").removeprefix("Bearer ")
+        expected_token, self.rec.account, self.acct = self.emulator.account_of(bearer)
+        check_headers(headers, expected_token, post=method == "POST")
         fault = self.emulator.take_fault(self.path)
         if fault is not None and self._early_fault(fault):
             return
@@ -316,7 +338,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._parse_json(raw)
         if self.path != ENCODE and not self.emulator.take_pass():
             raise Rejected(429, "Concurrent generation is locked")
-        if not self.emulator.try_lock():
+        if not self.emulator.try_lock(self.acct):
             raise Rejected(429, "Concurrent generation is locked")
         try:
             if fault is not None and fault.kind == "delay":
@@ -326,7 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._generate(body, fault)
         finally:
-            self.emulator.unlock()
+            self.emulator.unlock(self.acct)
 
     def _read_body(self, headers: dict[str, str]) -> bytes:
         length = int(headers.get("content-length", "0") or 0)
@@ -365,7 +387,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------- endpoints
     def _subscription(self) -> None:
-        acc = self.emulator.account
+        acc = self.acct
         body = {
             "tier": acc.tier,
             "active": acc.active,
@@ -386,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _encode_vibe(self, body: Any) -> None:
         family = check_encode_vibe(body)
-        if not self.emulator.account.charge(2):
+        if not self.acct.charge(2):
             raise Rejected(402, "Not enough Anlas")
         encoding = artifacts.vibe_encoding(family)
         self.emulator.vibes_issued.append(encoding)
@@ -397,8 +419,8 @@ class _Handler(BaseHTTPRequestHandler):
         stream = self.path == STREAM
         started = time.monotonic()
         checked = check_generation(body, stream=stream)
-        if not self.emulator.account.charge(generation_cost(checked, body["parameters"], self.emulator.account,
-                                                               self.emulator.usage_negative)):
+        if not self.acct.charge(generation_cost(checked, body["parameters"], self.acct,
+                                                self.emulator.usage_negative)):
             raise Rejected(402, "Not enough Anlas")
         kind = fault.kind if fault else ""
         if stream:

@@ -28,6 +28,21 @@ class Account:
     active: bool = True
 
 
+def pooled(accounts: Iterable[Account]) -> Account:
+    """Several NovelAI accounts as one for a whole run's check: the balances added up (unknown when
+    any is unknown), the lowest tier (fewest free images: the cost is not under-counted).
+
+    Each job is then checked against the account it runs on when it is dispatched
+    (:attr:`~.scheduler.Scheduler.accounts`)."""
+    accs = list(accounts)
+    if not accs:
+        return Account()
+    balances = [a.anlas for a in accs]
+    tiers = [a.tier for a in accs if a.tier is not None]
+    return Account(None if any(b is None for b in balances) else sum(b for b in balances if b is not None),
+                   min(tiers) if len(tiers) == len(accs) else None, all(a.active for a in accs))
+
+
 def queued_jobs(jobs: Iterable[Job]) -> list[Job]:
     return [j for j in jobs if j.state in QUEUED]
 

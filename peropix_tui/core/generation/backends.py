@@ -53,11 +53,18 @@ def backend_key(settings: GenerationSettings) -> str:
 
 
 class BackendPool:
-    """One backend per provider, made by :func:`make_backend` on first use; thread-safe."""
+    """One backend per key, made by :func:`make_backend` on first use; thread-safe.
 
-    def __init__(self, config: Config, token: Secret | None) -> None:
+    A key is a provider (``nai``: the default token, ``local``, ``comfyui``) or a worker's
+    ``provider:target`` (:func:`.workers.pool_key`): ``nai:ACCOUNT`` runs on that account's token
+    (``accounts``), ``comfyui:SERVER`` on that server, so each worker has its own backend.
+    """
+
+    def __init__(self, config: Config, token: Secret | None, accounts: dict[str, Secret] | None = None) -> None:
         self.config = config
         self.token = token
+        self.accounts: dict[str, Secret] = dict(accounts or {})
+        """NovelAI account name → token, for the ``nai:NAME`` keys (never logged)."""
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
 
@@ -77,8 +84,18 @@ class BackendPool:
     def get(self, provider: str) -> Backend:
         with self._lock:
             if provider not in self._backends:
-                self._backends[provider] = make_backend(provider, self.config, self.token)
+                if provider.startswith("nai:"):
+                    name = provider.partition(":")[2]
+                    if name not in self.accounts:
+                        raise BackendError(f"nai.accounts: no NovelAI account named {name!r}")
+                    self._backends[provider] = make_backend("nai", self.config, self.accounts[name])
+                else:
+                    self._backends[provider] = make_backend(provider, self.config, self.token)
             return self._backends[provider]
+
+    def has_nai_token(self) -> bool:
+        """Some NovelAI account has a token (the default or a named one)."""
+        return bool(self.token) or any(self.accounts.values())
 
     def peek(self, provider: str) -> Backend | None:
         """The backend if one was made already (e.g. to reuse the NovelAI connection for the balance)."""

@@ -58,10 +58,26 @@ class JobCancelled:
     job_id: str
 
 
-CoreEvent = JobStarted | JobProgressed | ImageSaved | JobFinished | JobFailed | JobCancelled
+@dataclass(frozen=True)
+class WorkerLost:
+    """The worker running the job died (server unreachable, connection reset, restarted mid-job).
+
+    Nothing of the job was saved. ``maybe_charged``: a NovelAI request may have been billed, so the
+    job is paused with ``notice`` (never re-sent behind the user's back); otherwise it is pending
+    again for any worker that can run it.
+    """
+
+    job_id: str
+    worker: str
+    error: str
+    maybe_charged: bool = False
+    notice: str = ""
+
+
+CoreEvent = JobStarted | JobProgressed | ImageSaved | JobFinished | JobFailed | JobCancelled | WorkerLost
 EventSink = Callable[[CoreEvent], Any]
 
-FINAL_EVENTS = (JobFinished, JobFailed, JobCancelled)
+FINAL_EVENTS = (JobFinished, JobFailed, JobCancelled, WorkerLost)
 
 
 def event_name(event: CoreEvent) -> str:

@@ -4,8 +4,14 @@ of its own: the queue persists itself through its writer).
 Faces post *requests* (submit, resume, retry, cancel, reorder, clear); the scheduler applies them,
 and applies the service's events (progress, image saved, finished, failed, cancelled). Dispatch
 hands pending jobs to idle workers. A worker is one place that runs jobs: it has an id, a
-provider and a capacity (jobs in flight at once). Today: the local engine (1) and one NovelAI
-account (1); more ComfyUI servers or NovelAI accounts are more workers.
+provider and a capacity (jobs in flight at once): each ComfyUI server (its ``max_jobs``), each
+NovelAI account (1), the local engine (1) — see :mod:`.workers` for the list built from the config.
+A job pinned to a ComfyUI server (``settings.comfyui_server``) runs on that server's worker only.
+
+A worker that died mid-job (:class:`~.events.WorkerLost`) gives its job back (pending, or paused
+with a notice when a NovelAI request may have been charged), is marked down and skipped by dispatch
+until a probe answers (:meth:`Scheduler.due_probes` / :meth:`Scheduler.record_probe`, back-off in
+:class:`~.health.Backoff`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from dataclasses import dataclass, field
 
 from ..jobs import FINISHED, GENERATE, Job, JobQueue, JobState, JobStateError
 from ..settings import GenerationSettings
-from .events import CoreEvent, ImageSaved, JobCancelled, JobFailed, JobFinished, JobProgressed
+from .admission import Account
+from .events import CoreEvent, ImageSaved, JobCancelled, JobFailed, JobFinished, JobProgressed, WorkerLost
+from .health import Backoff
 
 PAUSING_STATUSES = (401, 402, 403)
 """A failure with these statuses (bad token, no Anlas) holds the rest of the queue."""
@@ -27,6 +35,14 @@ class Worker:
     provider: str
     capacity: int = 1
     kinds: frozenset[str] = frozenset({GENERATE})
+    target: str = ""
+    """The ComfyUI server's name (and ``url``) or the NovelAI account's name; "" for a provider's
+    default worker (which also takes jobs pinned to a server no worker stands for)."""
+    url: str = ""
+
+    def stands_for(self, pin: str) -> bool:
+        """This worker is the ComfyUI server ``pin`` names (by name or URL)."""
+        return bool(self.target) and (pin == self.target or (bool(self.url) and pin.rstrip("/") == self.url))
 
 
 DEFAULT_WORKERS = (Worker("nai", "nai"), Worker("local", "local"), Worker("comfyui", "comfyui"))
@@ -42,6 +58,8 @@ class Applied:
 
     paused: list[Job] = field(default_factory=list)
     ended: bool = False
+    lost: bool = False
+    """A worker died under the job: it is waiting again (pending, or paused with a notice)."""
 
 
 Run = tuple[GenerationSettings, int | None, str, int]
@@ -49,10 +67,15 @@ Run = tuple[GenerationSettings, int | None, str, int]
 
 class Scheduler:
     def __init__(self, queue: JobQueue, workers: Iterable[Worker] = DEFAULT_WORKERS, *,
-                 readonly_reason: str = "") -> None:
+                 readonly_reason: str = "", requeue_lost: bool = True) -> None:
         self.queue = queue
+        self.requeue_lost = requeue_lost
+        """False (one-shot ``peropix generate``): a job whose worker died fails with the error at once."""
         self.workers = list(workers)
         self.in_flight: dict[str, list[str]] = {w.id: [] for w in self.workers}
+        self.health: dict[str, Backoff] = {w.id: Backoff() for w in self.workers}
+        self.accounts: dict[str, Account] = {}
+        """NovelAI worker id → what is known of its account (balance checked before each dispatch)."""
         self.readonly_reason = readonly_reason
         if readonly_reason:
             queue.readonly = True
@@ -122,30 +145,103 @@ class Scheduler:
 
     # ------------------------------------------------------------- dispatch
     def dispatch(self) -> list[tuple[Worker, Job]]:
-        """Start the next pending job on every worker with room; the queue saves each as running."""
+        """Start the next pending job on every healthy worker with room; the queue saves each as running.
+
+        Workers take turns (one job each per round), so a batch spreads over all of them.
+        """
         if self.readonly:
             return []
         started: list[tuple[Worker, Job]] = []
-        for worker in self.workers:
-            while len(self.in_flight[worker.id]) < worker.capacity:
+        progress = True
+        while progress:
+            progress = False
+            for worker in self.workers:
+                if not self.health[worker.id].healthy or len(self.in_flight[worker.id]) >= worker.capacity:
+                    continue
                 job = self._next_for(worker)
                 if job is None:
-                    break
+                    continue
                 self.queue.start(job.id, worker.id)
                 self.in_flight[worker.id].append(job.id)
                 started.append((worker, job))
+                progress = True
         return started
 
+    def accepts(self, worker: Worker, job: Job) -> bool:
+        """``worker`` can run ``job``: its provider and kind, and the ComfyUI server it is pinned to."""
+        if job.settings.provider != worker.provider or job.kind not in worker.kinds:
+            return False
+        pin = job.settings.comfyui_server if worker.provider == "comfyui" else None
+        if not pin:
+            return True
+        if worker.stands_for(pin):
+            return True
+        # a pin no worker stands for (e.g. a URL given with --server) goes to the default worker
+        return not worker.target and not any(w.stands_for(pin) for w in self.workers)
+
     def _next_for(self, worker: Worker) -> Job | None:
+        account = self.accounts.get(worker.id)
         for job in self.queue:
-            if job.state is JobState.PENDING and job.settings.provider == worker.provider and job.kind in worker.kinds:
+            if job.state is JobState.PENDING and self.accepts(worker, job):
+                if account is not None and not self._affordable(worker, job, account):
+                    continue
                 return job
         return None
+
+    def _affordable(self, worker: Worker, job: Job, account: Account) -> bool:
+        """The job's cost fits the balance of the account it would run on (unknown balance: it fits)."""
+        if account.anlas is None:
+            return True
+        from ..costing import pending_cost
+
+        mine = [self.queue.get(i).settings for i in self.in_flight[worker.id]] + [job.settings]
+        return pending_cost(mine, tier=account.tier, active=account.active) <= account.anlas
 
     def idle(self) -> bool:
         """Nothing runs and nothing pending can start."""
         return not self.running_ids() and not any(
-            self._next_for(w) for w in self.workers)
+            self._next_for(w) for w in self.workers if self.health[w.id].healthy)
+
+    # ---------------------------------------------------------------- health
+    def mark_down(self, worker_id: str, error: str) -> None:
+        if worker_id in self.health:
+            self.health[worker_id].failed(error)
+
+    def due_probes(self) -> list[Worker]:
+        """Down workers whose back-off has passed and that have a job waiting for them."""
+        return [w for w in self.workers if not self.health[w.id].healthy and self.health[w.id].due()
+                and self._waiting_for(w)]
+
+    def next_probe_in(self) -> float | None:
+        """Seconds until the next down worker with work waiting is due a probe (None: none is down)."""
+        waits = [self.health[w.id].wait() for w in self.workers
+                 if not self.health[w.id].healthy and self._waiting_for(w)]
+        return min(waits) if waits else None
+
+    def record_probe(self, worker_id: str, ok: bool, error: str = "") -> None:
+        """A probe's answer: healthy again (rejoins dispatch) or down for a longer back-off."""
+        if worker_id in self.health:
+            if ok:
+                self.health[worker_id].recovered()
+            else:
+                self.health[worker_id].failed(error)
+
+    def _waiting_for(self, worker: Worker) -> bool:
+        return any(j.state is JobState.PENDING and self.accepts(worker, j) for j in self.queue)
+
+    def stranded(self) -> list[Job]:
+        """Pending jobs that no healthy worker can run (they wait for a down one)."""
+        healthy = [w for w in self.workers if self.health[w.id].healthy]
+        return [j for j in self.queue.in_state(JobState.PENDING) if not any(self.accepts(w, j) for w in healthy)]
+
+    def worker_states(self) -> list[tuple[Worker, str, str]]:
+        """(worker, state, last error) for a queue screen: idle | busy | full | down."""
+        out = []
+        for w in self.workers:
+            h, n = self.health[w.id], len(self.in_flight[w.id])
+            state = "down" if not h.healthy else "idle" if n == 0 else "full" if n >= w.capacity else "busy"
+            out.append((w, state, h.last_error))
+        return out
 
     # --------------------------------------------------------------- events
     def apply(self, event: CoreEvent) -> Applied:
@@ -177,6 +273,18 @@ class Scheduler:
             if running:
                 self.queue.cancel(job.id)
             out.ended = True
+        elif isinstance(event, WorkerLost):
+            worker = self.worker_of(job.id)
+            if worker is not None:
+                self.mark_down(worker.id, event.error)
+            if running and not self.requeue_lost:
+                self.queue.fail(job.id, event.error, retryable=True)
+            elif running:
+                if event.maybe_charged:
+                    self.queue.interrupt(job.id, event.notice or "worker lost mid-request")
+                else:
+                    self.queue.requeue(job.id, event.notice)
+            out.ended = out.lost = True
         if out.ended:
             self._release(job.id)
         return out

@@ -19,7 +19,7 @@ from ..backend import BackendError, CancelToken, GeneratedImage, GenerationCance
 from ..jobs import Job
 from ..prompt import WildcardError, expand_settings, wildcards_dir
 from ..settings import GenerationSettings, SettingsError
-from .backends import BackendPool, backend_key
+from .backends import BackendPool
 from .events import (
     EventSink,
     ImageSaved,
@@ -28,9 +28,12 @@ from .events import (
     JobFinished,
     JobProgressed,
     JobStarted,
+    WorkerLost,
 )
 from .output import ImageWriter
 from .peropix import build_peropix, with_metadata
+from .scheduler import Worker
+from .workers import pool_key
 
 log = logging.getLogger("peropix")
 
@@ -55,6 +58,31 @@ def draw_wildcards(settings: GenerationSettings, rng: random.Random) -> Generati
         return expand_settings(settings, wildcards_dir(), rng)
     except WildcardError as e:  # fixable by the user (add the file), so the job can be retried
         raise BackendError(f"{e}; add the file to {wildcards_dir()} and retry", retryable=True) from None
+
+
+def worker_lost(e: BackendError) -> bool | None:
+    """None: the job failed; else the worker died under it, True when a request may have been billed.
+
+    A ComfyUI :class:`~..comfyui.errors.ServerUnavailable` (unreachable, reset, restarted mid-job) is
+    never billed. A NovelAI network error is set apart by the client: ``unsent`` (could not connect)
+    → not billed; any other transport error → the request may have reached NovelAI.
+    """
+    from ..comfyui.errors import ServerUnavailable
+
+    if isinstance(e, ServerUnavailable):
+        return False
+    if e.network == "unsent":
+        return False
+    if e.network == "sent":
+        return True
+    return None
+
+
+def lost_notice(worker: Worker, e: BackendError, maybe_charged: bool) -> str:
+    if maybe_charged:
+        return (f"worker {worker.id} lost mid-request ({e}): NovelAI may have charged it; "
+                "resuming sends it again")
+    return f"worker {worker.id} lost ({e}); queued again"
 
 
 class ProgressThrottle:
@@ -84,15 +112,17 @@ class GenerationService:
         self.writer = writer
         self.rng = rng or random.Random()
 
-    async def run(self, job: Job, cancel: CancelToken, emit: EventSink, *, queue_uid: str = "") -> None:
-        """Run ``job`` to one final event (finished, failed or cancelled); never raises for a job's fault."""
+    async def run(self, job: Job, cancel: CancelToken, emit: EventSink, *, queue_uid: str = "",
+                  worker: Worker | None = None) -> None:
+        """Run ``job`` on ``worker``'s backend to one final event (finished, failed, cancelled, or
+        worker lost); never raises for a job's fault."""
         emit(JobStarted(job.id))
         s = job.settings
         log.info("[Generate] Job %s started - %d image(s), %dx%d, %d steps", job.id, s.n_samples,
                  s.width, s.height, s.steps)
         try:
             check_settings(s)
-            backend = await asyncio.to_thread(self.backends.get, backend_key(s))  # may import the engine
+            backend = await asyncio.to_thread(self.backends.get, pool_key(worker, s))  # may import the engine
             sent = draw_wildcards(s, self.rng)
             await asyncio.sleep(0)  # let a UI show the job as running first
             images = await backend.generate(sent, ProgressThrottle(job.id, emit), cancel)
@@ -105,7 +135,12 @@ class GenerationService:
         except SettingsError as e:
             emit(JobFailed(job.id, f"Cannot generate: {e}", False))
         except BackendError as e:
-            emit(JobFailed(job.id, str(e), e.retryable, e.status))
+            lost = worker_lost(e)
+            if lost is not None and worker is not None:
+                log.info("[Generate] Job %s: worker %s lost (%s)", job.id, worker.id, e)
+                emit(WorkerLost(job.id, worker.id, str(e), maybe_charged=lost, notice=lost_notice(worker, e, lost)))
+            else:
+                emit(JobFailed(job.id, str(e), e.retryable, e.status))
         except Exception as e:  # one broken job must not take the face down
             log.exception("[Generate] Job %s crashed", job.id)
             emit(JobFailed(job.id, f"{type(e).__name__}: {e}", False))

@@ -537,7 +537,10 @@ async def _read_frames(resp: httpx.Response, report: ProgressCallback, total: in
 
 def _network_error(e: httpx.TransportError) -> BackendError:
     host = e.request.url.host if _has_request(e) else "NovelAI"
-    return BackendError(f"network error talking to NovelAI at {host} ({e.__class__.__name__})", retryable=True)
+    error = BackendError(f"network error talking to NovelAI at {host} ({e.__class__.__name__})", retryable=True)
+    # for a worker pool: a refused connection sent nothing; a reset after sending may have been billed
+    error.network = "unsent" if isinstance(e, httpx.ConnectError) else "sent"
+    return error
 
 
 def _has_request(e: httpx.TransportError) -> bool:
