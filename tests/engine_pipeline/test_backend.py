@@ -179,7 +179,7 @@ def test_cli_generate_local(tiny_path: Path, tmp_path: Path, capsys: pytest.Capt
     from peropix_tui.cli import main
 
     out = tmp_path / "out"
-    rc = main(["generate", "--provider", "local", "--checkpoint", str(tiny_path), "--steps", "2",
+    rc = main(["generate", "--provider", "local", "--prompt", "1girl", "--checkpoint", str(tiny_path), "--steps", "2",
                "--width", "64", "--height", "64", "--seed", "11", "--device", "cpu", "--out", str(out)])
     assert rc == 0
     files = sorted(out.glob("*.png"))
@@ -197,7 +197,8 @@ def test_cli_img2img_with_hires_and_lora(tiny_path: Path, tmp_path: Path, capsys
     Image.new("RGB", (64, 64), (30, 120, 200)).save(src)
     lora = make_tiny_lora(tmp_path / "style.safetensors")
     out = tmp_path / "out"
-    rc = main(["generate", "--provider", "local", "--checkpoint", str(tiny_path), "--image", str(src),
+    rc = main(["generate", "--provider", "local", "--prompt", "1girl", "--checkpoint", str(tiny_path),
+               "--image", str(src),
                "--strength", "0.5", "--hires", "1.5:0.5", "--lora", f"{lora}:0.7", "--sampler", "dpmpp_2m",
                "--schedule", "karras", "--steps", "2", "--width", "64", "--height", "64", "--seed", "3",
                "--n-samples", "2", "--device", "cpu", "--out", str(out)])
@@ -213,7 +214,7 @@ def test_cli_img2img_with_hires_and_lora(tiny_path: Path, tmp_path: Path, capsys
 def test_cli_local_errors_are_clear(tiny_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from peropix_tui.cli import main
 
-    rc = main(["generate", "--provider", "local", "--checkpoint", str(tmp_path / "nope.safetensors"),
+    rc = main(["generate", "--provider", "local", "--prompt", "1girl", "--checkpoint", str(tmp_path / "nope.safetensors"),
                "--steps", "2", "--width", "64", "--height", "64", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert rc != 0 and "nope.safetensors" in err
