@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .weights import PromptSyntaxError, check_nesting
+
 _NUMBER = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*")
 
 Char = tuple[str, int]  # (character, offset in the prompt)
@@ -161,8 +163,9 @@ class _Parser:
 
 def _parse(prompt: str) -> list[_Node] | None:
     try:
+        check_nesting(prompt)  # bounds the backtracking: each unclosed bracket rescans the rest
         return _Parser(prompt).top()
-    except (_Fail, RecursionError):
+    except (_Fail, RecursionError, PromptSyntaxError):
         return None
 
 

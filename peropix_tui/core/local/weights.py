@@ -256,8 +256,9 @@ def a1111_pieces(chars: list[tuple[str, int]]) -> list[_Piece]:
     merged: list[_Piece] = []
     for p in res:  # adjacent runs of exactly equal weight become one
         if merged and merged[-1].weight == p.weight:
-            last = merged[-1]
-            merged[-1] = _Piece(last.chars + p.chars, p.weight, last.brk or p.brk)
+            last = merged[-1]  # a fresh copy made below: extending it in place keeps this linear
+            last.chars.extend(p.chars)
+            last.brk = last.brk or p.brk
         else:
             merged.append(_Piece(list(p.chars), p.weight, p.brk))
     for p in merged:  # the tokenizer breaks only on the text "BREAK" at weight exactly −1
