@@ -246,6 +246,19 @@ class ParamForm(VerticalScroll):
             yield Label("speed", classes="local-only")
             yield Checkbox("torch.compile", s.compile, id="p-compile", classes="local-only",
                            tooltip="compile the UNet: the first image of each size is slow, later steps faster")
+            yield from self._inpaint_fields()
+
+    def _inpaint_fields(self) -> ComposeResult:
+        """NovelAI inpaint: "keep original image" (``add_original_image``), off as on the website."""
+        yield Label("inpaint", classes="nai-only")
+        yield Checkbox("keep original", self.settings.inpaint_keep_original, id="p-inpaint_keep_original",
+                       classes="nai-only", tooltip="inpaint: paste the unmasked original back over the result "
+                                                   "(NovelAI add_original_image)")
+
+    @on(Checkbox.Changed, "#p-inpaint_keep_original")
+    def _keep_original_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self._set("inpaint_keep_original", event.value)
 
     def _configured_dialect(self) -> str:
         local = getattr(getattr(self.app, "config", None), "local", None)
