@@ -27,6 +27,7 @@ from textual.widgets import Static, TabbedContent, TabPane, TextArea
 from textual.worker import get_current_worker
 
 from ..core.settings import CharacterReference, GenerationSettings, VibeReference
+from ..core.tags import HistorySnapshot, write_history
 from ..messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -176,8 +177,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
             await self._build(event.pane.id)
 
     def _make_preview(self) -> Widget:
-        factory = getattr(self.app, "image_widget", None)
-        widget: Widget = factory() if factory is not None else Static("(no image widget)")
+        widget: Widget = services(self).image_widget()
         widget.id = "preview"
         self._preview = widget
         return widget
@@ -190,14 +190,21 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
 
     # -------------------------------------------------------------- actions
     def action_generate(self) -> None:
-        tags = getattr(self.app, "tags", None)
+        tags = services(self).tags
         if tags is not None and self.settings.prompt.strip():
             tags.learn_prompt(self.settings.prompt)
-            try:
-                tags.save_history()
-            except OSError as e:
-                self.notify(f"tag history not saved: {e}", severity="warning")
+            snapshot = tags.history_snapshot()
+            if snapshot is not None:
+                self._save_tag_history(snapshot)
         self.post_message(GenerationRequested(all_slots=False))
+
+    @work(thread=True, group="tag-history", exit_on_error=False)
+    def _save_tag_history(self, snapshot: HistorySnapshot) -> None:
+        """The history file's fsync and rename, on a thread (a slow disk never stalls typing)."""
+        try:
+            write_history(snapshot)
+        except OSError as e:
+            self.app.call_from_thread(self.notify, f"tag history not saved: {e}", severity="warning")
 
     async def action_jump(self, field: str) -> None:
         """Show the Parameters tab and focus one of its fields (alt + the underlined letter)."""
@@ -285,8 +292,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
 
     def _configured_dialect(self) -> str:
         """``[local] prompt_dialect`` from the app's config ("auto" when there is none)."""
-        local = getattr(getattr(self.app, "config", None), "local", None)
-        return str(getattr(local, "prompt_dialect", "") or "auto")
+        return services(self).config.local.prompt_dialect or "auto"
 
     async def reload(self) -> None:
         """Show the workspace's base settings again (after it was replaced)."""

@@ -3,8 +3,6 @@ image protocol, theme and keymap. Saved to the config file with ctrl+s."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +14,7 @@ from ..core.config import IMAGE_PROTOCOLS, Secret, save_config, save_token
 from ..i18n import N_, _
 from ..messages import BalanceUpdated
 from ..runner import fetch_balance
+from ..services import services
 from ..widgets.footer import KeyFooter
 
 WELCOME = N_(
@@ -61,7 +60,7 @@ class SettingsScreen(Screen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        app: Any = self.app
+        app = services(self)
         cfg = app.config
         yield Header()
         with VerticalScroll(id="settings-form"):
@@ -120,7 +119,7 @@ class SettingsScreen(Screen[None]):
 
     @work(group="verify", exclusive=True, exit_on_error=False)
     async def action_verify(self) -> None:
-        app: Any = self.app
+        app = services(self)
         token = self._entered_token() or app.token
         status = self.query_one("#token-status", Static)
         if not token:
@@ -133,7 +132,7 @@ class SettingsScreen(Screen[None]):
             app.balance = msg
 
     def action_save(self) -> None:
-        app: Any = self.app
+        app = services(self)
         cfg = app.config
         try:
             keymap = parse_keymap(self.query_one("#keymap", Input).value)

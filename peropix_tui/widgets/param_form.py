@@ -23,6 +23,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select
 from ..core.local.weights import DIALECTS
 from ..core.settings import UC_PRESETS, GenerationSettings, LoraSpec
 from ..core.slots import SEED_MAX
+from ..services import services
 from .param_jumps import jump_label
 from .plain import plain
 
@@ -191,8 +192,7 @@ class ParamForm(VerticalScroll):
             yield Label(jump_label("model"), classes="nai-only")
             yield Select(model_options(), value=s.model, allow_blank=False, id="p-model", classes="nai-only")
             yield Label(jump_label("checkpoint"), classes="local-only")
-            folders = getattr(getattr(self.app, "config", None), "paths", None)
-            checkpoints = model_files(folders.checkpoints_dir if folders else "")
+            checkpoints = model_files(services(self).config.paths.checkpoints_dir)
             self._first_checkpoint = checkpoints[0] if checkpoints else ""
             yield Input(
                 s.checkpoint or "",
@@ -230,8 +230,8 @@ class ParamForm(VerticalScroll):
                 yield Button("new", id="p-seed-random", tooltip="new random seed (locks it)")
         with Grid():
             # with [local] presets configured, quality tags and UC presets mean something locally too
-            local = getattr(getattr(self.app, "config", None), "local", None)
-            toggles = "" if local and (local.quality_tags or local.uc_presets) else "nai-only"
+            local = services(self).config.local
+            toggles = "" if local.quality_tags or local.uc_presets else "nai-only"
             yield Label(jump_label("UC preset"), classes=toggles)
             yield Select([(x, x) for x in presets], value=s.uc_preset, allow_blank=False, id="p-uc_preset", classes=toggles)
             yield Label(jump_label("quality"), classes=toggles)
@@ -261,8 +261,7 @@ class ParamForm(VerticalScroll):
         self._set("inpaint_keep_original", event.value)
 
     def _configured_dialect(self) -> str:
-        local = getattr(getattr(self.app, "config", None), "local", None)
-        return str(getattr(local, "prompt_dialect", "") or "auto")
+        return services(self).config.local.prompt_dialect or "auto"
 
     def _size_options(self) -> list[tuple[str, str]]:
         return [(f"{w}×{h} {name}", f"{w}x{h}") for name, w, h in SIZE_PRESETS] + [("custom", CUSTOM)]

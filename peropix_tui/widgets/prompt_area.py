@@ -23,6 +23,7 @@ from textual.widgets import TextArea
 from ..core.local.highlight import LOCAL_DIALECTS, line_spans
 from ..core.prompt import Span, fragment_at, tokenize
 from ..core.tags import escape_tag
+from ..services import services
 
 _CACHE_LIMIT = 512
 MIN_FRAGMENT = 2
@@ -188,7 +189,7 @@ class PromptArea(TextArea):
     def tags(self) -> TagSource | None:
         if self._prompt_tags is not None:
             return self._prompt_tags
-        return getattr(self.app, "tags", None) if self.is_attached else None
+        return services(self).tags if self.is_attached else None
 
     @tags.setter
     def tags(self, value: TagSource | None) -> None:
