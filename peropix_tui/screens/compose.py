@@ -257,6 +257,8 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
     # --------------------------------------------------------------- edits
     def _edited(self) -> None:
         self.query_one(CostMeter).recompute()
+        if self.query("#references"):  # a model or mode change may make the core refuse the references
+            self._references_panel().refresh_note()
 
     @on(TextArea.Changed, "#prompt")
     def _prompt_changed(self, event: TextArea.Changed) -> None:
@@ -317,8 +319,11 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
                 s.mask = None
         elif message.kind == "vibe":
             s.vibes.append(VibeReference(path=path))
-        elif message.kind == "charref":
-            s.charref = CharacterReference(path=path)
+        elif message.kind == "charref":  # one more Precise Reference
+            if s.charref is None:
+                s.charref = CharacterReference(path=path)
+            else:
+                s.extra_charrefs.append(CharacterReference(path=path))
         if not await self._build("tab-references"):
             await self._references_panel().load(s)
         self.query_one(TabbedContent).active = "tab-references"
