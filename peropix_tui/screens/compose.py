@@ -49,6 +49,7 @@ from ..widgets.param_jumps import JUMPS
 from ..widgets.prompt_area import PromptArea
 
 if TYPE_CHECKING:  # both are imported when their tab is first built, not at start-up
+    from ..core.nai.suggest import TagSuggester
     from ..widgets.param_form import ParamForm
     from ..widgets.references import ReferencesPanel
 
@@ -112,7 +113,8 @@ alt + the underlined letter of a Parameters field jumps to it (alt+t steps, alt+
 ctrl+o: edit the focused prompt in $EDITOR
 ctrl+b: paint the inpaint mask of the base image
 Characters tab: ctrl+n add · ctrl+r remove · ctrl+t enable/disable · ctrl+l position (arrows, enter, a = auto)
-References tab: ctrl+n add vibe · ctrl+r remove vibe
+References tab: ctrl+n add vibe · ctrl+t add Precise Reference · ctrl+r remove the focused one
+NovelAI provider: NovelAI's tag suggestions join the candidate list after a short pause in typing
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -127,6 +129,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._preview: Widget | None = None
+        self._suggester: TagSuggester | None = None
 
     @property
     def settings(self) -> GenerationSettings:
@@ -182,7 +185,29 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
         self._preview = widget
         return widget
 
+    # ------------------------------------------------ NovelAI tag suggestions
+    def _tag_suggester(self) -> TagSuggester:
+        """NovelAI's suggest-tags client, made on first use (it loads the HTTP stack)."""
+        if self._suggester is None:
+            from ..core.nai.suggest import TagSuggester
+
+            app = services(self)
+            self._suggester = TagSuggester(app.config.nai.base_url, app.token)  # answers without a token too
+        return self._suggester
+
+    def _wire_suggestions(self) -> None:
+        """NovelAI's suggestions in both prompt editors while the NovelAI provider is chosen."""
+        s = self.settings
+        for area in self.query(PromptArea):
+            area.remote_tags = self._tag_suggester
+            area.suggest_model = s.model if s.provider == "nai" else None
+
+    async def on_unmount(self) -> None:
+        if self._suggester is not None:
+            await self._suggester.aclose()
+
     def on_mount(self) -> None:
+        self._wire_suggestions()
         self.query_one("#prompt").border_title = "Prompt"
         self.query_one("#negative").border_title = "Negative"
         self.query_one("#preview-box").border_title = "Preview"
@@ -257,6 +282,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
     # --------------------------------------------------------------- edits
     def _edited(self) -> None:
         self.query_one(CostMeter).recompute()
+        self._wire_suggestions()  # the provider or model may have changed
         if self.query("#references"):  # a model or mode change may make the core refuse the references
             self._references_panel().refresh_note()
 
