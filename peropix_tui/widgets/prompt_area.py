@@ -11,15 +11,15 @@ Tab or → accepts it (Tab moves focus on when there is nothing to accept).
 
 NovelAI's tag suggestions join the local ones when the editor is given ``remote_tags`` (a factory of
 a :class:`~peropix_tui.core.nai.suggest.TagSuggester`, made on first use so that start-up does not
-load the HTTP stack) and ``suggest_model`` (a NovelAI model id; None turns them off). The request
-runs in an exclusive async worker after the suggester's debounce, so typing never waits on it; a
-cached answer shows at once; a newer keystroke cancels the pending one; errors and no network are
-silent. ``lang`` is ``jp`` when the tag being typed is Japanese. Local CSV hits come first; NovelAI's
+load the HTTP stack) and ``suggest_model`` (a NovelAI model id; None turns them off). An exclusive
+worker waits for the debounce (a newer keystroke cancels it), then the request runs on a thread, so
+typing never waits on the network; a cached answer shows at once; errors and no network are silent. ``lang`` is ``jp`` when the tag being typed is Japanese. Local CSV hits come first; NovelAI's
 fill the rest of the candidate list (at least :data:`REMOTE_SLOTS` when it has new tags).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -55,7 +55,7 @@ class RemoteTags(Protocol):
 
     def cached(self, text: str, model: str, lang: str = "en") -> list[TagSuggestion] | None: ...
 
-    async def suggest_debounced(self, text: str, model: str, lang: str = "en") -> list[TagSuggestion] | None: ...
+    def suggest_blocking(self, text: str, model: str, lang: str = "en") -> list[TagSuggestion]: ...
 
 
 MAX_CANDIDATES = 5
@@ -340,10 +340,12 @@ class PromptArea(TextArea):
 
     @work(exclusive=True, group="suggest-tags", exit_on_error=False)
     async def _fetch_remote(self, suggester: RemoteTags, key: tuple[str, str, str]) -> None:
-        """Ask NovelAI after the debounce; a newer keystroke cancels this one (exclusive group)."""
-        found = await suggester.suggest_debounced(*key)
-        if found is None:  # superseded by a newer request
-            return
+        """Ask NovelAI after the debounce (a newer keystroke cancels this worker while it waits); the
+        request itself runs on a thread, its answer is shown if the cursor is still on that tag."""
+        from ..core.nai.suggest import DEBOUNCE
+
+        await asyncio.sleep(DEBOUNCE)
+        found = await asyncio.to_thread(suggester.suggest_blocking, *key)
         self._remote = (key, found)
         if self._remote_key() == key:  # still on the same tag: show them
             if not self.suggestion:

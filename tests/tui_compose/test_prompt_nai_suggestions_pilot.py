@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from textual.content import Content
 from textual.worker import WorkerCancelled
@@ -130,3 +131,35 @@ async def test_candidate_line_shows_tag_names_literally(make_app: Any, tmp_path:
         await pilot.pause()
         subtitle = Content.from_markup(area.border_subtitle or "").plain  # what the border shows
         assert "hat [b]bold[/b]" in subtitle and "hat [/]" in subtitle
+
+
+async def test_typing_goes_on_while_a_request_hangs(make_app: Any, nai_emulator: Any) -> None:  # noqa: F811
+    nai_emulator.inject("delay", endpoint=SUGGEST, delay=2.0)
+    app = make_app(config=_config(nai_emulator.url))
+    async with app.run_test(size=SIZE) as pilot:
+        area = app.screen.query_one("#prompt", PromptArea)
+        await _type(pilot, "1girl, smi")
+        while not _suggest_requests(nai_emulator):  # the request is on its way (after the debounce)
+            await pilot.pause(0.05)
+        await _type(pilot, "le, blu")
+        assert area.text == "1girl, smile, blu"  # the keys were not held up by the slow answer
+        assert area.suggestion == "sh"  # local completion meanwhile
+        await _settle(app, pilot)
+        assert area.text == "1girl, smile, blu"
+
+
+async def test_server_error_is_silent_and_asked_again_later(make_app: Any, nai_emulator: Any) -> None:  # noqa: F811
+    nai_emulator.inject("500", endpoint=SUGGEST)
+    app = make_app(config=_config(nai_emulator.url))
+    async with app.run_test(size=SIZE) as pilot:
+        area = app.screen.query_one("#prompt", PromptArea)
+        await _type(pilot, "1girl, smi")
+        await _settle(app, pilot)
+        assert [m.tag for m in area.candidates] == ["smile"] and not app._notifications
+        await pilot.press("l")
+        await _settle(app, pilot)
+        await pilot.press("backspace")  # back to "smi": the 500 was not cached, so it is asked again
+        await _settle(app, pilot)
+        asked = [parse_qs(urlsplit(r.path).query)["prompt"][0] for r in _suggest_requests(nai_emulator)]
+        assert asked.count("smi") == 2
+        assert "smiling" in [m.tag for m in area.candidates]
