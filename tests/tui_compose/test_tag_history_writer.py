@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from textual.worker import WorkerCancelled
 
+from peropix_tui.core import fsutil
 from peropix_tui.core import tags as tags_module
 from peropix_tui.core.tags import TagIndex, write_history
 
@@ -18,7 +19,7 @@ async def test_history_fsync_runs_on_a_worker_thread(make_app: Any, tag_index: T
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     tag_index.history_path = tmp_path / "tags" / "history.json"
     writers: list[str] = []
-    real_write = tags_module.atomic_write
+    real_write = fsutil.atomic_write  # what core.tags writes with
 
     def recording_write(path: Path, data: bytes, **kw: Any) -> Path:
         writers.append(threading.current_thread().name)
