@@ -10,6 +10,7 @@ from pathlib import Path
 
 from textual.message import Message
 
+from .core.nai.usage import UsageQuota
 from .core.settings import GenerationSettings
 
 
@@ -89,6 +90,8 @@ class BalanceUpdated(Message):
     tier: int | None
     active: bool = True
     error: str = ""
+    quota: UsageQuota | None = None
+    """The Opus usage quota for V5 (``usage`` of /user/subscription); None when not sent."""
 
 
 @dataclass

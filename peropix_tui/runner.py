@@ -279,4 +279,4 @@ async def fetch_balance(config: Any, token: Any, *, client: Any = None) -> Balan
     if report.account is None:
         return BalanceUpdated(None, None, False, report.error)
     a = report.account
-    return BalanceUpdated(a.anlas, a.tier, a.active)
+    return BalanceUpdated(a.anlas, a.tier, a.active, quota=report.quota)

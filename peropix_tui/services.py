@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
     from textual.message import Message
     from textual.widget import Widget
+    from textual.worker import Worker
 
     from .core.config import Config, Secret
     from .core.generation.scheduler import Scheduler
@@ -36,6 +37,13 @@ class AppServices(Protocol):
 
     @property
     def queue(self) -> JobQueue: ...
+
+    @property
+    def first_run(self) -> bool: ...
+
+    def set_token(self, token: Secret | None) -> None: ...
+
+    def refresh_balance(self) -> Worker[None]: ...
 
     def ensure_store(self) -> Any: ...
 

@@ -22,8 +22,10 @@ from __future__ import annotations
 import bisect
 import csv
 import heapq
+import itertools
 import json
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +34,8 @@ from . import paths
 from .fsutil import atomic_write
 from .tag_keys import TagMatch, normalize, normalize_query, word_starts
 
-__all__ = ["CsvStats", "TagFileError", "TagIndex", "TagMatch", "escape_tag", "import_csv", "load_index",
-           "normalize", "normalize_query", "prompt_tags", "tags_dir", "word_starts"]
+__all__ = ["CsvStats", "HistorySnapshot", "TagFileError", "TagIndex", "TagMatch", "escape_tag", "import_csv",
+           "load_index", "normalize", "normalize_query", "prompt_tags", "tags_dir", "word_starts", "write_history"]
 
 HISTORY_FILE = "history.json"
 # Danbooru's face tags keep their underscore (the same list tagcomplete exempts).
@@ -165,14 +167,18 @@ class TagIndex:
                 self._tags[normalize(tag)].uses += uses - 1
         self._memo.clear()
 
-    def save_history(self, path: Path | None = None) -> Path | None:
+    def history_snapshot(self, path: Path | None = None) -> HistorySnapshot | None:
+        """The learned tags as they are now, to be written by :func:`write_history` on any thread
+        (the index itself may change meanwhile); None without a history file."""
         path = path or self.history_path
         if path is None:
             return None
         data = {t.tag: t.uses for t in self._tags.values() if t.uses > 0}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, json.dumps(data, ensure_ascii=False, indent=0).encode("utf-8"))
-        return path
+        return HistorySnapshot(path, data, next(_history_seq))
+
+    def save_history(self, path: Path | None = None) -> Path | None:
+        snapshot = self.history_snapshot(path)
+        return write_history(snapshot) if snapshot is not None else None
 
     # ----------------------------------------------------------------- search
     def __len__(self) -> int:
@@ -262,6 +268,31 @@ class _BadRow:
 
 
 _BAD = _BadRow()
+
+
+@dataclass(frozen=True)
+class HistorySnapshot:
+    path: Path
+    data: dict[str, int]
+    seq: int
+    """Order of the snapshots: an older one never replaces a newer one already written."""
+
+
+_history_lock = threading.Lock()
+_history_seq = itertools.count(1)
+_history_written: dict[Path, int] = {}
+
+
+def write_history(snapshot: HistorySnapshot) -> Path | None:
+    """Write (fsync, atomic rename) a history snapshot; one writer at a time, and a snapshot older than
+    the one last written to the same file is dropped (None). Blocking: call it off the event loop."""
+    with _history_lock:
+        if _history_written.get(snapshot.path, 0) > snapshot.seq:
+            return None
+        snapshot.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(snapshot.path, json.dumps(snapshot.data, ensure_ascii=False, indent=0).encode("utf-8"))
+        _history_written[snapshot.path] = snapshot.seq
+        return snapshot.path
 
 
 def _read_rows(path: Path) -> Iterator[tuple[str, int, int, list[str]] | _BadRow | None]:

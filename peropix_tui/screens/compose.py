@@ -27,6 +27,7 @@ from textual.widgets import Static, TabbedContent, TabPane, TextArea
 from textual.worker import get_current_worker
 
 from ..core.settings import CharacterReference, GenerationSettings, VibeReference
+from ..core.tags import HistorySnapshot, write_history
 from ..messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -48,6 +49,7 @@ from ..widgets.param_jumps import JUMPS
 from ..widgets.prompt_area import PromptArea
 
 if TYPE_CHECKING:  # both are imported when their tab is first built, not at start-up
+    from ..core.nai.suggest import TagSuggester
     from ..widgets.param_form import ParamForm
     from ..widgets.references import ReferencesPanel
 
@@ -116,7 +118,8 @@ alt + the underlined letter of a Parameters field jumps to it (alt+t steps, alt+
 ctrl+o: edit the focused prompt in $EDITOR
 ctrl+b: paint the inpaint mask of the base image
 Characters tab: ctrl+n add · ctrl+r remove · ctrl+t enable/disable · ctrl+l position (arrows, enter, a = auto)
-References tab: ctrl+n add vibe · ctrl+r remove vibe
+References tab: ctrl+n add vibe · ctrl+t add Precise Reference · ctrl+r remove the focused one
+NovelAI provider: NovelAI's tag suggestions join the candidate list after a short pause in typing
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -131,6 +134,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._preview: Widget | None = None
+        self._suggester: TagSuggester | None = None
 
     @property
     def settings(self) -> GenerationSettings:
@@ -181,13 +185,34 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
             await self._build(event.pane.id)
 
     def _make_preview(self) -> Widget:
-        factory = getattr(self.app, "image_widget", None)
-        widget: Widget = factory() if factory is not None else Static("(no image widget)")
+        widget: Widget = services(self).image_widget()
         widget.id = "preview"
         self._preview = widget
         return widget
 
+    # ------------------------------------------------ NovelAI tag suggestions
+    def _tag_suggester(self) -> TagSuggester:
+        """NovelAI's suggest-tags client, made on first use (it loads the HTTP stack)."""
+        if self._suggester is None:
+            from ..core.nai.suggest import TagSuggester
+
+            app = services(self)
+            self._suggester = TagSuggester(app.config.nai.base_url, app.token)  # answers without a token too
+        return self._suggester
+
+    def _wire_suggestions(self) -> None:
+        """NovelAI's suggestions in both prompt editors while the NovelAI provider is chosen."""
+        s = self.settings
+        for area in self.query(PromptArea):
+            area.remote_tags = self._tag_suggester
+            area.suggest_model = s.model if s.provider == "nai" else None
+
+    async def on_unmount(self) -> None:
+        if self._suggester is not None:
+            await self._suggester.aclose()
+
     def on_mount(self) -> None:
+        self._wire_suggestions()
         self.query_one("#prompt").border_title = "Prompt"
         self.query_one("#negative").border_title = "Negative"
         self.query_one("#preview-box").border_title = "Preview"
@@ -195,14 +220,21 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
 
     # -------------------------------------------------------------- actions
     def action_generate(self) -> None:
-        tags = getattr(self.app, "tags", None)
+        tags = services(self).tags
         if tags is not None and self.settings.prompt.strip():
             tags.learn_prompt(self.settings.prompt)
-            try:
-                tags.save_history()
-            except OSError as e:
-                self.notify(f"tag history not saved: {e}", severity="warning")
+            snapshot = tags.history_snapshot()
+            if snapshot is not None:
+                self._save_tag_history(snapshot)
         self.post_message(GenerationRequested(all_slots=False))
+
+    @work(thread=True, group="tag-history", exit_on_error=False)
+    def _save_tag_history(self, snapshot: HistorySnapshot) -> None:
+        """The history file's fsync and rename, on a thread (a slow disk never stalls typing)."""
+        try:
+            write_history(snapshot)
+        except OSError as e:
+            self.app.call_from_thread(self.notify, f"tag history not saved: {e}", severity="warning")
 
     async def action_jump(self, field: str) -> None:
         """Show the Parameters tab and focus one of its fields (alt + the underlined letter)."""
@@ -255,6 +287,9 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
     # --------------------------------------------------------------- edits
     def _edited(self) -> None:
         self.query_one(CostMeter).recompute()
+        self._wire_suggestions()  # the provider or model may have changed
+        if self.query("#references"):  # a model or mode change may make the core refuse the references
+            self._references_panel().refresh_note()
 
     @on(TextArea.Changed, "#prompt")
     def _prompt_changed(self, event: TextArea.Changed) -> None:
@@ -290,8 +325,7 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
 
     def _configured_dialect(self) -> str:
         """``[local] prompt_dialect`` from the app's config ("auto" when there is none)."""
-        local = getattr(getattr(self.app, "config", None), "local", None)
-        return str(getattr(local, "prompt_dialect", "") or "auto")
+        return services(self).config.local.prompt_dialect or "auto"
 
     async def reload(self) -> None:
         """Show the workspace's base settings again (after it was replaced)."""
@@ -316,8 +350,11 @@ References tab: ctrl+n add vibe · ctrl+r remove vibe
                 s.mask = None
         elif message.kind == "vibe":
             s.vibes.append(VibeReference(path=path))
-        elif message.kind == "charref":
-            s.charref = CharacterReference(path=path)
+        elif message.kind == "charref":  # one more Precise Reference
+            if s.charref is None:
+                s.charref = CharacterReference(path=path)
+            else:
+                s.extra_charrefs.append(CharacterReference(path=path))
         if not await self._build("tab-references"):
             await self._references_panel().load(s)
         self.query_one(TabbedContent).active = "tab-references"

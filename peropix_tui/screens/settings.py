@@ -17,6 +17,7 @@ from ..core.config import IMAGE_PROTOCOLS, Secret, save_config_changes, save_tok
 from ..i18n import N_, _
 from ..messages import BalanceUpdated
 from ..runner import fetch_balance
+from ..services import services
 from ..widgets.footer import KeyFooter
 
 WELCOME = N_(
@@ -62,7 +63,7 @@ class SettingsScreen(Screen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        app: Any = self.app
+        app = services(self)
         cfg = app.config
         yield Header()
         with VerticalScroll(id="settings-form"):
@@ -121,7 +122,7 @@ class SettingsScreen(Screen[None]):
 
     @work(group="verify", exclusive=True, exit_on_error=False)
     async def action_verify(self) -> None:
-        app: Any = self.app
+        app = services(self)
         token = self._entered_token() or app.token
         status = self.query_one("#token-status", Static)
         if not token:
@@ -134,8 +135,7 @@ class SettingsScreen(Screen[None]):
             app.balance = msg
 
     def on_mount(self) -> None:
-        app: Any = self.app
-        self._initial = {**self._fields(), "ui.keymap": dict(app.config.ui.keymap)}
+        self._initial = {**self._fields(), "ui.keymap": dict(services(self).config.ui.keymap)}
 
     def _fields(self) -> dict[str, Any]:
         """The form's plain fields as ``section.key`` -> value."""
@@ -154,7 +154,7 @@ class SettingsScreen(Screen[None]):
     def action_save(self) -> None:
         """Save what the user changed in the form, and nothing else (a value that came only from a
         ``PEROPIX_*`` variable or a default stays out of the file)."""
-        app: Any = self.app
+        app = services(self)
         cfg = app.config
         try:
             values = self._form_values()

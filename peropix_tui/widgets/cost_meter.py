@@ -1,7 +1,8 @@
 """The always-visible cost meter: this image, the whole slot plan, free/vibe notes, balance.
 
-It reads ``app.workspace``, ``app.balance`` (the latest BalanceUpdated), ``app.config`` (budget) and
-``app.queue`` (unfinished jobs), prices them with :func:`peropix_tui.core.generation.admission.price`
+It reads the app's typed services (:func:`peropix_tui.services.services`): ``workspace``,
+``balance`` (the latest BalanceUpdated, with the V5 Opus usage quota when NovelAI sent one),
+``config`` (budget) and ``queue`` (unfinished jobs), prices them with :func:`peropix_tui.core.generation.admission.price`
 (the same numbers the job runner and ``peropix run`` use to refuse a run) and renders a few short lines. Call :meth:`recompute`
 when any of those change; the Compose screen does on every edit and on BalanceUpdated/QueueChanged.
 """
@@ -16,6 +17,8 @@ from textual.widgets import Static
 
 from ..core.costing import RunCost
 from ..core.generation.admission import Account, price
+from ..core.nai.usage import meter_note
+from ..services import services
 
 TIERS = {0: "Paper", 1: "Tablet", 2: "Scroll", 3: "Opus"}
 
@@ -40,30 +43,28 @@ class CostMeter(Static):
         self.recompute()
 
     def recompute(self) -> None:
-        app: Any = self.app
-        workspace = getattr(app, "workspace", None)
-        if workspace is None:
-            return
-        balance = getattr(app, "balance", None)
+        app = services(self)
+        workspace = app.workspace
+        balance = app.balance
         tier = balance.tier if balance is not None else None
         active = balance.active if balance is not None else True
         anlas = balance.anlas if balance is not None else None
-        config = getattr(app, "config", None)
-        budget = config.generation.budget if config is not None else 0
+        budget = app.config.generation.budget
         # the runner's admission check prices the same way (core.generation.admission)
-        self.cost = price(workspace, queued_jobs(getattr(app, "queue", None)), Account(anlas, tier, active), budget)
+        self.cost = price(workspace, queued_jobs(app.queue), Account(anlas, tier, active), budget)
         self.set_class(self.cost.exceeds_balance or self.cost.exceeds_budget, "-over")
 
     def watch_cost(self, cost: RunCost | None) -> None:
         if cost is not None:
-            workspace = getattr(self.app, "workspace", None)
-            images = workspace.base.n_samples if workspace is not None else 1
-            self.update(render_cost(cost, getattr(self.app, "balance", None), images))
+            app = services(self)
+            base = app.workspace.base
+            self.update(render_cost(cost, app.balance, base.n_samples, model=base.model))
 
 
-def render_cost(cost: RunCost, balance: Any = None, images: int = 1) -> Text:
+def render_cost(cost: RunCost, balance: Any = None, images: int = 1, model: str = "") -> Text:
     """The meter's lines, each saying what it prices: this image (Compose's generate key makes the
-    base prompt's run of ``images`` image(s)) versus the whole slot plan (slots × repeats, F3)."""
+    base prompt's run of ``images`` image(s)) versus the whole slot plan (slots × repeats, F3).
+    For a V5 ``model`` a line shows the Opus usage quota of ``balance`` (when NovelAI sent one)."""
     text = Text()
     plan = f"slot plan ({cost.runs} run{'' if cost.runs == 1 else 's'})"  # slots × repeats, F3
     if cost.local:
@@ -84,6 +85,10 @@ def render_cost(cost: RunCost, balance: Any = None, images: int = 1) -> Text:
     for note in cost.notes:
         text.append(f"\n{note}", style="italic")
     text.append("\n" + balance_line(balance))
+    quota = getattr(balance, "quota", None) if balance is not None and not getattr(balance, "error", "") else None
+    quota_line = meter_note(model, quota)
+    if quota_line is not None:
+        text.append("\n" + quota_line, style="bold red" if quota is not None and quota.low else "")
     if cost.exceeds_budget:
         text.append(f"\nslot plan over budget ({cost.budget})", style="bold red")
     return text

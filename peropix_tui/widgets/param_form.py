@@ -31,6 +31,7 @@ from ..core.comfyui.discovery import ServerInfo
 from ..core.local.weights import DIALECTS
 from ..core.settings import UC_PRESETS, GenerationSettings, LoraSpec
 from ..core.slots import SEED_MAX
+from ..services import services
 from . import comfy_params as comfy
 from .param_jumps import jump_label
 from .plain import plain
@@ -219,7 +220,7 @@ class ParamForm(VerticalScroll):
         with Grid():
             yield Label(jump_label("provider"))
             yield Select(self.PROVIDERS, value=s.provider, allow_blank=False, id="p-provider")
-            config = getattr(self.app, "config", None)
+            config = services(self).config
             yield Label("server", classes="comfy-only")
             yield Select(comfy.server_options(config, s.comfyui_server), value=comfy.server_value(config, s.comfyui_server),
                          allow_blank=False, id="p-comfy_server", classes="comfy-only",
@@ -227,8 +228,7 @@ class ParamForm(VerticalScroll):
             yield Label(jump_label("model"), classes="nai-only")
             yield Select(model_options(), value=s.model, allow_blank=False, id="p-model", classes="nai-only")
             yield Label(jump_label("checkpoint"), classes="sd-only")
-            folders = getattr(getattr(self.app, "config", None), "paths", None)
-            checkpoints = model_files(folders.checkpoints_dir if folders else "")
+            checkpoints = model_files(services(self).config.paths.checkpoints_dir)
             self._first_checkpoint = checkpoints[0] if checkpoints else ""
             self._local_checkpoints = checkpoints
             yield Input(
@@ -281,8 +281,8 @@ class ParamForm(VerticalScroll):
                 yield Button("new", id="p-seed-random", tooltip="new random seed (locks it)")
         with Grid():
             # with [local] presets configured, quality tags and UC presets mean something locally too
-            local = getattr(getattr(self.app, "config", None), "local", None)
-            toggles = "" if local and (local.quality_tags or local.uc_presets) else "nai-only"
+            local = services(self).config.local
+            toggles = "" if local.quality_tags or local.uc_presets else "nai-only"
             yield Label(jump_label("UC preset"), classes=toggles)
             yield Select([(x, x) for x in presets], value=s.uc_preset, allow_blank=False, id="p-uc_preset", classes=toggles)
             yield Label(jump_label("quality"), classes=toggles)
@@ -307,10 +307,22 @@ class ParamForm(VerticalScroll):
             yield Input(comfy.format_bindings(s.workflow_bind), placeholder="prompt=6, seed=KSampler, …",
                         id="p-workflow_bind", classes="comfy-only",
                         tooltip="workflow nodes to fill, by id or title (README: ComfyUI workflows)")
+            yield from self._inpaint_fields()
+
+    def _inpaint_fields(self) -> ComposeResult:
+        """NovelAI inpaint: "keep original image" (``add_original_image``), off as on the website."""
+        yield Label("inpaint", classes="nai-only")
+        yield Checkbox("keep original", self.settings.inpaint_keep_original, id="p-inpaint_keep_original",
+                       classes="nai-only", tooltip="inpaint: paste the unmasked original back over the result "
+                                                   "(NovelAI add_original_image)")
+
+    @on(Checkbox.Changed, "#p-inpaint_keep_original")
+    def _keep_original_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self._set("inpaint_keep_original", event.value)
 
     def _configured_dialect(self) -> str:
-        local = getattr(getattr(self.app, "config", None), "local", None)
-        return str(getattr(local, "prompt_dialect", "") or "auto")
+        return services(self).config.local.prompt_dialect or "auto"
 
     def _size_options(self) -> list[tuple[str, str]]:
         return [(f"{w}×{h} {name}", f"{w}x{h}") for name, w, h in SIZE_PRESETS] + [("custom", CUSTOM)]
@@ -434,11 +446,11 @@ class ParamForm(VerticalScroll):
 
     def _discover(self, *, refresh: bool = False) -> None:
         """Ask the chosen server for its lists in a worker thread (cached unless ``refresh``)."""
-        config = getattr(self.app, "config", None)
+        config = services(self).config
         try:
             from ..core.comfyui.backend import timeouts_from_config
 
-            cc = config.comfyui  # type: ignore[union-attr]
+            cc = config.comfyui
             server = cc.server(self._server_ref())
             timeouts = timeouts_from_config(cc)
         except (AttributeError, ValueError) as e:
@@ -508,7 +520,7 @@ class ParamForm(VerticalScroll):
 
     def _server_changed(self, value: str) -> None:
         server = None if value == comfy.ANY_SERVER else value
-        if comfy.same_server(getattr(self.app, "config", None), server, self.settings.comfyui_server):
+        if comfy.same_server(services(self).config, server, self.settings.comfyui_server):
             return  # e.g. the Select showing a pinned URL by its server's name
         self._set("comfyui_server", server)
         self._server_info = None

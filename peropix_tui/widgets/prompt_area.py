@@ -8,14 +8,25 @@ is called once per wrapped row). Offsets are characters, so CJK and emoji are sa
 Completion uses ``TextArea.suggestion``: :meth:`update_suggestion` looks up the tag being typed
 in the tag index (``tags`` or ``app.tags``) and shows the rest of the best tag as ghost text;
 Tab or → accepts it (Tab moves focus on when there is nothing to accept).
+
+NovelAI's tag suggestions join the local ones when the editor is given ``remote_tags`` (a factory of
+a :class:`~peropix_tui.core.nai.suggest.TagSuggester`, made on first use so that start-up does not
+load the HTTP stack) and ``suggest_model`` (a NovelAI model id; None turns them off). An exclusive
+worker waits for the debounce (a newer keystroke cancels it), then the request runs on a thread, so
+typing never waits on the network; a cached answer shows at once; errors and no network are silent. ``lang`` is ``jp`` when the tag being typed is Japanese. Local CSV hits come first; NovelAI's
+fill the rest of the candidate list (at least :data:`REMOTE_SLOTS` when it has new tags).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol
+import asyncio
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rich.style import Style
 from rich.text import Text
+from textual import work
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.widgets import TextArea
@@ -23,6 +34,11 @@ from textual.widgets import TextArea
 from ..core.local.highlight import LOCAL_DIALECTS, line_spans
 from ..core.prompt import Span, fragment_at, tokenize
 from ..core.tags import escape_tag
+from ..services import services
+from .plain import plain
+
+if TYPE_CHECKING:
+    from ..core.nai.suggest import TagSuggestion
 
 _CACHE_LIMIT = 512
 MIN_FRAGMENT = 2
@@ -34,7 +50,23 @@ class TagSource(Protocol):
     def search(self, prefix: str, limit: int = 10) -> list[Any]: ...
 
 
+class RemoteTags(Protocol):
+    """What the editor uses of :class:`~peropix_tui.core.nai.suggest.TagSuggester`."""
+
+    def cached(self, text: str, model: str, lang: str = "en") -> list[TagSuggestion] | None: ...
+
+    def suggest_blocking(self, text: str, model: str, lang: str = "en") -> list[TagSuggestion]: ...
+
+
 MAX_CANDIDATES = 5
+REMOTE_SLOTS = 2
+"""Candidates kept for NovelAI's tags when the local index alone would fill the list."""
+_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+
+
+def suggest_lang(tag: str) -> str:
+    """``jp`` for a tag typed in Japanese (kana or kanji), else ``en``."""
+    return "jp" if _JAPANESE.search(tag) else "en"
 
 
 def human_count(n: int) -> str:
@@ -56,6 +88,20 @@ def span_class(span: Span) -> str | None:
     if span.weight < 0:
         strength = 3
     return f"prompt--{'up' if span.level > 0 else 'down'}{min(strength, 3)}"
+
+
+def merged_candidates(local: list[Any], remote: list[TagSuggestion]) -> list[Any]:
+    """Local tag matches first, then NovelAI's new tags (:func:`~peropix_tui.core.nai.suggest.merge_suggestions`
+    order), at most :data:`MAX_CANDIDATES`, keeping :data:`REMOTE_SLOTS` for NovelAI when it has new tags."""
+    from ..core.nai.suggest import merge_suggestions
+
+    seen = {m.tag.lower().replace("_", " ") for m in local}
+    new = [s for s in remote if s.tag.lower().replace("_", " ") not in seen]
+    keep = MAX_CANDIDATES - min(REMOTE_SLOTS, len(new))
+    names = merge_suggestions([(m.tag, m.count) for m in local[:keep]], new, MAX_CANDIDATES)
+    by_name: dict[str, Any] = {s.tag: s for s in new}
+    by_name.update({m.tag: m for m in local})
+    return [by_name[name] for name, _ in names]
 
 
 class PromptArea(TextArea):
@@ -112,8 +158,13 @@ class PromptArea(TextArea):
         self._prompt_lines: dict[str, Text] = {}
         self._doc_spans: tuple[tuple[str, str], list[list[Span]]] | None = None
         self._prompt_styles: dict[str, Style] = {}
-        self.candidates: list[Any] = []  # TagMatch list for the fragment at the cursor
+        self.candidates: list[Any] = []  # TagMatch / TagSuggestion list for the fragment at the cursor
         self._fragment_start = 0
+        self.remote_tags: Callable[[], RemoteTags | None] | None = None
+        """Makes (or returns) the NovelAI tag suggester; None: local tags only."""
+        self.suggest_model: str | None = None
+        """The NovelAI model asked for suggestions; None: none are asked."""
+        self._remote: tuple[tuple[str, str, str], list[TagSuggestion]] | None = None
 
     # -------------------------------------------------------------- dialect
     @property
@@ -188,7 +239,7 @@ class PromptArea(TextArea):
     def tags(self) -> TagSource | None:
         if self._prompt_tags is not None:
             return self._prompt_tags
-        return getattr(self.app, "tags", None) if self.is_attached else None
+        return services(self).tags if self.is_attached else None
 
     @tags.setter
     def tags(self, value: TagSource | None) -> None:
@@ -196,12 +247,13 @@ class PromptArea(TextArea):
         self.update_suggestion()
 
     def update_suggestion(self) -> None:
+        self._ask_remote()
         self.suggestion = self._best_suggestion()
         self._show_candidates()
 
     def _fragment(self) -> str:
         """The tag being typed at the cursor ("" when completion does not apply)."""
-        if self.tags is None or not self.selection.is_empty:
+        if not self.selection.is_empty:
             return ""
         row, col = self.cursor_location
         line = self.document.get_line(row)
@@ -214,12 +266,14 @@ class PromptArea(TextArea):
     def _best_suggestion(self) -> str:
         frag = self._fragment()
         tags = self.tags
-        if not frag or tags is None:
+        if not frag:
             return ""
+        if tags is None:
+            return self._remote_ghost(frag)
         direct = getattr(tags, "complete_direct", None)  # the best tag that starts with what was typed
         tag = direct(frag) if direct is not None else tags.complete(frag)
         if tag is None:
-            return ""
+            return self._remote_ghost(frag)
         tag = escape_tag(tag, self._prompt_dialect)
         if len(tag) <= len(frag):
             return ""
@@ -232,12 +286,80 @@ class PromptArea(TextArea):
         frag = self._fragment()
         tags = self.tags
         search = getattr(tags, "search", None)
-        found = list(search(frag, MAX_CANDIDATES)) if frag and search else []
+        found: list[Any] = list(search(frag, MAX_CANDIDATES)) if frag and search else []
+        remote = self._remote_for_cursor() if frag else []
+        if remote:
+            found = merged_candidates(found, remote)
         typed = frag.lower().replace("_", " ")
         self.candidates = [] if [m.tag.lower() for m in found] == [typed] else found  # already complete
-        self.border_subtitle = "  ".join(
+        self.border_subtitle = plain("  ".join(  # tag names are user data, never markup
             f"{i}:{m.tag} {human_count(m.count)}" for i, m in enumerate(self.candidates, 1)
-        )
+        ))
+
+    # ------------------------------------------------- NovelAI's suggestions
+    def _remote_key(self) -> tuple[str, str, str] | None:
+        """(tag typed, model, lang) to ask NovelAI about, or None when nothing should be asked."""
+        if self.suggest_model is None or self.remote_tags is None or not self.is_attached:
+            return None
+        frag = self._fragment()
+        if not frag:
+            return None
+        from ..core.nai.suggest import current_tag
+
+        row, col = self.cursor_location
+        query = current_tag(self.document.get_line(row)[:col])
+        if len(query) < MIN_FRAGMENT:
+            return None
+        return (query, self.suggest_model, suggest_lang(query))
+
+    def _remote_for_cursor(self) -> list[TagSuggestion]:
+        key = self._remote_key()
+        if key is None or self._remote is None or self._remote[0] != key:
+            return []
+        return self._remote[1]
+
+    def _ask_remote(self) -> None:
+        key = self._remote_key()
+        if key is None or (self._remote is not None and self._remote[0] == key):
+            self._cancel_remote()
+            return
+        suggester = self.remote_tags() if self.remote_tags is not None else None
+        if suggester is None:
+            return
+        hit = suggester.cached(*key)
+        if hit is not None:
+            self._remote = (key, hit)
+            self._cancel_remote()
+            return
+        self._fetch_remote(suggester, key)
+
+    def _cancel_remote(self) -> None:
+        """Drop a request still waiting for its debounce (the tag at the cursor changed)."""
+        if self.is_attached:
+            self.workers.cancel_group(self, "suggest-tags")
+
+    @work(exclusive=True, group="suggest-tags", exit_on_error=False)
+    async def _fetch_remote(self, suggester: RemoteTags, key: tuple[str, str, str]) -> None:
+        """Ask NovelAI after the debounce (a newer keystroke cancels this worker while it waits); the
+        request itself runs on a thread, its answer is shown if the cursor is still on that tag."""
+        from ..core.nai.suggest import DEBOUNCE
+
+        await asyncio.sleep(DEBOUNCE)
+        found = await asyncio.to_thread(suggester.suggest_blocking, *key)
+        self._remote = (key, found)
+        if self._remote_key() == key:  # still on the same tag: show them
+            if not self.suggestion:
+                self.suggestion = self._best_suggestion()
+            self._show_candidates()
+
+    def _remote_ghost(self, frag: str) -> str:
+        """Ghost text from NovelAI's best tag that starts with what was typed ("" if none)."""
+        typed = frag.lower().replace("_", " ")
+        for s in self._remote_for_cursor():
+            tag = escape_tag(s.tag, self._prompt_dialect)
+            if len(tag) > len(frag) and tag[: len(frag)].lower().replace("_", " ") == typed:
+                return tag[len(frag) :]
+        return ""
 
     def action_accept_suggestion(self) -> None:
         if not self.suggestion:

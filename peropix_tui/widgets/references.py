@@ -1,8 +1,12 @@
-"""References: vibes (info/strength, cache state), character reference, base image for img2img/inpaint.
+"""References: vibes (info/strength, cache state), Precise References, base image for img2img/inpaint.
 
 Edits the bound :class:`GenerationSettings` in place and posts :class:`ReferencesPanel.Changed`.
-Keys while focus is inside: ctrl+n adds a vibe (from the path field), ctrl+r removes the focused
-vibe, ctrl+b opens the mask editor for the base image (handled by the Compose screen).
+Precise References (NovelAI V4.5) are ``settings.charrefs()``: ``charref`` then ``extra_charrefs``,
+one row each with its mode (character / style / character&style), strength and fidelity. Adding one
+where the core refuses it (a V5 model, inpaint, vibes in use) is refused with the core's message.
+Keys while focus is inside: ctrl+n adds a vibe (from the vibe path field), ctrl+t adds a Precise
+Reference (from its path field; enter there does too), ctrl+r removes the focused vibe or reference,
+ctrl+b opens the mask editor for the base image (handled by the Compose screen).
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from ..core.settings import CharacterReference, GenerationSettings, SettingsError, VibeReference
+from ..core.settings import (
+    CHARREF_MODES,
+    CharacterReference,
+    GenerationSettings,
+    SettingsError,
+    VibeReference,
+)
 from .plain import plain
 
 ACTIONS = (("text to image", "generate"), ("img2img", "img2img"), ("inpaint", "infill"))
@@ -73,6 +83,46 @@ class VibeRow(Horizontal):
         yield Static(vibe_state(v, self.model), classes="state", markup=False)
 
 
+def charref_refusal(settings: GenerationSettings) -> str | None:
+    """Why the core refuses the settings' references (its own message), or None when it takes them."""
+    if settings.provider != "nai":
+        return "Precise Reference is a NovelAI feature; this provider ignores it" if settings.charrefs() else None
+    from ..core.nai.models import check_references
+
+    try:
+        check_references(settings)
+    except SettingsError as e:
+        return str(e)
+    return None
+
+
+MODE_LABELS = {"character&style": "char+style"}  # fits a narrow terminal
+
+
+class CharrefRow(Horizontal):
+    """One Precise Reference: its image, mode, strength and fidelity."""
+
+    DEFAULT_CSS = """
+    CharrefRow { height: 3; }
+    CharrefRow .path { width: 1fr; min-width: 8; padding: 1 1 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    CharrefRow Select { width: 18; }
+    CharrefRow Input { width: 9; }
+    """
+
+    def __init__(self, ref: CharacterReference) -> None:
+        super().__init__()
+        self.ref = ref
+
+    def compose(self) -> ComposeResult:
+        r = self.ref
+        yield Static(Path(r.path).name, classes="path", markup=False)
+        yield Select([(MODE_LABELS.get(m, m), m) for m in CHARREF_MODES], value=r.caption(), allow_blank=False,
+                     classes="mode",
+                     tooltip="what the reference carries: character, style, or both")
+        yield Input(f"{r.strength:g}", type="number", classes="strength", tooltip="strength 0..1")
+        yield Input(f"{r.fidelity:g}", type="number", classes="fidelity", tooltip="fidelity 0..1")
+
+
 class ReferencesPanel(VerticalScroll):
     """Vibes, character reference and the base image of one settings object."""
 
@@ -85,11 +135,13 @@ class ReferencesPanel(VerticalScroll):
     ReferencesPanel .addrow Input { width: 1fr; }
     ReferencesPanel Input.-invalid { border: tall $error; }
     ReferencesPanel .mask { padding: 1 0 0 1; }
+    ReferencesPanel #cr-note { color: $error; padding: 0 1; height: auto; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "add_vibe", "Add vibe", id="vibe_add"),
-        Binding("ctrl+r", "remove_vibe", "Remove vibe", id="vibe_remove"),
+        Binding("ctrl+r", "remove_vibe", "Remove vibe/reference", id="vibe_remove"),
+        Binding("ctrl+t", "add_charref", "Add reference", id="charref_add"),
     ]
 
     class Changed(Message):
@@ -110,17 +162,13 @@ class ReferencesPanel(VerticalScroll):
         with Horizontal(classes="addrow"):
             yield Input(placeholder="image or .naiv4vibe path, enter adds (ctrl+n)", id="vibe-path")
             yield Button("+ vibe", id="vibe-add")
-        yield Static("Character reference", classes="section")
-        cr = s.charref
-        with Grid():
-            yield Label("image")
-            yield Input(cr.path if cr else "", placeholder="path (empty = none)", id="cr-path")
-            yield Label("fidelity")
-            yield Input(f"{cr.fidelity:g}" if cr else "1", type="number", id="cr-fidelity")
-            yield Label("strength")
-            yield Input(f"{cr.strength:g}" if cr else "1", type="number", id="cr-strength")
-            yield Label("style")
-            yield Checkbox("style-aware", cr.style_aware if cr else True, id="cr-style")
+        yield Static("Precise Reference (V4.5): image, mode, strength, fidelity", classes="section")
+        for ref in s.charrefs():
+            yield CharrefRow(ref)
+        with Horizontal(classes="addrow", id="cr-addrow"):
+            yield Input(placeholder="reference image path, enter adds (ctrl+t)", id="cr-path")
+            yield Button("+ reference", id="cr-add")
+        yield Static(plain(charref_refusal(s) or ""), id="cr-note", classes="note")
         yield Static("Base image", classes="section")
         with Grid():
             yield Label("mode")
@@ -141,6 +189,8 @@ class ReferencesPanel(VerticalScroll):
         await self.recompose()
 
     def _changed(self) -> None:
+        if self.query("#cr-note"):
+            self.refresh_note()
         self.post_message(self.Changed())
 
     # ---------------------------------------------------------------- vibes
@@ -162,14 +212,59 @@ class ReferencesPanel(VerticalScroll):
         self._changed()
 
     async def action_remove_vibe(self) -> None:
+        """Remove the vibe or Precise Reference whose row holds the focus."""
         node = self.screen.focused
-        while node is not None and not isinstance(node, VibeRow):
+        while node is not None and not isinstance(node, VibeRow | CharrefRow):
             node = node.parent  # type: ignore[assignment]
         if isinstance(node, VibeRow):
             self.settings.vibes.remove(node.vibe)
             await node.remove()
             self.query_one("#vibe-path").focus()
             self._changed()
+        elif isinstance(node, CharrefRow):
+            await node.remove()
+            self._store_charrefs()
+            self.query_one("#cr-path").focus()
+            self._changed()
+
+    # ------------------------------------------------------ precise reference
+    async def action_add_charref(self) -> None:
+        field = self.query_one("#cr-path", Input)
+        path = field.value.strip()
+        if not path:
+            field.focus()
+            return
+        if not Path(path).expanduser().is_file():
+            field.add_class("-invalid")
+            self.app.notify(f"{path}: file not found", severity="error", markup=False)
+            return
+        ref = CharacterReference(path=str(Path(path).expanduser()))
+        trial = self.settings.copy()
+        trial.charref, trial.extra_charrefs = (trial.charrefs() + [ref])[0], (trial.charrefs() + [ref])[1:]
+        refusal = charref_refusal(trial)
+        if refusal is not None:
+            field.add_class("-invalid")
+            self._note(refusal)
+            self.app.notify(refusal, severity="error", markup=False)
+            return
+        field.value = ""
+        field.remove_class("-invalid")
+        await self.mount(CharrefRow(ref), before=self.query_one("#cr-addrow"))
+        self._store_charrefs()
+        self._changed()
+
+    def _store_charrefs(self) -> None:
+        """The rows, in order, become ``charref`` + ``extra_charrefs``."""
+        refs = [row.ref for row in self.query(CharrefRow)]
+        self.settings.charref = refs[0] if refs else None
+        self.settings.extra_charrefs = refs[1:]
+
+    def _note(self, text: str | None) -> None:
+        self.query_one("#cr-note", Static).update(plain(text or ""))
+
+    def refresh_note(self) -> None:
+        """Show why the core refuses the references now (after a model or mode change), if it does."""
+        self._note(charref_refusal(self.settings))
 
     # --------------------------------------------------------------- events
     @on(Input.Submitted, "#vibe-path")
@@ -182,10 +277,29 @@ class ReferencesPanel(VerticalScroll):
         event.stop()
         await self.action_add_vibe()
 
+    @on(Input.Submitted, "#cr-path")
+    async def _charref_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        await self.action_add_charref()
+
+    @on(Button.Pressed, "#cr-add")
+    async def _charref_button(self, event: Button.Pressed) -> None:
+        event.stop()
+        await self.action_add_charref()
+
     @on(Button.Pressed, "#base-mask-edit")
     def _mask_button(self, event: Button.Pressed) -> None:
         event.stop()
         self.post_message(self.MaskRequested())
+
+    @on(Select.Changed, ".mode")
+    def _mode_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        row = event.select.parent
+        if isinstance(row, CharrefRow) and event.value is not Select.BLANK and str(event.value) != row.ref.caption():
+            row.ref.mode = str(event.value)
+            row.ref.style_aware = row.ref.mode != "character"
+            self._changed()
 
     @on(Select.Changed, "#base-action")
     def _action_changed(self, event: Select.Changed) -> None:
@@ -200,8 +314,6 @@ class ReferencesPanel(VerticalScroll):
         row = event.checkbox.parent
         if isinstance(row, VibeRow):
             row.vibe.enabled = event.value
-        elif event.checkbox.id == "cr-style" and self.settings.charref:
-            self.settings.charref.style_aware = event.value
         self._changed()
 
     @on(Input.Changed)
@@ -224,12 +336,12 @@ class ReferencesPanel(VerticalScroll):
                 row.vibe.information_extracted = _unit(value, "information")
             else:
                 row.vibe.strength = _unit(value, "strength")
+        elif isinstance(row, CharrefRow):
+            name = "fidelity" if field.has_class("fidelity") else "strength"
+            setattr(row.ref, name, _unit(value, name))
         elif field.id == "cr-path":
-            s.charref = self._charref(value)
-        elif field.id in ("cr-fidelity", "cr-strength"):
-            number = _unit(value, field.id[3:])
-            if s.charref is not None:
-                setattr(s.charref, field.id[3:], number)
+            field.remove_class("-invalid")
+            return  # added on enter / ctrl+t
         elif field.id == "base-image":
             s.image = value or None
         elif field.id == "base-strength":
@@ -239,14 +351,6 @@ class ReferencesPanel(VerticalScroll):
         else:
             return
         self._changed()
-
-    def _charref(self, path: str) -> CharacterReference | None:
-        if not path:
-            return None
-        fidelity = _unit(self.query_one("#cr-fidelity", Input).value or "1", "fidelity")
-        strength = _unit(self.query_one("#cr-strength", Input).value or "1", "strength")
-        style = self.query_one("#cr-style", Checkbox).value
-        return CharacterReference(path=path, fidelity=fidelity, style_aware=style, strength=strength)
 
     def show_base(self) -> None:
         """Refresh the base-image fields after a pick or a mask edit."""

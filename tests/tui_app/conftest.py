@@ -3,6 +3,8 @@ the loopback NovelAI emulator fixture and helpers to drive the app."""
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +36,12 @@ def make_app() -> Callable[..., Any]:
     from peropix_tui.core.config import load_config
 
     def build(**kwargs: Any) -> PeroPixApp:
-        return PeroPixApp(load_config(), **kwargs)
+        config = load_config()
+        if "PEROPIX_NAI_URL" not in os.environ:  # no emulator: typed tags must not reach the real NovelAI
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                config.nai.base_url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        return PeroPixApp(config, **kwargs)
 
     return build
 

@@ -7,6 +7,7 @@ every message (via ``message_hook``) so tests can assert GenerationRequested / M
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,24 @@ def pin_cell_size() -> None:
     _terminal.get_cell_size._result = _terminal.CellSize(10, 20)  # type: ignore[attr-defined]
 
 
+def offline_config() -> Config:
+    """The default config with NovelAI at a loopback port nobody listens on: typing in the prompt
+    asks NovelAI for tag suggestions, and tests never reach the real service."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = Config()
+    config.nai.base_url = f"http://127.0.0.1:{port}"
+    return config
+
+
 class ComposeTestApp(App[None]):
     """The app contract, minimal: enough to run the Compose screen and its modals."""
 
     def __init__(self, *, workspace: SlotSet | None = None, tags: TagIndex | None = None,
                  balance: BalanceUpdated | None = None, config: Config | None = None) -> None:
         super().__init__()
-        self.config = config or Config()
+        self.config = config or offline_config()
         self.workspace = workspace or SlotSet()
         self.token = None
         self.balance = balance

@@ -9,7 +9,7 @@ from PIL import Image
 from textual.widgets import Input, Select, TabbedContent
 
 from peropix_tui.widgets.cost_meter import CostMeter
-from peropix_tui.widgets.references import VibeRow
+from peropix_tui.widgets.references import CharrefRow, VibeRow
 
 SIZE = (120, 40)
 
@@ -54,9 +54,10 @@ async def test_vibe_charref_and_base_image_by_keyboard(make_app: Any, tmp_path: 
         cr = screen.query_one("#cr-path", Input)
         cr.focus()
         cr.value = str(vibe_img)
+        await pilot.press("enter")
         await pilot.pause()
         assert base.charref is not None and base.charref.path == str(vibe_img)
-        fidelity = screen.query_one("#cr-fidelity", Input)
+        fidelity = screen.query_one(CharrefRow).query_one(".fidelity", Input)
         fidelity.focus()
         await pilot.press("backspace", "0", "full_stop", "5")
         await pilot.pause()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..backend import BackendError
+from ..nai.usage import UsageQuota, usage_quota
 from .admission import Account
 
 if TYPE_CHECKING:
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 class AccountReport:
     account: Account | None
     error: str = ""
+    quota: UsageQuota | None = None
+    """The V5 Opus usage quota when the subscription answer carried one."""
 
 
 async def fetch_account(config: Config, token: Secret | None, *, client: Any = None) -> AccountReport:
@@ -30,7 +33,7 @@ async def fetch_account(config: Config, token: Secret | None, *, client: Any = N
 
             async with NaiClient(config.nai.base_url, token, timeout=30.0) as once:
                 sub = await once.subscription()
-        return AccountReport(Account(int(sub.anlas), int(sub.tier), bool(sub.active)))
+        return AccountReport(Account(int(sub.anlas), int(sub.tier), bool(sub.active)), quota=usage_quota(sub))
     except BackendError as e:
         return AccountReport(None, str(e))
     except Exception as e:

@@ -251,6 +251,11 @@ def validate(settings: GenerationSettings) -> None:
         raise SettingsError("uc_preset", f"{settings.uc_preset!r} is not available on {model.name} ({allowed})")
 
 
+def check_references(settings: GenerationSettings) -> None:
+    """Only the vibe and Precise Reference rules of :func:`validate` (for editors that add references)."""
+    _check_references(settings, get_model(settings.model))
+
+
 def _check_size(s: GenerationSettings) -> None:
     for name, v in (("width", s.width), ("height", s.height)):
         if v <= 0 or v % 64:
