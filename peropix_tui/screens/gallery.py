@@ -2,7 +2,9 @@
 
 Actions on the highlighted image: restore its settings into Compose (choose groups), use it as
 img2img / inpaint base / vibe / character reference, favourite, move, delete (with undo), copy the
-prompt (OSC 52), open it externally; `/` searches prompts.
+prompt (OSC 52), open it externally; `/` searches prompts. Director Tools: `e` makes an emotion set
+(moods: all 24, a saved set or typed), `t` opens every tool; with images marked (`space`, `x`
+clears the marks) both apply to the marked images instead of the highlighted one.
 """
 
 from __future__ import annotations
@@ -71,7 +73,10 @@ class GalleryScreen(Screen[None]):
         "Arrows move in the grid, `/` searches prompts (Esc clears the search), the folder list on "
         "the left filters. "
         "`r` restores settings into Compose (you choose which groups); `i` / `n` / `v` / `c` use the "
-        "image as img2img base, inpaint base, vibe or character reference."
+        "image as img2img base, inpaint base, vibe or character reference. "
+        "`e` emotion set, `t` Director Tools (background removal, line art, sketch, colorize, "
+        "declutter) on the image, or on every marked image: `space` marks, `x` clears the marks. "
+        "The cost is shown before anything is queued."
     )
     FOOTER_WIDE_ONLY = frozenset({"copy_prompt"})  # footer keys left out below 100 columns
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -91,6 +96,10 @@ class GalleryScreen(Screen[None]):
         Binding("y", "copy_prompt", "Copy prompt", id="gallery_copy_prompt"),
         Binding("o", "open", "Open", id="gallery_open", show=False),
         Binding("ctrl+r", "rescan", "Rescan", id="gallery_rescan", show=False),
+        Binding("e", "tools('emotion')", "Emotion set", id="gallery_emotion"),
+        Binding("t", "tools('bg-removal')", "Tools", id="gallery_tools", show=False),
+        Binding("space", "mark", "Mark", id="gallery_mark", show=False),
+        Binding("x", "clear_marks", "Clear marks", id="gallery_clear_marks", show=False),
     ]
 
     def __init__(self) -> None:
@@ -100,6 +109,7 @@ class GalleryScreen(Screen[None]):
         self.favourites_only = False
         self.current: GridItem | None = None
         self._undo: list[Any] = []
+        self._marks: list[Path] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -334,8 +344,53 @@ class GalleryScreen(Screen[None]):
         if item is not None:
             services(self).action_open_external(item.file)
 
+    # ------------------------------------------------------------ Director Tools
+    def tool_sources(self) -> list[Path]:
+        """The marked images (in the order marked), else the highlighted one."""
+        grid = self.query_one(ThumbGrid)
+        marked = [p for p in self._marks if p in grid.marked and p.is_file()]
+        if marked:
+            return marked
+        return [self.current.file] if self.current is not None else []
+
+    def action_tools(self, tool: str) -> None:
+        """Emotion set / Director Tools on the marked images or the highlighted one (cost first)."""
+        sources = self.tool_sources()
+        if not sources:
+            self.notify("No image selected.", severity="warning")
+            return
+        services(self).open_tools(sources, tool)
+
+    def action_mark(self) -> None:
+        item = self._need()
+        if item is None:
+            return
+        grid = self.query_one(ThumbGrid)
+        if item.file in grid.marked:
+            grid.marked.discard(item.file)
+            self._marks.remove(item.file)
+        else:
+            grid.marked.add(item.file)
+            self._marks.append(item.file)
+        grid.refresh()
+        self.notify(f"{len(grid.marked)} image(s) marked (e / t apply to them; x clears).")
+
+    def action_clear_marks(self) -> None:
+        grid = self.query_one(ThumbGrid)
+        grid.marked.clear()
+        self._marks.clear()
+        grid.refresh()
+
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         return [
+            ("Gallery: emotion set", "Emotion images of this image (or the marked ones): pick moods, see the cost",
+             lambda: self.action_tools("emotion")),
+            ("Gallery: Director Tools", "Background removal, line art, sketch, colorize, declutter, emotion",
+             lambda: self.action_tools("bg-removal")),
+            ("Gallery: mark / unmark image", "Mark images to apply a tool to all of them", self.action_mark),
+            ("Gallery: apply Director Tools to the marked images", "Every marked image, one dialog",
+             lambda: self.action_tools("bg-removal")),
+            ("Gallery: clear marks", "Unmark every image", self.action_clear_marks),
             ("Gallery: restore settings", "Load this image's settings into Compose", self.action_restore),
             ("Gallery: copy prompt", "Copy the prompt (OSC 52)", self.action_copy_prompt),
             ("Gallery: toggle favourite", "Star or unstar", self.action_favourite),

@@ -18,7 +18,7 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
-from ..core.mood_presets import list_moodsets, load_moodset, save_moodset
+from ..core.mood_presets import list_moodsets, load_moodset, resolve_moods, save_moodset
 from ..core.nai.tools import DEFRY_TOOLS, EMOTION_LEVELS, MOODS, REQ_TYPES
 from ..core.nai.tools_jobs import ToolRequest, quick_cost, refusal, source_sizes
 from ..core.presets import PresetError
@@ -40,8 +40,9 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
     """
 
     def __init__(self, sources: list[Path], *, tier: int | None, active: bool = True, balance: int | None = None,
-                 budget: int = 0, tool: str = "emotion") -> None:
+                 budget: int = 0, tool: str = "emotion", moods: tuple[str, ...] = ()) -> None:
         super().__init__()
+        self.initial_moods = frozenset(moods)
         self.sources = tuple(sources)
         self.tier, self.active, self.balance, self.budget = tier, active, balance, budget
         self.initial_tool = tool
@@ -58,10 +59,12 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
                 with Horizontal():
                     yield Select([(n, n) for n in list_moodsets()], prompt="saved mood set", id="moodset")
                     yield Input(placeholder="save moods as…", id="save-as")
+                yield Input(placeholder="type moods, Enter: happy, sad, @saved-set (all: every mood)",
+                            id="typed-moods")
                 with VerticalScroll():
                     with Grid(id="moods"):
                         for m in MOODS:
-                            yield Checkbox(m, False, id=f"mood-{m}")
+                            yield Checkbox(m, m in self.initial_moods, id=f"mood-{m}")
             yield Select([(f"{i} {name}", i) for i, name in enumerate(EMOTION_LEVELS)], value=0,
                          allow_blank=False, id="defry")
             yield Input(placeholder="prompt (colorize: colours; emotion: extra after the mood)", id="prompt")
@@ -131,6 +134,20 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         try:
             chosen = set(load_moodset(event.value))
         except PresetError as e:
+            self.notify(str(e), severity="error", markup=False)
+            return
+        with self.prevent(Checkbox.Changed):
+            for m in MOODS:
+                self.query_one(f"#mood-{m}", Checkbox).value = m in chosen
+        self._refresh()
+
+    @on(Input.Submitted, "#typed-moods")
+    def _typed(self, event: Input.Submitted) -> None:
+        """Typed moods replace the ticked ones (``@name`` is a saved set, ``all`` every mood)."""
+        words = [w for w in event.value.replace(",", " ").split() if w]
+        try:
+            chosen = set(resolve_moods(words))
+        except (PresetError, ValueError) as e:
             self.notify(str(e), severity="error", markup=False)
             return
         with self.prevent(Checkbox.Changed):

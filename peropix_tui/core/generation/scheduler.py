@@ -10,10 +10,11 @@ account (1); more ComfyUI servers or NovelAI accounts are more workers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from ..jobs import FINISHED, GENERATE, Job, JobQueue, JobState, JobStateError
+from ..jobs import FINISHED, GENERATE, TOOL, Job, JobQueue, JobState, JobStateError
 from ..settings import GenerationSettings
 from .events import CoreEvent, ImageSaved, JobCancelled, JobFailed, JobFinished, JobProgressed
 
@@ -29,7 +30,7 @@ class Worker:
     kinds: frozenset[str] = frozenset({GENERATE})
 
 
-DEFAULT_WORKERS = (Worker("nai", "nai"), Worker("local", "local"), Worker("comfyui", "comfyui"))
+DEFAULT_WORKERS = (Worker("nai", "nai", kinds=frozenset({GENERATE, TOOL})), Worker("local", "local"), Worker("comfyui", "comfyui"))
 
 
 class QueueReadOnly(RuntimeError):
@@ -66,9 +67,10 @@ class Scheduler:
             raise QueueReadOnly(self.readonly_reason)
 
     # ------------------------------------------------------------- requests
-    def submit(self, runs: Iterable[Run], *, folder: str, base_prompt: str = "", kind: str = GENERATE) -> list[Job]:
+    def submit(self, runs: Iterable[Run], *, folder: str, base_prompt: str = "", kind: str = GENERATE,
+               tools: Sequence[dict[str, Any]] | None = None) -> list[Job]:
         self._writable()
-        return self.queue.add(runs, folder=folder, base_prompt=base_prompt, kind=kind)
+        return self.queue.add(runs, folder=folder, base_prompt=base_prompt, kind=kind, tools=tools)
 
     def resume(self) -> list[Job]:
         self._writable()
