@@ -96,7 +96,7 @@ class GalleryScreen(Screen[None]):
         Binding("y", "copy_prompt", "Copy prompt", id="gallery_copy_prompt"),
         Binding("o", "open", "Open", id="gallery_open", show=False),
         Binding("ctrl+r", "rescan", "Rescan", id="gallery_rescan", show=False),
-        Binding("e", "tools('emotion')", "Emotion set", id="gallery_emotion"),
+        Binding("e", "tools('emotion')", "Emotion set", id="gallery_emotion", show=False),
         Binding("t", "tools('bg-removal')", "Tools", id="gallery_tools", show=False),
         Binding("space", "mark", "Mark", id="gallery_mark", show=False),
         Binding("x", "clear_marks", "Clear marks", id="gallery_clear_marks", show=False),

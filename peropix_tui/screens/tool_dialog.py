@@ -14,7 +14,7 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
@@ -33,10 +33,22 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         Binding("ctrl+a", "all_moods", "All moods", id="tool_all_moods"),
     ]
     DEFAULT_CSS = """
-    ToolDialog #moods { height: auto; grid-size: 4; grid-gutter: 0 1; }
+    ToolDialog { align: center middle; }
+    ToolDialog #tool-dialog {
+        width: 96; max-width: 100%; height: auto; max-height: 100%; padding: 0 1;
+        border: round $accent; background: $panel;
+    }
+    ToolDialog #title { height: auto; max-height: 2; }
+    ToolDialog .tool-row { height: 1; margin-bottom: 1; }
+    ToolDialog #tool, ToolDialog #defry { width: 28; margin-right: 1; }
+    ToolDialog #moodset { width: 1fr; margin-right: 1; }
+    ToolDialog #save-as, ToolDialog #tool-prompt { width: 1fr; }
+    ToolDialog #emotion-box { height: auto; margin-bottom: 1; }
+    ToolDialog #typed-moods { margin-bottom: 1; }
+    ToolDialog #moods { height: auto; grid-size: 4; grid-gutter: 0 1; grid-rows: 1; }
     ToolDialog #moods Checkbox { width: 1fr; }
-    ToolDialog #cost { margin-top: 1; }
-    ToolDialog #refusal { color: $error; }
+    ToolDialog #cost { height: auto; }
+    ToolDialog #refusal { height: auto; color: $error; }
     """
 
     def __init__(self, sources: list[Path], *, tier: int | None, active: bool = True, balance: int | None = None,
@@ -52,25 +64,27 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
 
     def compose(self) -> ComposeResult:
         names = ", ".join(p.name for p in self.sources[:3]) + (" …" if len(self.sources) > 3 else "")
-        with Vertical(classes="dialog"):
+        with Vertical(id="tool-dialog"):
             yield Static(f"Director Tools on {len(self.sources)} image(s): {names}", markup=False, id="title")
-            yield Select([(t, t) for t in REQ_TYPES], value=self.initial_tool, allow_blank=False, id="tool")
+            with Horizontal(classes="tool-row"):
+                yield Select([(t, t) for t in REQ_TYPES], value=self.initial_tool, allow_blank=False, id="tool",
+                             compact=True)
+                yield Select([(n, n) for n in list_moodsets()], prompt="saved mood set", id="moodset", compact=True)
+                yield Input(placeholder="save moods as… (Enter)", id="save-as", compact=True)
             with Vertical(id="emotion-box"):
-                with Horizontal():
-                    yield Select([(n, n) for n in list_moodsets()], prompt="saved mood set", id="moodset")
-                    yield Input(placeholder="save moods as…", id="save-as")
-                yield Input(placeholder="type moods, Enter: happy, sad, @saved-set (all: every mood)",
-                            id="typed-moods")
-                with VerticalScroll():
-                    with Grid(id="moods"):
-                        for m in MOODS:
-                            yield Checkbox(m, m in self.initial_moods, id=f"mood-{m}")
-            yield Select([(f"{i} {name}", i) for i, name in enumerate(EMOTION_LEVELS)], value=0,
-                         allow_blank=False, id="defry")
-            yield Input(placeholder="prompt (colorize: colours; emotion: extra after the mood)", id="prompt")
+                yield Input(placeholder="type moods, Enter: happy, sad, @saved-set, all", id="typed-moods",
+                            compact=True)
+                with Grid(id="moods"):
+                    for m in MOODS:
+                        yield Checkbox(m, m in self.initial_moods, id=f"mood-{m}", compact=True)
+            with Horizontal(classes="tool-row"):
+                yield Select([(f"{i} {name}", i) for i, name in enumerate(EMOTION_LEVELS)], value=0,
+                             allow_blank=False, id="defry", compact=True)
+                yield Input(placeholder="prompt (colorize: colours; emotion: extra after the mood)",
+                            id="tool-prompt", compact=True)
             yield Static("", id="cost", markup=False)
             yield Static("", id="refusal", markup=False)
-            yield Button("Run (ctrl+s)", id="run", variant="primary")
+            yield Button("Run (ctrl+s)", id="run", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         try:
@@ -92,13 +106,14 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         defry = self.query_one("#defry", Select).value
         return ToolRequest(tool, self.sources, self.chosen_moods() if tool == "emotion" else (),
                            int(defry) if tool in DEFRY_TOOLS and isinstance(defry, int) else 0,
-                           self.query_one("#prompt", Input).value.strip() if tool in DEFRY_TOOLS else "")
+                           self.query_one("#tool-prompt", Input).value.strip() if tool in DEFRY_TOOLS else "")
 
     def _refresh(self) -> None:
         tool = self.tool
         self.query_one("#emotion-box").display = tool == "emotion"
+        self.query_one("#moodset").display = self.query_one("#save-as").display = tool == "emotion"
         self.query_one("#defry").display = tool in DEFRY_TOOLS
-        self.query_one("#prompt").display = tool in DEFRY_TOOLS
+        self.query_one("#tool-prompt").display = tool in DEFRY_TOOLS
         req = self.request()
         if self._sizes is None:
             self.total, line = 0, f"cannot price: {self._size_error}"
@@ -123,7 +138,7 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
     @on(Select.Changed, "#tool")
     @on(Select.Changed, "#defry")
     @on(Checkbox.Changed)
-    @on(Input.Changed, "#prompt")
+    @on(Input.Changed, "#tool-prompt")
     def _changed(self) -> None:
         self._refresh()
 
