@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from peropix_tui.core import paths
@@ -33,7 +32,6 @@ from peropix_tui.core.nai.client import RetryPolicy
 from peropix_tui.core.nai.tools_client import NaiToolsClient
 from peropix_tui.core.nai.tools_jobs import plan_tool
 from peropix_tui.core.settings import GenerationSettings
-from tests.nai_emulator.fixtures import nai_emulator  # noqa: F401  (pytest fixture)
 from tests.nai_emulator.server import NaiEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
