@@ -85,6 +85,8 @@ class Job:
 
     @property
     def label(self) -> str:
+        if self.kind == TOOL and self.slot_name:  # "emotion happy ← 000_base_0000001.png"
+            return self.slot_name
         name = self.slot_name or "base"
         return f"{name} #{self.repeat + 1}"
 

@@ -189,3 +189,38 @@ async def test_queue_end_rings_only_when_the_terminal_is_not_focused(make_app: A
         await settle(app, pilot, rounds=6)
         assert len(nai_emulator.calls(AUGMENT)) == 2
         assert app.queue_notices.sent == [("PeroPix: queue finished", "1 image(s) done")]
+
+
+async def test_a_failure_that_pauses_the_queue_rings_with_paused(make_app: Any, nai_emulator: Any) -> None:
+    src = _png("000_base_0000001.png", 832, 1216)
+    nai_emulator.inject("402", endpoint=AUGMENT)  # no Anlas: the rest of the queue is held
+    app = _app(make_app, nai_emulator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _gallery(app, pilot)
+        app.post_message(events.AppBlur())
+        app.open_tools([src], "emotion")
+        await pilot.pause()
+        app.screen.query_one("#typed-moods", Input).focus()
+        await pilot.press(*"happy sad", "enter", "ctrl+s")
+        await settle(app, pilot, rounds=6)
+        first, second = [j for j in app.queue if j.kind == TOOL]
+        assert first.state is JobState.FAILED and second.state is JobState.PAUSED
+        assert first.label == "emotion happy ← 000_base_0000001.png"
+        assert app.queue_notices.sent == [("PeroPix: queue paused",
+                                           "0 done, 1 failed; the queue is waiting for you")]
+    assert len(nai_emulator.calls(AUGMENT)) == 1
+
+
+def test_queue_notices_count_and_respect_the_mode() -> None:
+    from peropix_tui.tool_actions import QueueNotices
+
+    quiet = QueueNotices("off", focused=False)
+    quiet.ended("done")
+    assert quiet.queue_quiet(False) is None and quiet.sent == []
+    unknown = QueueNotices("bell", focused=None)  # the terminal never said: not known to be focused
+    assert unknown.queue_quiet(False) is None  # nothing ran: no notice
+    unknown.ended("done")
+    unknown.ended("failed")
+    unknown.ended("cancelled")
+    assert unknown.queue_quiet(False) == ("PeroPix: queue finished with errors", "1 done, 1 failed")
+    assert unknown.done == unknown.failed == 0
