@@ -30,7 +30,9 @@ class Worker:
     kinds: frozenset[str] = frozenset({GENERATE})
 
 
-DEFAULT_WORKERS = (Worker("nai", "nai", kinds=frozenset({GENERATE, TOOL})), Worker("local", "local"), Worker("comfyui", "comfyui"))
+DEFAULT_WORKERS = (Worker("nai", "nai", kinds=frozenset({GENERATE, TOOL})), Worker("local", "local"),
+                   Worker("comfyui", "comfyui"))
+"""The NovelAI worker runs generations and tool jobs (one request in flight per account either way)."""
 
 
 class QueueReadOnly(RuntimeError):

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..backend import BackendError, CancelToken, GeneratedImage, GenerationCancelled, Progress
 from ..jobs import TOOL, Job
@@ -32,6 +32,10 @@ from .events import (
 )
 from .output import ImageWriter
 from .peropix import build_peropix, with_metadata
+
+if TYPE_CHECKING:
+    from ..config import Secret
+    from ..nai.tools_client import NaiToolsClient
 
 log = logging.getLogger("peropix")
 
@@ -84,7 +88,7 @@ class GenerationService:
         self.backends = backends
         self.writer = writer
         self.rng = rng or random.Random()
-        self._tools: tuple[object, Any] | None = None
+        self._tools: tuple[Secret | None, NaiToolsClient] | None = None
 
     async def run(self, job: Job, cancel: CancelToken, emit: EventSink, *, queue_uid: str = "") -> None:
         """Run ``job`` to one final event (finished, failed or cancelled); never raises for a job's fault."""
@@ -117,7 +121,7 @@ class GenerationService:
             log.exception("[Generate] Job %s crashed", job.id)
             emit(JobFailed(job.id, f"{type(e).__name__}: {e}", False))
 
-    def tools_client(self) -> Any:
+    def tools_client(self) -> NaiToolsClient:
         """The NovelAI tools client: the NovelAI backend's own client when it is one (one connection,
         one per-account gate with generations), else one made for the pool's token (blocking)."""
         from ..nai.tools_client import NaiToolsClient, tools_client_from_config

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ from .output import ImageWriter
 if TYPE_CHECKING:
     from ..nai.tools_client import NaiToolsClient
     from ..nai.tools_jobs import ToolJob, ToolPlan
-    from ..nai.tools_save import SourceInfo
+    from ..nai.tools_save import SourceInfo, ToolSaver
 
 log = logging.getLogger("peropix")
 
@@ -103,7 +104,7 @@ def rebuild(record: dict[str, Any]) -> ToolJob:
                      active=bool(record.get("active", True))).jobs[0]
 
 
-def _saver(writer: ImageWriter, job: Job, queue_uid: str) -> Any:
+def _saver(writer: ImageWriter, job: Job, queue_uid: str) -> ToolSaver:
     from ..metadata import embed_peropix
     from ..nai.backend import image_extension
     from ..nai.tools_save import ToolSaver
@@ -129,7 +130,7 @@ def _saver(writer: ImageWriter, job: Job, queue_uid: str) -> Any:
     return JobToolSaver(None, Path(job.folder))
 
 
-async def run_tool(job: Job, client_for: Any, writer: ImageWriter, cancel: CancelToken, emit: EventSink,
+async def run_tool(job: Job, client_for: Callable[[], NaiToolsClient], writer: ImageWriter, cancel: CancelToken, emit: EventSink,
                    *, queue_uid: str = "") -> None:
     """Run one tool job to one final event; ``client_for()`` (called in a thread) gives the client."""
     from ..nai.tools_jobs import save_tool_results, send_tool_job
@@ -143,7 +144,7 @@ async def run_tool(job: Job, client_for: Any, writer: ImageWriter, cancel: Cance
             raise SettingsError("tool", "this tool job has no request record")
         planned = await asyncio.to_thread(rebuild, rec)
         source: SourceInfo = await asyncio.to_thread(SourceInfo.of, planned.image.path)
-        client: NaiToolsClient = await asyncio.to_thread(client_for)
+        client = await asyncio.to_thread(client_for)
         emit(JobProgressed(job.id, 0, 1, None, f"{rec.get('tool')}: waiting for NovelAI"))
         results = await send_tool_job(planned, client, cancel)
         saver = _saver(writer, job, queue_uid)
