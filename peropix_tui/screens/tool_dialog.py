@@ -1,4 +1,5 @@
-"""The Director Tools dialog: pick a tool (and, for emotion, the moods), see the cost, confirm.
+"""The Director Tools dialog: pick a tool (every Director Tool, or the V5 upscaler; for emotion, the
+moods: ticked, all 24, a saved set or typed), see the cost, confirm.
 
 It only asks: it returns a :class:`~peropix_tui.core.nai.tools_jobs.ToolRequest` (or None) and
 never sends anything; the caller queues the jobs. The cost line is recomputed on every change
@@ -19,9 +20,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from ..core.mood_presets import list_moodsets, load_moodset, resolve_moods, save_moodset
-from ..core.nai.tools import DEFRY_TOOLS, EMOTION_LEVELS, MOODS, REQ_TYPES
-from ..core.nai.tools_jobs import ToolRequest, quick_cost, refusal, source_sizes
+from ..core.nai.tools import DEFRY_TOOLS, EMOTION_LEVELS, MOODS, REQ_TYPES, ToolError, check_upscale_size
+from ..core.nai.tools_jobs import ToolRequest, image_sizes, quick_cost, refusal, source_sizes
 from ..core.presets import PresetError
+from ..core.settings import SettingsError
 
 
 class ToolDialog(ModalScreen[ToolRequest | None]):
@@ -60,6 +62,7 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         self.initial_tool = tool
         self.total = 0
         self._sizes: list[tuple[int, int]] | None = None
+        self._own_sizes: list[tuple[int, int]] = []
         self._size_error = ""
 
     def compose(self) -> ComposeResult:
@@ -67,8 +70,8 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         with Vertical(id="tool-dialog"):
             yield Static(f"Director Tools on {len(self.sources)} image(s): {names}", markup=False, id="title")
             with Horizontal(classes="tool-row"):
-                yield Select([(t, t) for t in REQ_TYPES], value=self.initial_tool, allow_blank=False, id="tool",
-                             compact=True)
+                yield Select([(t, t) for t in (*REQ_TYPES, "upscale")], value=self.initial_tool, allow_blank=False,
+                             id="tool", compact=True)
                 yield Select([(n, n) for n in list_moodsets()], prompt="saved mood set", id="moodset", compact=True)
                 yield Input(placeholder="save moods as… (Enter)", id="save-as", compact=True)
             with Vertical(id="emotion-box"):
@@ -89,6 +92,7 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
     def on_mount(self) -> None:
         try:
             self._sizes = source_sizes(self.sources)
+            self._own_sizes = image_sizes(self.sources)
         except (OSError, ValueError) as e:
             self._size_error = str(e)
         self._refresh()
@@ -118,12 +122,17 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         if self._sizes is None:
             self.total, line = 0, f"cannot price: {self._size_error}"
         else:
-            self.total = quick_cost(req, tier=self.tier or 0, active=self.active, sizes=self._sizes)
-            line = f"Cost: {self.total} Anlas for {req.requests} request(s)"
-            if self.tier is None:
-                line += " (tier unknown: nothing assumed free)"
-            if self.balance is not None:
-                line += f" · balance {self.balance}"
+            sizes = self._own_sizes if tool == "upscale" else self._sizes
+            try:
+                self.total = quick_cost(req, tier=self.tier or 0, active=self.active, sizes=sizes)
+            except SettingsError as e:  # e.g. an image too large to upscale (the refusal names it)
+                self.total, line = 0, f"cannot price: {e}"
+            else:
+                line = f"Cost: {self.total} Anlas for {req.requests} request(s)"
+                if self.tier is None and tool != "upscale":
+                    line += " (tier unknown: nothing assumed free)"
+                if self.balance is not None:
+                    line += f" · balance {self.balance}"
         self.query_one("#cost", Static).update(line)
         self.query_one("#refusal", Static).update(self._reason() or "")
 
@@ -132,6 +141,12 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
             return f"cannot read the images: {self._size_error}"
         if self.tool == "emotion" and not self.chosen_moods():
             return "pick at least one mood (ctrl+a: all 24)"
+        if self.tool == "upscale":
+            for path, (w, h) in zip(self.sources, self._own_sizes, strict=True):
+                try:
+                    check_upscale_size(w, h, where=path.name)
+                except ToolError as e:
+                    return str(e)
         return refusal(self.total, balance=self.balance, budget=self.budget)
 
     # ---------------------------------------------------------------- events

@@ -224,3 +224,30 @@ def test_queue_notices_count_and_respect_the_mode() -> None:
     unknown.ended("cancelled")
     assert unknown.queue_quiet(False) == ("PeroPix: queue finished with errors", "1 done, 1 failed")
     assert unknown.done == unknown.failed == 0
+
+
+async def test_upscale_from_the_tools_menu(make_app: Any, nai_emulator: Any) -> None:
+    src = _png("000_base_0000001.png", 832, 1216)
+    big = _png("001_big_0000002.png", 2048, 2048)
+    app = _app(make_app, nai_emulator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _gallery(app, pilot)
+        app.open_tools([big], "upscale")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ToolDialog)
+        assert "too large to upscale" in str(dialog.query_one("#refusal", Static).render())
+        await pilot.press("escape")
+        await pilot.pause()
+        app.open_tools([src], "upscale")
+        await pilot.pause()
+        assert _cost(app.screen).startswith("Cost: 1 Anlas for 1 request(s)")  # never free, 1-4 Anlas
+        await pilot.press("ctrl+s")
+        await settle(app, pilot, rounds=6)
+    (job,) = [j for j in app.queue if j.kind == TOOL]
+    assert job.state is JobState.DONE and job.label == "upscale ← 000_base_0000001.png"
+    (out,) = [Path(p) for p in job.images]
+    assert out.name.startswith("000_base_2x_") and out.parent == src.parent
+    with Image.open(out) as im:
+        assert im.size == (1664, 2432)
+    assert len(nai_emulator.calls("/ai/upscale")) == 1 and nai_emulator.account.anlas == 10_500 - 1

@@ -172,6 +172,8 @@ class ToolRequest:
     prompt: str = ""
 
     def plan(self, tier: int, active: bool = True) -> ToolPlan:
+        if self.tool == "upscale":
+            return plan_upscale(self.sources)
         return plan_tool(self.tool, self.sources, moods=list(self.moods) or None,
                          defry=self.defry if self.tool in ("colorize", "emotion") else None,
                          prompt=self.prompt, tier=tier, active=active)
@@ -205,9 +207,24 @@ def source_sizes(paths: Iterable[Path]) -> list[tuple[int, int]]:
     return sizes
 
 
+def image_sizes(paths: Iterable[Path]) -> list[tuple[int, int]]:
+    """Each image's own size, from its header alone (what the upscaler is sent)."""
+    from PIL import Image
+
+    sizes = []
+    for path in paths:
+        with Image.open(path) as im:
+            sizes.append(im.size)
+    return sizes
+
+
 def quick_cost(request: ToolRequest, *, tier: int, active: bool = True,
                sizes: list[tuple[int, int]] | None = None) -> int:
-    """The Anlas ``request`` will cost (nothing sent); ``sizes`` from :func:`source_sizes` when known."""
+    """The Anlas ``request`` will cost (nothing sent); ``sizes`` from :func:`source_sizes` when known
+    (for ``upscale``: the images' own sizes, :func:`image_sizes`)."""
+    if request.tool == "upscale":
+        own = sizes if sizes is not None else image_sizes(request.sources)
+        return sum(upscale_cost(w, h).total for w, h in own)
     per_source = max(1, len(request.moods)) if request.tool == "emotion" else 1
     sent = sizes if sizes is not None else source_sizes(request.sources)
     return sum(augment_cost(request.tool, w, h, tier=tier, active=active).total * per_source for w, h in sent)
