@@ -4,7 +4,8 @@ Actions on the highlighted image: restore its settings into Compose (choose grou
 img2img / inpaint base / vibe / character reference, favourite, move, delete (with undo), copy the
 prompt (OSC 52), open it externally; `/` searches prompts. Director Tools: `e` makes an emotion set
 (moods: all 24, a saved set or typed), `t` opens every tool; with images marked (`space`, `x`
-clears the marks) both apply to the marked images instead of the highlighted one.
+clears the marks) both apply to the marked images instead of the highlighted one. `E` exports the
+marked images (or the folder) to a folder or a ZIP, named by slot / mood.
 """
 
 from __future__ import annotations
@@ -27,9 +28,13 @@ from ..services import services
 from ..widgets.footer import KeyFooter
 from ..widgets.plain import plain
 from ..widgets.thumb_grid import GridItem, ThumbGrid
-from .modals import ChecksPrompt, TextPrompt
+from .modals import ChecksPrompt, ChoicePrompt, TextPrompt
 
 ALL = "\x00all"
+BY_NAME = "by slot / mood, no sequence numbers (001_happy.png)"
+AS_STORED = "as stored (001_happy_0000002.png)"
+KEEP_META = "keep the metadata"
+STRIP_META = "strip the metadata (also NovelAI's hidden copy in the alpha channel)"
 
 
 def read_record(path: Path) -> Any:
@@ -76,7 +81,8 @@ class GalleryScreen(Screen[None]):
         "image as img2img base, inpaint base, vibe or character reference. "
         "`e` emotion set, `t` Director Tools (background removal, line art, sketch, colorize, "
         "declutter) on the image, or on every marked image: `space` marks, `x` clears the marks. "
-        "The cost is shown before anything is queued."
+        "The cost is shown before anything is queued. `E` exports the marked images (or the folder) "
+        "to a folder or a ZIP."
     )
     FOOTER_WIDE_ONLY = frozenset({"copy_prompt"})  # footer keys left out below 100 columns
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -100,6 +106,7 @@ class GalleryScreen(Screen[None]):
         Binding("t", "tools('bg-removal')", "Tools", id="gallery_tools", show=False),
         Binding("space", "mark", "Mark", id="gallery_mark", show=False),
         Binding("x", "clear_marks", "Clear marks", id="gallery_clear_marks", show=False),
+        Binding("E", "export", "Export", id="gallery_export", show=False),
     ]
 
     def __init__(self) -> None:
@@ -381,6 +388,67 @@ class GalleryScreen(Screen[None]):
         self._marks.clear()
         grid.refresh()
 
+    # ------------------------------------------------------------ export
+    def export_sources(self) -> tuple[list[Path], str]:
+        """(the marked images, else every image of the folder shown (or of the highlighted image's
+        folder), a name for the set)."""
+        from ..core.export import ExportError, collect
+
+        grid = self.query_one(ThumbGrid)
+        marked = [p for p in self._marks if p in grid.marked and p.is_file()]
+        if marked:
+            return marked, "selection"
+        if self.folder is not None:
+            folder = self.store.root / self.folder
+        elif self.current is not None:
+            folder = self.current.file.parent
+        else:
+            return [], ""
+        try:
+            return collect([folder]), folder.name or "gallery"
+        except ExportError:
+            return [], ""
+
+    @work(group="gallery-export", exclusive=True)
+    async def action_export(self) -> None:
+        """Copy the marked images (or the folder's) to a folder or a ZIP, named by slot / mood."""
+        import asyncio
+
+        from ..core.export import ExportError, ExportOptions, plan_export, run_export
+
+        sources, name = self.export_sources()
+        if not sources:
+            self.notify("Nothing to export here.", severity="warning")
+            return
+        default = services(self).config.output_dir.expanduser().parent / "exports" / f"{name}.zip"
+        where = await self.app.push_screen_wait(TextPrompt(
+            f"Export {len(sources)} image(s) to (a folder, or a path ending in .zip):", str(default)))
+        if not where:
+            return
+        names = await self.app.push_screen_wait(ChoicePrompt("File names:", [BY_NAME, AS_STORED]))
+        meta = await self.app.push_screen_wait(ChoicePrompt("Metadata:", [KEEP_META, STRIP_META])) if names else None
+        if not names or not meta:
+            return
+        dest = Path(where).expanduser()
+        options = ExportOptions(strip=meta == STRIP_META, keep_seq=names == AS_STORED)
+        as_zip = dest.suffix.lower() == ".zip"
+        try:
+            try:
+                plan = plan_export(sources, dest, options, as_zip=as_zip)
+            except ExportError as e:
+                if "already exists" not in str(e):
+                    raise
+                answer = await self.app.push_screen_wait(ChoicePrompt(f"{e}. Replace?", ["replace", "cancel"]))
+                if answer != "replace":
+                    return
+                options.overwrite = True
+                plan = plan_export(sources, dest, options, as_zip=as_zip)
+            written = await asyncio.to_thread(run_export, plan, options)
+        except (ExportError, OSError) as e:
+            self.notify(f"Not exported: {e}", severity="error")
+            return
+        self.notify(f"Exported {len(plan.items)} image(s) to {written[0] if as_zip else dest}.")
+
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         return [
             ("Gallery: emotion set", "Emotion images of this image (or the marked ones): pick moods, see the cost",
@@ -391,6 +459,8 @@ class GalleryScreen(Screen[None]):
             ("Gallery: apply Director Tools to the marked images", "Every marked image, one dialog",
              lambda: self.action_tools("bg-removal")),
             ("Gallery: clear marks", "Unmark every image", self.action_clear_marks),
+            ("Gallery: export set", "Marked images or this folder to a folder or ZIP, named by slot / mood",
+             self.action_export),
             ("Gallery: restore settings", "Load this image's settings into Compose", self.action_restore),
             ("Gallery: copy prompt", "Copy the prompt (OSC 52)", self.action_copy_prompt),
             ("Gallery: toggle favourite", "Star or unstar", self.action_favourite),

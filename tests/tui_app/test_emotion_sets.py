@@ -251,3 +251,37 @@ async def test_upscale_from_the_tools_menu(make_app: Any, nai_emulator: Any) -> 
     with Image.open(out) as im:
         assert im.size == (1664, 2432)
     assert len(nai_emulator.calls("/ai/upscale")) == 1 and nai_emulator.account.anlas == 10_500 - 1
+
+
+async def test_export_the_set_as_a_zip_named_by_mood(make_app: Any, tmp_path: Path) -> None:
+    import zipfile
+
+    for i, name in enumerate(["001_happy_0000002.png", "002_sad_0000003.png", "003_angry_0000004.png"]):
+        _png(name, 64 + i, 96)
+    app = make_app()
+    target = tmp_path / "exports" / "set.zip"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _gallery(app, pilot)
+        await pilot.press("E")
+        await pilot.pause()
+        answer = app.screen.query_one("#answer", Input)
+        assert answer.value.endswith("set.zip")  # the default names the folder
+        answer.value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("enter")  # by slot / mood, no sequence numbers
+        await pilot.pause()
+        await pilot.press("enter")  # keep the metadata
+        await settle(app, pilot)
+        assert zipfile.ZipFile(target).namelist() == ["001_happy.png", "002_sad.png", "003_angry.png"]
+        await pilot.press("E")
+        await pilot.pause()
+        app.screen.query_one("#answer", Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("enter", "enter")
+        await pilot.pause()
+        assert "already exists" in str(app.screen.query_one("Label").render())  # asked before replacing
+        await pilot.press("escape")
+        await settle(app, pilot)
+    assert len(zipfile.ZipFile(target).namelist()) == 3
