@@ -31,6 +31,7 @@ from ..widgets.thumb_grid import GridItem, ThumbGrid
 from .modals import ChecksPrompt, ChoicePrompt, TextPrompt
 
 ALL = "\x00all"
+MAX_MARKS = 1000
 BY_NAME = "by slot / mood, no sequence numbers (001_happy.png)"
 AS_STORED = "as stored (001_happy_0000002.png)"
 KEEP_META = "keep the metadata"
@@ -107,6 +108,7 @@ class GalleryScreen(Screen[None]):
         Binding("space", "mark", "Mark", id="gallery_mark", show=False),
         Binding("x", "clear_marks", "Clear marks", id="gallery_clear_marks", show=False),
         Binding("E", "export", "Export", id="gallery_export", show=False),
+        Binding("A", "mark_all", "Mark all", id="gallery_mark_all", show=False),
     ]
 
     def __init__(self) -> None:
@@ -382,6 +384,18 @@ class GalleryScreen(Screen[None]):
         grid.refresh()
         self.notify(f"{len(grid.marked)} image(s) marked (e / t apply to them; x clears).")
 
+    def action_mark_all(self) -> None:
+        """Mark every image shown (the folder / search / favourites filter applies), up to MAX_MARKS."""
+        grid = self.query_one(ThumbGrid)
+        for index in range(min(grid.count, MAX_MARKS)):
+            item = grid.item(index)
+            if item is not None and item.file not in grid.marked:
+                grid.marked.add(item.file)
+                self._marks.append(item.file)
+        grid.refresh()
+        more = f" (the first {MAX_MARKS})" if grid.count > MAX_MARKS else ""
+        self.notify(f"{len(grid.marked)} image(s) marked{more}; space unmarks one, x clears.")
+
     def action_clear_marks(self) -> None:
         grid = self.query_one(ThumbGrid)
         grid.marked.clear()
@@ -458,6 +472,7 @@ class GalleryScreen(Screen[None]):
             ("Gallery: mark / unmark image", "Mark images to apply a tool to all of them", self.action_mark),
             ("Gallery: apply Director Tools to the marked images", "Every marked image, one dialog",
              lambda: self.action_tools("bg-removal")),
+            ("Gallery: mark all shown", "Mark every image of this view (A)", self.action_mark_all),
             ("Gallery: clear marks", "Unmark every image", self.action_clear_marks),
             ("Gallery: export set", "Marked images or this folder to a folder or ZIP, named by slot / mood",
              self.action_export),

@@ -51,6 +51,15 @@ def _cost(dialog: ToolDialog) -> str:
     return str(dialog.query_one("#cost", Static).render())
 
 
+async def _drain(app: Any, pilot: Any) -> None:
+    """Settle until no job is pending or running (jobs start one after another as each ends)."""
+    for _ in range(500):
+        await settle(app, pilot, rounds=1)
+        if not app.queue.in_state(JobState.PENDING, JobState.RUNNING) and not app.workers:
+            return
+    raise AssertionError("the queue did not drain")
+
+
 async def _gallery(app: Any, pilot: Any) -> None:
     await settle(app, pilot)
     await pilot.press("f4")
@@ -77,7 +86,7 @@ async def test_emotion_set_of_five_moods_from_a_gallery_image(make_app: Any, nai
         assert "balance 10500" in _cost(dialog)
         assert nai_emulator.calls(AUGMENT) == []
         await pilot.press("ctrl+s")
-        await settle(app, pilot, rounds=6)
+        await _drain(app, pilot)
         jobs = [j for j in app.queue if j.kind == TOOL]
         assert len(jobs) == 5 and all(j.state is JobState.DONE for j in jobs)
         assert len(nai_emulator.calls(AUGMENT)) == 5
@@ -95,6 +104,10 @@ async def test_emotion_set_of_five_moods_from_a_gallery_image(make_app: Any, nai
         assert app.screen.query_one(ThumbGrid).count == 6
         assert app.last_image in made  # the preview shows the newest result
         assert {m.path for m in seen if isinstance(m, ImageSaved)} == set(made)
+        await pilot.press("f3")  # the queue lists them by tool, mood and source
+        await settle(app, pilot)
+        texts = [str(label.render()) for label in app.screen.query(".job-text")]
+        assert any(t.startswith("emotion smug") and "000_base_0000001.png" in t for t in texts), texts
 
 
 async def test_background_removal_of_marked_images(make_app: Any, nai_emulator: Any) -> None:
@@ -115,7 +128,7 @@ async def test_background_removal_of_marked_images(make_app: Any, nai_emulator: 
         assert set(dialog.sources) == {a, b}
         assert _cost(dialog).startswith("Cost: 130 Anlas for 2 request(s)")  # 3 x base + 5 each, never free
         await pilot.press("ctrl+s")
-        await settle(app, pilot, rounds=6)
+        await _drain(app, pilot)
         assert len(nai_emulator.calls(AUGMENT)) == 2
         made = sorted(p.name.rsplit("_", 1)[0] for p in a.parent.glob("*_bg-*.png"))
         assert made == sorted(f"{stem}_bg-{part}" for stem in ("001_happy", "002_sad")
@@ -150,7 +163,7 @@ async def test_slot_set_finished_as_emotion_set_from_the_palette_action(make_app
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         app.post_message(GenerationRequested(all_slots=True))
-        await settle(app, pilot, rounds=6)
+        await _drain(app, pilot)
         slot_images = {j.slot_name: Path(j.images[-1]) for j in app.queue if j.state is JobState.DONE}
         assert set(slot_images) == {"smile", "wink"}
         app.action_tools_slot_set()
@@ -162,7 +175,7 @@ async def test_slot_set_finished_as_emotion_set_from_the_palette_action(make_app
         assert "for 48 request(s)" in _cost(dialog)
         dialog.query_one("#typed-moods", Input).focus()
         await pilot.press(*"love hurt", "enter", "ctrl+s")
-        await settle(app, pilot, rounds=8)
+        await _drain(app, pilot)
     tools = [j for j in app.queue if j.kind == TOOL]
     assert len(tools) == 4 and all(j.state is JobState.DONE for j in tools)
     assert sorted((Path(j.tool["source"]).name.split("_")[1], j.tool["mood"]) for j in tools) == [
@@ -179,14 +192,14 @@ async def test_queue_end_rings_only_when_the_terminal_is_not_focused(make_app: A
         app.open_tools([src], "lineart")
         await pilot.pause()
         await pilot.press("ctrl+s")
-        await settle(app, pilot, rounds=6)
+        await _drain(app, pilot)
         assert len(nai_emulator.calls(AUGMENT)) == 1 and app.queue_notices.sent == []  # focused: quiet
         app.post_message(events.AppBlur())
         await pilot.pause()
         app.open_tools([src], "sketch")
         await pilot.pause()
         await pilot.press("ctrl+s")
-        await settle(app, pilot, rounds=6)
+        await _drain(app, pilot)
         assert len(nai_emulator.calls(AUGMENT)) == 2
         assert app.queue_notices.sent == [("PeroPix: queue finished", "1 image(s) done")]
 
@@ -202,7 +215,7 @@ async def test_a_failure_that_pauses_the_queue_rings_with_paused(make_app: Any, 
         await pilot.pause()
         app.screen.query_one("#typed-moods", Input).focus()
         await pilot.press(*"happy sad", "enter", "ctrl+s")
-        await settle(app, pilot, rounds=6)
+        await _drain(app, pilot)
         first, second = [j for j in app.queue if j.kind == TOOL]
         assert first.state is JobState.FAILED and second.state is JobState.PAUSED
         assert first.label == "emotion happy ← 000_base_0000001.png"
@@ -243,7 +256,7 @@ async def test_upscale_from_the_tools_menu(make_app: Any, nai_emulator: Any) -> 
         await pilot.pause()
         assert _cost(app.screen).startswith("Cost: 1 Anlas for 1 request(s)")  # never free, 1-4 Anlas
         await pilot.press("ctrl+s")
-        await settle(app, pilot, rounds=6)
+        await _drain(app, pilot)
     (job,) = [j for j in app.queue if j.kind == TOOL]
     assert job.state is JobState.DONE and job.label == "upscale ← 000_base_0000001.png"
     (out,) = [Path(p) for p in job.images]
@@ -285,3 +298,36 @@ async def test_export_the_set_as_a_zip_named_by_mood(make_app: Any, tmp_path: Pa
         await pilot.press("escape")
         await settle(app, pilot)
     assert len(zipfile.ZipFile(target).namelist()) == 3
+
+
+async def test_24_mood_set_then_a_background_removed_copy_of_each(make_app: Any, nai_emulator: Any) -> None:
+    from peropix_tui.core.nai.tools import MOODS
+
+    src = _png("000_base_0000001.png", 832, 1216)  # Opus-free for emotion at this size
+    app = _app(make_app, nai_emulator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _gallery(app, pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("ctrl+a")
+        await pilot.pause()
+        assert _cost(app.screen).startswith("Cost: 0 Anlas for 24 request(s)")
+        await pilot.press("ctrl+s")
+        await _drain(app, pilot)
+        moods = sorted(p for p in src.parent.glob("*.png") if p != src)
+        assert [p.name.split("_")[1] for p in moods] == list(MOODS)
+        grid = app.screen.query_one(ThumbGrid)
+        grid.focus()
+        await pilot.press("A")
+        await pilot.pause()
+        assert len(grid.marked) == 25
+        grid.marked.discard(src)  # the source itself keeps its background
+        await pilot.press("t")
+        await pilot.pause()
+        assert _cost(app.screen).startswith("Cost: 1560 Anlas for 24 request(s)")  # 24 x 65, before sending
+        assert len(nai_emulator.calls(AUGMENT)) == 24
+        await pilot.press("ctrl+s")
+        await _drain(app, pilot)
+    assert len(nai_emulator.calls(AUGMENT)) == 48
+    assert len(list(src.parent.glob("*_bg-blend_*.png"))) == 24
+    assert nai_emulator.account.anlas == 10_500 - 1560
