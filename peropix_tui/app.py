@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
@@ -59,9 +59,11 @@ from .messages import (
     JobsQueued,
     JobStarted,
     QueueChanged,
+    ToolsRequested,
     WorkerLost,
 )
-from .runner import Runner, RunRefused, fetch_balance
+from .runner import Runner, RunRefused, account_of, fetch_balance
+from .tool_actions import QueueNotices, slot_images
 
 log = logging.getLogger("peropix")
 
@@ -128,6 +130,8 @@ class PeroPixApp(App[None]):
         self._session_folder = ""
         self.last_image: Path | None = None
         self.quit_after_job = False
+        self.queue_notices = QueueNotices(self.config.ui.notify)
+        """Queue-end bell / desktop notification while the terminal is not focused ([ui] notify)."""
         """Set by the quit dialog's "finish this image, then quit": exit once no job runs."""
         self.workspace, ws_warning = load_workspace()
         self._startup_warnings = [ws_warning] if ws_warning else []
@@ -433,6 +437,10 @@ class PeroPixApp(App[None]):
         if applied.paused:  # bad token / no Anlas: the rest is held until the user fixes it and resumes
             self.notify(f"{len(applied.paused)} queued job(s) paused; fix the problem, then resume (F3, 'p').",
                         severity="warning", timeout=10)
+        self.queue_notices.ended("done" if isinstance(msg, JobFinished) else
+                                 "failed" if isinstance(msg, JobFailed) else "cancelled")
+        if applied.paused or (self.scheduler.idle() and not self.queue.in_state(JobState.RUNNING)):
+            self._ring(self.queue_notices.queue_quiet(bool(applied.paused)))
         self.broadcast(msg)
         self.broadcast(QueueChanged())
         if self.quit_after_job and not self.queue.in_state(JobState.RUNNING):
@@ -452,3 +460,85 @@ class PeroPixApp(App[None]):
         msg.stop()
         self.runner.kick()
         self.broadcast(QueueChanged())
+
+    # ------------------------------------------------------------ Director Tools
+    def open_tools(self, sources: list[Path], tool: str = "emotion") -> None:
+        """The Director Tools dialog on ``sources`` (cost first); confirming queues the jobs."""
+        from .screens.tool_dialog import ToolDialog
+
+        if not sources:
+            self.notify("No image chosen for Director Tools.", severity="warning")
+            return
+        account = account_of(self.balance)
+
+        def chosen(request: Any) -> None:
+            if request is not None:
+                self.post_message(ToolsRequested(request))
+
+        self.push_screen(ToolDialog(list(sources), tier=account.tier, active=account.active, balance=account.anlas,
+                                    budget=self.config.generation.budget, tool=tool), chosen)
+
+    def action_tools_latest(self, tool: str = "emotion") -> None:
+        """Director Tools / emotion set on the image shown in the preview (the latest one)."""
+        if self.last_image is None or not self.last_image.is_file():
+            self.notify("No image yet: generate one, or pick one in the gallery (F4).", severity="warning")
+            return
+        self.open_tools([self.last_image], tool)
+
+    def action_tools_slot_set(self) -> None:
+        """Finish a slot set: each slot's latest image × the moods chosen in the dialog."""
+        found, missing = slot_images(self.queue, self.workspace)
+        if missing:
+            self.notify(f"No image yet for slot(s): {', '.join(missing)}; they are left out.", severity="warning")
+        if found:
+            self.open_tools(found, "emotion")
+
+    @on(ToolsRequested)
+    def _tools_requested(self, msg: ToolsRequested) -> None:
+        msg.stop()
+        self._plan_tools(msg.request)
+
+    @work(thread=True, group="tools-plan", exit_on_error=False)
+    def _plan_tools(self, request: Any) -> None:
+        """Prepare and price every request off the event loop (reads and resizes the images)."""
+        account = account_of(self.balance)
+        try:
+            plan = request.plan(tier=account.tier or 0, active=account.active)
+        except (OSError, ValueError) as e:  # ToolError / SettingsError name the option or file
+            self.call_from_thread(self.notify, f"Not started: {e}", title="Director Tools", severity="error")
+            return
+        self.call_from_thread(self._tools_planned, plan, account.tier, account.active)
+
+    def _tools_planned(self, plan: Any, tier: int | None, active: bool) -> None:
+        try:
+            jobs = self.runner.request_tools(plan, tier=tier, active=active)
+        except RunRefused as e:
+            log.info("[Queue] tools refused: %s", e)
+            self.notify(str(e), title="Not started", severity="error", timeout=10)
+            return
+        self.notify(f"Queued {len(jobs)} {plan.jobs[0].kind} request(s): {plan.total} Anlas.")
+        self.save_state_soon()
+
+    # ------------------------------------------------------------ queue-end notices
+    def on_app_focus(self, _: events.AppFocus) -> None:
+        self.queue_notices.focused = True
+
+    def on_app_blur(self, _: events.AppBlur) -> None:
+        self.queue_notices.focused = False
+
+    def _ring(self, notice: tuple[str, str] | None) -> None:
+        """Bell + OSC 9 / 777 through the terminal Textual draws on (the text is cleaned of escapes)."""
+        if notice is None:
+            return
+        from .core.notify import sequence
+
+        title, body = notice
+        log.info("[Notify] %s - %s", title, body)
+        try:
+            text = sequence(title, body, self.config.ui.notify, os.environ)
+        except ValueError:
+            return
+        driver = self._driver
+        if text and driver is not None:
+            driver.write(text)
+            driver.flush()

@@ -27,6 +27,12 @@ class PeroPixCommands(Provider):
             ("Generate: all slots", "Queue slots × repeats", partial(app.post_message, _generate_all())),
             ("Image: open externally", "Open the latest image at full resolution", app.action_open_external),
             ("Account: refresh balance", "Ask NovelAI for tier and Anlas", app.refresh_balance),
+            ("Tools: emotion set of the latest image", "The image in the preview × moods (cost first)",
+             partial(app.action_tools_latest, "emotion")),
+            ("Tools: Director Tools on the latest image", "Background removal, line art, sketch, colorize…",
+             partial(app.action_tools_latest, "bg-removal")),
+            ("Tools: emotion set of the slot set", "Each slot's latest image × the chosen moods",
+             app.action_tools_slot_set),
         ]
         screen_commands = getattr(self.screen, "palette_commands", None)
         if callable(screen_commands):

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from .core.nai.usage import UsageQuota
 from .core.settings import GenerationSettings
+
+if TYPE_CHECKING:
+    from .core.nai.tools_jobs import ToolRequest  # numpy/Pillow: not at start-up
 
 
 @dataclass
@@ -117,3 +121,10 @@ class MaskEdited(Message):
 
     path: Path
     source: Path
+
+
+@dataclass
+class ToolsRequested(Message):
+    """The user confirmed a Director Tools / emotion-set request (priced, then queued by the app)."""
+
+    request: ToolRequest

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.message import Message
 
@@ -32,7 +32,7 @@ from .core.generation.peropix import build_peropix as peropix_extra  # noqa: F40
 from .core.generation.peropix import with_metadata  # noqa: F401  (re-exported for callers)
 from .core.generation.scheduler import Applied, QueueReadOnly, Scheduler, Worker
 from .core.generation.service import GenerationService, check_settings
-from .core.jobs import Job
+from .core.jobs import TOOL, Job
 from .core.settings import SettingsError
 from .core.slots import SlotSet
 from .messages import (
@@ -47,6 +47,9 @@ from .messages import (
     QueueChanged,
     WorkerLost,
 )
+
+if TYPE_CHECKING:
+    from .core.nai.tools_jobs import ToolPlan
 
 log = logging.getLogger("peropix")
 
@@ -175,6 +178,31 @@ class Runner:
         s = runs[0].settings
         log.info("[Queue] %d job(s) queued - %s, %dx%d, %d steps", len(jobs), s.provider,
                  s.width, s.height, s.steps)
+        self.host.post_message(JobsQueued([j.id for j in jobs]))
+        self.kick()
+        return jobs
+
+    def request_tools(self, plan: ToolPlan, *, tier: int | None, active: bool = True) -> list[Job]:
+        """Queue a priced Director Tools plan (one job per request, in each source's folder) and
+        start; raises RunRefused (no token, over budget / balance with what is queued already)."""
+        from .core.generation.admission import tools_refusal
+        from .core.generation.tool_jobs import by_folder, tool_records, tool_runs
+
+        if not plan.jobs:
+            raise RunRefused("Nothing to run: no image or no mood chosen.")
+        if not self.host.token:
+            raise RunRefused(NO_TOKEN)
+        reason = tools_refusal(plan.total, self.scheduler.queue, account_of(self.host.balance),
+                               self.host.config.generation.budget)
+        if reason:
+            raise RunRefused(reason)
+        jobs: list[Job] = []
+        try:
+            for folder, records in by_folder(tool_records(plan, tier=tier, active=active)).items():
+                jobs += self.scheduler.submit(tool_runs(records), folder=folder, kind=TOOL, tools=records)
+        except QueueReadOnly as e:
+            raise RunRefused(f"Not queued: the queue is {e}.") from None
+        log.info("[Queue] %d tool job(s) queued - %s, %d Anlas", len(jobs), plan.jobs[0].kind, plan.total)
         self.host.post_message(JobsQueued([j.id for j in jobs]))
         self.kick()
         return jobs

@@ -53,6 +53,8 @@ class AppServices(Protocol):
 
     def action_open_external(self, path: Path | None = None) -> None: ...
 
+    def open_tools(self, sources: list[Path], tool: str = "emotion") -> None: ...
+
 
 def services(node: DOMNode) -> AppServices:
     """The app of ``node`` as its typed services."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -35,6 +35,8 @@ QUEUE_FILE = "queue.json"
 FORMAT_VERSION = 1
 GENERATE = "generate"
 """The job kind of an image generation (other kinds: NovelAI tools, upscales)."""
+TOOL = "tool"
+"""The job kind of one NovelAI Director Tool / upscale request (``Job.tool`` says which)."""
 
 
 class JobState(StrEnum):
@@ -78,9 +80,13 @@ class Job:
     worker: str = ""
     notice: str = ""
     """A note kept across restarts (e.g. "interrupted mid-request")."""
+    tool: dict[str, Any] = field(default_factory=dict)
+    """For a ``tool`` job: the request (tool, source image, mood, options, size sent); JSON-safe."""
 
     @property
     def label(self) -> str:
+        if self.kind == TOOL and self.slot_name:  # "emotion happy ← 000_base_0000001.png"
+            return self.slot_name
         name = self.slot_name or "base"
         return f"{name} #{self.repeat + 1}"
 
@@ -95,7 +101,7 @@ class Job:
             "step": self.step, "total": self.total, "error": self.error, "retryable": self.retryable,
             "images": list(self.images), "created": self.created, "kind": self.kind, "folder": self.folder,
             "base_prompt": self.base_prompt, "started": self.started, "worker": self.worker,
-            "notice": self.notice,
+            "notice": self.notice, **({"tool": dict(self.tool)} if self.tool else {}),
         }
 
     @classmethod
@@ -110,6 +116,7 @@ class Job:
             folder=str(d.get("folder", "")), base_prompt=str(d.get("base_prompt", "")),
             started=float(d.get("started", 0.0)), worker=str(d.get("worker", "")),
             notice=str(d.get("notice", "")),
+            tool=dict(d["tool"]) if isinstance(d.get("tool"), dict) else {},
         )
 
 
@@ -179,10 +186,17 @@ class JobQueue:
                 return candidate
 
     def add(self, runs: Iterable[tuple[GenerationSettings, int | None, str, int]], *, folder: str = "",
-            base_prompt: str = "", kind: str = GENERATE) -> list[Job]:
-        """Append jobs for (settings, slot_index, slot_name, repeat) tuples; returns them."""
+            base_prompt: str = "", kind: str = GENERATE,
+            tools: Sequence[dict[str, Any]] | None = None) -> list[Job]:
+        """Append jobs for (settings, slot_index, slot_name, repeat) tuples; returns them. ``tools``:
+        one request record per run, for tool jobs (saved with the jobs in the same write)."""
         added = [Job(self.new_id(), s, index, name, repeat, kind=kind, folder=folder, base_prompt=base_prompt)
                  for s, index, name, repeat in runs]
+        if tools is not None:
+            if len(tools) != len(added):
+                raise ValueError(f"{len(added)} job(s) but {len(tools)} tool request(s)")
+            for job, record in zip(added, tools, strict=True):
+                job.tool = dict(record)
         self.jobs.extend(added)
         self.save()
         return added

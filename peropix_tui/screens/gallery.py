@@ -2,7 +2,10 @@
 
 Actions on the highlighted image: restore its settings into Compose (choose groups), use it as
 img2img / inpaint base / vibe / character reference, favourite, move, delete (with undo), copy the
-prompt (OSC 52), open it externally; `/` searches prompts.
+prompt (OSC 52), open it externally; `/` searches prompts. Director Tools: `e` makes an emotion set
+(moods: all 24, a saved set or typed), `t` opens every tool; with images marked (`space`, `x`
+clears the marks) both apply to the marked images instead of the highlighted one. `E` exports the
+marked images (or the folder) to a folder or a ZIP, named by slot / mood.
 """
 
 from __future__ import annotations
@@ -25,9 +28,14 @@ from ..services import services
 from ..widgets.footer import KeyFooter
 from ..widgets.plain import plain
 from ..widgets.thumb_grid import GridItem, ThumbGrid
-from .modals import ChecksPrompt, TextPrompt
+from .modals import ChecksPrompt, ChoicePrompt, TextPrompt
 
 ALL = "\x00all"
+MAX_MARKS = 1000
+BY_NAME = "by slot / mood, no sequence numbers (001_happy.png)"
+AS_STORED = "as stored (001_happy_0000002.png)"
+KEEP_META = "keep the metadata"
+STRIP_META = "strip the metadata (also NovelAI's hidden copy in the alpha channel)"
 
 
 def read_record(path: Path) -> Any:
@@ -77,7 +85,11 @@ class GalleryScreen(Screen[None]):
         "Arrows move in the grid, `/` searches prompts (Esc clears the search), the folder list on "
         "the left filters. "
         "`r` restores settings into Compose (you choose which groups); `i` / `n` / `v` / `c` use the "
-        "image as img2img base, inpaint base, vibe or character reference."
+        "image as img2img base, inpaint base, vibe or character reference. "
+        "`e` emotion set, `t` Director Tools (background removal, line art, sketch, colorize, "
+        "declutter) on the image, or on every marked image: `space` marks, `x` clears the marks. "
+        "The cost is shown before anything is queued. `E` exports the marked images (or the folder) "
+        "to a folder or a ZIP."
     )
     FOOTER_WIDE_ONLY = frozenset({"copy_prompt"})  # footer keys left out below 100 columns
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -97,6 +109,12 @@ class GalleryScreen(Screen[None]):
         Binding("y", "copy_prompt", "Copy prompt", id="gallery_copy_prompt"),
         Binding("o", "open", "Open", id="gallery_open", show=False),
         Binding("ctrl+r", "rescan", "Rescan", id="gallery_rescan", show=False),
+        Binding("e", "tools('emotion')", "Emotion set", id="gallery_emotion", show=False),
+        Binding("t", "tools('bg-removal')", "Tools", id="gallery_tools", show=False),
+        Binding("space", "mark", "Mark", id="gallery_mark", show=False),
+        Binding("x", "clear_marks", "Clear marks", id="gallery_clear_marks", show=False),
+        Binding("E", "export", "Export", id="gallery_export", show=False),
+        Binding("A", "mark_all", "Mark all", id="gallery_mark_all", show=False),
     ]
 
     def __init__(self) -> None:
@@ -106,6 +124,7 @@ class GalleryScreen(Screen[None]):
         self.favourites_only = False
         self.current: GridItem | None = None
         self._undo: list[Any] = []
+        self._marks: list[Path] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -340,8 +359,129 @@ class GalleryScreen(Screen[None]):
         if item is not None:
             services(self).action_open_external(item.file)
 
+    # ------------------------------------------------------------ Director Tools
+    def tool_sources(self) -> list[Path]:
+        """The marked images (in the order marked), else the highlighted one."""
+        grid = self.query_one(ThumbGrid)
+        marked = [p for p in self._marks if p in grid.marked and p.is_file()]
+        if marked:
+            return marked
+        return [self.current.file] if self.current is not None else []
+
+    def action_tools(self, tool: str) -> None:
+        """Emotion set / Director Tools on the marked images or the highlighted one (cost first)."""
+        sources = self.tool_sources()
+        if not sources:
+            self.notify("No image selected.", severity="warning")
+            return
+        services(self).open_tools(sources, tool)
+
+    def action_mark(self) -> None:
+        item = self._need()
+        if item is None:
+            return
+        grid = self.query_one(ThumbGrid)
+        if item.file in grid.marked:
+            grid.marked.discard(item.file)
+            self._marks.remove(item.file)
+        else:
+            grid.marked.add(item.file)
+            self._marks.append(item.file)
+        grid.refresh()
+        self.notify(f"{len(grid.marked)} image(s) marked (e / t apply to them; x clears).")
+
+    def action_mark_all(self) -> None:
+        """Mark every image shown (the folder / search / favourites filter applies), up to MAX_MARKS."""
+        grid = self.query_one(ThumbGrid)
+        for index in range(min(grid.count, MAX_MARKS)):
+            item = grid.item(index)
+            if item is not None and item.file not in grid.marked:
+                grid.marked.add(item.file)
+                self._marks.append(item.file)
+        grid.refresh()
+        more = f" (the first {MAX_MARKS})" if grid.count > MAX_MARKS else ""
+        self.notify(f"{len(grid.marked)} image(s) marked{more}; space unmarks one, x clears.")
+
+    def action_clear_marks(self) -> None:
+        grid = self.query_one(ThumbGrid)
+        grid.marked.clear()
+        self._marks.clear()
+        grid.refresh()
+
+    # ------------------------------------------------------------ export
+    def export_sources(self) -> tuple[list[Path], str]:
+        """(the marked images, else every image of the folder shown (or of the highlighted image's
+        folder), a name for the set)."""
+        from ..core.export import ExportError, collect
+
+        grid = self.query_one(ThumbGrid)
+        marked = [p for p in self._marks if p in grid.marked and p.is_file()]
+        if marked:
+            return marked, "selection"
+        if self.folder is not None:
+            folder = self.store.root / self.folder
+        elif self.current is not None:
+            folder = self.current.file.parent
+        else:
+            return [], ""
+        try:
+            return collect([folder]), folder.name or "gallery"
+        except ExportError:
+            return [], ""
+
+    @work(group="gallery-export", exclusive=True)
+    async def action_export(self) -> None:
+        """Copy the marked images (or the folder's) to a folder or a ZIP, named by slot / mood."""
+        import asyncio
+
+        from ..core.export import ExportError, ExportOptions, plan_export, run_export
+
+        sources, name = self.export_sources()
+        if not sources:
+            self.notify("Nothing to export here.", severity="warning")
+            return
+        default = services(self).config.output_dir.expanduser().parent / "exports" / f"{name}.zip"
+        where = await self.app.push_screen_wait(TextPrompt(
+            f"Export {len(sources)} image(s) to (a folder, or a path ending in .zip):", str(default)))
+        if not where:
+            return
+        names = await self.app.push_screen_wait(ChoicePrompt("File names:", [BY_NAME, AS_STORED]))
+        meta = await self.app.push_screen_wait(ChoicePrompt("Metadata:", [KEEP_META, STRIP_META])) if names else None
+        if not names or not meta:
+            return
+        dest = Path(where).expanduser()
+        options = ExportOptions(strip=meta == STRIP_META, keep_seq=names == AS_STORED)
+        as_zip = dest.suffix.lower() == ".zip"
+        try:
+            try:
+                plan = plan_export(sources, dest, options, as_zip=as_zip)
+            except ExportError as e:
+                if "already exists" not in str(e):
+                    raise
+                answer = await self.app.push_screen_wait(ChoicePrompt(f"{e}. Replace?", ["replace", "cancel"]))
+                if answer != "replace":
+                    return
+                options.overwrite = True
+                plan = plan_export(sources, dest, options, as_zip=as_zip)
+            written = await asyncio.to_thread(run_export, plan, options)
+        except (ExportError, OSError) as e:
+            self.notify(f"Not exported: {e}", severity="error")
+            return
+        self.notify(f"Exported {len(plan.items)} image(s) to {written[0] if as_zip else dest}.")
+
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         return [
+            ("Gallery: emotion set", "Emotion images of this image (or the marked ones): pick moods, see the cost",
+             lambda: self.action_tools("emotion")),
+            ("Gallery: Director Tools", "Background removal, line art, sketch, colorize, declutter, emotion",
+             lambda: self.action_tools("bg-removal")),
+            ("Gallery: mark / unmark image", "Mark images to apply a tool to all of them", self.action_mark),
+            ("Gallery: apply Director Tools to the marked images", "Every marked image, one dialog",
+             lambda: self.action_tools("bg-removal")),
+            ("Gallery: mark all shown", "Mark every image of this view (A)", self.action_mark_all),
+            ("Gallery: clear marks", "Unmark every image", self.action_clear_marks),
+            ("Gallery: export set", "Marked images or this folder to a folder or ZIP, named by slot / mood",
+             self.action_export),
             ("Gallery: restore settings", "Load this image's settings into Compose", self.action_restore),
             ("Gallery: copy prompt", "Copy the prompt (OSC 52)", self.action_copy_prompt),
             ("Gallery: toggle favourite", "Star or unstar", self.action_favourite),

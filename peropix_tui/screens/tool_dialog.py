@@ -1,4 +1,5 @@
-"""The Director Tools dialog: pick a tool (and, for emotion, the moods), see the cost, confirm.
+"""The Director Tools dialog: pick a tool (every Director Tool, or the V5 upscaler; for emotion, the
+moods: ticked, all 24, a saved set or typed), see the cost, confirm.
 
 It only asks: it returns a :class:`~peropix_tui.core.nai.tools_jobs.ToolRequest` (or None) and
 never sends anything; the caller queues the jobs. The cost line is recomputed on every change
@@ -14,14 +15,15 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
-from ..core.mood_presets import list_moodsets, load_moodset, save_moodset
-from ..core.nai.tools import DEFRY_TOOLS, EMOTION_LEVELS, MOODS, REQ_TYPES
-from ..core.nai.tools_jobs import ToolRequest, quick_cost, refusal, source_sizes
+from ..core.mood_presets import list_moodsets, load_moodset, resolve_moods, save_moodset
+from ..core.nai.tools import DEFRY_TOOLS, EMOTION_LEVELS, MOODS, REQ_TYPES, ToolError, check_upscale_size
+from ..core.nai.tools_jobs import ToolRequest, image_sizes, quick_cost, refusal, source_sizes
 from ..core.presets import PresetError
+from ..core.settings import SettingsError
 
 
 class ToolDialog(ModalScreen[ToolRequest | None]):
@@ -33,45 +35,64 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         Binding("ctrl+a", "all_moods", "All moods", id="tool_all_moods"),
     ]
     DEFAULT_CSS = """
-    ToolDialog #moods { height: auto; grid-size: 4; grid-gutter: 0 1; }
+    ToolDialog { align: center middle; }
+    ToolDialog #tool-dialog {
+        width: 96; max-width: 100%; height: auto; max-height: 100%; padding: 0 1;
+        border: round $accent; background: $panel;
+    }
+    ToolDialog #title { height: auto; max-height: 2; }
+    ToolDialog .tool-row { height: 1; margin-bottom: 1; }
+    ToolDialog #tool, ToolDialog #defry { width: 28; margin-right: 1; }
+    ToolDialog #moodset { width: 1fr; margin-right: 1; }
+    ToolDialog #save-as, ToolDialog #tool-prompt { width: 1fr; }
+    ToolDialog #emotion-box { height: auto; margin-bottom: 1; }
+    ToolDialog #typed-moods { margin-bottom: 1; }
+    ToolDialog #moods { height: auto; grid-size: 4; grid-gutter: 0 1; grid-rows: 1; }
     ToolDialog #moods Checkbox { width: 1fr; }
-    ToolDialog #cost { margin-top: 1; }
-    ToolDialog #refusal { color: $error; }
+    ToolDialog #cost { height: auto; }
+    ToolDialog #refusal { height: auto; color: $error; }
     """
 
     def __init__(self, sources: list[Path], *, tier: int | None, active: bool = True, balance: int | None = None,
-                 budget: int = 0, tool: str = "emotion") -> None:
+                 budget: int = 0, tool: str = "emotion", moods: tuple[str, ...] = ()) -> None:
         super().__init__()
+        self.initial_moods = frozenset(moods)
         self.sources = tuple(sources)
         self.tier, self.active, self.balance, self.budget = tier, active, balance, budget
         self.initial_tool = tool
         self.total = 0
         self._sizes: list[tuple[int, int]] | None = None
+        self._own_sizes: list[tuple[int, int]] = []
         self._size_error = ""
 
     def compose(self) -> ComposeResult:
         names = ", ".join(p.name for p in self.sources[:3]) + (" …" if len(self.sources) > 3 else "")
-        with Vertical(classes="dialog"):
+        with Vertical(id="tool-dialog"):
             yield Static(f"Director Tools on {len(self.sources)} image(s): {names}", markup=False, id="title")
-            yield Select([(t, t) for t in REQ_TYPES], value=self.initial_tool, allow_blank=False, id="tool")
+            with Horizontal(classes="tool-row"):
+                yield Select([(t, t) for t in (*REQ_TYPES, "upscale")], value=self.initial_tool, allow_blank=False,
+                             id="tool", compact=True)
+                yield Select([(n, n) for n in list_moodsets()], prompt="saved mood set", id="moodset", compact=True)
+                yield Input(placeholder="save moods as… (Enter)", id="save-as", compact=True)
             with Vertical(id="emotion-box"):
-                with Horizontal():
-                    yield Select([(n, n) for n in list_moodsets()], prompt="saved mood set", id="moodset")
-                    yield Input(placeholder="save moods as…", id="save-as")
-                with VerticalScroll():
-                    with Grid(id="moods"):
-                        for m in MOODS:
-                            yield Checkbox(m, False, id=f"mood-{m}")
-            yield Select([(f"{i} {name}", i) for i, name in enumerate(EMOTION_LEVELS)], value=0,
-                         allow_blank=False, id="defry")
-            yield Input(placeholder="prompt (colorize: colours; emotion: extra after the mood)", id="prompt")
+                yield Input(placeholder="type moods, Enter: happy, sad, @saved-set, all", id="typed-moods",
+                            compact=True)
+                with Grid(id="moods"):
+                    for m in MOODS:
+                        yield Checkbox(m, m in self.initial_moods, id=f"mood-{m}", compact=True)
+            with Horizontal(classes="tool-row"):
+                yield Select([(f"{i} {name}", i) for i, name in enumerate(EMOTION_LEVELS)], value=0,
+                             allow_blank=False, id="defry", compact=True)
+                yield Input(placeholder="prompt (colorize: colours; emotion: extra after the mood)",
+                            id="tool-prompt", compact=True)
             yield Static("", id="cost", markup=False)
             yield Static("", id="refusal", markup=False)
-            yield Button("Run (ctrl+s)", id="run", variant="primary")
+            yield Button("Run (ctrl+s)", id="run", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         try:
             self._sizes = source_sizes(self.sources)
+            self._own_sizes = image_sizes(self.sources)
         except (OSError, ValueError) as e:
             self._size_error = str(e)
         self._refresh()
@@ -89,23 +110,29 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         defry = self.query_one("#defry", Select).value
         return ToolRequest(tool, self.sources, self.chosen_moods() if tool == "emotion" else (),
                            int(defry) if tool in DEFRY_TOOLS and isinstance(defry, int) else 0,
-                           self.query_one("#prompt", Input).value.strip() if tool in DEFRY_TOOLS else "")
+                           self.query_one("#tool-prompt", Input).value.strip() if tool in DEFRY_TOOLS else "")
 
     def _refresh(self) -> None:
         tool = self.tool
         self.query_one("#emotion-box").display = tool == "emotion"
+        self.query_one("#moodset").display = self.query_one("#save-as").display = tool == "emotion"
         self.query_one("#defry").display = tool in DEFRY_TOOLS
-        self.query_one("#prompt").display = tool in DEFRY_TOOLS
+        self.query_one("#tool-prompt").display = tool in DEFRY_TOOLS
         req = self.request()
         if self._sizes is None:
             self.total, line = 0, f"cannot price: {self._size_error}"
         else:
-            self.total = quick_cost(req, tier=self.tier or 0, active=self.active, sizes=self._sizes)
-            line = f"Cost: {self.total} Anlas for {req.requests} request(s)"
-            if self.tier is None:
-                line += " (tier unknown: nothing assumed free)"
-            if self.balance is not None:
-                line += f" · balance {self.balance}"
+            sizes = self._own_sizes if tool == "upscale" else self._sizes
+            try:
+                self.total = quick_cost(req, tier=self.tier or 0, active=self.active, sizes=sizes)
+            except SettingsError as e:  # e.g. an image too large to upscale (the refusal names it)
+                self.total, line = 0, f"cannot price: {e}"
+            else:
+                line = f"Cost: {self.total} Anlas for {req.requests} request(s)"
+                if self.tier is None and tool != "upscale":
+                    line += " (tier unknown: nothing assumed free)"
+                if self.balance is not None:
+                    line += f" · balance {self.balance}"
         self.query_one("#cost", Static).update(line)
         self.query_one("#refusal", Static).update(self._reason() or "")
 
@@ -114,13 +141,19 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
             return f"cannot read the images: {self._size_error}"
         if self.tool == "emotion" and not self.chosen_moods():
             return "pick at least one mood (ctrl+a: all 24)"
+        if self.tool == "upscale":
+            for path, (w, h) in zip(self.sources, self._own_sizes, strict=True):
+                try:
+                    check_upscale_size(w, h, where=path.name)
+                except ToolError as e:
+                    return str(e)
         return refusal(self.total, balance=self.balance, budget=self.budget)
 
     # ---------------------------------------------------------------- events
     @on(Select.Changed, "#tool")
     @on(Select.Changed, "#defry")
     @on(Checkbox.Changed)
-    @on(Input.Changed, "#prompt")
+    @on(Input.Changed, "#tool-prompt")
     def _changed(self) -> None:
         self._refresh()
 
@@ -131,6 +164,20 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         try:
             chosen = set(load_moodset(event.value))
         except PresetError as e:
+            self.notify(str(e), severity="error", markup=False)
+            return
+        with self.prevent(Checkbox.Changed):
+            for m in MOODS:
+                self.query_one(f"#mood-{m}", Checkbox).value = m in chosen
+        self._refresh()
+
+    @on(Input.Submitted, "#typed-moods")
+    def _typed(self, event: Input.Submitted) -> None:
+        """Typed moods replace the ticked ones (``@name`` is a saved set, ``all`` every mood)."""
+        words = [w for w in event.value.replace(",", " ").split() if w]
+        try:
+            chosen = set(resolve_moods(words))
+        except (PresetError, ValueError) as e:
             self.notify(str(e), severity="error", markup=False)
             return
         with self.prevent(Checkbox.Changed):

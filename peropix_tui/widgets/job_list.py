@@ -12,7 +12,7 @@ from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Label, ListItem, ListView, ProgressBar, Static
 
-from ..core.jobs import Job, JobState
+from ..core.jobs import TOOL, Job, JobState
 from ..services import services
 
 STATE_MARK = {
@@ -24,6 +24,9 @@ STATE_MARK = {
 def job_text(job: Job) -> str:
     s = job.settings
     line = f"{job.label:<16.16} {STATE_MARK[job.state]:<11} seed {s.seed}"
+    if job.kind == TOOL and job.tool:  # "emotion happy   ✓ done      000_base_0000001.png"
+        what = " ".join(str(job.tool[k]) for k in ("tool", "mood") if job.tool.get(k))
+        line = f"{what:<16.16} {STATE_MARK[job.state]:<11} {Path(str(job.tool.get('source', ''))).name}"
     if job.worker and job.state is not JobState.PENDING:
         line += f"  on {job.worker}"
     detail = job.error or job.note

@@ -102,6 +102,8 @@ class ThumbGrid(ScrollView, can_focus=True):
         self._wanted: deque[Path] = deque()  # appended here, popped by the thumbnail thread
         self._makers = 0  # thumbnail threads running
         self.rendered_rows: set[int] = set()  # tile rows drawn since the last reset (for tests/bench)
+        self.marked: set[Path] = set()
+        """Images marked by the screen (drawn with a ✓ before the caption)."""
 
     # ------------------------------------------------------------ data
     def reset(self, count: int, fetch: Callable[[int, int], list[GridItem]], cursor: int = 0) -> None:
@@ -165,7 +167,8 @@ class ThumbGrid(ScrollView, can_focus=True):
             edge = Segment("▌" if selected else " ", Style(color="yellow") if selected else None)
             return [edge, *cells, pad]
         if sub == IMG_H:
-            cap = item.caption[: TILE_W - 2].ljust(TILE_W - 2)
+            caption = ("✓" + item.caption) if item.file in self.marked else item.caption
+            cap = caption[: TILE_W - 2].ljust(TILE_W - 2)
             style = Style(reverse=True, bold=True) if idx == self.cursor else Style(dim=True)
             return [pad, Segment(cap, style), pad]
         return [Segment(" " * TILE_W)]

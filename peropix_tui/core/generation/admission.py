@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..costing import RunCost, pending_cost, run_cost
-from ..jobs import Job, JobState
+from ..jobs import TOOL, Job, JobState
 from ..slots import SlotSet
 
 QUEUED = (JobState.PENDING, JobState.RUNNING, JobState.PAUSED)
@@ -48,8 +48,13 @@ def queued_jobs(jobs: Iterable[Job]) -> list[Job]:
 
 
 def queued_cost(jobs: Iterable[Job], account: Account) -> int:
-    """Anlas still to be spent by the queue's unfinished NovelAI jobs."""
-    return pending_cost([j.settings for j in queued_jobs(jobs)], tier=account.tier, active=account.active)
+    """Anlas still to be spent by the queue's unfinished NovelAI jobs (generations and tools)."""
+    from .tool_jobs import tool_job_cost
+
+    queued = queued_jobs(jobs)
+    gen = pending_cost([j.settings for j in queued if j.kind != TOOL], tier=account.tier, active=account.active)
+    return gen + sum(tool_job_cost(j.tool, tier=account.tier, active=account.active)
+                     for j in queued if j.kind == TOOL)
 
 
 def price(workspace: SlotSet, jobs: Iterable[Job], account: Account, budget: int) -> RunCost:
@@ -71,4 +76,16 @@ def queue_refusal(jobs: Iterable[Job], account: Account) -> str | None:
     total = queued_cost(jobs, account)
     if account.anlas is not None and total > account.anlas:
         return f"The queued jobs would cost {total} Anlas, but the balance is {account.anlas} Anlas."
+    return None
+
+
+def tools_refusal(total: int, jobs: Iterable[Job], account: Account, budget: int) -> str | None:
+    """Why a tool run of ``total`` Anlas must not start (the same rule as a generation run: the
+    budget caps the run, the balance caps what is queued plus the run), or None."""
+    if budget and total > budget:
+        return f"This run would cost {total} Anlas, over your budget of {budget} (generation.budget)."
+    queued = queued_cost(jobs, account)
+    if account.anlas is not None and queued + total > account.anlas:
+        extra = f" with {queued} Anlas already queued" if queued else ""
+        return f"This run would cost {total} Anlas{extra}, but the balance is {account.anlas} Anlas."
     return None

@@ -29,11 +29,12 @@ def make_backend(provider: str, config: Config, token: Secret | None) -> Backend
             raise BackendError(f"the local engine is not available ({e}); install the [local] extra") from None
         return LocalBackend(presets=config.local)
     if provider == "nai":
-        from ..nai.backend import NaiBackend, client_from_config
+        from ..nai.backend import NaiBackend
+        from ..nai.tools_client import tools_client_from_config
 
         if not token:
             raise BackendError(NO_TOKEN, status=401)
-        return NaiBackend(client_from_config(config, token))
+        return NaiBackend(tools_client_from_config(config, token))  # generations and tools: one client
     if provider == "comfyui" or provider.startswith("comfyui:"):
         from ..comfyui.backend import ComfyUIBackend
 

@@ -16,10 +16,11 @@ until a probe answers (:meth:`Scheduler.due_probes` / :meth:`Scheduler.record_pr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from ..jobs import FINISHED, GENERATE, Job, JobQueue, JobState, JobStateError
+from ..jobs import FINISHED, GENERATE, TOOL, Job, JobQueue, JobState, JobStateError
 from ..settings import GenerationSettings
 from .admission import Account
 from .events import CoreEvent, ImageSaved, JobCancelled, JobFailed, JobFinished, JobProgressed, WorkerLost
@@ -45,7 +46,12 @@ class Worker:
         return bool(self.target) and (pin == self.target or (bool(self.url) and pin.rstrip("/") == self.url))
 
 
-DEFAULT_WORKERS = (Worker("nai", "nai"), Worker("local", "local"), Worker("comfyui", "comfyui"))
+NAI_KINDS = frozenset({GENERATE, TOOL})
+"""What the (default) NovelAI account's worker runs: generations and Director Tool / upscale jobs."""
+
+DEFAULT_WORKERS = (Worker("nai", "nai", kinds=NAI_KINDS), Worker("local", "local"),
+                   Worker("comfyui", "comfyui"))
+"""The NovelAI worker runs generations and tool jobs (one request in flight per account either way)."""
 
 
 class QueueReadOnly(RuntimeError):
@@ -89,9 +95,10 @@ class Scheduler:
             raise QueueReadOnly(self.readonly_reason)
 
     # ------------------------------------------------------------- requests
-    def submit(self, runs: Iterable[Run], *, folder: str, base_prompt: str = "", kind: str = GENERATE) -> list[Job]:
+    def submit(self, runs: Iterable[Run], *, folder: str, base_prompt: str = "", kind: str = GENERATE,
+               tools: Sequence[dict[str, Any]] | None = None) -> list[Job]:
         self._writable()
-        return self.queue.add(runs, folder=folder, base_prompt=base_prompt, kind=kind)
+        return self.queue.add(runs, folder=folder, base_prompt=base_prompt, kind=kind, tools=tools)
 
     def resume(self) -> list[Job]:
         self._writable()

@@ -14,9 +14,10 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..backend import BackendError, CancelToken, GeneratedImage, GenerationCancelled, Progress
-from ..jobs import Job
+from ..jobs import TOOL, Job
 from ..prompt import WildcardError, expand_settings, wildcards_dir
 from ..settings import GenerationSettings, SettingsError
 from .backends import BackendPool
@@ -34,6 +35,10 @@ from .output import ImageWriter
 from .peropix import build_peropix, with_metadata
 from .scheduler import Worker
 from .workers import pool_key
+
+if TYPE_CHECKING:
+    from ..config import Secret
+    from ..nai.tools_client import NaiToolsClient
 
 log = logging.getLogger("peropix")
 
@@ -111,11 +116,17 @@ class GenerationService:
         self.backends = backends
         self.writer = writer
         self.rng = rng or random.Random()
+        self._tools: tuple[Secret | None, NaiToolsClient] | None = None
 
     async def run(self, job: Job, cancel: CancelToken, emit: EventSink, *, queue_uid: str = "",
                   worker: Worker | None = None) -> None:
         """Run ``job`` on ``worker``'s backend to one final event (finished, failed, cancelled, or
         worker lost); never raises for a job's fault."""
+        if job.kind == TOOL:  # a Director Tool / upscale request: same events, same save path
+            from .tool_jobs import run_tool
+
+            await run_tool(job, self.tools_client, self.writer, cancel, emit, queue_uid=queue_uid)
+            return
         emit(JobStarted(job.id))
         s = job.settings
         log.info("[Generate] Job %s started - %d image(s), %dx%d, %d steps", job.id, s.n_samples,
@@ -144,6 +155,20 @@ class GenerationService:
         except Exception as e:  # one broken job must not take the face down
             log.exception("[Generate] Job %s crashed", job.id)
             emit(JobFailed(job.id, f"{type(e).__name__}: {e}", False))
+
+    def tools_client(self) -> NaiToolsClient:
+        """The NovelAI tools client: the NovelAI backend's own client when it is one (one connection,
+        one per-account gate with generations), else one made for the pool's token (blocking)."""
+        from ..nai.tools_client import NaiToolsClient, tools_client_from_config
+
+        backend = self.backends.get("nai")  # raises the "no token" error when there is none
+        client = getattr(backend, "client", None)
+        if isinstance(client, NaiToolsClient):
+            return client
+        token = self.backends.token
+        if self._tools is None or self._tools[0] is not token:
+            self._tools = (token, tools_client_from_config(self.backends.config, token))
+        return self._tools[1]
 
     def save(self, job: Job, img: GeneratedImage, sent: GenerationSettings | None = None,
              queue_uid: str = "") -> Path:

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import ConfigError, Secret
-from .scheduler import Worker
+from ..jobs import GENERATE
+from .scheduler import NAI_KINDS, Worker
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -68,8 +69,10 @@ def nai_worker_id(account: str) -> str:
 
 def workers_from_config(config: Config, accounts: list[NaiAccount]) -> tuple[Worker, ...]:
     """Every worker of this configuration, NovelAI accounts first, then the local engine, then ComfyUI."""
-    nai = [Worker(nai_worker_id(a.name), "nai", target="" if a.name == DEFAULT_ACCOUNT else a.name)
-           for a in accounts] or [Worker("nai", "nai")]
+    # Director Tool jobs run on the default account's tools client, so only that worker takes them
+    nai = [Worker(nai_worker_id(a.name), "nai", target="" if a.name == DEFAULT_ACCOUNT else a.name,
+                  kinds=NAI_KINDS if a.name == DEFAULT_ACCOUNT else frozenset({GENERATE}))
+           for a in accounts] or [Worker("nai", "nai", kinds=NAI_KINDS)]
     comfy = [Worker(f"comfyui:{s.name}", "comfyui", capacity=s.max_jobs, target=s.name, url=s.url)
              for s in config.comfyui.servers] or [Worker("comfyui", "comfyui")]
     return (*nai, Worker("local", "local"), *comfy)

@@ -127,21 +127,35 @@ def refusal(total: int, *, balance: int | None, budget: int) -> str | None:
     return None
 
 
+async def send_tool_job(job: ToolJob, client: NaiToolsClient, cancel: CancelToken | None = None) -> list[ToolResult]:
+    """Send one job; the named images it returned (nothing saved yet)."""
+    if job.kind == "upscale":
+        data = await client.upscale(job.body(), cancel, resend=job.cost.total == 0)
+        return [ToolResult(data, "upscale", 0)]
+    assert job.options is not None
+    return name_results(job.kind, await client.augment(job.body(), cancel, resend=job.cost.total == 0))
+
+
+def save_tool_results(job: ToolJob, results: list[ToolResult], saver: ToolSaver,
+                      source: SourceInfo | None = None) -> list[Path]:
+    """Save every image of one job's answer (blocking file work: call it off an event loop).
+    ``source``: the input image's record, read before sending (the file may change meanwhile)."""
+    source = source or SourceInfo.of(job.image.path)
+    if job.kind == "upscale":
+        options = {"model": job.model, "declared_blur_sigma": job.blur_sigma, "scale": UPSCALE_FACTOR}
+        return [saver.save_result(r, source, "upscale", options, label=f"{UPSCALE_FACTOR}x",
+                                  extra={"model": job.model}) for r in results]
+    assert job.options is not None
+    extra = {"sent_size": list(job.image.size)}
+    return [saver.save_result(r, source, job.kind, job.options.to_json(), mood=job.options.mood, extra=extra)
+            for r in results]
+
+
 async def run_tool_job(job: ToolJob, client: NaiToolsClient, saver: ToolSaver,
                        cancel: CancelToken | None = None) -> list[Path]:
     """Send one job and save every image it returned; the saved paths."""
     source = SourceInfo.of(job.image.path)
-    if job.kind == "upscale":
-        data = await client.upscale(job.body(), cancel, resend=job.cost.total == 0)
-        result = ToolResult(data, "upscale", 0)
-        options = {"model": job.model, "declared_blur_sigma": job.blur_sigma, "scale": UPSCALE_FACTOR}
-        return [saver.save_result(result, source, "upscale", options, label=f"{UPSCALE_FACTOR}x",
-                                  extra={"model": job.model})]
-    assert job.options is not None
-    results = name_results(job.kind, await client.augment(job.body(), cancel, resend=job.cost.total == 0))
-    extra = {"sent_size": list(job.image.size)}
-    return [saver.save_result(r, source, job.kind, job.options.to_json(), mood=job.options.mood, extra=extra)
-            for r in results]
+    return save_tool_results(job, await send_tool_job(job, client, cancel), saver, source)
 
 
 @dataclass(frozen=True)
@@ -158,6 +172,8 @@ class ToolRequest:
     prompt: str = ""
 
     def plan(self, tier: int, active: bool = True) -> ToolPlan:
+        if self.tool == "upscale":
+            return plan_upscale(self.sources)
         return plan_tool(self.tool, self.sources, moods=list(self.moods) or None,
                          defry=self.defry if self.tool in ("colorize", "emotion") else None,
                          prompt=self.prompt, tier=tier, active=active)
@@ -191,9 +207,24 @@ def source_sizes(paths: Iterable[Path]) -> list[tuple[int, int]]:
     return sizes
 
 
+def image_sizes(paths: Iterable[Path]) -> list[tuple[int, int]]:
+    """Each image's own size, from its header alone (what the upscaler is sent)."""
+    from PIL import Image
+
+    sizes = []
+    for path in paths:
+        with Image.open(path) as im:
+            sizes.append(im.size)
+    return sizes
+
+
 def quick_cost(request: ToolRequest, *, tier: int, active: bool = True,
                sizes: list[tuple[int, int]] | None = None) -> int:
-    """The Anlas ``request`` will cost (nothing sent); ``sizes`` from :func:`source_sizes` when known."""
+    """The Anlas ``request`` will cost (nothing sent); ``sizes`` from :func:`source_sizes` when known
+    (for ``upscale``: the images' own sizes, :func:`image_sizes`)."""
+    if request.tool == "upscale":
+        own = sizes if sizes is not None else image_sizes(request.sources)
+        return sum(upscale_cost(w, h).total for w, h in own)
     per_source = max(1, len(request.moods)) if request.tool == "emotion" else 1
     sent = sizes if sizes is not None else source_sizes(request.sources)
     return sum(augment_cost(request.tool, w, h, tier=tier, active=active).total * per_source for w, h in sent)
