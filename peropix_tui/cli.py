@@ -1,18 +1,23 @@
 """Entry point: ``peropix`` opens the TUI; ``peropix <command>`` runs a headless command.
 
-Subcommands live in :mod:`peropix_tui.commands`, one module each, registered here. Nothing
-heavy (Textual, torch) is imported before it is needed, so ``peropix --help`` is instant.
+Subcommands live in :mod:`peropix_tui.commands`, one module each (named as its command),
+registered here. A command line that names its command imports that command's module only (so
+``peropix tags search x`` does not import what ``generate`` needs); ``peropix``, ``--help`` and an
+unknown command build the full parser. Nothing heavy (Textual, torch) is imported before it is needed.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .i18n import _, set_language_from_config
-from .textwidth import CellWidthHelpFormatter
+
+if TYPE_CHECKING:
+    import argparse
 
 # module name in peropix_tui.commands -> registered in this order
 COMMAND_MODULES: tuple[str, ...] = ("generate", "run", "queue", "cost", "meta", "gallery", "engine", "tags",
@@ -23,7 +28,20 @@ class CliError(Exception):
     """A bad input on the command line: printed as one line, exit code 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_named(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs, when it names a known one (the top level has no option taking a value)."""
+    for arg in argv:
+        if arg == "--" or not arg.startswith("-"):
+            return arg if arg in COMMAND_MODULES else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``peropix`` parser; with ``only``, just that command's subparser (the others unbuilt)."""
+    import argparse
+
+    from .textwidth import CellWidthHelpFormatter
+
     parser = argparse.ArgumentParser(
         prog="peropix",
         formatter_class=CellWidthHelpFormatter,
@@ -34,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"peropix {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if only is None else (only,):
         try:
             mod = importlib.import_module(f"peropix_tui.commands.{name}")
         except ModuleNotFoundError as e:
@@ -52,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_tui()
     set_language_from_config()
-    parser = build_parser()
+    parser = build_parser(command_named(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if args.command is None:
         from .tui import run_tui
