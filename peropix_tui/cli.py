@@ -29,11 +29,9 @@ class CliError(Exception):
 
 
 def command_named(argv: Sequence[str]) -> str | None:
-    """The command ``argv`` runs, when it names a known one (the top level has no option taking a value)."""
-    for arg in argv:
-        if arg == "--" or not arg.startswith("-"):
-            return arg if arg in COMMAND_MODULES else None
-    return None
+    """The command ``argv`` runs when it starts with a known one; None otherwise (``-h``, ``--version``
+    and a typo need the full parser: they list every command)."""
+    return argv[0] if argv and argv[0] in COMMAND_MODULES else None
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
