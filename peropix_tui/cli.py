@@ -1,19 +1,23 @@
 """Entry point: ``peropix`` opens the TUI; ``peropix <command>`` runs a headless command.
 
-Subcommands live in :mod:`peropix_tui.commands`, one module each, registered here. Nothing
-heavy (Textual, torch) is imported before it is needed, so ``peropix --help`` is instant.
+Subcommands live in :mod:`peropix_tui.commands`, one module each (named as its command),
+registered here. A command line that names its command imports that command's module only (so
+``peropix tags search x`` does not import what ``generate`` needs); ``peropix``, ``--help`` and an
+unknown command build the full parser. Nothing heavy (Textual, torch) is imported before it is needed.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
-from typing import NoReturn
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .i18n import _, set_language_from_config
-from .textwidth import CellWidthHelpFormatter
+
+if TYPE_CHECKING:
+    import argparse
 
 # module name in peropix_tui.commands -> registered in this order
 COMMAND_MODULES: tuple[str, ...] = ("generate", "run", "queue", "cost", "meta", "gallery", "engine", "tags",
@@ -32,12 +36,17 @@ class CliError(Exception):
     """A bad input on the command line: printed as one line, exit code 2."""
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse, except that a usage error prints one line and a ``--help`` hint, not the whole usage."""
+def _one_line_parser() -> type[argparse.ArgumentParser]:
+    """argparse, except that a usage error prints one line and a ``--help`` hint, not the whole usage
+    (made on first use: argparse is imported only when a parser is built)."""
+    import argparse
 
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-        sys.exit(EXIT_USAGE)
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+            sys.exit(EXIT_USAGE)
+
+    return Parser
 
 
 def exit_code(error: BaseException) -> int | None:
@@ -56,8 +65,17 @@ def exit_code(error: BaseException) -> int | None:
     return None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
+def command_named(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs when it starts with a known one; None otherwise (``-h``, ``--version``
+    and a typo need the full parser: they list every command)."""
+    return argv[0] if argv and argv[0] in COMMAND_MODULES else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``peropix`` parser; with ``only``, just that command's subparser (the others unbuilt)."""
+    from .textwidth import CellWidthHelpFormatter
+
+    parser = _one_line_parser()(
         prog="peropix",
         formatter_class=CellWidthHelpFormatter,
         description=_(
@@ -67,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"peropix {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if only is None else (only,):
         try:
             mod = importlib.import_module(f"peropix_tui.commands.{name}")
         except ModuleNotFoundError as e:
@@ -85,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_tui()
     set_language_from_config()
-    parser = build_parser()
+    parser = build_parser(command_named(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if args.command is None:
         from .tui import run_tui

@@ -219,6 +219,16 @@ async def drive(scheduler: Scheduler, service: GenerationService, job_ids: list[
     return outcome_of(scheduler, job_ids, interrupted=driver.stopping)
 
 
+async def run_reported(scheduler: Scheduler, service: GenerationService, job_ids: list[str],
+                       reporter: Reporter) -> int:
+    """:func:`drive` the jobs to the end, reported; the exit code (and the reason on stderr when not 0)."""
+    outcome = await drive(scheduler, service, job_ids, reporter, reporter.note)
+    reporter.finish(outcome)
+    if outcome.reason:
+        print(f"peropix: {outcome.reason}", file=sys.stderr)
+    return outcome.code
+
+
 def _install(loop: asyncio.AbstractEventLoop, handler: Callable[[], None]) -> bool:
     try:
         loop.add_signal_handler(signal.SIGINT, handler)

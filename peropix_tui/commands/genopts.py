@@ -44,16 +44,23 @@ class _CharacterAction(argparse.Action):
         ns.characters = chars
 
 
-def parse_vibe(spec: str) -> VibeReference:
-    """``PATH[:INFO[:STRENGTH]]``; a path may itself contain ':' (numbers are taken from the end)."""
+def _split_numbers(spec: str, most: int = 2) -> tuple[list[str], list[float]]:
+    """``spec``'s ':'-separated parts, less up to ``most`` numbers taken from the end (the path,
+    and a mode, may themselves contain ':'), and those numbers in order."""
     parts = spec.split(":")
     nums: list[float] = []
-    while len(parts) > 1 and len(nums) < 2:
+    while len(parts) > 1 and len(nums) < most:
         try:
             nums.insert(0, float(parts[-1]))
         except ValueError:
             break
         parts.pop()
+    return parts, nums
+
+
+def parse_vibe(spec: str) -> VibeReference:
+    """``PATH[:INFO[:STRENGTH]]``; a path may itself contain ':' (numbers are taken from the end)."""
+    parts, nums = _split_numbers(spec)
     path = ":".join(parts)
     if not path:
         raise SettingsError("--vibe", f"{spec!r} has no file path")
@@ -76,14 +83,7 @@ _CHARREF_MODE_ALIASES = {"character": "character", "char": "character", "style":
 def parse_charref(spec: str) -> tuple[CharacterReference, set[str]]:
     """``PATH[:MODE[:STRENGTH[:FIDELITY]]]`` (numbers and mode are taken from the end, so a path may
     contain ':'); also which of mode / strength / fidelity were given."""
-    parts = spec.split(":")
-    nums: list[float] = []
-    while len(parts) > 1 and len(nums) < 2:
-        try:
-            nums.insert(0, float(parts[-1]))
-        except ValueError:
-            break
-        parts.pop()
+    parts, nums = _split_numbers(spec)
     mode = ""
     if len(parts) > 1 and parts[-1].lower() in _CHARREF_MODE_ALIASES:
         mode = _CHARREF_MODE_ALIASES[parts.pop().lower()]

@@ -110,7 +110,7 @@ async def _resume_async(config: Any, args: argparse.Namespace) -> int:
     from ..core.config import load_token
     from ..core.generation.admission import queue_refusal
     from ..core.generation.session import open_queue
-    from .batch import BatchError, Reporter, accounts_for, drive, pool_for, service_for
+    from .batch import BatchError, Reporter, accounts_for, pool_for, run_reported, service_for
 
     token = load_token()
     accounts, workers = pool_for(config, token)
@@ -138,11 +138,7 @@ async def _resume_async(config: Any, args: argparse.Namespace) -> int:
         scheduler.resume()
         ids = [j.id for j in waiting]
         reporter = Reporter(ids, as_json=args.json)
-        outcome = await drive(scheduler, service, ids, reporter, reporter.note)
-        reporter.finish(outcome)
-        if outcome.reason:
-            print(f"peropix: {outcome.reason}", file=sys.stderr)
-        return outcome.code
+        return await run_reported(scheduler, service, ids, reporter)
     finally:
         writer.close()
         session.close()

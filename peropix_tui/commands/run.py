@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +93,7 @@ async def _run(ws: Any, config: Any, args: argparse.Namespace) -> int:
     from ..core.generation.service import check_settings
     from ..core.generation.session import open_queue
     from ..core.jobs import Job
-    from .batch import BatchError, Reporter, accounts_for, drive, out_folder, pool_for, service_for
+    from .batch import BatchError, Reporter, accounts_for, out_folder, pool_for, run_reported, service_for
 
     runs = ws.expand()
     if not runs:
@@ -118,11 +117,7 @@ async def _run(ws: Any, config: Any, args: argparse.Namespace) -> int:
         ids = [j.id for j in jobs]
         reporter = Reporter(ids, as_json=args.json)
         reporter.note(f"queued {len(jobs)} job(s) into {jobs[0].folder}")
-        outcome = await drive(session.scheduler, service, ids, reporter, reporter.note)
-        reporter.finish(outcome)
-        if outcome.reason:
-            print(f"peropix: {outcome.reason}", file=sys.stderr)
-        return outcome.code
+        return await run_reported(session.scheduler, service, ids, reporter)
     finally:
         writer.close()
         session.close()

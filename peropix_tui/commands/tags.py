@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
 
 def _directory() -> Path:
     from ..core.config import load_config
-    from ..core.tags import tags_dir
+    from ..core.paths import tags_dir
 
     return tags_dir(load_config().paths.tags_dir)
 

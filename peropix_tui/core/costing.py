@@ -133,6 +133,8 @@ def _run_count(workspace: SlotSet) -> int:
 
 def count_uncached(settings: GenerationSettings) -> int:
     """Enabled vibes that will need an encode: the vibe cache decides when it is available."""
+    if not settings.enabled_vibes():  # nothing to look up (and no vibe cache to open)
+        return 0
     from .nai.vibe import count_uncached as cache_count
 
     return int(cache_count(settings))

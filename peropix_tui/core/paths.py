@@ -9,30 +9,34 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 APP = "peropix"
 
 
-def _dir(env: str, default: str) -> Path:
+def _dir(env: str, kind: str) -> Path:
+    """The folder of ``env`` when set, else platformdirs' ``user_<kind>_dir`` (imported only then)."""
     v = os.environ.get(env)
-    return Path(v).expanduser() if v else Path(default)
+    if v:
+        return Path(v).expanduser()
+    import platformdirs
+
+    default: str = getattr(platformdirs, f"user_{kind}_dir")(APP)
+    return Path(default)
 
 
 def config_dir() -> Path:
-    return _dir("PEROPIX_CONFIG_DIR", platformdirs.user_config_dir(APP))
+    return _dir("PEROPIX_CONFIG_DIR", "config")
 
 
 def data_dir() -> Path:
-    return _dir("PEROPIX_DATA_DIR", platformdirs.user_data_dir(APP))
+    return _dir("PEROPIX_DATA_DIR", "data")
 
 
 def cache_dir() -> Path:
-    return _dir("PEROPIX_CACHE_DIR", platformdirs.user_cache_dir(APP))
+    return _dir("PEROPIX_CACHE_DIR", "cache")
 
 
 def state_dir() -> Path:
-    return _dir("PEROPIX_STATE_DIR", platformdirs.user_state_dir(APP))
+    return _dir("PEROPIX_STATE_DIR", "state")
 
 
 def config_file() -> Path:
@@ -46,3 +50,8 @@ def token_file() -> Path:
 
 def default_output_dir() -> Path:
     return Path.home() / "PeroPix" / "outputs"
+
+
+def tags_dir(configured: str = "") -> Path:
+    """The tag CSV folder: ``paths.tags_dir`` of the config when set, else ``<data>/tags``."""
+    return Path(configured).expanduser() if configured else data_dir() / "tags"

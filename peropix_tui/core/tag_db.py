@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # the query path imports neither pathlib nor json (a one-off 
     from contextlib import AbstractContextManager
     from pathlib import Path
 
-    from .tags import TagIndex
 
 HISTORY_FILE = "history.json"
 
@@ -225,7 +224,9 @@ def build(directory: str | os.PathLike[str], db_path: str | os.PathLike[str], si
     """(Re)write the index file for ``directory`` from its CSVs (history excluded)."""
     from pathlib import Path
 
-    index, problems = load_index_without_history(Path(directory))
+    from .tags import load_csvs
+
+    index, problems = load_csvs(Path(directory))
     tags = index._tags
     ids = {k: n for n, k in enumerate(tags)}
     entries: list[tuple[str, str, int]] = []  # (key, tag, kind) as TagIndex keys them
@@ -262,22 +263,6 @@ def build(directory: str | os.PathLike[str], db_path: str | os.PathLike[str], si
                         ((p, "\n".join(f"{i}:{alias or ''}" for i, alias in v)) for p, v in top.items()))
         con.executemany("INSERT INTO meta VALUES (?, ?)",
                         [("signature", sig or signature(directory)), ("problems", "\n".join(problems))])
-
-
-def load_index_without_history(directory: Path) -> tuple[TagIndex, list[str]]:
-    """The CSVs of ``directory`` as a :class:`TagIndex` (problems per file), without history."""
-    from .tags import TagFileError, TagIndex
-
-    index = TagIndex()
-    problems: list[str] = []
-    for csv_path in sorted(directory.glob("*.csv")):
-        try:
-            problem = index.load_csv(csv_path).problem()
-        except TagFileError as e:
-            problem = str(e)
-        if problem:
-            problems.append(problem)
-    return index, problems
 
 
 __all__ = ["INDEX_FILE", "TagDb", "build", "index_path", "open_index", "signature"]

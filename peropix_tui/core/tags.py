@@ -30,12 +30,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import paths
 from .fsutil import atomic_write
+from .paths import tags_dir
 from .tag_keys import TagMatch, normalize, normalize_query, word_starts
 
 __all__ = ["CsvStats", "HistorySnapshot", "TagFileError", "TagIndex", "TagMatch", "escape_tag", "import_csv",
-           "load_index", "normalize", "normalize_query", "prompt_tags", "tags_dir", "word_starts", "write_history"]
+           "load_csvs", "load_index", "normalize", "normalize_query", "prompt_tags", "tags_dir", "word_starts",
+           "write_history"]
 
 HISTORY_FILE = "history.json"
 # Danbooru's face tags keep their underscore (the same list tagcomplete exempts).
@@ -347,10 +348,6 @@ def prompt_tags(prompt: str) -> list[str]:
 
 
 # -------------------------------------------------------------- data folder
-def tags_dir(configured: str = "") -> Path:
-    return Path(configured).expanduser() if configured else paths.data_dir() / "tags"
-
-
 def import_csv(source: Path, directory: Path) -> CsvStats:
     """Validate a tag CSV and copy it into ``directory`` (the same name replaces an older import)."""
     stats = TagIndex().load_csv(source)
@@ -361,8 +358,8 @@ def import_csv(source: Path, directory: Path) -> CsvStats:
     return CsvStats(target, stats.tags, stats.aliases, stats.skipped)
 
 
-def load_index(directory: Path) -> tuple[TagIndex, list[str]]:
-    """Every ``*.csv`` in ``directory`` plus the history; returns the index and per-file problems."""
+def load_csvs(directory: Path) -> tuple[TagIndex, list[str]]:
+    """Every ``*.csv`` in ``directory`` as one index, without the history; per-file problems."""
     index = TagIndex()
     problems: list[str] = []
     for csv_path in sorted(directory.glob("*.csv")):
@@ -372,6 +369,12 @@ def load_index(directory: Path) -> tuple[TagIndex, list[str]]:
             problem = str(e)
         if problem:
             problems.append(problem)
+    return index, problems
+
+
+def load_index(directory: Path) -> tuple[TagIndex, list[str]]:
+    """Every ``*.csv`` in ``directory`` plus the history; returns the index and per-file problems."""
+    index, problems = load_csvs(directory)
     try:
         index.load_history(directory / HISTORY_FILE)
     except TagFileError as e:

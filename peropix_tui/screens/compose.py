@@ -21,7 +21,6 @@ from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static, TabbedContent, TabPane, TextArea
 from textual.worker import get_current_worker
@@ -47,6 +46,7 @@ from ..widgets.cost_meter import CostMeter
 from ..widgets.footer import KeyFooter
 from ..widgets.param_jumps import JUMPS
 from ..widgets.prompt_area import PromptArea
+from .first_show import StyledOnce
 
 if TYPE_CHECKING:  # both are imported when their tab is first built, not at start-up
     from ..core.nai.suggest import TagSuggester
@@ -103,7 +103,7 @@ def edit_externally(text: str, editor: str, suffix: str = ".txt") -> str:
         path.unlink(missing_ok=True)
 
 
-class ComposeScreen(Screen[None]):
+class ComposeScreen(StyledOnce):
     """Home screen: everything for one generation, plus the live preview and cost."""
 
     CSS_PATH = "compose.tcss"

@@ -17,7 +17,6 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Static
 
 from ..core.settings import CharacterPrompt
-from .grid_picker import AUTO, GridPickerScreen
 
 
 def position_label(cell: str | None) -> str:
@@ -149,6 +148,8 @@ class CharacterList(VerticalScroll):
             self._changed()
 
     def action_position(self) -> None:
+        from .grid_picker import AUTO, GridPickerScreen  # a dialog: built on first use, not at start-up
+
         row = self._focused_row()
         if row is None:
             return

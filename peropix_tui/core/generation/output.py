@@ -18,8 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..fsutil import atomic_write
-
 if TYPE_CHECKING:
     from ..store import GalleryStore
 
@@ -104,15 +102,12 @@ class ImageWriter:
 
 def write_new(fdir: Path, data: bytes, slot_index: int | None, slot_name: str | None, ext: str) -> Path:
     """The next ``NNN_name_SEQ.ext`` in ``fdir``, written atomically (no index)."""
-    from ..store.layout import _scan_max_seq, image_filename, reserve_seq
+    from ..store.layout import write_next
 
-    for _ in range(100):
-        target = fdir / image_filename(slot_index, slot_name, reserve_seq(fdir), ext)
-        try:
-            return atomic_write(target, data, exclusive=True)
-        except FileExistsError:  # files were dropped in with higher numbers: jump past them
-            reserve_seq(fdir, at_least=_scan_max_seq(fdir))
-    raise OSError(f"folder {fdir}: could not find a free file name")
+    target = write_next(fdir, data, slot_index, slot_name, ext)
+    if target is None:
+        raise OSError(f"folder {fdir}: could not find a free file name")
+    return target
 
 
 def _inside(root: Path, folder: Path) -> str | None:

@@ -16,17 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import paths
-from ..fsutil import atomic_write
 from . import favourites
 from .index import Index, Order, Row
 from .layout import (
     StoreError,
-    _scan_max_seq,
     check_folder_path,
     folder_of,
-    image_filename,
-    reserve_seq,
     resolve_inside,
+    write_next,
 )
 from .ops import FolderOps
 from .scan import FileStat, probe, walk
@@ -99,18 +96,10 @@ class GalleryStore(FolderOps):
         """Write ``data`` as the next ``NNN_name_SEQ.ext`` in ``folder`` (atomically) and index it."""
         check_folder_path(folder)
         fdir = resolve_inside(self.root, folder, "folder")
-        target = self._write_new(fdir, data, slot_index, slot_name, ext)
+        target = write_next(fdir, data, slot_index, slot_name, ext)
+        if target is None:
+            raise StoreError(f"folder {fdir}: could not find a free file name")
         return self._index_files([target])[0]
-
-    def _write_new(self, fdir: Path, data: bytes, slot_index: int | None, slot_name: str | None,
-                   ext: str) -> Path:
-        for _ in range(100):
-            target = fdir / image_filename(slot_index, slot_name, reserve_seq(fdir), ext)
-            try:
-                return atomic_write(target, data, exclusive=True)
-            except FileExistsError:  # files were dropped in with higher numbers: jump past them
-                reserve_seq(fdir, at_least=_scan_max_seq(fdir))
-        raise StoreError(f"folder {fdir}: could not find a free file name")
 
     def index_existing(self, files: Iterable[Path]) -> list[StoredImage]:
         """Index images already on disk under the output folder (e.g. found after a crash)."""

@@ -236,3 +236,17 @@ def reserve_seq(folder: Path, at_least: int = 0) -> int:
             return nxt
     finally:
         os.close(fd)
+
+
+def write_next(fdir: Path, data: bytes, slot_index: int | None, slot_name: str | None, ext: str) -> Path | None:
+    """Write ``data`` atomically as the next ``NNN_name_SEQ.ext`` in ``fdir``; its path, or None when
+    no free name turned up in 100 draws (the caller names the error)."""
+    from ..fsutil import atomic_write
+
+    for _ in range(100):
+        target = fdir / image_filename(slot_index, slot_name, reserve_seq(fdir), ext)
+        try:
+            return atomic_write(target, data, exclusive=True)
+        except FileExistsError:  # files were dropped in with higher numbers: jump past them
+            reserve_seq(fdir, at_least=_scan_max_seq(fdir))
+    return None
