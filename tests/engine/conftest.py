@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,3 +30,18 @@ def model(tiny_ckpt: Path):  # type: ignore[no-untyped-def]
     from peropix_tui.engine.checkpoint import load_checkpoint
 
     return load_checkpoint(tiny_ckpt)
+
+
+@pytest.fixture(scope="session")
+def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.engine.tiny import make_tiny_checkpoint
+
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("pipe-ckpt") / "tiny.safetensors", seed=3)
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_path: Path) -> Any:
+    """A loaded tiny eps model; tests must not modify it."""
+    from peropix_tui.engine.checkpoint import load_checkpoint
+
+    return load_checkpoint(tiny_path)
