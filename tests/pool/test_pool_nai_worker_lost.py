@@ -1,6 +1,6 @@
 """A NovelAI worker that dies, over real loopback sockets: refused before sending → the job waits
-again (pending, nothing charged); the connection reset after sending → paused with the "may have
-charged" notice, never re-sent by the driver."""
+again (pending, nothing charged); the connection reset after sending → the job fails once with the
+"may have been charged" message (the user retries it with `r`), never re-sent behind their back."""
 
 from __future__ import annotations
 
@@ -64,13 +64,13 @@ def test_refused_connection_puts_the_job_back_as_pending_and_marks_the_account_d
     assert "pst-dead" not in lost[0].error + lost[0].notice + job.notice
 
 
-def test_reset_after_sending_pauses_the_job_with_the_charge_notice(tmp_path: Path) -> None:
+def test_reset_after_sending_fails_the_job_once_with_the_charge_message(tmp_path: Path) -> None:
     with NaiEmulator() as emu:
         emu.inject("reset", times=10)
         job, seen, _ = run_one(tmp_path, emu.url, emu.token)
         sent = len(emu.calls("/ai/generate-image-stream", "/ai/generate-image"))
-    lost = [e for e in seen if isinstance(e, ev.WorkerLost)]
-    assert len(lost) == 1 and lost[0].maybe_charged
-    assert job.state is JobState.PAUSED and "may have charged" in job.notice
-    assert sent == FAST.error_tries  # the client's own retries, then the driver sends nothing more
+    assert not [e for e in seen if isinstance(e, ev.WorkerLost)]
+    (failed,) = [e for e in seen if isinstance(e, ev.JobFailed)]
+    assert job.state is JobState.FAILED and job.retryable and "may have been charged" in failed.error
+    assert sent == 1  # the request reached NovelAI: neither the client nor the driver sends it again
     assert not list((tmp_path / "out").glob("*.png"))
