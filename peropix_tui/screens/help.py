@@ -15,6 +15,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from ..i18n import N_, _
+from ..widgets.cell_wrap import CellWrapped
 
 Row = tuple[str, str, str]  # keys as shown, what it does, binding id
 
@@ -63,11 +64,11 @@ def help_renderable(screen: Screen[Any], app: Any) -> Group:
     text = (_(help_text) if help_text else "").replace("`", "")  # _("") would be the catalog's header
     bound = bound_keys(screen)
     own = key_rows([b for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)], app, bound)
-    parts: list[Any] = [Text(_("{title} — keys").format(title=title), style="bold"), Text(text), Text("")]
+    parts: list[Any] = [Text(_("{title} — keys").format(title=title), style="bold"), CellWrapped(text), Text("")]
     if own:
         parts.append(_table(_("This screen"), own))
     parts.append(_table(_("Everywhere"), key_rows(app_bindings(app), app, bound)))
-    parts.append(Text(_("Remap by binding id in the config: {example}").format(
+    parts.append(CellWrapped(_("Remap by binding id in the config: {example}").format(
         example='[ui] keymap = { generate = "ctrl+g" }'), style="dim"))
     return Group(*parts)
 

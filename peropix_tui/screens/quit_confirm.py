@@ -14,9 +14,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from ..i18n import N_, _
+from ..widgets.cell_wrap import WrappedStatic
 
 QuitChoice = Literal["finish", "now", "cancel"]
 
@@ -27,12 +28,14 @@ def quit_question(labels: list[str], nai: bool) -> str:
         first = _("{jobs} is still generating.").format(jobs=", ".join(labels))
     else:
         first = _("A job is still generating.")
+    if nai:
+        now = _("Quit now: the running job stops and comes back paused next time. NovelAI may already "
+                "have charged it: resuming sends it (and bills it) again.")
+    else:
+        now = _("Quit now: the running job stops and comes back paused next time.")
     text = (first + "\n\n"
             + _("Finish this image, then quit: the running image is saved, jobs still waiting stay "
-                "in the queue, paused.") + "\n"
-            + _("Quit now: the running job stops and comes back paused next time."))
-    if nai:
-        text += " " + _("NovelAI may already have charged it: resuming sends it (and bills it) again.")
+                "in the queue, paused.") + "\n" + now)
     return text
 
 
@@ -57,7 +60,7 @@ class QuitConfirm(ModalScreen[QuitChoice]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(quit_question(self.labels, self.nai), id="quit-question", markup=False)
+            yield WrappedStatic(quit_question(self.labels, self.nai), id="quit-question")
             with Horizontal(id="quit-buttons"):
                 yield Button(_("Finish this image, then quit (f)"), id="finish", variant="primary")
                 yield Button(_("Quit now (q)"), id="now", variant="error")

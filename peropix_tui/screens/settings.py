@@ -19,6 +19,7 @@ from ..i18n import N_, _
 from ..messages import BalanceUpdated
 from ..runner import fetch_balance
 from ..services import services
+from ..widgets.cell_wrap import WrappedStatic
 from ..widgets.footer import KeyFooter
 
 WELCOME = N_(
@@ -82,7 +83,7 @@ class SettingsScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="settings-form"):
             if app.first_run:
-                yield Static(_(WELCOME), id="welcome")
+                yield WrappedStatic(_(WELCOME), id="welcome")
             yield Label(_("NovelAI token (stored in the config folder with mode 0600; never shown)"))
             yield Input(password=True, placeholder=masked(app.token), id="token")
             yield Static(self._balance_text(app.balance), id="token-status", markup=False)
