@@ -77,6 +77,7 @@ async def test_footer_of_another_screen_and_f1_follow_the_switch() -> None:
         await pilot.pause()
         footer = [str(k.description) for k in app.screen.query_one(KeyFooter).query("FooterKey")]
         assert "ヘルプ" in footer and "Help" not in footer
+        assert "生成" in footer and "Generate" not in footer  # the screen's own keys too
         await pilot.press("f1")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
