@@ -47,7 +47,7 @@ from .core.generation.statefile import BackgroundWriter
 from .core.generation.workers import DEFAULT_ACCOUNT, NaiAccount, load_accounts, workers_from_config
 from .core.jobs import JobQueue, JobState
 from .core.presets import load_workspace, save_workspace, workspace_path
-from .i18n import set_language
+from .i18n import N_, set_language
 from .messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -68,7 +68,7 @@ from .tool_actions import QueueNotices, slot_images
 log = logging.getLogger("peropix")
 
 SCREENS = ("compose", "queue", "gallery", "settings")
-SCREEN_KEYS = Binding.Group("Screens")
+SCREEN_KEYS = Binding.Group(N_("Screens"))
 
 
 def _compose_screen() -> Screen[Any]:
@@ -103,13 +103,13 @@ class PeroPixApp(App[None]):
     MODES = {"compose": _compose_screen, "queue": _queue_screen, "gallery": _gallery_screen,
              "settings": _settings_screen}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
-        Binding("f1", "help", "Help", id="help"),
+        Binding("ctrl+q", "quit", N_("Quit"), id="quit", priority=True),
+        Binding("f1", "help", N_("Help"), id="help"),
         # one footer entry "f2 f3 f4 f5 Screens" (F1 names each), so the footer fits 80 columns
-        Binding("f2", "show('compose')", "Compose", id="screen_compose", group=SCREEN_KEYS),
-        Binding("f3", "show('queue')", "Slots/Queue", id="screen_queue", group=SCREEN_KEYS),
-        Binding("f4", "show('gallery')", "Gallery", id="screen_gallery", group=SCREEN_KEYS),
-        Binding("f5", "show('settings')", "Settings", id="screen_settings", group=SCREEN_KEYS),
+        Binding("f2", "show('compose')", N_("Compose"), id="screen_compose", group=SCREEN_KEYS),
+        Binding("f3", "show('queue')", N_("Slots/Queue"), id="screen_queue", group=SCREEN_KEYS),
+        Binding("f4", "show('gallery')", N_("Gallery"), id="screen_gallery", group=SCREEN_KEYS),
+        Binding("f5", "show('settings')", N_("Settings"), id="screen_settings", group=SCREEN_KEYS),
     ]
 
     def __init__(self, config: Config | None = None, *, token: Secret | None = None,

@@ -27,6 +27,7 @@ from textual.worker import get_current_worker
 
 from ..core.settings import CharacterReference, GenerationSettings, VibeReference
 from ..core.tags import HistorySnapshot, write_history
+from ..i18n import N_
 from ..messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -123,9 +124,9 @@ NovelAI provider: NovelAI's tag suggestions join the candidate list after a shor
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+g,ctrl+enter", "generate", "Generate", id="generate", priority=True),
+        Binding("ctrl+g,ctrl+enter", "generate", N_("Generate"), id="generate", priority=True),
         Binding("ctrl+o", "edit_external", "$EDITOR", id="edit_external"),
-        Binding("ctrl+b", "edit_mask", "Mask", id="edit_mask"),
+        Binding("ctrl+b", "edit_mask", N_("Mask"), id="edit_mask"),
         *[Binding(f"alt+{key}", f"jump('{field}')", f"Parameters: {label}" + (" (height)" if field == "p-height" else ""),
                   show=False, priority=True, id=f"jump_{field.removeprefix('p-')}")
           for field, label, key in JUMPS],

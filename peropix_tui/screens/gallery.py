@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..i18n import N_
 from ..messages import ImageSaved, ReferencePicked, SettingsRestored
 from ..services import services
 from ..widgets.footer import KeyFooter
@@ -94,27 +95,27 @@ class GalleryScreen(Screen[None]):
     FOOTER_WIDE_ONLY = frozenset({"copy_prompt"})  # footer keys left out below 100 columns
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
-        Binding("slash", "search", "Search", id="gallery_search"),
-        Binding("escape", "clear_search", "Clear search", id="gallery_clear_search", show=False),
-        Binding("r", "restore", "Restore", id="gallery_restore"),
+        Binding("slash", "search", N_("Search"), id="gallery_search"),
+        Binding("escape", "clear_search", N_("Clear search"), id="gallery_clear_search", show=False),
+        Binding("r", "restore", N_("Restore"), id="gallery_restore"),
         Binding("i", "use('img2img')", "img2img", id="gallery_img2img"),
-        Binding("n", "use('inpaint')", "Inpaint", id="gallery_inpaint", show=False),
-        Binding("v", "use('vibe')", "Vibe", id="gallery_vibe", show=False),
-        Binding("c", "use('charref')", "Char ref", id="gallery_charref", show=False),
+        Binding("n", "use('inpaint')", N_("Inpaint"), id="gallery_inpaint", show=False),
+        Binding("v", "use('vibe')", N_("Vibe"), id="gallery_vibe", show=False),
+        Binding("c", "use('charref')", N_("Char ref"), id="gallery_charref", show=False),
         Binding("f", "favourite", "★", id="gallery_favourite", show=False),
-        Binding("F", "favourites_only", "★ only", id="gallery_favourites_only", show=False),
-        Binding("m", "move", "Move", id="gallery_move", show=False),
-        Binding("d,delete", "delete", "Delete", id="gallery_delete"),
-        Binding("u", "undo", "Undo", id="gallery_undo"),
-        Binding("y", "copy_prompt", "Copy prompt", id="gallery_copy_prompt"),
-        Binding("o", "open", "Open", id="gallery_open", show=False),
-        Binding("ctrl+r", "rescan", "Rescan", id="gallery_rescan", show=False),
-        Binding("e", "tools('emotion')", "Emotion set", id="gallery_emotion", show=False),
-        Binding("t", "tools('bg-removal')", "Tools", id="gallery_tools", show=False),
-        Binding("space", "mark", "Mark", id="gallery_mark", show=False),
-        Binding("x", "clear_marks", "Clear marks", id="gallery_clear_marks", show=False),
-        Binding("E", "export", "Export", id="gallery_export", show=False),
-        Binding("A", "mark_all", "Mark all", id="gallery_mark_all", show=False),
+        Binding("F", "favourites_only", N_("★ only"), id="gallery_favourites_only", show=False),
+        Binding("m", "move", N_("Move"), id="gallery_move", show=False),
+        Binding("d,delete", "delete", N_("Delete"), id="gallery_delete"),
+        Binding("u", "undo", N_("Undo"), id="gallery_undo"),
+        Binding("y", "copy_prompt", N_("Copy prompt"), id="gallery_copy_prompt"),
+        Binding("o", "open", N_("Open"), id="gallery_open", show=False),
+        Binding("ctrl+r", "rescan", N_("Rescan"), id="gallery_rescan", show=False),
+        Binding("e", "tools('emotion')", N_("Emotion set"), id="gallery_emotion", show=False),
+        Binding("t", "tools('bg-removal')", N_("Tools"), id="gallery_tools", show=False),
+        Binding("space", "mark", N_("Mark"), id="gallery_mark", show=False),
+        Binding("x", "clear_marks", N_("Clear marks"), id="gallery_clear_marks", show=False),
+        Binding("E", "export", N_("Export"), id="gallery_export", show=False),
+        Binding("A", "mark_all", N_("Mark all"), id="gallery_mark_all", show=False),
     ]
 
     def __init__(self) -> None:

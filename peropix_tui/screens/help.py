@@ -14,6 +14,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from ..i18n import N_, _
+from ..widgets.cell_wrap import CellWrapped
+
 Row = tuple[str, str, str]  # keys as shown, what it does, binding id
 
 
@@ -36,43 +39,45 @@ def key_names(app: Any, binding: Binding, bound: dict[str, list[Binding]]) -> st
 
 
 def key_rows(bindings: list[Any], app: Any, bound: dict[str, list[Binding]]) -> list[Row]:
-    return [(key_names(app, b, bound), b.description, b.id or b.action)
+    return [(key_names(app, b, bound), _(b.description), b.id or b.action)
             for b in bindings if isinstance(b, Binding) and b.description]
 
 
 def _table(title: str, rows: list[Row]) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, expand=True, padding=(0, 1))
-    table.add_column("key", style="bold", no_wrap=True)
-    table.add_column("does")
-    table.add_column("binding id", style="dim", no_wrap=True)
+    table.add_column(_("key"), style="bold", no_wrap=True)
+    table.add_column(_("does"))
+    table.add_column(_("binding id"), style="dim", no_wrap=True)
     for keys, does, binding_id in rows:
         table.add_row(Text(keys), Text(does), Text(binding_id))
     return table
 
 
 def app_bindings(app: Any) -> list[Binding]:
-    return list(type(app).BINDINGS) + [Binding("ctrl+p", "command_palette", "Command palette",
+    return list(type(app).BINDINGS) + [Binding("ctrl+p", "command_palette", N_("Command palette"),
                                                id="command_palette")]
 
 
 def help_renderable(screen: Screen[Any], app: Any) -> Group:
-    title = getattr(screen, "HELP_TITLE", None) or type(screen).__name__.removesuffix("Screen")
-    text = (getattr(screen, "HELP", "") or "").replace("`", "")
+    title = _(getattr(screen, "HELP_TITLE", None) or type(screen).__name__.removesuffix("Screen"))
+    help_text: str = getattr(screen, "HELP", "") or ""
+    text = (_(help_text) if help_text else "").replace("`", "")  # _("") would be the catalog's header
     bound = bound_keys(screen)
     own = key_rows([b for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)], app, bound)
-    parts: list[Any] = [Text(f"{title} — keys", style="bold"), Text(text), Text("")]
+    parts: list[Any] = [Text(_("{title} — keys").format(title=title), style="bold"), CellWrapped(text), Text("")]
     if own:
-        parts.append(_table("This screen", own))
-    parts.append(_table("Everywhere", key_rows(app_bindings(app), app, bound)))
-    parts.append(Text('Remap by binding id in the config: [ui] keymap = { generate = "ctrl+g" }', style="dim"))
+        parts.append(_table(_("This screen"), own))
+    parts.append(_table(_("Everywhere"), key_rows(app_bindings(app), app, bound)))
+    parts.append(CellWrapped(_("Remap by binding id in the config: {example}").format(
+        example='[ui] keymap = { generate = "ctrl+g" }'), style="dim"))
     return Group(*parts)
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("escape", "dismiss", "Close", id="help_close"),
-        Binding("f1", "dismiss", "Close", show=False, id="help_close_f1"),
-        Binding("q", "dismiss", "Close", show=False, id="help_close_q"),
+        Binding("escape", "dismiss", N_("Close"), id="help_close"),
+        Binding("f1", "dismiss", N_("Close"), show=False, id="help_close_f1"),
+        Binding("q", "dismiss", N_("Close"), show=False, id="help_close_q"),
     ]
 
     def __init__(self, under: Screen[Any]) -> None:

@@ -32,6 +32,7 @@ from textual.widgets import Static
 
 from ..core import paths
 from ..core.mask import CellGrid, Mask
+from ..i18n import N_
 from ..messages import MaskEdited
 
 TINT = np.array([255, 40, 90], dtype=np.float32)
@@ -159,22 +160,22 @@ class MaskEditorScreen(ModalScreen[Path | None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left", "move(-1, 0)", "Left", show=False, id="mask_left"),
-        Binding("right", "move(1, 0)", "Right", show=False, id="mask_right"),
-        Binding("up", "move(0, -1)", "Up", show=False, id="mask_up"),
-        Binding("down", "move(0, 1)", "Down", show=False, id="mask_down"),
-        Binding("shift+left", "move(-5, 0)", "Left 5", show=False, id="mask_left_fast"),
-        Binding("shift+right", "move(5, 0)", "Right 5", show=False, id="mask_right_fast"),
-        Binding("shift+up", "move(0, -5)", "Up 5", show=False, id="mask_up_fast"),
-        Binding("shift+down", "move(0, 5)", "Down 5", show=False, id="mask_down_fast"),
-        Binding("left_square_bracket", "brush(-1)", "Smaller", id="mask_brush_smaller"),
-        Binding("right_square_bracket", "brush(1)", "Bigger", id="mask_brush_bigger"),
-        Binding("space", "paint", "Paint", id="mask_paint"),
-        Binding("e", "toggle_erase", "Erase mode", id="mask_erase"),
-        Binding("i", "invert", "Invert", id="mask_invert"),
-        Binding("c", "clear", "Clear", id="mask_clear"),
-        Binding("enter", "save", "Save", id="mask_save"),
-        Binding("escape", "cancel", "Cancel", id="mask_cancel"),
+        Binding("left", "move(-1, 0)", N_("Left"), show=False, id="mask_left"),
+        Binding("right", "move(1, 0)", N_("Right"), show=False, id="mask_right"),
+        Binding("up", "move(0, -1)", N_("Up"), show=False, id="mask_up"),
+        Binding("down", "move(0, 1)", N_("Down"), show=False, id="mask_down"),
+        Binding("shift+left", "move(-5, 0)", N_("Left 5"), show=False, id="mask_left_fast"),
+        Binding("shift+right", "move(5, 0)", N_("Right 5"), show=False, id="mask_right_fast"),
+        Binding("shift+up", "move(0, -5)", N_("Up 5"), show=False, id="mask_up_fast"),
+        Binding("shift+down", "move(0, 5)", N_("Down 5"), show=False, id="mask_down_fast"),
+        Binding("left_square_bracket", "brush(-1)", N_("Smaller"), id="mask_brush_smaller"),
+        Binding("right_square_bracket", "brush(1)", N_("Bigger"), id="mask_brush_bigger"),
+        Binding("space", "paint", N_("Paint"), id="mask_paint"),
+        Binding("e", "toggle_erase", N_("Erase mode"), id="mask_erase"),
+        Binding("i", "invert", N_("Invert"), id="mask_invert"),
+        Binding("c", "clear", N_("Clear"), id="mask_clear"),
+        Binding("enter", "save", N_("Save"), id="mask_save"),
+        Binding("escape", "cancel", N_("Cancel"), id="mask_cancel"),
     ]
 
     def __init__(

@@ -10,13 +10,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, TextArea
 from textual.widgets.option_list import Option
 
+from ..i18n import N_
 from ..widgets.plain import plain
 
 
 class TextPrompt(ModalScreen[str | None]):
     """Ask for one line; enter confirms, escape cancels (None)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal_cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="modal_cancel")]
 
     def __init__(self, question: str, value: str = "") -> None:
         super().__init__()
@@ -38,7 +39,7 @@ class TextPrompt(ModalScreen[str | None]):
 class ChoicePrompt(ModalScreen[str | None]):
     """Pick one of ``choices``; enter confirms, escape cancels (None)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal_cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="modal_cancel")]
 
     def __init__(self, question: str, choices: list[str]) -> None:
         super().__init__()
@@ -61,8 +62,8 @@ class ChecksPrompt(ModalScreen[frozenset[str] | None]):
     """Tick some of ``options`` (all ticked at first); ctrl+s / OK confirms, escape cancels."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="modal_cancel"),
-        Binding("ctrl+s", "confirm", "OK", id="modal_ok"),
+        Binding("escape", "cancel", N_("Cancel"), id="modal_cancel"),
+        Binding("ctrl+s", "confirm", N_("OK"), id="modal_ok"),
     ]
 
     def __init__(self, question: str, options: list[str]) -> None:
@@ -89,8 +90,8 @@ class LinesPrompt(ModalScreen[str | None]):
     """Edit a few lines of text; ctrl+s saves, escape cancels (None)."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="modal_cancel"),
-        Binding("ctrl+s", "confirm", "Save", id="modal_ok"),
+        Binding("escape", "cancel", N_("Cancel"), id="modal_cancel"),
+        Binding("ctrl+s", "confirm", N_("Save"), id="modal_ok"),
     ]
 
     def __init__(self, question: str, text: str = "") -> None:

@@ -22,6 +22,7 @@ from ..core.jobs import JobQueue
 from ..core.presets import PresetError, list_presets, load_preset, save_preset
 from ..core.settings import CharacterPrompt, SettingsError, parse_cell
 from ..core.slots import Slot, SlotSet
+from ..i18n import N_
 from ..messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -93,20 +94,20 @@ class QueueScreen(Screen[None]):
     )
     FOOTER_WIDE_ONLY = frozenset({"retry_failed"})  # footer keys left out below 100 columns
     BINDINGS = [
-        Binding("ctrl+g", "generate_all", "Generate all", id="generate_all"),
-        Binding("ctrl+n", "slot_add", "Add slot", id="slot_add"),
-        Binding("ctrl+d", "slot_delete", "Delete slot", id="slot_delete", show=False),
-        Binding("ctrl+l", "slot_lock", "Lock", id="slot_lock", show=False),
-        Binding("ctrl+k", "slot_characters", "Slot characters", id="slot_characters", show=False),
-        Binding("ctrl+s", "preset_save", "Save preset", id="preset_save", show=False),
-        Binding("ctrl+o", "preset_load", "Load preset", id="preset_load", show=False),
-        Binding("x", "cancel_current", "Cancel", id="cancel_current"),
-        Binding("X", "cancel_all", "Cancel all", id="cancel_all", show=False),
-        Binding("r", "retry_failed", "Retry failed", id="retry_failed"),
-        Binding("p", "resume", "Resume", id="resume"),
-        Binding("shift+up", "job_move(-1)", "Move up", id="job_up", show=False),
-        Binding("shift+down", "job_move(1)", "Move down", id="job_down", show=False),
-        Binding("c", "clear_finished", "Clear finished", id="clear_finished", show=False),
+        Binding("ctrl+g", "generate_all", N_("Generate all"), id="generate_all"),
+        Binding("ctrl+n", "slot_add", N_("Add slot"), id="slot_add"),
+        Binding("ctrl+d", "slot_delete", N_("Delete slot"), id="slot_delete", show=False),
+        Binding("ctrl+l", "slot_lock", N_("Lock"), id="slot_lock", show=False),
+        Binding("ctrl+k", "slot_characters", N_("Slot characters"), id="slot_characters", show=False),
+        Binding("ctrl+s", "preset_save", N_("Save preset"), id="preset_save", show=False),
+        Binding("ctrl+o", "preset_load", N_("Load preset"), id="preset_load", show=False),
+        Binding("x", "cancel_current", N_("Cancel"), id="cancel_current"),
+        Binding("X", "cancel_all", N_("Cancel all"), id="cancel_all", show=False),
+        Binding("r", "retry_failed", N_("Retry failed"), id="retry_failed"),
+        Binding("p", "resume", N_("Resume"), id="resume"),
+        Binding("shift+up", "job_move(-1)", N_("Move up"), id="job_up", show=False),
+        Binding("shift+down", "job_move(1)", N_("Move down"), id="job_down", show=False),
+        Binding("c", "clear_finished", N_("Clear finished"), id="clear_finished", show=False),
     ]
 
     def compose(self) -> ComposeResult:

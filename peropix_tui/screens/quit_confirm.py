@@ -14,20 +14,28 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
+
+from ..i18n import N_, _
+from ..widgets.cell_wrap import WrappedStatic
 
 QuitChoice = Literal["finish", "now", "cancel"]
 
 
 def quit_question(labels: list[str], nai: bool) -> str:
     """The dialog's text for the running jobs ``labels`` (``nai``: one of them is on NovelAI)."""
-    what = ", ".join(labels) if labels else "a job"
-    text = (f"{what} is still generating.\n\n"
-            "Finish this image, then quit: the running image is saved, jobs still waiting stay "
-            "in the queue, paused.\n"
-            "Quit now: the running job stops and comes back paused next time.")
+    if labels:
+        first = _("{jobs} is still generating.").format(jobs=", ".join(labels))
+    else:
+        first = _("A job is still generating.")
     if nai:
-        text += " NovelAI may already have charged it: resuming sends it (and bills it) again."
+        now = _("Quit now: the running job stops and comes back paused next time. NovelAI may already "
+                "have charged it: resuming sends it (and bills it) again.")
+    else:
+        now = _("Quit now: the running job stops and comes back paused next time.")
+    text = (first + "\n\n"
+            + _("Finish this image, then quit: the running image is saved, jobs still waiting stay "
+                "in the queue, paused.") + "\n" + now)
     return text
 
 
@@ -41,9 +49,9 @@ class QuitConfirm(ModalScreen[QuitChoice]):
     QuitConfirm Button { margin-right: 1; min-width: 10; }
     """
     BINDINGS = [
-        Binding("f", "choose('finish')", "Finish, then quit", id="quit_finish"),
-        Binding("q", "choose('now')", "Quit now", id="quit_now"),
-        Binding("escape", "choose('cancel')", "Cancel", id="quit_cancel"),
+        Binding("f", "choose('finish')", N_("Finish, then quit"), id="quit_finish"),
+        Binding("q", "choose('now')", N_("Quit now"), id="quit_now"),
+        Binding("escape", "choose('cancel')", N_("Cancel"), id="quit_cancel"),
     ]
 
     def __init__(self, labels: list[str], nai: bool) -> None:
@@ -52,11 +60,11 @@ class QuitConfirm(ModalScreen[QuitChoice]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(quit_question(self.labels, self.nai), id="quit-question", markup=False)
+            yield WrappedStatic(quit_question(self.labels, self.nai), id="quit-question")
             with Horizontal(id="quit-buttons"):
-                yield Button("Finish this image, then quit (f)", id="finish", variant="primary")
-                yield Button("Quit now (q)", id="now", variant="error")
-                yield Button("Cancel (esc)", id="cancel")
+                yield Button(_("Finish this image, then quit (f)"), id="finish", variant="primary")
+                yield Button(_("Quit now (q)"), id="now", variant="error")
+                yield Button(_("Cancel (esc)"), id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#finish", Button).focus()

@@ -24,15 +24,16 @@ from ..core.nai.tools import DEFRY_TOOLS, EMOTION_LEVELS, MOODS, REQ_TYPES, Tool
 from ..core.nai.tools_jobs import ToolRequest, image_sizes, quick_cost, refusal, source_sizes
 from ..core.presets import PresetError
 from ..core.settings import SettingsError
+from ..i18n import N_
 
 
 class ToolDialog(ModalScreen[ToolRequest | None]):
     """Ask which Director Tool to run on ``sources``; ctrl+s / Run confirms, escape cancels."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="tool_cancel"),
-        Binding("ctrl+s", "confirm", "Run", id="tool_run"),
-        Binding("ctrl+a", "all_moods", "All moods", id="tool_all_moods"),
+        Binding("escape", "cancel", N_("Cancel"), id="tool_cancel"),
+        Binding("ctrl+s", "confirm", N_("Run"), id="tool_run"),
+        Binding("ctrl+a", "all_moods", N_("All moods"), id="tool_all_moods"),
     ]
     DEFAULT_CSS = """
     ToolDialog { align: center middle; }

@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Static
 
 from ..core.settings import CharacterPrompt
+from ..i18n import N_
 
 
 def position_label(cell: str | None) -> str:
@@ -65,10 +66,10 @@ class CharacterList(VerticalScroll):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "add", "Add character", id="character_add"),
-        Binding("ctrl+r", "remove", "Remove character", id="character_remove"),
-        Binding("ctrl+t", "toggle_enabled", "Enable/disable", id="character_toggle"),
-        Binding("ctrl+l", "position", "Position", id="character_position"),
+        Binding("ctrl+n", "add", N_("Add character"), id="character_add"),
+        Binding("ctrl+r", "remove", N_("Remove character"), id="character_remove"),
+        Binding("ctrl+t", "toggle_enabled", N_("Enable/disable"), id="character_toggle"),
+        Binding("ctrl+l", "position", N_("Position"), id="character_position"),
     ]
 
     class Changed(Message):

@@ -13,6 +13,7 @@ value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual import events
@@ -20,6 +21,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel
+
+from .. import i18n
 
 COMPACT_BELOW = 120  # columns
 NARROW_BELOW = 100  # columns: no palette key, no group labels
@@ -34,12 +37,26 @@ class KeyFooter(Footer):
         self._rebuild_queued = False
         self._shown: tuple[Any, ...] | None = None
         self._narrow = False
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def on_mount(self) -> None:
+        self._unsubscribe = i18n.subscribe(self._language_changed)
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def _language_changed(self, _language: str) -> None:
+        """Binding descriptions are English class attributes, translated here as they are shown."""
+        if self.is_attached:
+            self.refresh(recompose=True)
 
     def _keys(self) -> tuple[Any, ...]:
         """What the footer would show now: the visible bindings, their state and the palette key."""
         shown = tuple((b.key, b.key_display, b.description, b.action, b.group, enabled, tooltip)
                       for _, b, enabled, tooltip in self.screen.active_bindings.values() if b.show)
-        return shown, self.show_command_palette, self.compact, self._narrow
+        return shown, self.show_command_palette, self.compact, self._narrow, i18n.current_language()
 
     def _fit(self, width: int) -> None:
         """Narrower than 120 columns the keys sit closer together; narrower than 100 the palette key,
@@ -58,12 +75,19 @@ class KeyFooter(Footer):
             if isinstance(widget, FooterKey) and widget.action in wide_only:
                 continue
             if isinstance(widget, FooterKey):
+                if not widget.has_class("-command-palette"):
+                    # never gettext(""): that is the catalog's header (grouped keys have no description)
+                    widget.description = i18n.gettext(widget.description) if widget.description else ""
+                    widget.tooltip = i18n.gettext(str(widget.tooltip)) if widget.tooltip else None
                 # the palette key is not bound to the footer and keeps FooterKey's default
                 compact = True if widget.has_class("-command-palette") else self.compact
                 widget.set_reactive(FooterKey.compact, compact)
                 widget.set_class(compact, "-compact", update=False)
-            elif isinstance(widget, FooterLabel) and self._narrow:
-                continue
+            elif isinstance(widget, FooterLabel):
+                if self._narrow:
+                    continue
+                label = str(widget.render())
+                widget = FooterLabel(i18n.gettext(label) if label else "", classes=" ".join(widget.classes))
             yield widget
 
     def on_resize(self, event: events.Resize) -> None:

@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ..i18n import N_
+
 COLS = "ABCDE"
 AUTO = "auto"
 
@@ -63,13 +65,13 @@ class GridPickerScreen(ModalScreen[str | None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left", "move(-1, 0)", "Left", show=False, id="grid_left"),
-        Binding("right", "move(1, 0)", "Right", show=False, id="grid_right"),
-        Binding("up", "move(0, -1)", "Up", show=False, id="grid_up"),
-        Binding("down", "move(0, 1)", "Down", show=False, id="grid_down"),
-        Binding("enter,space", "pick", "Pick cell", id="grid_pick"),
-        Binding("a", "auto", "Auto", id="grid_auto"),
-        Binding("escape", "cancel", "Cancel", id="grid_cancel"),
+        Binding("left", "move(-1, 0)", N_("Left"), show=False, id="grid_left"),
+        Binding("right", "move(1, 0)", N_("Right"), show=False, id="grid_right"),
+        Binding("up", "move(0, -1)", N_("Up"), show=False, id="grid_up"),
+        Binding("down", "move(0, 1)", N_("Down"), show=False, id="grid_down"),
+        Binding("enter,space", "pick", N_("Pick cell"), id="grid_pick"),
+        Binding("a", "auto", N_("Auto"), id="grid_auto"),
+        Binding("escape", "cancel", N_("Cancel"), id="grid_cancel"),
     ]
 
     def __init__(self, cell: str | None = None) -> None:

@@ -31,6 +31,7 @@ from ..core.comfyui.discovery import ServerInfo
 from ..core.local.weights import DIALECTS
 from ..core.settings import UC_PRESETS, GenerationSettings, LoraSpec
 from ..core.slots import SEED_MAX
+from ..i18n import N_
 from ..services import services
 from . import comfy_params as comfy
 from .param_jumps import jump_label
@@ -182,7 +183,7 @@ class ParamForm(VerticalScroll):
     ParamForm #p-comfy-state.-down { color: $error; }
     ParamForm #p-comfy-refresh { width: auto; min-width: 9; height: 1; border: none; }
     """
-    BINDINGS = [Binding("ctrl+r", "refresh_server", "Refresh server lists", id="params_refresh_server")]
+    BINDINGS = [Binding("ctrl+r", "refresh_server", N_("Refresh server lists"), id="params_refresh_server")]
     PROVIDERS = (("NovelAI", "nai"), ("Local SDXL", "local"), ("ComfyUI", "comfyui"))
     # which providers show the fields of each class
     SHOWN = {"nai-only": ("nai",), "local-only": ("local",), "sd-only": ("local", "comfyui"),

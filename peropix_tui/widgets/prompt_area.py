@@ -34,6 +34,7 @@ from textual.widgets import TextArea
 from ..core.local.highlight import LOCAL_DIALECTS, line_spans
 from ..core.prompt import Span, fragment_at, tokenize
 from ..core.tags import escape_tag
+from ..i18n import N_
 from ..services import services
 from .plain import plain
 
@@ -133,7 +134,7 @@ class PromptArea(TextArea):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "accept_suggestion", "Accept tag", show=False, id="accept_completion"),
+        Binding("tab", "accept_suggestion", N_("Accept tag"), show=False, id="accept_completion"),
         *(
             Binding(f"alt+{n}", f"pick_candidate({n})", f"Tag {n}", show=False, id=f"pick_tag_{n}")
             for n in range(1, MAX_CANDIDATES + 1)

@@ -28,6 +28,7 @@ from ..core.settings import (
     SettingsError,
     VibeReference,
 )
+from ..i18n import N_
 from .plain import plain
 
 ACTIONS = (("text to image", "generate"), ("img2img", "img2img"), ("inpaint", "infill"))
@@ -139,9 +140,9 @@ class ReferencesPanel(VerticalScroll):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "add_vibe", "Add vibe", id="vibe_add"),
-        Binding("ctrl+r", "remove_vibe", "Remove vibe/reference", id="vibe_remove"),
-        Binding("ctrl+t", "add_charref", "Add reference", id="charref_add"),
+        Binding("ctrl+n", "add_vibe", N_("Add vibe"), id="vibe_add"),
+        Binding("ctrl+r", "remove_vibe", N_("Remove vibe/reference"), id="vibe_remove"),
+        Binding("ctrl+t", "add_charref", N_("Add reference"), id="charref_add"),
     ]
 
     class Changed(Message):

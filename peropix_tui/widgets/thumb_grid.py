@@ -24,6 +24,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..i18n import N_
+
 TILE_W, TILE_H = 16, 9  # cells per tile, gap included
 IMG_W, IMG_H = 14, 7  # image cells: 14 x 14 pixels with half blocks
 PAGE = 120
@@ -70,15 +72,15 @@ class ThumbGrid(ScrollView, can_focus=True):
     """Grid of ``count`` images fetched with ``fetch(offset, limit) -> list[GridItem]``."""
 
     BINDINGS = [
-        Binding("up", "move(0, -1)", "Up", show=False, id="grid_up"),
-        Binding("down", "move(0, 1)", "Down", show=False, id="grid_down"),
-        Binding("left", "move(-1, 0)", "Left", show=False, id="grid_left"),
-        Binding("right", "move(1, 0)", "Right", show=False, id="grid_right"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="grid_pageup"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="grid_pagedown"),
-        Binding("home", "jump(0)", "First", show=False, id="grid_home"),
-        Binding("end", "jump(-1)", "Last", show=False, id="grid_end"),
-        Binding("enter", "choose", "Open", show=False, id="grid_choose"),
+        Binding("up", "move(0, -1)", N_("Up"), show=False, id="grid_up"),
+        Binding("down", "move(0, 1)", N_("Down"), show=False, id="grid_down"),
+        Binding("left", "move(-1, 0)", N_("Left"), show=False, id="grid_left"),
+        Binding("right", "move(1, 0)", N_("Right"), show=False, id="grid_right"),
+        Binding("pageup", "page(-1)", N_("Page up"), show=False, id="grid_pageup"),
+        Binding("pagedown", "page(1)", N_("Page down"), show=False, id="grid_pagedown"),
+        Binding("home", "jump(0)", N_("First"), show=False, id="grid_home"),
+        Binding("end", "jump(-1)", N_("Last"), show=False, id="grid_end"),
+        Binding("enter", "choose", N_("Open"), show=False, id="grid_choose"),
     ]
 
     class Highlighted(Message):
