@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 from . import paths
+from .filenames import is_windows_reserved
 from .fsutil import atomic_write
 from .slots import SlotSet
-from .store.layout import is_windows_reserved
 
 WORKSPACE_FILE = "workspace.json"
 _NAME_RE = re.compile(r"^[\w][\w .-]{0,63}$")

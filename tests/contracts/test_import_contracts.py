@@ -47,6 +47,17 @@ def test_importing_the_app_leaves_torch_out() -> None:
     assert loaded(imported, HEAVY_LIBRARIES) == []
 
 
+START_UP_EXCLUDED = frozenset({"PIL", "numpy", "sqlite3", "httpx", "msgpack", "websockets"})
+"""Libraries the first frame does without: the gallery index, images, the network come after it."""
+
+
+def test_importing_the_app_leaves_images_network_and_the_index_for_later() -> None:
+    proc, imported = modules_after(sys.executable, "import", ["peropix_tui.app"], _env(), cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "peropix_tui.app" in imported
+    assert loaded(imported, START_UP_EXCLUDED) == []
+
+
 def test_every_module_outside_engine_imports_without_torch() -> None:
     graph = Graph(PACKAGE)
     names = sorted(n for n in graph.modules

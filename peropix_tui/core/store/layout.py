@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from ..filenames import is_windows_reserved
+
 try:  # POSIX file locks; elsewhere the in-process lock is all we have
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -34,10 +36,6 @@ SEQ_DIGITS = 7
 MAX_NAME = 64
 MAX_FOLDER = 100
 
-_WINDOWS_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul", "conin$", "conout$"}
-    | {f"{dev}{n}" for dev in ("com", "lpt") for n in [*map(str, range(10)), "\u00b9", "\u00b2", "\u00b3"]}
-)
 _INVISIBLE = frozenset({"Cf", "Cs", "Zl", "Zp"})
 """Unicode categories never allowed in a name: format characters (bidi controls such as U+202E,
 zero-width spaces, BOM), surrogates, line and paragraph separators."""
@@ -91,11 +89,6 @@ def check_folder_name(name: str, what: str = "folder name") -> str:
     if len(name) > MAX_FOLDER:
         raise StoreError(f"{what} {shown}: longer than {MAX_FOLDER} characters")
     return name
-
-
-def is_windows_reserved(name: str) -> bool:
-    """``CON``, ``nul``, ``COM1``, ``lpt²`` … in any case, with or without an extension or trailing spaces."""
-    return name.split(".")[0].rstrip(" ").lower() in _WINDOWS_RESERVED
 
 
 def lookalike_chars(name: str) -> str:
