@@ -63,36 +63,3 @@ async def test_probe_reports_queue_depth_and_down_servers(comfy_pool: Any) -> No
     assert health.ok and health.depth == 2 and health.pending <= 1
     down = await probe(ComfyServer(dead_url(), name="off"), timeout=1)
     assert not down.ok and "unreachable" in down.error and down.depth == 0
-
-
-async def test_worker_goes_down_on_a_restart_and_rejoins_after_a_probe(comfy_pool: Any) -> None:
-    import dataclasses
-
-    import pytest
-
-    from peropix_tui.core.comfyui.config import ComfyUIConfig
-    from peropix_tui.core.comfyui.discovery import Discovery
-    from peropix_tui.core.comfyui.errors import ServerUnavailable
-    from peropix_tui.core.comfyui.workers import comfy_workers
-    from tests.comfyui.helpers import FAST
-
-    (emu,) = comfy_pool(1)
-    (w,) = comfy_workers(ComfyUIConfig(servers=[ComfyServer(emu.url, name="a", max_jobs=2)]), discovery=Discovery(),
-                         backoff=(0.0, 0.0))
-    w.backend.client.timeouts = dataclasses.replace(FAST, reconnect=0.5)
-    assert w.free and w.state == "idle"
-    assert w.accepts(settings()) and w.accepts(settings(comfyui_server="a"))
-    assert w.accepts(settings(comfyui_server=emu.url + "/"))
-    assert not w.accepts(settings(comfyui_server="b")) and not w.accepts(settings(provider="nai"))
-    emu.inject("restart", at_step=2, seconds=1.0)
-    with pytest.raises(ServerUnavailable):
-        await w.generate(settings(), lambda p: None, CancelToken())
-    assert w.state == "down" and not w.free and w.in_flight == 0
-    for _ in range(100):  # the emulator comes back about a second later
-        if await w.probe_if_due(timeout=0.5):
-            break
-        await asyncio.sleep(0.05)
-    assert w.free and w.health.failures == 0
-    (img,) = await w.generate(settings(seed=3), lambda p: None, CancelToken())
-    await w.aclose()
-    assert img.info["server"] == "a"

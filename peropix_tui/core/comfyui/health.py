@@ -1,13 +1,10 @@
-"""Is a server up, and how busy: one probe (``GET /queue``), and a tracker that backs off while it is down.
-
-:class:`HealthTracker` is what a worker pool needs: ``due()`` says whether to probe now; a failed
-probe doubles the wait (``base`` … ``cap`` seconds), a good one resets it and marks the server healthy.
-"""
+"""Is a server up, and how busy: one probe (``GET /queue``). The back-off between probes of a
+server that is down belongs to the worker pool (:mod:`peropix_tui.core.generation.health`)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..backend import BackendError
 from .client import ComfyClient, Timeouts
@@ -44,41 +41,3 @@ async def probe(server: ComfyServer, *, timeout: float = 5.0, client: ComfyClien
     finally:
         if own:
             await c.aclose()
-
-
-@dataclass
-class HealthTracker:
-    """Back-off between probes of a server that is down."""
-
-    base: float = 1.0
-    cap: float = 60.0
-    healthy: bool = True
-    failures: int = 0
-    next_probe: float = 0.0
-    last_error: str = ""
-    clock: object = field(default=time.monotonic, repr=False)
-
-    def _now(self) -> float:
-        clock = self.clock
-        assert callable(clock)
-        return float(clock())
-
-    def due(self) -> bool:
-        return self._now() >= self.next_probe
-
-    def delay(self) -> float:
-        """The wait after the current number of failures."""
-        return 0.0 if self.failures == 0 else min(self.cap, self.base * 2 ** (self.failures - 1))
-
-    def record(self, health: Health) -> None:
-        self.record_result(health.ok, health.error)
-
-    def record_result(self, ok: bool, error: str = "") -> None:
-        if ok:
-            self.healthy, self.failures, self.last_error = True, 0, ""
-            self.next_probe = self._now()
-        else:
-            self.healthy = False
-            self.failures += 1
-            self.last_error = error
-            self.next_probe = self._now() + self.delay()
