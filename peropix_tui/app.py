@@ -218,6 +218,7 @@ class PeroPixApp(App[None]):
         self.runner.backends.set_token(token)
         named = [a for a in self.runner.accounts if a.name != DEFAULT_ACCOUNT]
         self.runner.accounts = ([NaiAccount(DEFAULT_ACCOUNT, token)] if token else []) + named
+        self.scheduler.hold_accounts = self.runner.several_accounts
         self.scheduler.release_holds("nai")  # the default account's worker, held for its old token
         setup_log(token)
 
@@ -444,6 +445,7 @@ class PeroPixApp(App[None]):
         if applied.held:  # one of several accounts: only its worker stops, the others go on
             self.notify(f"NovelAI account {applied.held} is not used until you fix it and resume (F3, 'p'); "
                         "the other workers go on.", severity="warning", timeout=10)
+            self.runner.post_pooled()  # the balance shown is that of the accounts still in use
         if applied.paused:  # bad token / no Anlas: the rest is held until the user fixes it and resumes
             self.notify(f"{len(applied.paused)} queued job(s) paused; fix the problem, then resume (F3, 'p').",
                         severity="warning", timeout=10)
@@ -461,7 +463,8 @@ class PeroPixApp(App[None]):
     def _balance_updated(self, msg: BalanceUpdated) -> None:
         if not msg.error:
             self.balance = msg
-            log.info("[Account] tier %s, %s Anlas", msg.tier, msg.anlas)
+            log.info("[Account] tier %s, %s Anlas%s", msg.tier, msg.anlas,
+                     "".join(f", {name} {anlas}" for name, anlas in msg.per_account))
         self.broadcast(msg)
 
     @on(QueueChanged)

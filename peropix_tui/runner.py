@@ -51,6 +51,7 @@ from .messages import (
 
 if TYPE_CHECKING:
     from .core.nai.tools_jobs import ToolPlan
+    from .core.nai.usage import UsageQuota
 
 log = logging.getLogger("peropix")
 
@@ -337,10 +338,21 @@ class Runner:
 
         answers = await asyncio.gather(*(one(a) for a in chosen))
         out = {a.name: m for a, m in zip(chosen, answers, strict=True)}
-        if DEFAULT_ACCOUNT in out:
-            self.host.post_message(out[DEFAULT_ACCOUNT])
+        self.post_pooled(out[DEFAULT_ACCOUNT].quota if DEFAULT_ACCOUNT in out else None)
         self.host.post_message(QueueChanged())
         return out
+
+    def post_pooled(self, quota: UsageQuota | None = None) -> None:
+        """Post the usable accounts pooled as the app's balance (the cost meter then shows what the
+        admission check uses), with each account's own Anlas in ``per_account``."""
+        pooled_account = self.admission_account()
+        held = self.scheduler.held()
+        per = tuple((a.name, self.scheduler.accounts.get(nai_worker_id(a.name), Account()).anlas)
+                    for a in self.accounts if nai_worker_id(a.name) not in held)
+        if quota is None and self.host.balance is not None:
+            quota = self.host.balance.quota
+        self.host.post_message(BalanceUpdated(pooled_account.anlas, pooled_account.tier, pooled_account.active,
+                                              quota=quota, per_account=per))
 
     async def refresh_balance(self) -> BalanceUpdated:
         """Ask NovelAI for the balance, on the NovelAI backend's connection when it has one."""

@@ -63,6 +63,9 @@ async def test_jobs_go_only_to_the_account_whose_balance_covers_them(
         assert poor.anlas == 5
         # each job's account was asked again afterwards: the default balance is what the emulator holds
         assert app.runner.account_balances()["default"].anlas == nai_emulator.account.anlas < 10_500
+        # the balance the screens show (cost meter, queue) is the pooled one, each account's beside it
+        assert app.balance.per_account == (("default", nai_emulator.account.anlas), ("second", 5))
+        assert app.balance.anlas == nai_emulator.account.anlas + 5
 
 
 async def test_a_402_on_one_account_holds_it_and_the_other_finishes_the_batch(
@@ -83,6 +86,8 @@ async def test_a_402_on_one_account_holds_it_and_the_other_finishes_the_batch(
         assert app.scheduler.next_probe_in() is None  # held, not probed back
         assert ("nai:second", "down") in [(w.id, s) for w, s, _ in app.scheduler.worker_states()]
         assert app.runner.admission_account().anlas == app.runner.account_balances()["default"].anlas
+        assert [name for name, _ in app.balance.per_account] == ["default"]  # the held one is left out
+        assert app.balance.anlas == app.runner.admission_account().anlas
         gens = nai_emulator.generations()
         assert sum(g.account == "default" and g.status == 200 for g in gens) == 3
         app.scheduler.resume()  # the user's resume makes the account usable again
