@@ -147,7 +147,7 @@ class PeroPixApp(App[None]):
             pool.use(provider, backend)
         self.runner = Runner(self, self.scheduler, GenerationService(pool, self._images),
                              folder=lambda: str((self.config.output_dir / self.session_folder).absolute()),
-                             durable=self._queue_writer.flush)
+                             durable=self._queue_writer.flush, accounts=self._nai_accounts)
         try:
             self.theme = self.config.ui.theme
         except Exception:  # unknown theme name: keep the default, say so
@@ -216,6 +216,10 @@ class PeroPixApp(App[None]):
         """A new token from Settings: forget the client built with the old one."""
         self.token = token
         self.runner.backends.set_token(token)
+        named = [a for a in self.runner.accounts if a.name != DEFAULT_ACCOUNT]
+        self.runner.accounts = ([NaiAccount(DEFAULT_ACCOUNT, token)] if token else []) + named
+        self.scheduler.hold_accounts = self.runner.several_accounts
+        self.scheduler.release_holds("nai")  # the default account's worker, held for its old token
         setup_log(token)
 
     def use_backend(self, provider: str, backend: Backend | None) -> None:
@@ -253,7 +257,7 @@ class PeroPixApp(App[None]):
         self.ensure_store()
         self._load_tags()
         self._preload_images()
-        if self.token:
+        if self.token or self.runner.several_accounts:
             self.refresh_balance()
 
     @property
@@ -278,7 +282,11 @@ class PeroPixApp(App[None]):
 
     @work(group="balance", exclusive=True, exit_on_error=False)
     async def refresh_balance(self) -> None:
-        self.post_message(await fetch_balance(self.config, self.token))
+        """The default token's balance; with several accounts, every account's (the scheduler's)."""
+        if self.runner.several_accounts:
+            await self.runner.refresh_accounts()
+        else:
+            self.post_message(await fetch_balance(self.config, self.token))
 
     async def action_quit(self) -> None:
         """Quit; with a job running, ask first (finish the image, quit now, or stay)."""
@@ -434,6 +442,10 @@ class PeroPixApp(App[None]):
 
     def _ended(self, msg: JobFinished | JobFailed | JobCancelled) -> None:
         applied = self.runner.apply(msg)
+        if applied.held:  # one of several accounts: only its worker stops, the others go on
+            self.notify(f"NovelAI account {applied.held} is not used until you fix it and resume (F3, 'p'); "
+                        "the other workers go on.", severity="warning", timeout=10)
+            self.runner.post_pooled()  # the balance shown is that of the accounts still in use
         if applied.paused:  # bad token / no Anlas: the rest is held until the user fixes it and resumes
             self.notify(f"{len(applied.paused)} queued job(s) paused; fix the problem, then resume (F3, 'p').",
                         severity="warning", timeout=10)
@@ -451,7 +463,8 @@ class PeroPixApp(App[None]):
     def _balance_updated(self, msg: BalanceUpdated) -> None:
         if not msg.error:
             self.balance = msg
-            log.info("[Account] tier %s, %s Anlas", msg.tier, msg.anlas)
+            log.info("[Account] tier %s, %s Anlas%s", msg.tier, msg.anlas,
+                     "".join(f", {name} {anlas}" for name, anlas in msg.per_account))
         self.broadcast(msg)
 
     @on(QueueChanged)

@@ -13,12 +13,14 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from .services import services
+
 PaletteCommand = tuple[str, str, Callable[[], Any]]
 
 
 class PeroPixCommands(Provider):
     def _commands(self) -> list[PaletteCommand]:
-        app: Any = self.app
+        app = services(self.screen)
         found: list[PaletteCommand] = [
             ("Go: Compose", "Prompt, parameters, preview (F2)", partial(app.action_show, "compose")),
             ("Go: Slots / Queue", "Slot mode and the job queue (F3)", partial(app.action_show, "queue")),

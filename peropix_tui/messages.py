@@ -96,6 +96,9 @@ class BalanceUpdated(Message):
     error: str = ""
     quota: UsageQuota | None = None
     """The Opus usage quota for V5 (``usage`` of /user/subscription); None when not sent."""
+    per_account: tuple[tuple[str, int | None], ...] = ()
+    """With several NovelAI accounts: (name, Anlas or None when unknown) of each usable one; then
+    ``anlas``/``tier`` are theirs pooled (what the admission check uses)."""
 
 
 @dataclass

@@ -26,12 +26,13 @@ from .core.backend import Backend, CancelToken
 from .core.config import Config, Secret
 from .core.generation import events as ev
 from .core.generation.account import fetch_account
-from .core.generation.admission import Account, refusal
+from .core.generation.admission import Account, pooled, refusal
 from .core.generation.backends import NO_TOKEN, BackendPool
 from .core.generation.peropix import build_peropix as peropix_extra  # noqa: F401  (older name)
 from .core.generation.peropix import with_metadata  # noqa: F401  (re-exported for callers)
 from .core.generation.scheduler import Applied, QueueReadOnly, Scheduler, Worker
 from .core.generation.service import GenerationService, check_settings
+from .core.generation.workers import DEFAULT_ACCOUNT, NaiAccount, nai_worker_id
 from .core.jobs import TOOL, Job
 from .core.settings import SettingsError
 from .core.slots import SlotSet
@@ -50,6 +51,7 @@ from .messages import (
 
 if TYPE_CHECKING:
     from .core.nai.tools_jobs import ToolPlan
+    from .core.nai.usage import UsageQuota
 
 log = logging.getLogger("peropix")
 
@@ -117,9 +119,14 @@ def account_of(balance: BalanceUpdated | None) -> Account:
 
 class Runner:
     def __init__(self, host: RunnerHost, scheduler: Scheduler, service: GenerationService, *,
-                 folder: Callable[[], str], durable: Callable[[], object] = lambda: None) -> None:
+                 folder: Callable[[], str], durable: Callable[[], object] = lambda: None,
+                 accounts: list[NaiAccount] | None = None) -> None:
         self.host = host
         self.scheduler = scheduler
+        self.accounts = list(accounts or [])
+        """The NovelAI accounts the workers run on; with two or more, each one's balance is fetched
+        (:meth:`refresh_accounts`) and gates dispatch, and a 401/402 holds only its worker."""
+        scheduler.hold_accounts = self.several_accounts
         self.service = service
         self.folder = folder
         """The folder new jobs write into (the app's session folder)."""
@@ -166,7 +173,7 @@ class Runner:
                 raise RunRefused(f"Cannot generate: {e}") from None
         if any(r.settings.provider == "nai" for r in runs) and not (self.host.token or self.backends.has_nai_token()):
             raise RunRefused(NO_TOKEN)
-        reason = refusal(ws, all_slots, self.scheduler.queue, account_of(self.host.balance),
+        reason = refusal(ws, all_slots, self.scheduler.queue, self.admission_account(),
                          self.host.config.generation.budget)
         if reason:
             raise RunRefused(reason)
@@ -265,7 +272,10 @@ class Runner:
             return
         await self.service.run(job, cancel, emit, queue_uid=self.scheduler.queue.uid, worker=worker)
         if job.settings.provider == "nai" and not failed and not cancel.cancelled:
-            await self.refresh_balance()
+            if self.several_accounts and worker is not None:
+                await self.refresh_accounts([worker.id])
+            else:
+                await self.refresh_balance()
 
     # ------------------------------------------------------------- cancelling
     def cancel_current(self) -> list[str]:
@@ -293,6 +303,57 @@ class Runner:
         self.backends.use(provider, backend)
 
     # ----------------------------------------------------------------- balance
+    @property
+    def several_accounts(self) -> bool:
+        return len(self.accounts) > 1
+
+    def admission_account(self) -> Account:
+        """The account a run is checked against: the default token's, or with several accounts all
+        usable ones pooled (:func:`~.core.generation.admission.pooled`, as ``peropix run`` does)."""
+        if not self.several_accounts:
+            return account_of(self.host.balance)
+        held = self.scheduler.held()
+        ids = [nai_worker_id(a.name) for a in self.accounts if nai_worker_id(a.name) not in held]
+        return pooled(self.scheduler.accounts.get(i, Account()) for i in ids)
+
+    def account_balances(self) -> dict[str, Account]:
+        """Account name → what is known of its balance (unknown until fetched), for a balance display."""
+        return {a.name: self.scheduler.accounts.get(nai_worker_id(a.name), Account()) for a in self.accounts}
+
+    async def refresh_accounts(self, worker_ids: list[str] | None = None) -> dict[str, BalanceUpdated]:
+        """Ask NovelAI for the balance of every account (of ``worker_ids`` only, when given), all at
+        once, and hand them to the scheduler, which then dispatches a NovelAI job only to an account
+        whose balance covers it. The default account's answer is also posted as BalanceUpdated (the
+        cost meter); then QueueChanged (the app starts what can start now)."""
+        chosen = [a for a in self.accounts if worker_ids is None or nai_worker_id(a.name) in worker_ids]
+
+        async def one(account: NaiAccount) -> BalanceUpdated:
+            wid = nai_worker_id(account.name)  # also its backend pool key
+            client = getattr(self.backends.peek(wid), "client", None)
+            msg = await fetch_balance(self.host.config, account.token, client=client)
+            if msg.error:
+                log.info("[Account] %s: balance unknown (%s)", account.name, msg.error)
+            self.scheduler.accounts[wid] = Account(msg.anlas, msg.tier, msg.active) if not msg.error else Account()
+            return msg
+
+        answers = await asyncio.gather(*(one(a) for a in chosen))
+        out = {a.name: m for a, m in zip(chosen, answers, strict=True)}
+        self.post_pooled(out[DEFAULT_ACCOUNT].quota if DEFAULT_ACCOUNT in out else None)
+        self.host.post_message(QueueChanged())
+        return out
+
+    def post_pooled(self, quota: UsageQuota | None = None) -> None:
+        """Post the usable accounts pooled as the app's balance (the cost meter then shows what the
+        admission check uses), with each account's own Anlas in ``per_account``."""
+        pooled_account = self.admission_account()
+        held = self.scheduler.held()
+        per = tuple((a.name, self.scheduler.accounts.get(nai_worker_id(a.name), Account()).anlas)
+                    for a in self.accounts if nai_worker_id(a.name) not in held)
+        if quota is None and self.host.balance is not None:
+            quota = self.host.balance.quota
+        self.host.post_message(BalanceUpdated(pooled_account.anlas, pooled_account.tier, pooled_account.active,
+                                              quota=quota, per_account=per))
+
     async def refresh_balance(self) -> BalanceUpdated:
         """Ask NovelAI for the balance, on the NovelAI backend's connection when it has one."""
         client = getattr(self.backends.peek("nai"), "client", None)

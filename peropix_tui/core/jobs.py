@@ -269,9 +269,9 @@ class JobQueue:
         self.save()
         return hit
 
-    def pause_pending(self) -> list[Job]:
-        """Hold every pending job (e.g. after a bad token or an empty balance)."""
-        hit = self.in_state(JobState.PENDING)
+    def pause_pending(self, which: Callable[[Job], bool] | None = None) -> list[Job]:
+        """Hold every pending job (``which`` of them, when given), e.g. after a bad token or an empty balance."""
+        hit = [j for j in self.in_state(JobState.PENDING) if which is None or which(j)]
         for job in hit:
             job.state = JobState.PAUSED
         self.save()

@@ -1,7 +1,8 @@
 """Worker health: a back-off between probes of a worker that died, and the probe itself.
 
 :class:`Backoff` is pure (a clock, no I/O): ``failed`` doubles the wait (``base`` … ``cap`` seconds),
-``recovered`` makes the worker healthy again. :func:`probe_worker` asks a down worker whether it
+``recovered`` makes the worker healthy again. ``hold`` marks it down until the user acts (a
+rejected token or an empty balance: probing cannot bring it back), so it is never due a probe. :func:`probe_worker` asks a down worker whether it
 answers: a ComfyUI server's ``GET /queue``, a TCP connection to the NovelAI image host; the local
 engine does not die this way and always answers.
 """
@@ -30,6 +31,8 @@ class Backoff:
     failures: int = 0
     next_probe: float = 0.0
     last_error: str = ""
+    held: bool = False
+    """Down until the user fixes it (resume, token change), never probed back."""
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
 
     def failed(self, error: str) -> None:
@@ -38,11 +41,14 @@ class Backoff:
         self.last_error = error
         self.next_probe = self.clock() + min(self.cap, self.base * 2 ** (self.failures - 1))
 
+    def hold(self, error: str) -> None:
+        self.healthy, self.held, self.last_error = False, True, error
+
     def recovered(self) -> None:
-        self.healthy, self.failures, self.last_error = True, 0, ""
+        self.healthy, self.failures, self.last_error, self.held = True, 0, "", False
 
     def due(self) -> bool:
-        return self.clock() >= self.next_probe
+        return not self.held and self.clock() >= self.next_probe
 
     def wait(self) -> float:
         """Seconds until the next probe is due (0: now)."""

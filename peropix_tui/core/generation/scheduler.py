@@ -17,7 +17,7 @@ until a probe answers (:meth:`Scheduler.due_probes` / :meth:`Scheduler.record_pr
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..jobs import FINISHED, GENERATE, TOOL, Job, JobQueue, JobState, JobStateError
@@ -66,6 +66,8 @@ class Applied:
     ended: bool = False
     lost: bool = False
     """A worker died under the job: it is waiting again (pending, or paused with a notice)."""
+    held: str = ""
+    """The NovelAI worker held after a 401/402/403 on one of several accounts (the others go on)."""
 
 
 Run = tuple[GenerationSettings, int | None, str, int]
@@ -82,6 +84,10 @@ class Scheduler:
         self.health: dict[str, Backoff] = {w.id: Backoff() for w in self.workers}
         self.accounts: dict[str, Account] = {}
         """NovelAI worker id → what is known of its account (balance checked before each dispatch)."""
+        self.hold_accounts = False
+        """True (the TUI): a 401/402/403 on one of several NovelAI accounts holds only that account's
+        worker, and pauses only the jobs no other worker can run. False, or a single account: it
+        pauses every pending job."""
         self.readonly_reason = readonly_reason
         if readonly_reason:
             queue.readonly = True
@@ -101,8 +107,20 @@ class Scheduler:
         return self.queue.add(runs, folder=folder, base_prompt=base_prompt, kind=kind, tools=tools)
 
     def resume(self) -> list[Job]:
+        """Paused jobs back to pending; workers held for their account are usable again."""
         self._writable()
+        self.release_holds()
         return self.queue.resume()
+
+    def release_holds(self, worker_id: str | None = None) -> None:
+        """Held workers (``worker_id`` only, when given) are usable again (e.g. after a token change)."""
+        for wid, h in self.health.items():
+            if h.held and worker_id in (None, wid):
+                h.recovered()
+
+    def held(self) -> dict[str, str]:
+        """Held worker id → the reason (a rejected token, an empty balance)."""
+        return {wid: h.last_error for wid, h in self.health.items() if h.held}
 
     def retry_failed(self) -> list[Job]:
         self._writable()
@@ -222,7 +240,7 @@ class Scheduler:
     def next_probe_in(self) -> float | None:
         """Seconds until the next down worker with work waiting is due a probe (None: none is down)."""
         waits = [self.health[w.id].wait() for w in self.workers
-                 if not self.health[w.id].healthy and self._waiting_for(w)]
+                 if not self.health[w.id].healthy and not self.health[w.id].held and self._waiting_for(w)]
         return min(waits) if waits else None
 
     def record_probe(self, worker_id: str, ok: bool, error: str = "") -> None:
@@ -268,13 +286,20 @@ class Scheduler:
                 self.queue.add_image(job.id, event.path)
         elif isinstance(event, JobFinished):
             if running:
+                self._spent(job)
                 self.queue.finish(job.id)
             out.ended = True
         elif isinstance(event, JobFailed):
+            worker = self.worker_of(job.id)
             if running:
                 self.queue.fail(job.id, event.error, retryable=event.retryable)
             if event.status in PAUSING_STATUSES:
-                out.paused = self.queue.pause_pending()
+                if self.hold_accounts and worker is not None and self._several_accounts(worker):
+                    self.health[worker.id].hold(event.error)
+                    out.held = worker.id
+                    out.paused = self.queue.pause_pending(self._orphan)
+                else:
+                    out.paused = self.queue.pause_pending()
             out.ended = True
         elif isinstance(event, JobCancelled):
             if running:
@@ -295,6 +320,26 @@ class Scheduler:
         if out.ended:
             self._release(job.id)
         return out
+
+    def _several_accounts(self, worker: Worker) -> bool:
+        return worker.provider == "nai" and sum(w.provider == "nai" for w in self.workers) > 1
+
+    def _orphan(self, job: Job) -> bool:
+        """Only held workers can run ``job`` (it would wait for the user anyway: paused instead)."""
+        able = [w for w in self.workers if self.accepts(w, job)]
+        return bool(able) and all(self.health[w.id].held for w in able)
+
+    def _spent(self, job: Job) -> None:
+        """Take a finished NovelAI job's cost off its account's known balance until NovelAI's own
+        answer replaces it, so the next dispatch does not count on Anlas already spent."""
+        worker = self.worker_of(job.id)
+        account = self.accounts.get(worker.id) if worker is not None else None
+        if worker is None or account is None or account.anlas is None or job.settings.provider != "nai":
+            return
+        from ..costing import pending_cost
+
+        cost = pending_cost([job.settings], tier=account.tier, active=account.active)
+        self.accounts[worker.id] = replace(account, anlas=max(0, account.anlas - cost))
 
     def interrupt(self, job_id: str, notice: str) -> None:
         """A running job stopped at once (not cancelled by the user): paused, to run again on resume."""
