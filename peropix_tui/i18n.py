@@ -26,11 +26,14 @@ re-renders when the language changes.
 
 from __future__ import annotations
 
+import _thread
 import gettext as _gettext
 import os
-import threading
-from collections.abc import Callable, Mapping
 from pathlib import Path
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the one-off command line imports neither typing nor threading
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 DOMAIN = "peropix"
 LOCALE_DIR = Path(__file__).with_name("locale")
@@ -42,7 +45,7 @@ LANGUAGE_SETTINGS: tuple[str, ...] = ("auto", *LANGUAGES)
 LOCALE_VARIABLES: tuple[str, ...] = ("LC_ALL", "LC_MESSAGES", "LANG")
 """Read in this order by ``auto``: the first one that is set decides (POSIX precedence)."""
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _translations: _gettext.NullTranslations = _gettext.NullTranslations()
 _language = SOURCE_LANGUAGE
 _listeners: list[Callable[[str], None]] = []
@@ -148,13 +151,19 @@ def set_language_from_config(env: Mapping[str, str] | None = None) -> str:
     """Install the language of the config file and ``PEROPIX_LANG`` (for the command line).
 
     A config that cannot be read, or a bad language value, does not stop the command here: the
-    language comes from the locale, and the command reports the config error when it loads it.
+    language comes from the locale, and the command reports the config error when it loads it. A
+    config that loaded cleanly before and is unchanged is not loaded again (:mod:`.core.config_stamp`).
     """
-    from .core.config import ConfigError, load_config
+    from .core.config_stamp import load_quick, recall
 
     env = os.environ if env is None else env
+    found = recall(env)  # the config loaded cleanly before and is unchanged: no TOML, no validation
+    if found is not None:
+        return set_language(found.language, env)
+    from .core.config import ConfigError
+
     try:
-        setting = load_config(env=dict(env)).ui.language
+        setting = load_quick(env).language
     except (ConfigError, OSError):
         setting = "auto"
     return set_language(setting, env)

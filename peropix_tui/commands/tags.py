@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a one-off `tags search` does not import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def register(sub: Any) -> None:
@@ -23,10 +26,10 @@ def register(sub: Any) -> None:
 
 
 def _directory() -> Path:
-    from ..core.config import load_config
+    from ..core.config_stamp import load_quick
     from ..core.paths import tags_dir
 
-    return tags_dir(load_config().paths.tags_dir)
+    return tags_dir(load_quick().tags_dir)
 
 
 def _import(args: argparse.Namespace) -> int:
