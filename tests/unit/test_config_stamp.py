@@ -14,7 +14,7 @@ from peropix_tui.core import config_stamp
 from peropix_tui.core.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("peropix_tui.core.config", "tomllib", "asyncio", "typing", "dataclasses", "threading")
+HEAVY = ("peropix_tui.core.config", "tomllib", "asyncio", "typing", "dataclasses", "threading", "argparse", "gettext")
 PROBE = ("import sys; from peropix_tui.cli import main; rc = main(sys.argv[1:]); "
          f"print([m for m in {HEAVY!r} if m in sys.modules]); print(rc)")
 
@@ -114,3 +114,14 @@ def test_a_tags_folder_with_a_line_break_is_not_recorded(monkeypatch: pytest.Mon
     monkeypatch.setenv("PEROPIX_TAGS_DIR", "/tmp/a\nb")
     assert config_stamp.load_quick().tags_dir == "/tmp/a\nb"
     assert config_stamp.recall() is None
+
+
+def test_the_quick_tags_search_line_prints_what_the_parsed_line_prints(tmp_path: Path) -> None:
+    _config(f'[paths]\ntags_dir = "{_tags(tmp_path).as_posix()}"\n')
+    quick = _search("s")  # no option: run without argparse
+    parsed = _search("s", "-n", "10")  # the same query through the parser
+    assert quick.stdout.splitlines()[:-2] == parsed.stdout.splitlines()[:-2] == [
+        "solo\t0\t100", "sky\t0\t70", "smile\t0\t50"]
+    assert (quick.stderr, parsed.stderr) == ("", "")
+    assert _search("s", "-n", "1").stdout.splitlines()[:-2] == ["solo\t0\t100"]
+    assert _search("--help").stdout.startswith("usage: peropix tags search [-h] [-n LIMIT] prefix\n")
