@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .i18n import _, set_language_from_config
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing is a large part of a one-off command
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable, Sequence
+    from typing import NoReturn
 
 # module name in peropix_tui.commands -> registered in this order
 COMMAND_MODULES: tuple[str, ...] = ("generate", "run", "queue", "cost", "meta", "gallery", "engine", "tags",
@@ -96,6 +97,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _quick_command(name: str, rest: Sequence[str]) -> Callable[[], int] | None:
+    """The command's ``quick(rest)`` when it has one and takes this line without argparse (the
+    same run as the parsed line would give; None: parse it)."""
+    mod = importlib.import_module(f"peropix_tui.commands.{name}")
+    quick: Callable[[Sequence[str]], Callable[[], int] | None] | None = getattr(mod, "quick", None)
+    return quick(rest) if quick is not None else None
+
+
 def main(argv: list[str] | None = None) -> int:
     if not (sys.argv[1:] if argv is None else argv):
         # plain `peropix`: open the TUI without building every subcommand's parser first
@@ -103,14 +112,18 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_tui()
     set_language_from_config()
-    parser = build_parser(command_named(sys.argv[1:] if argv is None else argv))
-    args = parser.parse_args(argv)
-    if args.command is None:
-        from .tui import run_tui
+    line = sys.argv[1:] if argv is None else argv
+    named = command_named(line)
+    quick = _quick_command(named, line[1:]) if named else None
+    if quick is None:
+        parser = build_parser(named)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            from .tui import run_tui
 
-        return run_tui()
+            return run_tui()
     try:
-        return int(args.func(args) or 0)
+        return int((quick() if quick is not None else args.func(args)) or 0)
     except BrokenPipeError:  # e.g. `peropix meta x.png | head`
         import os
 

@@ -26,11 +26,14 @@ re-renders when the language changes.
 
 from __future__ import annotations
 
-import gettext as _gettext
+import _thread
 import os
-import threading
-from collections.abc import Callable, Mapping
 from pathlib import Path
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the one-off command line imports neither typing nor threading
+if TYPE_CHECKING:
+    import gettext as _gettext
+    from collections.abc import Callable, Mapping
 
 DOMAIN = "peropix"
 LOCALE_DIR = Path(__file__).with_name("locale")
@@ -42,8 +45,25 @@ LANGUAGE_SETTINGS: tuple[str, ...] = ("auto", *LANGUAGES)
 LOCALE_VARIABLES: tuple[str, ...] = ("LC_ALL", "LC_MESSAGES", "LANG")
 """Read in this order by ``auto``: the first one that is set decides (POSIX precedence)."""
 
-_lock = threading.Lock()
-_translations: _gettext.NullTranslations = _gettext.NullTranslations()
+
+
+class _SourceText:
+    """English, the text in the code: what ``gettext.NullTranslations`` gives, without importing
+    gettext (and re, locale) for a command line in English."""
+
+    def gettext(self, message: str) -> str:
+        return message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return singular if n == 1 else plural
+
+    def pgettext(self, context: str, message: str) -> str:
+        return message
+
+
+_SOURCE_TEXT = _SourceText()
+_lock = _thread.allocate_lock()
+_translations: _SourceText | _gettext.NullTranslations = _SOURCE_TEXT
 _language = SOURCE_LANGUAGE
 _listeners: list[Callable[[str], None]] = []
 
@@ -99,6 +119,8 @@ def resolve(setting: str, env: Mapping[str, str] | None = None) -> str:
 
 def load_translations(language: str, localedir: Path | None = None) -> _gettext.NullTranslations:
     """The catalog of ``language``; English, or a missing catalog, gives the untranslated text."""
+    import gettext as _gettext
+
     if language == SOURCE_LANGUAGE:
         return _gettext.NullTranslations()
     return _gettext.translation(DOMAIN, localedir or LOCALE_DIR, languages=[language], fallback=True)
@@ -112,7 +134,7 @@ def set_language(setting: str, env: Mapping[str, str] | None = None, *, localedi
     """
     global _translations, _language
     language = resolve(setting, env)
-    translations = load_translations(language, localedir)
+    translations = _SOURCE_TEXT if language == SOURCE_LANGUAGE else load_translations(language, localedir)
     with _lock:
         changed = language != _language
         _translations, _language = translations, language
@@ -148,13 +170,19 @@ def set_language_from_config(env: Mapping[str, str] | None = None) -> str:
     """Install the language of the config file and ``PEROPIX_LANG`` (for the command line).
 
     A config that cannot be read, or a bad language value, does not stop the command here: the
-    language comes from the locale, and the command reports the config error when it loads it.
+    language comes from the locale, and the command reports the config error when it loads it. A
+    config that loaded cleanly before and is unchanged is not loaded again (:mod:`.core.config_stamp`).
     """
-    from .core.config import ConfigError, load_config
+    from .core.config_stamp import load_quick, recall
 
     env = os.environ if env is None else env
+    found = recall(env)  # the config loaded cleanly before and is unchanged: no TOML, no validation
+    if found is not None:
+        return set_language(found.language, env)
+    from .core.config import ConfigError
+
     try:
-        setting = load_config(env=dict(env)).ui.language
+        setting = load_quick(env).language
     except (ConfigError, OSError):
         setting = "auto"
     return set_language(setting, env)

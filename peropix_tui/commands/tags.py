@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a one-off `tags search` does not import typing
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
 
 def register(sub: Any) -> None:
@@ -22,11 +26,20 @@ def register(sub: Any) -> None:
     search.set_defaults(func=_search)
 
 
+def quick(rest: Sequence[str]) -> Callable[[], int] | None:
+    """``tags search PREFIX`` (the one-off query) without building a parser: the run argparse would
+    make of exactly that line; any other line (an option, ``--help``, a missing prefix) is parsed."""
+    if len(rest) == 2 and rest[0] == "search" and not rest[1].startswith("-"):
+        prefix = rest[1]
+        return lambda: _run_search(prefix, 10)
+    return None
+
+
 def _directory() -> Path:
-    from ..core.config import load_config
+    from ..core.config_stamp import load_quick
     from ..core.paths import tags_dir
 
-    return tags_dir(load_config().paths.tags_dir)
+    return tags_dir(load_quick().tags_dir)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -49,6 +62,10 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
+    return _run_search(args.prefix, args.limit)
+
+
+def _run_search(prefix: str, limit: int) -> int:
     import sqlite3
 
     from ..core.tag_db import open_index
@@ -63,10 +80,10 @@ def _search(args: argparse.Namespace) -> int:
 
         print(f"peropix: warning: tag index not usable ({e}); reading the CSVs", file=sys.stderr)
         index, problems = load_index(directory)
-        found = index.search(args.prefix, limit=args.limit)
+        found = index.search(prefix, limit=limit)
     else:
         problems = db.problems
-        found = db.search(args.prefix, limit=args.limit)
+        found = db.search(prefix, limit=limit)
         db.close()
     for problem in problems:
         print(f"peropix: warning: {problem}", file=sys.stderr)
