@@ -30,7 +30,7 @@ EXPECTED: dict[str, dict[str, str]] = {
            "repeats": "반복", "empty": "큐 비어 있음", "search": "/ 프롬프트 검색", "all": "전체 (2)",
            "seed": "시드: 4", "slots": "슬롯 2개"},
     "ja": {"prompt": "プロンプト", "tab": "キャラクター", "cost": "コスト", "idle": "待機中", "column": "名前",
-           "repeats": "繰り返し", "empty": "キューは空です", "search": "/ プロンプト検索", "all": "すべて（2）",
+           "repeats": "繰り返し", "empty": "キューは空です", "search": "/ プロンプト検索", "all": "すべて (2)",
            "seed": "シード: 4", "slots": "スロット 2 個"},
 }
 
@@ -151,3 +151,30 @@ def test_cost_meter_counts_runs_in_the_plural_form_of_the_language(language: str
     for runs, want in ((1, one), (2, two)):
         text = render_cost(RunCost(next_run=0, whole_queue=0, runs=runs, free=False, local=True)).plain
         assert text.splitlines()[1] == want
+
+
+def _rows(app: PeroPixApp) -> list[str]:
+    """The screen as the terminal gets it: one string per row (a wide character counts two cells)."""
+    strips = app.screen._compositor.render_strips()
+    return ["".join(segment.text for segment in strip) for strip in strips]
+
+
+@pytest.mark.parametrize("language", ["ko", "ja"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_every_row_of_the_three_screens_is_the_terminal_width_in_cells(
+        monkeypatch: pytest.MonkeyPatch, language: str, size: tuple[int, int]) -> None:
+    monkeypatch.setenv("PEROPIX_LANG", language)
+    _gallery_images()
+    app = PeroPixApp(load_config())
+    app.workspace.slots = [Slot("미소", "smile"), Slot("泣き", "crying", locked=True)]
+    async with app.run_test(size=size) as pilot:
+        for key, texts in (("f2", ("prompt", "cost")), ("f3", ("repeats", "empty")), ("f4", ("all",))):
+            await pilot.press(key)
+            await settle(app, pilot)
+            rows = _rows(app)
+            assert len(rows) == size[1]
+            dump = "\n".join(rows)
+            for row in rows:
+                assert cell_len(row) == size[0], dump
+            for text in texts:  # each label whole on one row, not cut by its box
+                assert any(EXPECTED[language][text] in row for row in rows), (text, dump)
