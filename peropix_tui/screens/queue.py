@@ -419,13 +419,13 @@ class QueueScreen(Screen[None]):
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         return [
-            ("Queue: cancel current", "Stop the running job", self.action_cancel_current),
-            ("Queue: cancel all", "Stop everything queued", self.action_cancel_all),
-            ("Queue: retry failed", "Queue failed and cancelled jobs again", self.action_retry_failed),
-            ("Queue: resume paused", "Run jobs paused after a restart or an error", self.action_resume),
-            ("Queue: clear finished", "Remove done, failed and cancelled jobs", self.action_clear_finished),
-            ("Slots: add slot", "New slot", self.action_slot_add),
-            ("Slots: slot characters", "Per-slot character prompts (override)", self.action_slot_characters),
-            ("Slots: save preset", "Save slots and repeats", self.action_preset_save),
-            ("Slots: load preset", "Load slots and repeats", self.action_preset_load),
+            (_("Queue: cancel current"), _("Stop the running job"), self.action_cancel_current),
+            (_("Queue: cancel all"), _("Stop everything queued"), self.action_cancel_all),
+            (_("Queue: retry failed"), _("Queue failed and cancelled jobs again"), self.action_retry_failed),
+            (_("Queue: resume paused"), _("Run jobs paused after a restart or an error"), self.action_resume),
+            (_("Queue: clear finished"), _("Remove done, failed and cancelled jobs"), self.action_clear_finished),
+            (_("Slots: add slot"), _("New slot"), self.action_slot_add),
+            (_("Slots: slot characters"), _("Per-slot character prompts (override)"), self.action_slot_characters),
+            (_("Slots: save preset"), _("Save slots and repeats"), self.action_preset_save),
+            (_("Slots: load preset"), _("Load slots and repeats"), self.action_preset_load),
         ]

@@ -99,7 +99,11 @@ async def test_screens_start_in_the_configured_language(monkeypatch: pytest.Monk
         assert i18n.current_language() == language
         _check(language, await _compose_texts(app, pilot))
         _check(language, await _queue_texts(app, pilot))
+        assert app.screen.palette_commands()[0][0] == PALETTE_FIRST[language]  # type: ignore[attr-defined]
         _check(language, await _gallery_texts(app, pilot))
+
+
+PALETTE_FIRST = {"ko": "큐: 현재 작업 취소", "ja": "キュー: 実行中をキャンセル"}
 
 
 async def test_open_screens_follow_a_switch_and_keep_typed_text() -> None:
