@@ -25,9 +25,10 @@ from textual.widget import Widget
 from textual.widgets import Static, TabbedContent, TabPane, TextArea
 from textual.worker import get_current_worker
 
+from .. import i18n
 from ..core.settings import CharacterReference, GenerationSettings, VibeReference
 from ..core.tags import HistorySnapshot, write_history
-from ..i18n import N_
+from ..i18n import N_, _
 from ..messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -104,6 +105,11 @@ def edit_externally(text: str, editor: str, suffix: str = ".txt") -> str:
         path.unlink(missing_ok=True)
 
 
+TAB_TITLES: dict[str, str] = {
+    "tab-characters": N_("Characters"), "tab-params": N_("Parameters"), "tab-references": N_("References"),
+}
+
+
 class ComposeScreen(StyledOnce):
     """Home screen: everything for one generation, plus the live preview and cost."""
 
@@ -136,6 +142,8 @@ NovelAI provider: NovelAI's tag suggestions join the candidate list after a shor
         super().__init__(**kwargs)
         self._preview: Widget | None = None
         self._suggester: TagSuggester | None = None
+        self._unsubscribe: Callable[[], None] = lambda: None
+        self._idle = True  # the job status line still says "idle" (no job event yet)
 
     @property
     def settings(self) -> GenerationSettings:
@@ -148,16 +156,16 @@ NovelAI provider: NovelAI's tag suggestions join the candidate list after a shor
         dialect = dialect_for(s, self._configured_dialect())
         with Horizontal(id="compose-body"):
             with Vertical(id="compose-left"):
-                yield PromptArea(s.prompt, dialect=dialect, id="prompt", placeholder="prompt: 1girl, {smile}, …")
-                yield PromptArea(s.uc, dialect=dialect, id="negative", placeholder="negative prompt (UC)")
+                yield PromptArea(s.prompt, dialect=dialect, id="prompt", placeholder=_("prompt: 1girl, {smile}, …"))
+                yield PromptArea(s.uc, dialect=dialect, id="negative", placeholder=_("negative prompt (UC)"))
                 with TabbedContent(id="compose-tabs"):
-                    yield TabPane("Characters", CharacterList(s.characters, id="characters"), id="tab-characters")
-                    yield TabPane("Parameters", id="tab-params")  # built when first shown
-                    yield TabPane("References", id="tab-references")
+                    yield TabPane(_(TAB_TITLES["tab-characters"]), CharacterList(s.characters, id="characters"), id="tab-characters")
+                    yield TabPane(_(TAB_TITLES["tab-params"]), id="tab-params")  # built when first shown
+                    yield TabPane(_(TAB_TITLES["tab-references"]), id="tab-references")
             with Vertical(id="compose-right"):
                 with Vertical(id="preview-box"):
                     yield self._make_preview()
-                yield Static("idle", id="job-status", markup=False)
+                yield Static(_("idle"), id="job-status", markup=False)
                 yield CostMeter(id="cost")
         yield KeyFooter()
 
@@ -209,15 +217,29 @@ NovelAI provider: NovelAI's tag suggestions join the candidate list after a shor
             area.suggest_model = s.model if s.provider == "nai" else None
 
     async def on_unmount(self) -> None:
+        self._unsubscribe()
         if self._suggester is not None:
             await self._suggester.aclose()
 
     def on_mount(self) -> None:
         self._wire_suggestions()
-        self.query_one("#prompt").border_title = "Prompt"
-        self.query_one("#negative").border_title = "Negative"
-        self.query_one("#preview-box").border_title = "Preview"
+        self._retitle()
+        self._unsubscribe = i18n.subscribe(lambda _language: self._retitle())
         self.query_one("#prompt", PromptArea).focus()
+
+    def _retitle(self) -> None:
+        """Box titles, tab titles and placeholders in the current language (typed text is kept)."""
+        self.query_one("#prompt").border_title = _("Prompt")
+        self.query_one("#negative").border_title = _("Negative")
+        self.query_one("#preview-box").border_title = _("Preview")
+        self.query_one("#prompt", PromptArea).placeholder = _("prompt: 1girl, {smile}, …")
+        self.query_one("#negative", PromptArea).placeholder = _("negative prompt (UC)")
+        tabs = self.query_one("#compose-tabs", TabbedContent)
+        for pane_id, title in TAB_TITLES.items():
+            tabs.get_tab(pane_id).label = _(title)
+        self.query_one(CostMeter).recompute()
+        if self._idle:
+            self.query_one("#job-status", Static).update(_("idle"))
 
     # -------------------------------------------------------------- actions
     def action_generate(self) -> None:
@@ -235,7 +257,7 @@ NovelAI provider: NovelAI's tag suggestions join the candidate list after a shor
         try:
             write_history(snapshot)
         except OSError as e:
-            self.app.call_from_thread(self.notify, f"tag history not saved: {e}", severity="warning")
+            self.app.call_from_thread(self.notify, _("tag history not saved: {error}").format(error=e), severity="warning")
 
     async def action_jump(self, field: str) -> None:
         """Show the Parameters tab and focus one of its fields (alt + the underlined letter)."""
@@ -243,7 +265,7 @@ NovelAI provider: NovelAI's tag suggestions join the candidate list after a shor
         self.query_one(TabbedContent).active = "tab-params"
         widget = self.query_one(f"#{field}")
         if not widget.display:  # e.g. the model field while the local provider is chosen
-            self.notify(f"{field.removeprefix('p-')} does not apply to this provider", severity="warning")
+            self.notify(_("{field} does not apply to this provider").format(field=field.removeprefix("p-")), severity="warning")
             return
         widget.focus()
         widget.scroll_visible()
@@ -255,7 +277,7 @@ NovelAI provider: NovelAI's tag suggestions join the candidate list after a shor
             with self.app.suspend():
                 text = edit_externally(area.text, editor)
         except SuspendNotSupported:
-            self.notify("this terminal cannot suspend the app for $EDITOR", severity="error")
+            self.notify(_("this terminal cannot suspend the app for $EDITOR"), severity="error")
             return
         except OSError as e:
             self.notify(str(e), severity="error")
@@ -267,12 +289,12 @@ NovelAI provider: NovelAI's tag suggestions join the candidate list after a shor
 
         s = self.settings
         if not s.image:
-            self.notify("choose a base image first (References tab or gallery)", severity="warning")
+            self.notify(_("choose a base image first (References tab or gallery)"), severity="warning")
             return
         try:
             screen = MaskEditorScreen(Path(s.image), Path(s.mask) if s.mask else None)
         except (OSError, ValueError) as e:
-            self.notify(f"{s.image}: cannot open ({e})", severity="error")
+            self.notify(_("{path}: cannot open ({error})").format(path=s.image, error=e), severity="error")
             return
         self.app.push_screen(screen, self._mask_saved)
 
@@ -322,7 +344,7 @@ NovelAI provider: NovelAI's tag suggestions join the candidate list after a shor
         await self.reload()
         for warning in message.warnings:
             self.notify(warning, severity="warning")
-        self.notify(f"restored: {', '.join(sorted(message.groups)) or 'nothing'}")
+        self.notify(_("restored: {groups}").format(groups=", ".join(sorted(message.groups)) or _("nothing")))
 
     def _configured_dialect(self) -> str:
         """``[local] prompt_dialect`` from the app's config ("auto" when there is none)."""
@@ -370,28 +392,29 @@ NovelAI provider: NovelAI's tag suggestions join the candidate list after a shor
         self.query_one(CostMeter).recompute()
 
     def on_job_started(self, message: JobStarted) -> None:
-        self._status(f"job {message.job_id}: started")
+        self._status(_("job {id}: started").format(id=message.job_id))
 
     def on_job_progressed(self, message: JobProgressed) -> None:
         note = f" · {message.note}" if message.note else ""
-        self._status(f"job {message.job_id}: step {message.step}/{message.total}{note}")
+        self._status(_("job {id}: step {step}/{total}").format(id=message.job_id, step=message.step, total=message.total) + note)
         if message.preview:
             self._show_image(io.BytesIO(message.preview))
 
     def on_image_saved(self, message: ImageSaved) -> None:
-        self._status(f"saved {message.path.name} (seed {message.seed})")
+        self._status(_("saved {name} (seed {seed})").format(name=message.path.name, seed=message.seed))
         self._show_image(message.path)
 
     def on_job_finished(self, message: JobFinished) -> None:
-        self._status(f"job {message.job_id}: done")
+        self._status(_("job {id}: done").format(id=message.job_id))
 
     def on_job_failed(self, message: JobFailed) -> None:
-        self._status(f"job {message.job_id}: failed: {message.error}")
+        self._status(_("job {id}: failed: {error}").format(id=message.job_id, error=message.error))
 
     def on_job_cancelled(self, message: JobCancelled) -> None:
-        self._status(f"job {message.job_id}: cancelled")
+        self._status(_("job {id}: cancelled").format(id=message.job_id))
 
     def _status(self, text: str) -> None:
+        self._idle = False
         self.query_one("#job-status", Static).update(text)
 
     @work(thread=True, exclusive=True, group="compose-preview", exit_on_error=False)
@@ -406,7 +429,7 @@ NovelAI provider: NovelAI's tag suggestions join the candidate list after a shor
                 im.load()
                 image = im.convert("RGB")
         except (OSError, ValueError) as e:
-            self.app.call_from_thread(self._status, f"preview unreadable: {e}")
+            self.app.call_from_thread(self._status, _("preview unreadable: {error}").format(error=e))
             return
         image.thumbnail((PREVIEW_PX, PREVIEW_PX))
         from ..widgets.preview import letterbox

@@ -11,6 +11,7 @@ marked images (or the folder) to a folder or a ZIP, named by slot / mood.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..i18n import N_
+from .. import i18n
+from ..i18n import N_, _, ngettext
 from ..messages import ImageSaved, ReferencePicked, SettingsRestored
 from ..services import services
 from ..widgets.footer import KeyFooter
@@ -33,10 +35,10 @@ from .modals import ChecksPrompt, ChoicePrompt, TextPrompt
 
 ALL = "\x00all"
 MAX_MARKS = 1000
-BY_NAME = "by slot / mood, no sequence numbers (001_happy.png)"
-AS_STORED = "as stored (001_happy_0000002.png)"
-KEEP_META = "keep the metadata"
-STRIP_META = "strip the metadata (also NovelAI's hidden copy in the alpha channel)"
+BY_NAME = N_("by slot / mood, no sequence numbers (001_happy.png)")
+AS_STORED = N_("as stored (001_happy_0000002.png)")
+KEEP_META = N_("keep the metadata")
+STRIP_META = N_("strip the metadata (also NovelAI's hidden copy in the alpha channel)")
 
 
 def read_record(path: Path) -> Any:
@@ -49,12 +51,22 @@ def read_record(path: Path) -> Any:
         return None
 
 
+META_LABELS = {
+    "prompt": N_("prompt"), "negative": N_("negative"), "seed": N_("seed"), "steps": N_("steps"),
+    "scale": N_("scale"), "sampler": N_("sampler"), "noise_schedule": N_("noise_schedule"),
+    "width": N_("width"), "height": N_("height"), "action": N_("action"), "model": N_("model"),
+    "provider": N_("provider"), "dialect": N_("dialect"), "checkpoint": N_("checkpoint"),
+}
+"""Labels of the metadata panel shown translated (the values are the file's, shown as they are);
+keys not listed here (model_hash, vae, clip_skip, hires_*) are shown as the record names them."""
+
+
 def meta_text(path: Path, record: Any) -> str:
     from ..core.metadata.record import tool_lines
 
     lines = [path.name]
     if record is None:
-        return path.name + "\n\n(no generation metadata)"
+        return path.name + "\n\n" + _("(no generation metadata)")
     try:
         data = record.to_json()
     except Exception:
@@ -66,18 +78,19 @@ def meta_text(path: Path, record: Any) -> str:
                 "height", "action", "model", "provider", "dialect", "checkpoint", "model_hash", "vae",
                 "clip_skip", "denoise", "hires_scale", "hires_denoise", "hires_steps", "hires_upscaler"):
         if data.get(key) not in (None, "") and not (key == "action" and data[key] == "generate"):
-            lines.append(f"{key}: {data[key]}")
+            lines.append(f"{_(META_LABELS.get(key, key))}: {data[key]}")
         if key == "model" and isinstance(sent_model, str) and sent_model != data.get("model") and data.get("model"):
-            lines[-1] = f"model: {sent_model} (base {data.get('model')})"  # what the request sent
+            lines[-1] = _("model: {sent} (base {base})").format(sent=sent_model, base=data.get("model"))  # what the request sent
     for lo in data.get("loras") or []:
         lines.append(f"lora: {lo.get('path')} @ {lo.get('weight')}")
     chars = data.get("characters") or []
     for i, c in enumerate(chars):
-        lines.append(f"character {i + 1}: {json.dumps(c, ensure_ascii=False)}")
+        lines.append(_("character {n}").format(n=i + 1) + f": {json.dumps(c, ensure_ascii=False)}")
     for i, cr in enumerate(data.get("charrefs") or []):
-        lines.append(f"char ref {i + 1}: {cr['mode'] or 'mode unknown'}, strength {cr['strength']:g}, fidelity {cr['fidelity']:g}")
+        lines.append(_("char ref {n}: {mode}, strength {strength}, fidelity {fidelity}").format(
+            n=i + 1, mode=cr["mode"] or _("mode unknown"), strength=f"{cr['strength']:g}", fidelity=f"{cr['fidelity']:g}"))
     for note in data.get("notes") or []:
-        lines.append(f"note: {note}")
+        lines.append(_("note: {note}").format(note=note))
     return "\n".join(lines)
 
 
@@ -126,13 +139,14 @@ class GalleryScreen(Screen[None]):
         self.current: GridItem | None = None
         self._undo: list[Any] = []
         self._marks: list[Path] = []
+        self._unsubscribe: Callable[[], None] = lambda: None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="gallery-main"):
             yield OptionList(id="folders")
             with Vertical(id="grid-pane"):
-                yield Input(placeholder="/ search prompts", id="search")
+                yield Input(placeholder=_("/ search prompts"), id="search")
                 yield ThumbGrid(id="thumbs")
             with Vertical(id="detail"):
                 yield Vertical(id="detail-preview-box")
@@ -144,13 +158,27 @@ class GalleryScreen(Screen[None]):
         return services(self).store
 
     def on_mount(self) -> None:
+        self._unsubscribe = i18n.subscribe(lambda _language: self._retitle())
         self.query_one(ThumbGrid).focus()
         services(self).ensure_store()
         if self.store is None:
-            self.query_one("#meta", Static).update("The gallery store is not available.")
+            self.query_one("#meta", Static).update(_("The gallery store is not available."))
             return
         self.reload()  # paint from the index at once; files changed outside the app follow
         self.call_after_refresh(self.rescan)  # after the first frame: the scan thread holds the GIL a lot
+
+    def on_unmount(self) -> None:
+        self._unsubscribe()
+
+    def _retitle(self) -> None:
+        """The search placeholder, folder list and metadata labels in the current language."""
+        self.query_one("#search", Input).placeholder = _("/ search prompts")
+        if self.store is None:
+            self.query_one("#meta", Static).update(_("The gallery store is not available."))
+            return
+        self.reload(self.query_one(ThumbGrid).cursor)
+        if self.current is not None:
+            self._load_detail(self.current)
 
     # ------------------------------------------------------------ loading
     @work(thread=True, group="gallery-scan", exclusive=True, exit_on_error=False)
@@ -168,8 +196,9 @@ class GalleryScreen(Screen[None]):
             return
         folders = self.query_one("#folders", OptionList)
         highlighted = folders.highlighted
-        options = [Option(f"All ({self.store.count()})", id=ALL)]
-        options += [Option(plain(f"{f.name or '(top)'} ({f.count})"), id=f.name) for f in self.store.folders()]
+        options = [Option(_("All ({n})").format(n=self.store.count()), id=ALL)]
+        top = _("(top)")  # the output folder itself
+        options += [Option(plain(f"{f.name or top} ({f.count})"), id=f.name) for f in self.store.folders()]
         folders.set_options(options)  # at once: one option at a time restyles the footer per option
         folders.highlighted = highlighted if highlighted is not None else 0
         kw = {"folder": self.folder, "search": self.search_text or None, "favourites_only": self.favourites_only}
@@ -263,7 +292,7 @@ class GalleryScreen(Screen[None]):
     # ------------------------------------------------------------ actions
     def _need(self) -> GridItem | None:
         if self.current is None:
-            self.notify("No image selected.", severity="warning")
+            self.notify(_("No image selected."), severity="warning")
         return self.current
 
     @work(group="gallery-restore")
@@ -273,11 +302,11 @@ class GalleryScreen(Screen[None]):
             return
         record = read_record(item.file)
         if record is None:
-            self.notify(f"{item.file.name}: no generation metadata to restore.", severity="error")
+            self.notify(_("{name}: no generation metadata to restore.").format(name=item.file.name), severity="error")
             return
         from ..core.metadata import GROUPS
 
-        groups = await self.app.push_screen_wait(ChecksPrompt("Restore which settings?", list(GROUPS)))
+        groups = await self.app.push_screen_wait(ChecksPrompt(_("Restore which settings?"), list(GROUPS)))
         if not groups:
             return
         self.restore_into_compose(record, groups)
@@ -291,21 +320,21 @@ class GalleryScreen(Screen[None]):
         app.broadcast(SettingsRestored(settings, frozenset(groups), tuple(warnings)))
         for w in warnings:
             self.notify(w, severity="warning")
-        self.notify(f"Restored {', '.join(sorted(groups))} into Compose.")
+        self.notify(_("Restored {groups} into Compose.").format(groups=", ".join(sorted(groups))))
 
     def action_use(self, kind: str) -> None:
         item = self._need()
         if item is None:
             return
         services(self).broadcast(ReferencePicked(item.file, kind))
-        self.notify(f"{item.file.name} → {kind}. Compose (F2) has it.")
+        self.notify(_("{name} → {kind}. Compose (F2) has it.").format(name=item.file.name, kind=kind))
 
     def action_favourite(self) -> None:
         item = self._need()
         if item is None:
             return
         on_now = self.store.toggle_favourite(item.data.path)
-        self.notify("★ favourite" if on_now else "not a favourite any more")
+        self.notify(_("★ favourite") if on_now else _("not a favourite any more"))
         self.reload(self.query_one(ThumbGrid).cursor)
 
     def action_favourites_only(self) -> None:
@@ -317,7 +346,7 @@ class GalleryScreen(Screen[None]):
         item = self._need()
         if item is None:
             return
-        folder = await self.app.push_screen_wait(TextPrompt("Move to folder:", item.data.folder))
+        folder = await self.app.push_screen_wait(TextPrompt(_("Move to folder:"), item.data.folder))
         if not folder:
             return
         try:
@@ -332,15 +361,15 @@ class GalleryScreen(Screen[None]):
         if item is None:
             return
         self._undo.append(self.store.delete([item.data.path]))
-        self.notify(f"Deleted {item.file.name} (u to undo).")
+        self.notify(_("Deleted {name} (u to undo).").format(name=item.file.name))
         self.reload(self.query_one(ThumbGrid).cursor)
 
     def action_undo(self) -> None:
         if not self._undo:
-            self.notify("Nothing to undo.")
+            self.notify(_("Nothing to undo."))
             return
         restored = self.store.restore(self._undo.pop())
-        self.notify(f"Restored {len(restored)} image(s).")
+        self.notify(ngettext("Restored {n} image.", "Restored {n} images.", len(restored)).format(n=len(restored)))
         self.reload(self.query_one(ThumbGrid).cursor)
 
     def action_copy_prompt(self) -> None:
@@ -350,10 +379,10 @@ class GalleryScreen(Screen[None]):
         record = read_record(item.file)
         prompt = record.settings.prompt if record is not None else (item.data.prompt or "")
         if not prompt:
-            self.notify("This image has no prompt.", severity="warning")
+            self.notify(_("This image has no prompt."), severity="warning")
             return
         self.app.copy_to_clipboard(prompt)
-        self.notify("Prompt copied to the clipboard (OSC 52).")
+        self.notify(_("Prompt copied to the clipboard (OSC 52)."))
 
     def action_open(self) -> None:
         item = self._need()
@@ -373,7 +402,7 @@ class GalleryScreen(Screen[None]):
         """Emotion set / Director Tools on the marked images or the highlighted one (cost first)."""
         sources = self.tool_sources()
         if not sources:
-            self.notify("No image selected.", severity="warning")
+            self.notify(_("No image selected."), severity="warning")
             return
         services(self).open_tools(sources, tool)
 
@@ -389,7 +418,8 @@ class GalleryScreen(Screen[None]):
             grid.marked.add(item.file)
             self._marks.append(item.file)
         grid.refresh()
-        self.notify(f"{len(grid.marked)} image(s) marked (e / t apply to them; x clears).")
+        self.notify(ngettext("{n} image marked (e / t apply to it; x clears).", "{n} images marked (e / t apply to them; x clears).",
+                              len(grid.marked)).format(n=len(grid.marked)))
 
     def action_mark_all(self) -> None:
         """Mark every image shown (the folder / search / favourites filter applies), up to MAX_MARKS."""
@@ -400,8 +430,10 @@ class GalleryScreen(Screen[None]):
                 grid.marked.add(item.file)
                 self._marks.append(item.file)
         grid.refresh()
-        more = f" (the first {MAX_MARKS})" if grid.count > MAX_MARKS else ""
-        self.notify(f"{len(grid.marked)} image(s) marked{more}; space unmarks one, x clears.")
+        more = _(" (the first {n})").format(n=MAX_MARKS) if grid.count > MAX_MARKS else ""
+        self.notify(ngettext("{n} image marked{more}; space unmarks one, x clears.",
+                             "{n} images marked{more}; space unmarks one, x clears.",
+                             len(grid.marked)).format(n=len(grid.marked), more=more))
 
     def action_clear_marks(self) -> None:
         grid = self.query_one(ThumbGrid)
@@ -439,19 +471,21 @@ class GalleryScreen(Screen[None]):
 
         sources, name = self.export_sources()
         if not sources:
-            self.notify("Nothing to export here.", severity="warning")
+            self.notify(_("Nothing to export here."), severity="warning")
             return
         default = services(self).config.output_dir.expanduser().parent / "exports" / f"{name}.zip"
         where = await self.app.push_screen_wait(TextPrompt(
-            f"Export {len(sources)} image(s) to (a folder, or a path ending in .zip):", str(default)))
+            ngettext("Export {n} image to (a folder, or a path ending in .zip):",
+                     "Export {n} images to (a folder, or a path ending in .zip):", len(sources)).format(n=len(sources)),
+            str(default)))
         if not where:
             return
-        names = await self.app.push_screen_wait(ChoicePrompt("File names:", [BY_NAME, AS_STORED]))
-        meta = await self.app.push_screen_wait(ChoicePrompt("Metadata:", [KEEP_META, STRIP_META])) if names else None
+        names = await self.app.push_screen_wait(ChoicePrompt(_("File names:"), [_(BY_NAME), _(AS_STORED)]))
+        meta = await self.app.push_screen_wait(ChoicePrompt(_("Metadata:"), [_(KEEP_META), _(STRIP_META)])) if names else None
         if not names or not meta:
             return
         dest = Path(where).expanduser()
-        options = ExportOptions(strip=meta == STRIP_META, keep_seq=names == AS_STORED)
+        options = ExportOptions(strip=meta == _(STRIP_META), keep_seq=names == _(AS_STORED))
         as_zip = dest.suffix.lower() == ".zip"
         try:
             try:
@@ -466,27 +500,28 @@ class GalleryScreen(Screen[None]):
                 plan = plan_export(sources, dest, options, as_zip=as_zip)
             written = await asyncio.to_thread(run_export, plan, options)
         except (ExportError, OSError) as e:
-            self.notify(f"Not exported: {e}", severity="error")
+            self.notify(_("Not exported: {error}").format(error=e), severity="error")
             return
-        self.notify(f"Exported {len(plan.items)} image(s) to {written[0] if as_zip else dest}.")
+        self.notify(ngettext("Exported {n} image to {dest}.", "Exported {n} images to {dest}.", len(plan.items)).format(
+            n=len(plan.items), dest=written[0] if as_zip else dest))
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         return [
-            ("Gallery: emotion set", "Emotion images of this image (or the marked ones): pick moods, see the cost",
+            (_("Gallery: emotion set"), _("Emotion images of this image (or the marked ones): pick moods, see the cost"),
              lambda: self.action_tools("emotion")),
-            ("Gallery: Director Tools", "Background removal, line art, sketch, colorize, declutter, emotion",
+            (_("Gallery: Director Tools"), _("Background removal, line art, sketch, colorize, declutter, emotion"),
              lambda: self.action_tools("bg-removal")),
-            ("Gallery: mark / unmark image", "Mark images to apply a tool to all of them", self.action_mark),
-            ("Gallery: apply Director Tools to the marked images", "Every marked image, one dialog",
+            (_("Gallery: mark / unmark image"), _("Mark images to apply a tool to all of them"), self.action_mark),
+            (_("Gallery: apply Director Tools to the marked images"), _("Every marked image, one dialog"),
              lambda: self.action_tools("bg-removal")),
-            ("Gallery: mark all shown", "Mark every image of this view (A)", self.action_mark_all),
-            ("Gallery: clear marks", "Unmark every image", self.action_clear_marks),
-            ("Gallery: export set", "Marked images or this folder to a folder or ZIP, named by slot / mood",
+            (_("Gallery: mark all shown"), _("Mark every image of this view (A)"), self.action_mark_all),
+            (_("Gallery: clear marks"), _("Unmark every image"), self.action_clear_marks),
+            (_("Gallery: export set"), _("Marked images or this folder to a folder or ZIP, named by slot / mood"),
              self.action_export),
-            ("Gallery: restore settings", "Load this image's settings into Compose", self.action_restore),
-            ("Gallery: copy prompt", "Copy the prompt (OSC 52)", self.action_copy_prompt),
-            ("Gallery: toggle favourite", "Star or unstar", self.action_favourite),
-            ("Gallery: favourites only", "Show only starred images", self.action_favourites_only),
-            ("Gallery: delete", "Move to trash (u undoes)", self.action_delete),
-            ("Gallery: rescan", "Index files added outside PeroPix", self.action_rescan),
+            (_("Gallery: restore settings"), _("Load this image's settings into Compose"), self.action_restore),
+            (_("Gallery: copy prompt"), _("Copy the prompt (OSC 52)"), self.action_copy_prompt),
+            (_("Gallery: toggle favourite"), _("Star or unstar"), self.action_favourite),
+            (_("Gallery: favourites only"), _("Show only starred images"), self.action_favourites_only),
+            (_("Gallery: delete"), _("Move to trash (u undoes)"), self.action_delete),
+            (_("Gallery: rescan"), _("Index files added outside PeroPix"), self.action_rescan),
         ]

@@ -7,6 +7,7 @@ thumbnail; cancel current / all, reorder, retry failed, resume paused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual import on, work
@@ -17,12 +18,13 @@ from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Header, Input, Label, Static
 
+from .. import i18n
 from ..core.generation.scheduler import QueueReadOnly, Scheduler
 from ..core.jobs import JobQueue
 from ..core.presets import PresetError, list_presets, load_preset, save_preset
 from ..core.settings import CharacterPrompt, SettingsError, parse_cell
 from ..core.slots import Slot, SlotSet
-from ..i18n import N_
+from ..i18n import N_, _, ngettext
 from ..messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -45,8 +47,23 @@ def worker_states_text(scheduler: Scheduler) -> str:
         if worker.provider == "local" and state == "idle":
             continue  # the local engine is always there; shown when it works
         n = len(scheduler.in_flight[worker.id])
-        parts.append(f"{worker.id} {state}" + (f" {n}/{worker.capacity}" if worker.capacity > 1 and n else ""))
-    return "workers: " + " · ".join(parts)
+        parts.append(f"{worker.id} {_(WORKER_STATES.get(state, state))}"
+                     + (f" {n}/{worker.capacity}" if worker.capacity > 1 and n else ""))
+    return _("workers: {states}").format(states=" · ".join(parts))
+
+
+WORKER_STATES = {"idle": N_("idle"), "busy": N_("busy"), "down": N_("down")}
+SLOT_COLUMNS = (N_("name"), N_("prompt"), N_("size"), N_("chars"), N_("lock"))
+
+
+def state_count(state: str, n: int) -> str:
+    """``"2 pending"``: how many jobs of the queue are in ``state`` (a JobState value)."""
+    forms = {
+        "pending": ngettext("{n} pending", "{n} pending", n), "running": ngettext("{n} running", "{n} running", n),
+        "done": ngettext("{n} done", "{n} done", n), "failed": ngettext("{n} failed", "{n} failed", n),
+        "cancelled": ngettext("{n} cancelled", "{n} cancelled", n), "paused": ngettext("{n} paused", "{n} paused", n),
+    }
+    return forms.get(state, "{n} " + state).format(n=n)
 
 
 def characters_text(chars: list[CharacterPrompt]) -> str:
@@ -84,7 +101,7 @@ def parse_size(text: str) -> tuple[int | None, int | None]:
 
 
 class QueueScreen(Screen[None]):
-    HELP_TITLE = "Slots / Queue"
+    HELP_TITLE = N_("Slots / Queue")
     AUTO_FOCUS = "#slot-table"
     HELP = (
         "Slot mode: the base prompt (edited in Compose) plus one prompt per slot; each unlocked slot is "
@@ -110,21 +127,25 @@ class QueueScreen(Screen[None]):
         Binding("c", "clear_finished", N_("Clear finished"), id="clear_finished", show=False),
     ]
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._unsubscribe: Callable[[], None] = lambda: None
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="queue-main"):
             with Vertical(id="slots-pane"):
                 yield Static("", id="base-prompt", markup=False)
                 with Horizontal(id="repeat-row"):
-                    yield Label("Repeats ")
+                    yield Label(_("Repeats") + " ", id="repeats-label")
                     yield Input(str(self.ws.repeats), id="repeats", type="integer")
                 yield DataTable(id="slot-table", cursor_type="row", zebra_stripes=True)
                 with Vertical(id="slot-form"):
-                    yield Input(placeholder="slot name (goes into the file name)", id="slot-name")
-                    yield Input(placeholder="slot prompt (added to the base prompt)", id="slot-prompt")
+                    yield Input(placeholder=_("slot name (goes into the file name)"), id="slot-name")
+                    yield Input(placeholder=_("slot prompt (added to the base prompt)"), id="slot-prompt")
                     with Horizontal():
-                        yield Input(placeholder="WxH (empty = base size)", id="slot-size")
-                        yield Checkbox("locked", id="slot-locked")
+                        yield Input(placeholder=_("WxH (empty = base size)"), id="slot-size")
+                        yield Checkbox(_("locked"), id="slot-locked")
             with Vertical(id="queue-pane"):
                 yield Static("", id="queue-summary", markup=False)
                 yield Static("", id="worker-states", markup=False)
@@ -145,8 +166,27 @@ class QueueScreen(Screen[None]):
         return services(self).scheduler
 
     def on_mount(self) -> None:
-        table = self.query_one("#slot-table", DataTable)
-        table.add_columns("#", "name", "prompt", "size", "chars", "lock")
+        self._add_columns()
+        self.refresh_slots()
+        self._sync_queue()
+        self._unsubscribe = i18n.subscribe(lambda _language: self._retitle())
+
+    def on_unmount(self) -> None:
+        self._unsubscribe()
+
+    def _add_columns(self) -> None:
+        self.query_one("#slot-table", DataTable).add_columns("#", *(_(c) for c in SLOT_COLUMNS))
+
+    def _retitle(self) -> None:
+        """Headings, labels and placeholders in the current language (slots and typed text are kept)."""
+        self.query_one("#slot-table", DataTable).clear(columns=True)
+        self._add_columns()
+        self.query_one("#repeats-label", Label).update(_("Repeats") + " ")
+        for wid, text in (("#slot-name", _("slot name (goes into the file name)")),
+                          ("#slot-prompt", _("slot prompt (added to the base prompt)")),
+                          ("#slot-size", _("WxH (empty = base size)"))):
+            self.query_one(wid, Input).placeholder = text
+        self.query_one("#slot-locked", Checkbox).label = _("locked")
         self.refresh_slots()
         self._sync_queue()
 
@@ -161,16 +201,19 @@ class QueueScreen(Screen[None]):
         table.clear()
         for i, s in enumerate(self.ws.slots):
             size = f"{s.width}x{s.height}" if s.width and s.height else ""
-            chars = "base" if s.characters is None else f"{len(s.characters)} own"
-            table.add_row(f"{i:03d}", plain_cell(s.name), plain_cell(s.prompt), size, chars, "locked" if s.locked else "",
+            chars = _("base") if s.characters is None else _("{n} own").format(n=len(s.characters))
+            table.add_row(f"{i:03d}", plain_cell(s.name), plain_cell(s.prompt), size, chars, _("locked") if s.locked else "",
                           key=str(i))
         if self.ws.slots:
             table.move_cursor(row=max(0, min(row, len(self.ws.slots) - 1)))
-        base = self.ws.base.prompt or "(empty — write it in Compose, F2)"
+        base = self.ws.base.prompt or _("(empty — write it in Compose, F2)")
         active = len(self.ws.active_slots()) if self.ws.slots else 1
         runs = active * max(1, self.ws.repeats)
         self.query_one("#base-prompt", Static).update(
-            f"Base: {base}\n{len(self.ws.slots)} slot(s), {active} unlocked × {self.ws.repeats} = {runs} image(s)"
+            _("Base: {prompt}").format(prompt=base) + "\n"
+            + ngettext("{n} slot(s)", "{n} slot(s)", len(self.ws.slots)).format(n=len(self.ws.slots)) + ", "
+            + _("{active} unlocked × {repeats}").format(active=active, repeats=self.ws.repeats) + " = "
+            + ngettext("{n} image(s)", "{n} image(s)", runs).format(n=runs)
         )
         self._load_form()
 
@@ -263,8 +306,8 @@ class QueueScreen(Screen[None]):
             return
         start = characters_text(slot.characters if slot.characters is not None else self.ws.base.characters)
         text = await self.app.push_screen_wait(LinesPrompt(
-            f"Characters for slot {slot.name!r}: one per line, 'prompt ; negative ; cell'. "
-            "Empty = the base characters. ctrl+s saves.", start))
+            _("Characters for slot {name}: one per line, 'prompt ; negative ; cell'. "
+              "Empty = the base characters. ctrl+s saves.").format(name=repr(slot.name)), start))
         if text is None:
             return
         try:
@@ -279,22 +322,22 @@ class QueueScreen(Screen[None]):
 
     @work(group="presets")
     async def action_preset_save(self) -> None:
-        name = await self.app.push_screen_wait(TextPrompt("Save slot set as preset named:"))
+        name = await self.app.push_screen_wait(TextPrompt(_("Save slot set as preset named:")))
         if name:
             try:
                 path = save_preset(name, self.ws)
             except PresetError as e:
                 self.notify(str(e), severity="error")
                 return
-            self.notify(f"Saved preset {path.stem}")
+            self.notify(_("Saved preset {name}").format(name=path.stem))
 
     @work(group="presets")
     async def action_preset_load(self) -> None:
         names = list_presets()
         if not names:
-            self.notify("No presets yet: ctrl+s saves the current slot set.", severity="warning")
+            self.notify(_("No presets yet: ctrl+s saves the current slot set."), severity="warning")
             return
-        name = await self.app.push_screen_wait(ChoicePrompt("Load slot-set preset:", names))
+        name = await self.app.push_screen_wait(ChoicePrompt(_("Load slot-set preset:"), names))
         if name:
             try:
                 load_preset(name, self.ws)
@@ -310,10 +353,10 @@ class QueueScreen(Screen[None]):
         counts: dict[str, int] = {}
         for job in self.queue:
             counts[job.state.value] = counts.get(job.state.value, 0) + 1
-        text = ", ".join(f"{n} {state}" for state, n in counts.items()) or "queue empty"
+        text = ", ".join(state_count(state, n) for state, n in counts.items()) or _("queue empty")
         bal = services(self).balance
         if bal is not None and bal.anlas is not None:
-            text += f"   balance {bal.anlas} Anlas"
+            text += "   " + _("balance {anlas} Anlas").format(anlas=bal.anlas)
         self.query_one("#queue-summary", Static).update(text)
         self.query_one("#worker-states", Static).update(worker_states_text(self.scheduler))
 
@@ -340,12 +383,12 @@ class QueueScreen(Screen[None]):
         try:
             return list(request())
         except QueueReadOnly as e:
-            self.notify(f"The queue is {e}", severity="warning", markup=False)
+            self.notify(_("The queue is {reason}").format(reason=e), severity="warning", markup=False)
             return []
 
     def action_cancel_current(self) -> None:
         if not services(self).runner.cancel_current():
-            self.notify("Nothing is running.")
+            self.notify(_("Nothing is running."))
 
     def action_cancel_all(self) -> None:
         services(self).runner.cancel_all()
@@ -353,12 +396,13 @@ class QueueScreen(Screen[None]):
 
     def action_retry_failed(self) -> None:
         n = len(self._ask(self.scheduler.retry_failed))
-        self.notify(f"{n} job(s) queued again." if n else "No failed or cancelled jobs.")
+        self.notify(ngettext("{n} job queued again.", "{n} jobs queued again.", n).format(n=n) if n
+                    else _("No failed or cancelled jobs."))
         self._changed()
 
     def action_resume(self) -> None:
         n = len(self._ask(self.scheduler.resume))
-        self.notify(f"Resumed {n} job(s)." if n else "Nothing is paused.")
+        self.notify(ngettext("Resumed {n} job.", "Resumed {n} jobs.", n).format(n=n) if n else _("Nothing is paused."))
         self._changed()
 
     def action_job_move(self, delta: int) -> None:
@@ -375,13 +419,13 @@ class QueueScreen(Screen[None]):
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         return [
-            ("Queue: cancel current", "Stop the running job", self.action_cancel_current),
-            ("Queue: cancel all", "Stop everything queued", self.action_cancel_all),
-            ("Queue: retry failed", "Queue failed and cancelled jobs again", self.action_retry_failed),
-            ("Queue: resume paused", "Run jobs paused after a restart or an error", self.action_resume),
-            ("Queue: clear finished", "Remove done, failed and cancelled jobs", self.action_clear_finished),
-            ("Slots: add slot", "New slot", self.action_slot_add),
-            ("Slots: slot characters", "Per-slot character prompts (override)", self.action_slot_characters),
-            ("Slots: save preset", "Save slots and repeats", self.action_preset_save),
-            ("Slots: load preset", "Load slots and repeats", self.action_preset_load),
+            (_("Queue: cancel current"), _("Stop the running job"), self.action_cancel_current),
+            (_("Queue: cancel all"), _("Stop everything queued"), self.action_cancel_all),
+            (_("Queue: retry failed"), _("Queue failed and cancelled jobs again"), self.action_retry_failed),
+            (_("Queue: resume paused"), _("Run jobs paused after a restart or an error"), self.action_resume),
+            (_("Queue: clear finished"), _("Remove done, failed and cancelled jobs"), self.action_clear_finished),
+            (_("Slots: add slot"), _("New slot"), self.action_slot_add),
+            (_("Slots: slot characters"), _("Per-slot character prompts (override)"), self.action_slot_characters),
+            (_("Slots: save preset"), _("Save slots and repeats"), self.action_preset_save),
+            (_("Slots: load preset"), _("Load slots and repeats"), self.action_preset_load),
         ]

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Static
 
 from ..core.settings import CharacterPrompt
-from ..i18n import N_
+from ..i18n import N_, _
 
 
 def position_label(cell: str | None) -> str:
@@ -42,10 +42,10 @@ class CharacterRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         c = self.character
-        yield Checkbox("on", c.enabled, classes="enabled", tooltip="enabled (ctrl+t)")
-        yield Button(position_label(c.position), classes="pos", tooltip="position (ctrl+l)")
-        yield Input(c.prompt, placeholder="character prompt", classes="prompt")
-        yield Input(c.uc, placeholder="negative", classes="uc")
+        yield Checkbox(_("on"), c.enabled, classes="enabled", tooltip=_("enabled (ctrl+t)"))
+        yield Button(position_label(c.position), classes="pos", tooltip=_("position (ctrl+l)"))
+        yield Input(c.prompt, placeholder=_("character prompt"), classes="prompt")
+        yield Input(c.uc, placeholder=_("negative"), classes="uc")
 
     def refresh_state(self) -> None:
         self.query_one(".pos", Button).label = position_label(self.character.position)
@@ -80,10 +80,10 @@ class CharacterList(VerticalScroll):
         self.characters: list[CharacterPrompt] = characters if characters is not None else []
 
     def compose(self) -> ComposeResult:
-        yield Static("No characters. ctrl+n adds one.", classes="empty")
+        yield Static(_("No characters. ctrl+n adds one."), classes="empty")
         for c in self.characters:
             yield CharacterRow(c)
-        yield Button("+ character", classes="add", id="character-add")
+        yield Button(_("+ character"), classes="add", id="character-add")
 
     def on_mount(self) -> None:
         self._sync_empty()

@@ -18,6 +18,7 @@ from textual.widgets import Static
 from ..core.costing import RunCost
 from ..core.generation.admission import Account, price
 from ..core.nai.usage import meter_note
+from ..i18n import _, ngettext
 from ..services import services
 
 TIERS = {0: "Paper", 1: "Tablet", 2: "Scroll", 3: "Opus"}
@@ -39,7 +40,7 @@ class CostMeter(Static):
     cost: reactive[RunCost | None] = reactive(None, always_update=True)  # the image count is not in it
 
     def on_mount(self) -> None:
-        self.border_title = "Cost"
+        self.border_title = _("Cost")
         self.recompute()
 
     def recompute(self) -> None:
@@ -56,6 +57,7 @@ class CostMeter(Static):
 
     def watch_cost(self, cost: RunCost | None) -> None:
         if cost is not None:
+            self.border_title = _("Cost")
             app = services(self)
             base = app.workspace.base
             self.update(render_cost(cost, app.balance, base.n_samples, model=base.model))
@@ -66,22 +68,23 @@ def render_cost(cost: RunCost, balance: Any = None, images: int = 1, model: str 
     base prompt's run of ``images`` image(s)) versus the whole slot plan (slots × repeats, F3).
     For a V5 ``model`` a line shows the Opus usage quota of ``balance`` (when NovelAI sent one)."""
     text = Text()
-    plan = f"slot plan ({cost.runs} run{'' if cost.runs == 1 else 's'})"  # slots × repeats, F3
+    plan = ngettext("slot plan ({n} run)", "slot plan ({n} runs)", cost.runs).format(n=cost.runs)  # slots × repeats, F3
     if cost.local:
-        text.append("local — no Anlas", style="bold")
+        text.append(_("local — no Anlas"), style="bold")
         text.append(f"\n{plan}")
         return text
     if cost.error:
         text.append(cost.error, style="bold red")
         return text
-    text.append("this image: " if images == 1 else f"this run ({images} images): ")
+    text.append(_("this image: ") if images == 1
+                else ngettext("this run ({n} image): ", "this run ({n} images): ", images).format(n=images))
     over_now = cost.balance is not None and cost.next_run + cost.pending > cost.balance
-    text.append("free" if cost.free and cost.next_run == 0 else f"{cost.next_run} Anlas",
+    text.append(_("free") if cost.free and cost.next_run == 0 else _("{anlas} Anlas").format(anlas=cost.next_run),
                 style="bold red" if over_now else "bold")
     text.append(f"\n{plan}: ")
-    text.append(f"{cost.whole_queue} Anlas", style="bold red" if cost.exceeds_balance else "bold")
+    text.append(_("{anlas} Anlas").format(anlas=cost.whole_queue), style="bold red" if cost.exceeds_balance else "bold")
     if cost.pending:
-        text.append(f"\nalready queued: {cost.pending} Anlas")
+        text.append("\n" + _("already queued: {anlas} Anlas").format(anlas=cost.pending))
     for note in cost.notes:
         text.append(f"\n{note}", style="italic")
     text.append("\n" + balance_line(balance))
@@ -90,15 +93,17 @@ def render_cost(cost: RunCost, balance: Any = None, images: int = 1, model: str 
     if quota_line is not None:
         text.append("\n" + quota_line, style="bold red" if quota is not None and quota.low else "")
     if cost.exceeds_budget:
-        text.append(f"\nslot plan over budget ({cost.budget})", style="bold red")
+        text.append("\n" + _("slot plan over budget ({budget})").format(budget=cost.budget), style="bold red")
     return text
 
 
 def balance_line(balance: Any) -> str:
     if balance is None:
-        return "balance: —"
+        return _("balance: —")
     if getattr(balance, "error", ""):
-        return f"balance: {balance.error}"
+        return _("balance: {error}").format(error=balance.error)
     tier = TIERS.get(balance.tier, "?") if balance.tier is not None else "?"
     anlas = "?" if balance.anlas is None else f"{balance.anlas}"
-    return f"balance {anlas} Anlas ({tier}{'' if balance.active else ', inactive'})"
+    if balance.active:
+        return _("balance {anlas} Anlas ({tier})").format(anlas=anlas, tier=tier)
+    return _("balance {anlas} Anlas ({tier}, inactive)").format(anlas=anlas, tier=tier)

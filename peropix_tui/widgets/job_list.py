@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
@@ -13,22 +14,32 @@ from textual.widget import Widget
 from textual.widgets import Label, ListItem, ListView, ProgressBar, Static
 
 from ..core.jobs import TOOL, Job, JobState
+from ..i18n import N_, _
 from ..services import services
 
 STATE_MARK = {
-    JobState.PENDING: "· pending", JobState.RUNNING: "▶ running", JobState.DONE: "✓ done",
-    JobState.FAILED: "✗ failed", JobState.CANCELLED: "– cancelled", JobState.PAUSED: "‖ paused",
+    JobState.PENDING: N_("· pending"), JobState.RUNNING: N_("▶ running"), JobState.DONE: N_("✓ done"),
+    JobState.FAILED: N_("✗ failed"), JobState.CANCELLED: N_("– cancelled"), JobState.PAUSED: N_("‖ paused"),
 }
+"""Shown translated; padded to a column by terminal cells, so double-width text keeps it aligned."""
+
+
+def cell_pad(text: str, width: int, *, cut: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal cells (cut to it when ``cut``)."""
+    if cut:
+        return set_cell_size(text, width)
+    return text + " " * max(0, width - cell_len(text))
 
 
 def job_text(job: Job) -> str:
     s = job.settings
-    line = f"{job.label:<16.16} {STATE_MARK[job.state]:<11} seed {s.seed}"
+    state = cell_pad(_(STATE_MARK[job.state]), 11)
+    line = f"{cell_pad(job.label, 16, cut=True)} {state} " + _("seed {seed}").format(seed=s.seed)
     if job.kind == TOOL and job.tool:  # "emotion happy   ✓ done      000_base_0000001.png"
         what = " ".join(str(job.tool[k]) for k in ("tool", "mood") if job.tool.get(k))
-        line = f"{what:<16.16} {STATE_MARK[job.state]:<11} {Path(str(job.tool.get('source', ''))).name}"
+        line = f"{cell_pad(what, 16, cut=True)} {state} {Path(str(job.tool.get('source', ''))).name}"
     if job.worker and job.state is not JobState.PENDING:
-        line += f"  on {job.worker}"
+        line += "  " + _("on {worker}").format(worker=job.worker)
     detail = job.error or job.note
     return f"{line}\n  {detail}" if detail else line
 

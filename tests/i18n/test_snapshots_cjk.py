@@ -1,5 +1,6 @@
-"""SVG snapshots of Settings (first run), F1 help and the quit dialog in Korean and Japanese at
-120x40 and 80x24: double-width text must not be cut, overlap or push the layout out of line."""
+"""SVG snapshots of Settings (first run), F1 help, the quit dialog, Compose, Slots/Queue and Gallery
+in Korean and Japanese at 120x40 and 80x24: double-width text must not be cut, overlap or push the
+layout out of line."""
 
 from __future__ import annotations
 
@@ -64,5 +65,70 @@ def test_quit_dialog(snap_compare: Any, monkeypatch: pytest.MonkeyPatch, languag
         await _calm(pilot)
         await pilot.app.push_screen(QuitConfirm(["smile #1"], nai=True))
         await pilot.pause()
+
+    assert snap_compare(_app(monkeypatch, language), terminal_size=size, run_before=before)
+
+
+@SIZES
+@LANGUAGES
+def test_compose(snap_compare: Any, monkeypatch: pytest.MonkeyPatch, language: str, size: tuple[int, int]) -> None:
+    app = _app(monkeypatch, language)
+    app.workspace.base.prompt = "1girl, 웃는 얼굴, 笑顔, {smile}"
+
+    async def before(pilot: Any) -> None:
+        await pilot.press("f2")
+        await _calm(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=before)
+
+
+@SIZES
+@LANGUAGES
+def test_slots_and_queue(snap_compare: Any, monkeypatch: pytest.MonkeyPatch, language: str,
+                         size: tuple[int, int]) -> None:
+    from peropix_tui.core import paths
+    from peropix_tui.core.jobs import QUEUE_FILE, JobQueue
+    from peropix_tui.core.settings import GenerationSettings
+    from peropix_tui.core.slots import Slot
+
+    q = JobQueue(paths.state_dir() / QUEUE_FILE)
+    jobs = q.add((GenerationSettings(prompt="1girl", seed=100 + i, width=832, height=1216), i, n, 0)
+                 for i, n in enumerate(["smile", "미소", "泣き"]))
+    q.start(jobs[0].id)
+    q.fail(jobs[0].id, "not enough Anlas (402)")
+    app = _app(monkeypatch, language)
+    app.workspace.base.prompt = "1girl, [hat], school uniform, upper body"
+    app.workspace.slots = [Slot("smile", "smile, open mouth"), Slot("미소", "angry", locked=True),
+                           Slot("泣き", "crying, tears", width=1024, height=1024)]
+    app.workspace.repeats = 2
+
+    async def before(pilot: Any) -> None:
+        await pilot.press("f3")
+        await _calm(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=before)
+
+
+@SIZES
+@LANGUAGES
+def test_gallery(snap_compare: Any, monkeypatch: pytest.MonkeyPatch, language: str, size: tuple[int, int]) -> None:
+    from PIL import Image
+
+    from peropix_tui.core.metadata import write_novelai_png
+    from peropix_tui.core.settings import GenerationSettings
+    from peropix_tui.core.store import GalleryStore
+
+    store = GalleryStore(load_config().output_dir)
+    for i, colour in enumerate([(220, 80, 80), (80, 200, 120), (70, 110, 230)]):
+        im = Image.new("RGB", (64, 96), colour)
+        im.paste((255, 255, 255), (16, 24, 48, 72))
+        data = write_novelai_png(im, GenerationSettings(prompt=f"1girl, 笑顔, pose {i}", steps=28, width=64, height=96),
+                                 seed=42 + i)
+        store.save_image(data, folder="表情", slot_index=i, slot_name=f"pose{i}")
+    store.close()
+
+    async def before(pilot: Any) -> None:
+        await pilot.press("f4")
+        await _calm(pilot)
 
     assert snap_compare(_app(monkeypatch, language), terminal_size=size, run_before=before)
