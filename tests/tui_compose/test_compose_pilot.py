@@ -99,9 +99,14 @@ async def test_highlighting_spans_and_unbalanced_mark(make_app: Any) -> None:
 
 
 async def open_params(app: Any, pilot: Any) -> None:
-    """Show Compose's Parameters tab and let it build."""
+    """Show Compose's Parameters tab and let it build (its form is made when the tab first opens:
+    wait until every Select of it is mounted, as a busy machine may take more than one frame)."""
     app.screen.query_one(TabbedContent).active = "tab-params"
-    await pilot.pause()
+    for _ in range(100):
+        await pilot.pause()
+        selects = list(app.screen.query("#tab-params Select"))
+        if selects and all(len(s.query("#label")) for s in selects):
+            return
 
 
 async def test_provider_switch_changes_dialect_and_workspace(make_app: Any) -> None:
@@ -263,6 +268,7 @@ async def test_generate_posts_request_and_learns_tags(make_app: Any) -> None:
         requests = app.of_type(GenerationRequested)
         assert len(requests) == 1 and requests[0].all_slots is False
         assert app.tags.get("my oc").uses == 1
+        await app.workers.wait_for_complete()  # the history file is written on a thread
         assert app.tags.history_path.is_file()
 
 
