@@ -39,6 +39,8 @@ BY_NAME = N_("by slot / mood, no sequence numbers (001_happy.png)")
 AS_STORED = N_("as stored (001_happy_0000002.png)")
 KEEP_META = N_("keep the metadata")
 STRIP_META = N_("strip the metadata (also NovelAI's hidden copy in the alpha channel)")
+KEEP_FORMAT = N_("keep each image's format")
+FORMAT_CHOICES = {"PNG": "png", "WebP": "webp", "JPEG": "jpeg"}
 
 
 def read_record(path: Path) -> Any:
@@ -484,8 +486,23 @@ class GalleryScreen(Screen[None]):
         meta = await self.app.push_screen_wait(ChoicePrompt(_("Metadata:"), [_(KEEP_META), _(STRIP_META)])) if names else None
         if not names or not meta:
             return
+        fmt_choice = await self.app.push_screen_wait(ChoicePrompt(_("Format:"), [_(KEEP_FORMAT), *FORMAT_CHOICES]))
+        if not fmt_choice:
+            return
+        fmt = FORMAT_CHOICES.get(fmt_choice)
+        quality = 95
+        if fmt in ("webp", "jpeg"):
+            typed = await self.app.push_screen_wait(TextPrompt(_("Quality (1-100; WebP 100 = lossless):"), "95"))
+            if not typed:
+                return
+            try:
+                quality = int(typed)
+            except ValueError:
+                self.notify(_("Not exported: quality {value!r} is not a whole number").format(value=typed),
+                            severity="error")
+                return
         dest = Path(where).expanduser()
-        options = ExportOptions(strip=meta == _(STRIP_META), keep_seq=names == _(AS_STORED))
+        options = ExportOptions(fmt=fmt, quality=quality, strip=meta == _(STRIP_META), keep_seq=names == _(AS_STORED))
         as_zip = dest.suffix.lower() == ".zip"
         try:
             try:
@@ -498,6 +515,7 @@ class GalleryScreen(Screen[None]):
                     return
                 options.overwrite = True
                 plan = plan_export(sources, dest, options, as_zip=as_zip)
+            options.check()
             written = await asyncio.to_thread(run_export, plan, options)
         except (ExportError, OSError) as e:
             self.notify(_("Not exported: {error}").format(error=e), severity="error")

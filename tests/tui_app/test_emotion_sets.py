@@ -4,6 +4,7 @@ results land next to the source named by mood, the balance is refreshed; queue-e
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -285,6 +286,8 @@ async def test_export_the_set_as_a_zip_named_by_mood(make_app: Any, tmp_path: Pa
         await pilot.press("enter")  # by slot / mood, no sequence numbers
         await pilot.pause()
         await pilot.press("enter")  # keep the metadata
+        await pilot.pause()
+        await pilot.press("enter")  # keep each image's format
         await settle(app, pilot)
         assert zipfile.ZipFile(target).namelist() == ["001_happy.png", "002_sad.png", "003_angry.png"]
         await pilot.press("E")
@@ -292,12 +295,47 @@ async def test_export_the_set_as_a_zip_named_by_mood(make_app: Any, tmp_path: Pa
         app.screen.query_one("#answer", Input).value = str(target)
         await pilot.press("enter")
         await pilot.pause()
-        await pilot.press("enter", "enter")
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("enter")
         await pilot.pause()
         assert "already exists" in str(app.screen.query_one("Label").render())  # asked before replacing
         await pilot.press("escape")
         await settle(app, pilot)
     assert len(zipfile.ZipFile(target).namelist()) == 3
+
+
+async def test_export_the_set_as_jpeg_with_a_quality(make_app: Any, tmp_path: Path) -> None:
+    import zipfile
+
+    for i, name in enumerate(["001_happy_0000002.png", "002_sad_0000003.png"]):
+        _png(name, 64 + i, 96)
+    app = make_app()
+    target = tmp_path / "exports" / "set.zip"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _gallery(app, pilot)
+        await pilot.press("E")
+        await pilot.pause()
+        app.screen.query_one("#answer", Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("enter")  # by slot / mood
+        await pilot.pause()
+        await pilot.press("enter")  # keep the metadata
+        await pilot.pause()
+        await pilot.press("down", "down", "down", "enter")  # JPEG
+        await pilot.pause()
+        quality = app.screen.query_one("#answer", Input)
+        assert quality.value == "95"
+        quality.value = "80"
+        await pilot.press("enter")
+        await settle(app, pilot)
+    with zipfile.ZipFile(target) as z:
+        assert z.namelist() == ["001_happy.jpg", "002_sad.jpg"]
+        with Image.open(io.BytesIO(z.read("001_happy.jpg"))) as im:
+            assert im.format == "JPEG" and im.size == (64, 96)
 
 
 async def test_24_mood_set_then_a_background_removed_copy_of_each(make_app: Any, nai_emulator: Any) -> None:
