@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from peropix_tui.core.comfyui.config import ComfyUIConfig
-from peropix_tui.core.comfyui.health import HealthTracker
+from peropix_tui.core.generation.health import Backoff
 from peropix_tui.core.comfyui.names import comfy_sampler, comfy_scheduler
 from peropix_tui.core.config import Config, ConfigError, load_config, save_config
 from peropix_tui.core.settings import SettingsError
@@ -95,19 +95,19 @@ def test_config_with_servers_round_trips(tmp_path: Path) -> None:
     assert load_config(save_config(Config(), tmp_path / "plain.toml"), env={}).comfyui == ComfyUIConfig()
 
 
-def test_health_tracker_backs_off_and_resets() -> None:
+def test_worker_backoff_doubles_to_its_cap_and_resets() -> None:
     now = [100.0]
-    t = HealthTracker(base=1.0, cap=8.0, clock=lambda: now[0])
+    t = Backoff(base=1.0, cap=8.0, clock=lambda: now[0])
     assert t.due() and t.healthy
     delays = []
     for _ in range(5):
-        t.record_result(False, "refused")
+        t.failed("refused")
         delays.append(t.next_probe - now[0])
     assert delays == [1.0, 2.0, 4.0, 8.0, 8.0]
-    assert not t.healthy and not t.due()
+    assert not t.healthy and not t.due() and t.last_error == "refused"
     now[0] += 8.0
     assert t.due()
-    t.record_result(True)
+    t.recovered()
     assert t.healthy and t.failures == 0 and t.due()
 
 
