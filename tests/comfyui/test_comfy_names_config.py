@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from peropix_tui.core.comfyui.config import ComfyUIConfig
-from peropix_tui.core.generation.health import Backoff
 from peropix_tui.core.comfyui.names import comfy_sampler, comfy_scheduler
 from peropix_tui.core.config import Config, ConfigError, load_config, save_config
+from peropix_tui.core.generation.health import Backoff
 from peropix_tui.core.settings import SettingsError
 
 
