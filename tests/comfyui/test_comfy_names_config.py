@@ -1,4 +1,4 @@
-"""Sampler/scheduler names, the [comfyui] config section and the health tracker's back-off."""
+"""Sampler/scheduler names, the [comfyui] config section and the worker back-off."""
 
 from __future__ import annotations
 
