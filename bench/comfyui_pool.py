@@ -18,6 +18,8 @@ import multiprocessing as mp
 import statistics
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -77,17 +79,24 @@ def run(n_servers: int, jobs: int, steps: int, delay: float, size: int, *,
         finally:
             for e in emus:
                 e.stop()
+    with emulator_processes(n_servers, delay) as urls:
+        return asyncio.run(drive(urls, jobs, steps, size))
+
+
+@contextmanager
+def emulator_processes(n: int, delay: float) -> Iterator[list[str]]:
+    """``n`` emulated ComfyUI servers, each in its own process (as real servers are); their URLs."""
     ctx = mp.get_context("spawn")
     stop = ctx.Event()
     procs, urls = [], []
-    for _ in range(n_servers):
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(delay, child, stop), daemon=True)
-        proc.start()
-        procs.append(proc)
-        urls.append(parent.recv())
     try:
-        return asyncio.run(drive(urls, jobs, steps, size))
+        for _ in range(n):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(delay, child, stop), daemon=True)
+            proc.start()
+            procs.append(proc)
+            urls.append(parent.recv())
+        yield urls
     finally:
         stop.set()
         for proc in procs:

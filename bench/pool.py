@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing as mp
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.comfyui_pool import _serve  # noqa: E402
+from bench.comfyui_pool import emulator_processes  # noqa: E402
 from peropix_tui.core.comfyui.config import ComfyServer  # noqa: E402
 from peropix_tui.core.config import Config  # noqa: E402
 from peropix_tui.core.generation.backends import BackendPool  # noqa: E402
@@ -59,21 +58,8 @@ def through_scheduler(urls: list[str], jobs: int, steps: int) -> tuple[float, in
 
 
 def run(n: int, jobs: int, steps: int, delay: float) -> tuple[float, int]:
-    ctx = mp.get_context("spawn")
-    stop = ctx.Event()
-    procs, urls = [], []
-    for _ in range(n):
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(delay, child, stop), daemon=True)
-        proc.start()
-        procs.append(proc)
-        urls.append(parent.recv())
-    try:
+    with emulator_processes(n, delay) as urls:
         return through_scheduler(urls, jobs, steps)
-    finally:
-        stop.set()
-        for proc in procs:
-            proc.join(timeout=10)
 
 
 def main() -> int:
