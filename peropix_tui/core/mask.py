@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from ..i18n import _
 from .fsutil import atomic_write
 
 KEEP = 0
@@ -57,7 +58,7 @@ class Mask:
 
     def __init__(self, width: int, height: int, data: NDArray[np.uint8] | None = None) -> None:
         if width <= 0 or height <= 0:
-            raise ValueError(f"mask size must be positive, got {width}x{height}")
+            raise ValueError(_("mask size must be positive, got {width}x{height}").format(width=width, height=height))
         self.width, self.height = width, height
         self.data: NDArray[np.uint8] = (
             np.zeros((height, width), dtype=np.uint8) if data is None else data
@@ -70,7 +71,7 @@ class Mask:
             with Image.open(path) as im:
                 width, height = im.size
         except (OSError, ValueError) as e:
-            raise ValueError(f"{path}: cannot open as an image ({e})") from None
+            raise ValueError(_("{file}: cannot open as an image ({error})").format(file=path, error=e)) from None
         return cls(width, height)
 
     @classmethod
@@ -80,7 +81,7 @@ class Mask:
             with Image.open(path) as im:
                 grey = im.convert("L").resize((width, height), Image.Resampling.NEAREST)
         except (OSError, ValueError) as e:
-            raise ValueError(f"{path}: cannot open as a mask ({e})") from None
+            raise ValueError(_("{file}: cannot open as a mask ({error})").format(file=path, error=e)) from None
         arr = np.asarray(grey)
         return cls(width, height, np.where(arr >= 128, REPAINT, KEEP).astype(np.uint8))
 

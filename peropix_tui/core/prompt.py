@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..i18n import _
 from . import paths
 
 if TYPE_CHECKING:
@@ -256,16 +257,16 @@ def _expand(text: str, directory: Path, rng: random.Random, depth: int, chain: t
     def pick(m: re.Match[str]) -> str:
         name = m.group(1)
         if depth <= 0:
-            raise WildcardError(f"wildcard __{name}__: nested deeper than allowed ({' -> '.join(chain + (name,))})")
+            raise WildcardError(_("wildcard __{name}__: nested deeper than allowed ({chain})").format(name=name, chain=' -> '.join(chain + (name,))))
         path = _wildcard_file(directory, name)
         try:
             options = wildcard_options(path)
         except FileNotFoundError:
-            raise WildcardError(f"wildcard __{name}__: {path} not found") from None
+            raise WildcardError(_("wildcard __{name}__: {file} not found").format(name=name, file=path)) from None
         except (UnicodeDecodeError, OSError) as e:
-            raise WildcardError(f"wildcard __{name}__: cannot read {path}: {e}") from None
+            raise WildcardError(_("wildcard __{name}__: cannot read {file}: {error}").format(name=name, file=path, error=e)) from None
         if not options:
-            raise WildcardError(f"wildcard __{name}__: {path} has no options")
+            raise WildcardError(_("wildcard __{name}__: {file} has no options").format(name=name, file=path))
         return _expand(rng.choice(options), directory, rng, depth - 1, chain + (name,))
 
     return _WILDCARD.sub(pick, text)
@@ -275,7 +276,7 @@ def _wildcard_file(directory: Path, name: str) -> Path:
     path = (directory / f"{name}.txt").resolve()
     root = directory.resolve()
     if root not in path.parents:
-        raise WildcardError(f"wildcard __{name}__: points outside {directory}")
+        raise WildcardError(_("wildcard __{name}__: points outside {directory}").format(name=name, directory=directory))
     return path
 
 

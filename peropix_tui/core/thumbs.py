@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from ..i18n import _
 from . import paths
 from .fsutil import atomic_write
 
@@ -47,7 +48,7 @@ def thumb_key(src: Path, size: int, st: os.stat_result) -> str:
 def thumbnail(src: Path, size: int = DEFAULT_SIZE, *, cache: Path | None = None) -> Thumbnail:
     """The cached thumbnail of ``src`` (made now if needed), or a placeholder if it is unreadable."""
     if size < 8:
-        raise ValueError(f"thumbnail size: must be at least 8 pixels, got {size}")
+        raise ValueError(_("thumbnail size: must be at least 8 pixels, got {size}").format(size=size))
     cache = cache or thumbs_dir()
     try:
         st = os.stat(src)

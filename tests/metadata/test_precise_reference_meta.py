@@ -74,8 +74,8 @@ def test_restore_puts_the_recorded_values_on_the_images_already_chosen() -> None
     got, warnings = restore_settings(record, {"charrefs"}, into)
     assert [(cr.path, cr.caption(), cr.strength, cr.fidelity) for cr in got.charrefs()] == [
         ("/mine/x.png", "character", 0.8, 0.75), ("/mine/y.png", "style", 0.5, 1.0)]
-    assert warnings[0] == ("1 character reference(s) not restored, no image set for them "
-                           "(character&style, strength 1, fidelity 0.4): pick the image(s), then restore again")
+    assert warnings[0] == ("1 character reference not restored, no image set for it "
+                           "(character&style, strength 1, fidelity 0.4): pick the image, then restore again")
     assert [(cr.path, cr.strength) for cr in into.charrefs()] == [("/mine/x.png", 0.1), ("/mine/y.png", 1.0)]
     untouched, _ = restore_settings(record, {"prompts"}, into)
     assert untouched.charrefs() == into.charrefs()

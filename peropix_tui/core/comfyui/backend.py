@@ -13,6 +13,7 @@ import io
 import random
 from typing import Any
 
+from ...i18n import _
 from ..backend import BackendError, CancelToken, GeneratedImage, ProgressCallback
 from ..config import LocalConfig
 from ..settings import GenerationSettings
@@ -55,9 +56,10 @@ def _prepare_png(path: str, size: tuple[int, int], *, mask: bool) -> bytes:
                 out = im.convert("RGB").resize(size, Image.Resampling.LANCZOS) if im.size != size \
                     else im.convert("RGB")
     except FileNotFoundError:
-        raise BackendError(f"{field}: {path}: no such file") from None
+        raise BackendError(_("{field}: {file}: no such file").format(field=field, file=path)) from None
     except (UnidentifiedImageError, OSError) as e:
-        raise BackendError(f"{field}: {path}: not a readable image ({e})") from None
+        raise BackendError(_("{field}: {file}: not a readable image ({error})").format(field=field, file=path, error=e)) \
+            from None
     buf = io.BytesIO()
     out.save(buf, format="PNG")
     return buf.getvalue()

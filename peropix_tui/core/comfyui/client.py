@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from ... import __version__
+from ...i18n import _
 from ..backend import BackendError, CancelToken, ProgressCallback
 from .config import ComfyServer
 from .errors import ServerUnavailable, rejection_message
@@ -97,9 +98,12 @@ class ComfyClient:
         self._http = None
 
     def _unreachable(self, e: Exception) -> BackendError:
-        kind = "timed out" if isinstance(e, httpx.TimeoutException) else "unreachable"
         detail = str(e).strip() or type(e).__name__
-        return ServerUnavailable(f"ComfyUI server {self.name} ({self.server.url}) {kind}: {detail}")
+        if isinstance(e, httpx.TimeoutException):
+            text = _("ComfyUI server {server} ({url}) timed out: {detail}")
+        else:
+            text = _("ComfyUI server {server} ({url}) unreachable: {detail}")
+        return ServerUnavailable(text.format(server=self.name, url=self.server.url, detail=detail))
 
     async def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
@@ -107,21 +111,27 @@ class ComfyClient:
         except httpx.TransportError as e:
             raise self._unreachable(e) from None
         if r.status_code in (502, 503, 504):  # a reverse proxy whose ComfyUI is down
-            raise ServerUnavailable(f"ComfyUI server {self.name}: {path} answered {r.status_code} "
-                                    "(the server behind the proxy is down?)", status=r.status_code)
+            raise ServerUnavailable(_("ComfyUI server {server}: {path} answered {status} "
+                                      "(the server behind the proxy is down?)").format(
+                                        server=self.name, path=path, status=r.status_code), status=r.status_code)
         return r
 
     async def get_json(self, path: str, **params: Any) -> Any:
         r = await self.request("GET", path, params=params or None)
         if r.status_code == 404:
-            raise BackendError(f"ComfyUI server {self.name}: {path} not found (404)", status=404)
+            raise BackendError(_("ComfyUI server {server}: {path} not found (404)").format(server=self.name, path=path),
+                               status=404)
         if r.status_code != 200:
-            raise BackendError(f"ComfyUI server {self.name}: {path} answered {r.status_code}",
+            raise BackendError(self._answered(path, r.status_code),
                                status=r.status_code, retryable=r.status_code >= 500)
         try:
             return r.json()
         except ValueError:
-            raise BackendError(f"ComfyUI server {self.name}: {path} did not answer JSON") from None
+            raise BackendError(_("ComfyUI server {server}: {path} did not answer JSON").format(
+                server=self.name, path=path)) from None
+
+    def _answered(self, path: str, status: int) -> str:
+        return _("ComfyUI server {server}: {path} answered {status}").format(server=self.name, path=path, status=status)
 
     async def post_json(self, path: str, body: Any) -> httpx.Response:
         return await self.request("POST", path, json=body)
@@ -164,7 +174,7 @@ class ComfyClient:
     async def view(self, filename: str, subfolder: str = "", kind: str = "output") -> bytes:
         r = await self.request("GET", "/view", params={"filename": filename, "subfolder": subfolder, "type": kind})
         if r.status_code != 200:
-            raise BackendError(f"ComfyUI server {self.name}: /view {subfolder}/{filename} answered {r.status_code}",
+            raise BackendError(self._answered(f"/view {subfolder}/{filename}", r.status_code),
                                status=r.status_code, retryable=r.status_code >= 500)
         return r.content
 
@@ -175,7 +185,8 @@ class ComfyClient:
         form = {"overwrite": "true", "subfolder": subfolder, "type": "input"}
         r = await self.request("POST", route, files=files, data=form)
         if r.status_code != 200:
-            raise BackendError(f"ComfyUI server {self.name}: upload of {filename} answered {r.status_code}",
+            raise BackendError(_("ComfyUI server {server}: upload of {file} answered {status}").format(
+                server=self.name, file=filename, status=r.status_code),
                                status=r.status_code, retryable=r.status_code >= 500)
         body = r.json()
         name, sub = str(body.get("name") or filename), str(body.get("subfolder") or "")
@@ -204,10 +215,11 @@ class ComfyClient:
         if r.status_code == 400:
             raise BackendError(rejection_message(self.name, answer), status=400)
         if r.status_code != 200:
-            raise BackendError(f"ComfyUI server {self.name}: /prompt answered {r.status_code}",
+            raise BackendError(self._answered("/prompt", r.status_code),
                                status=r.status_code, retryable=r.status_code >= 500)
         node_errors = answer.get("node_errors") if isinstance(answer, dict) else None
-        return [rejection_message(self.name, {"node_errors": node_errors})] if node_errors else []
+        # the warnings are stored in the image's metadata: in English, as everything written into files
+        return [rejection_message(self.name, {"node_errors": node_errors}, english=True)] if node_errors else []
 
     async def prompt_state(self, prompt_id: str) -> tuple[str, dict[str, Any] | None]:
         """("done", history) | ("running", None) | ("pending", None) | ("gone", None)."""

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ...i18n import _
+
 
 class ComfyConfigError(ValueError):
     """A ``[comfyui]`` value cannot be used; the message names where it came from and the key."""
@@ -53,22 +55,24 @@ class ComfyUIConfig:
         """The server named ``ref`` (name or URL); the first one when ``ref`` is None."""
         if ref is None or ref == "":
             if not self.servers:
-                raise ComfyConfigError("comfyui.servers: no ComfyUI server configured "
-                                       "(set [comfyui] servers or PEROPIX_COMFYUI_URLS, or pass --server URL)")
+                raise ComfyConfigError(_("comfyui.servers: no ComfyUI server configured "
+                                         "(set [comfyui] servers or PEROPIX_COMFYUI_URLS, or pass --server URL)"))
             return self.servers[0]
         for s in self.servers:
             if ref in (s.name, s.url) or ref.rstrip("/") == s.url:
                 return s
         if "://" in ref:
             return ComfyServer(url=ref)
-        names = ", ".join(s.name for s in self.servers) or "none configured"
-        raise ComfyConfigError(f"--server: no ComfyUI server named {ref!r} (servers: {names})")
+        names = ", ".join(s.name for s in self.servers) or _("none configured")
+        raise ComfyConfigError(_("--server: no ComfyUI server named {name} (servers: {names})").format(
+            name=repr(ref), names=names))
 
 
 def _check_url(where: str, url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ComfyConfigError(f"{where}: {url!r} is not an http(s) URL such as http://gpu1:8188")
+        raise ComfyConfigError(_("{where}: {url} is not an http(s) URL such as http://gpu1:8188").format(
+            where=where, url=repr(url)))
     return url
 
 
@@ -76,35 +80,38 @@ def parse_server(where: str, value: Any) -> ComfyServer:
     if isinstance(value, str):
         return ComfyServer(url=_check_url(where, value))
     if not isinstance(value, dict):
-        raise ComfyConfigError(f"{where}: expected a URL or a table {{url = ..., name = ...}}")
+        raise ComfyConfigError(_("{where}: expected a URL or a table {example}").format(
+            where=where, example="{url = ..., name = ...}"))
     unknown = sorted(set(value) - {"url", "name", "headers", "max_jobs"})
     if unknown:
-        raise ComfyConfigError(f"{where}: unknown key {unknown[0]!r} (use url, name, headers, max_jobs)")
+        raise ComfyConfigError(_("{where}: unknown key {key} (use url, name, headers, max_jobs)").format(
+            where=where, key=repr(unknown[0])))
     url = value.get("url")
     if not isinstance(url, str):
-        raise ComfyConfigError(f"{where}.url: missing or not text")
+        raise ComfyConfigError(_("{where}: missing or not text").format(where=f"{where}.url"))
     name = value.get("name", "")
     if not isinstance(name, str):
-        raise ComfyConfigError(f"{where}.name: expected text")
+        raise ComfyConfigError(_("{where}: expected text").format(where=f"{where}.name"))
     headers = value.get("headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        raise ComfyConfigError(f"{where}.headers: expected a table of text values")
+        raise ComfyConfigError(_("{where}: expected a table of text values").format(where=f"{where}.headers"))
     max_jobs = value.get("max_jobs", 1)
     if isinstance(max_jobs, bool) or not isinstance(max_jobs, int) or max_jobs < 1:
-        raise ComfyConfigError(f"{where}.max_jobs: expected a whole number of at least 1")
+        raise ComfyConfigError(_("{where}: expected a whole number of at least 1").format(where=f"{where}.max_jobs"))
     return ComfyServer(url=_check_url(where, url), name=name, headers={str(k): v for k, v in headers.items()},
                        max_jobs=max_jobs)
 
 
 def _number(where: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ComfyConfigError(f"{where}: expected a number of seconds")
+        raise ComfyConfigError(_("{where}: expected a number of seconds").format(where=where))
     try:
         v = float(value)
     except ValueError:
-        raise ComfyConfigError(f"{where}: expected a number of seconds, got {value!r}") from None
+        raise ComfyConfigError(_("{where}: expected a number of seconds, got {value}").format(
+            where=where, value=repr(value))) from None
     if not v > 0:
-        raise ComfyConfigError(f"{where}: must be more than 0")
+        raise ComfyConfigError(_("{where}: must be more than 0").format(where=where))
     return v
 
 
@@ -115,23 +122,25 @@ def parse_section(source: str, values: dict[str, Any], env: dict[str, str]) -> C
         where = f"{source}: comfyui.{key}"
         if key == "servers":
             if not isinstance(value, list):
-                raise ComfyConfigError(f"{where}: expected a list of URLs or tables")
+                raise ComfyConfigError(_("{where}: expected a list of URLs or tables").format(where=where))
             cfg.servers = [parse_server(f"{where}[{i}]", v) for i, v in enumerate(value)]
         elif key in ("connect_timeout", "stall_timeout", "job_timeout"):
             setattr(cfg, key, _number(where, value))
         elif key == "hires_upscale":
             if value not in ("latent", "image"):
-                raise ComfyConfigError(f"{where}: {value!r} is not 'latent' or 'image'")
+                raise ComfyConfigError(_("{where}: {value} is not 'latent' or 'image'").format(
+                    where=where, value=repr(value)))
             cfg.hires_upscale = value
         else:
-            raise ComfyConfigError(f"{source}: unknown key comfyui.{key}")
+            raise ComfyConfigError(_("{source}: unknown key {key}").format(source=source, key=f"comfyui.{key}"))
     urls = env.get("PEROPIX_COMFYUI_URLS", "").strip()
     if urls:
         cfg.servers = [parse_server("$PEROPIX_COMFYUI_URLS", u.strip()) for u in urls.split(",") if u.strip()]
     names = [s.name for s in cfg.servers]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup is not None:
-        raise ComfyConfigError(f"{source}: comfyui.servers: two servers are named {dup!r}")
+        raise ComfyConfigError(_("{source}: comfyui.servers: two servers are named {name}").format(
+            source=source, name=repr(dup)))
     return cfg
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from ...i18n import _
 from ..backend import BackendError
 from .client import ComfyClient, Timeouts
 from .config import ComfyServer
@@ -115,10 +116,11 @@ def match_model(kind: str, wanted: str, available: list[str], server: str) -> st
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:
-            raise BackendError(f"{kind} {wanted!r} matches several files on ComfyUI server {server}: "
-                               + ", ".join(hits[:6]))
-    listing = ", ".join(available[:8]) + (", …" if len(available) > 8 else "") if available else "none"
-    raise BackendError(f"{kind} {wanted!r} is not on ComfyUI server {server} (it has: {listing})")
+            raise BackendError(_("{kind} {name} matches several files on ComfyUI server {server}: {files}").format(
+                kind=kind, name=repr(wanted), server=server, files=", ".join(hits[:6])))
+    listing = ", ".join(available[:8]) + (", …" if len(available) > 8 else "") if available else _("none")
+    raise BackendError(_("{kind} {name} is not on ComfyUI server {server} (it has: {files})").format(
+        kind=kind, name=repr(wanted), server=server, files=listing))
 
 
 def discover_blocking(server: ComfyServer, timeouts: Timeouts | None = None, *, refresh: bool = False,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...i18n import _
 from ..backend import BackendError
 from ..settings import GenerationSettings
 from .discovery import ServerInfo, match_model
@@ -59,9 +60,9 @@ def choose_checkpoint(settings: GenerationSettings, info: ServerInfo) -> str:
     if len(info.checkpoints) == 1:
         return info.checkpoints[0]
     if not info.checkpoints:
-        raise BackendError(f"ComfyUI server {info.name} lists no checkpoints")
-    raise BackendError(f"no checkpoint chosen: pass --checkpoint NAME (ComfyUI server {info.name} has: "
-                       + ", ".join(info.checkpoints[:8]) + ")")
+        raise BackendError(_("ComfyUI server {server} lists no checkpoints").format(server=info.name))
+    raise BackendError(_("no checkpoint chosen: pass --checkpoint NAME (ComfyUI server {server} has: {files})").format(
+        server=info.name, files=", ".join(info.checkpoints[:8])))
 
 
 def _round8(x: float) -> int:
@@ -105,11 +106,11 @@ def build_graph(settings: GenerationSettings, info: ServerInfo, *, positive: str
                             batch_size=settings.n_samples))
     else:
         if uploads.image is None:
-            raise BackendError(f"action {settings.action}: the base image was not uploaded")
+            raise BackendError(_("action {action}: the base image was not uploaded").format(action=settings.action))
         pixels = _out(g.add("LoadImage", "image", image=uploads.image))
         if settings.action == "infill":
             if uploads.mask is None:
-                raise BackendError("action infill: the mask was not uploaded")
+                raise BackendError(_("action infill: the mask was not uploaded"))
             mask = _out(g.add("LoadImageMask", "mask", image=uploads.mask, channel="red"))
             if settings.strength >= 1.0:
                 latent = _out(g.add("VAEEncodeForInpaint", "encode", pixels=pixels, vae=vae, mask=mask,

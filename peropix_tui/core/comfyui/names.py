@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ...i18n import _
 from .. import vocab
 from ..settings import SettingsError
 
@@ -42,9 +43,10 @@ def _pick(kind: str, name: str, mapped: str | None, available: Sequence[str]) ->
     if mapped is not None and mapped in available:
         return mapped
     if mapped is not None:
-        raise SettingsError(kind, f"{name!r} means ComfyUI's {mapped!r}, which this server does not list")
-    raise SettingsError(kind, f"{name!r} is neither a NovelAI nor a ComfyUI {kind} name on this server "
-                              f"(it has: {_listing(available)})")
+        raise SettingsError(kind, _("{name} means ComfyUI's {comfy_name}, which this server does not list").format(
+            name=repr(name), comfy_name=repr(mapped)))
+    raise SettingsError(kind, _("{name} is neither a NovelAI nor a ComfyUI {kind} name on this server "
+                                "(it has: {names})").format(name=repr(name), kind=kind, names=_listing(available)))
 
 
 def comfy_sampler(name: str, available: Sequence[str] = DEFAULT_SAMPLERS) -> str:
@@ -61,6 +63,6 @@ def comfy_scheduler(name: str, available: Sequence[str] = DEFAULT_SCHEDULERS) ->
     if key in available:
         return key
     if key.lower() == "polyexponential":
-        raise SettingsError("noise_schedule", "'polyexponential' has no ComfyUI KSampler scheduler; "
-                                              "use karras, exponential or normal")
+        raise SettingsError("noise_schedule", _("'polyexponential' has no ComfyUI KSampler scheduler; "
+                                                "use karras, exponential or normal"))
     return _pick("noise_schedule", name, _schedule_name(key.lower()), available)

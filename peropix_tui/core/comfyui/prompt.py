@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from ...i18n import _
 from ..config import LocalConfig
 from ..local.request import prompt_dialect
 from ..local.schedule import _AND, has_schedule
@@ -92,17 +93,17 @@ def a1111_to_comfy(text: str, field: str = "prompt") -> str:
     (prompt editing, alternation, ``AND``, ``BREAK``) and for an unreadable weight.
     """
     if has_schedule(text):
-        raise SettingsError(field, "A1111 prompt editing or alternation ([a:b:0.5], [a|b]) switches the prompt "
-                                   "per step, which ComfyUI cannot do; remove it or use prompt syntax comfyui")
+        raise SettingsError(field, _("A1111 prompt editing or alternation ([a:b:0.5], [a|b]) switches the prompt "
+                                     "per step, which ComfyUI cannot do; remove it or use prompt syntax comfyui"))
     if _AND.search(text):
-        raise SettingsError(field, "A1111 AND (composable prompts) has no ComfyUI text equivalent; remove it")
+        raise SettingsError(field, _("A1111 AND (composable prompts) has no ComfyUI text equivalent; remove it"))
     try:
         segments = parse(text, "a1111")
     except ValueError as e:
         raise SettingsError(field, str(e).removeprefix("prompt: ")) from None
     if any(seg.brk for seg in segments):
-        raise SettingsError(field, "A1111 BREAK has no ComfyUI text equivalent (ComfyUI would read it as a word); "
-                                   "remove it")
+        raise SettingsError(field, _("A1111 BREAK has no ComfyUI text equivalent (ComfyUI would read it as a word); "
+                                     "remove it"))
     return _render([(seg.text, seg.weight) for seg in segments], _escape_all)
 
 

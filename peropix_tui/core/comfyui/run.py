@@ -32,6 +32,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ... import i18n
 from ..backend import BackendError, CancelToken, GenerationCancelled, Progress, ProgressCallback
 from .client import USER_AGENT, ComfyClient, OutputImage, PromptResult
 from .errors import ServerUnavailable, execution_message
@@ -130,8 +131,8 @@ class PromptRun:
                                proxy=None)
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as e:
             detail = str(e).strip() or type(e).__name__
-            raise ServerUnavailable(f"ComfyUI server {self.c.name} ({self.c.server.url}) unreachable: {detail}") \
-                from None
+            raise ServerUnavailable(i18n.gettext("ComfyUI server {server} ({url}) unreachable: {detail}").format(
+                server=self.c.name, url=self.c.server.url, detail=detail)) from None
         await ws.send(json.dumps({"type": "feature_flags", "data": {"supports_preview_metadata": True}}))
         return ws
 
@@ -147,8 +148,9 @@ class PromptRun:
                 last = e
             await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 2.0)
-        raise ServerUnavailable(f"ComfyUI server {self.c.name}: connection lost mid-job and not back within "
-                                f"{self.t.reconnect:g} s" + (f" ({last})" if last else ""))
+        text = i18n.gettext("ComfyUI server {server}: connection lost mid-job and not back within {seconds} s").format(
+            server=self.c.name, seconds=f"{self.t.reconnect:g}")
+        raise ServerUnavailable(text + (f" ({last})" if last else ""))
 
     # ---------------------------------------------------------------- main
     async def execute(self, extra_pnginfo: dict[str, Any] | None) -> PromptResult:
@@ -166,8 +168,8 @@ class PromptRun:
             await self.ws.close()
         images = await self._collect(history)
         if not images:
-            raise BackendError(f"ComfyUI server {self.c.name}: the prompt finished without an image"
-                               + (f" ({warnings[0]})" if warnings else ""))
+            raise BackendError(i18n.gettext("ComfyUI server {server}: the prompt finished without an image").format(
+                server=self.c.name) + (f" ({warnings[0]})" if warnings else ""))
         return PromptResult(self.prompt_id, images, warnings)
 
     async def _accepted_anyway(self) -> bool:
@@ -214,9 +216,10 @@ class PromptRun:
         if self.cancel.cancelled:
             await self._do_cancel()
         if now - self.started > self.t.job:
-            await self._give_up(f"did not finish within {self.t.job:g} s")
+            await self._give_up(i18n.gettext("did not finish within {seconds} s").format(seconds=f"{self.t.job:g}"))
         if self.running and now - self.last_event > self.t.stall:
-            await self._give_up(f"prompt stuck: no progress for {self.t.stall:g} s")
+            await self._give_up(i18n.gettext("prompt stuck: no progress for {seconds} s").format(
+                seconds=f"{self.t.stall:g}"))
 
     async def _give_up(self, why: str) -> None:
         try:
@@ -225,7 +228,7 @@ class PromptRun:
                 await self.c.interrupt(self.prompt_id)
         except BackendError:
             pass
-        raise ServerUnavailable(f"ComfyUI server {self.c.name}: {why}")
+        raise ServerUnavailable(i18n.gettext("ComfyUI server {server}: {reason}").format(server=self.c.name, reason=why))
 
     async def _poll(self) -> None:
         self.last_message = time.monotonic()
@@ -234,8 +237,8 @@ class PromptRun:
             self._check_history_status(entry)
             raise _Done(entry)
         if state == "gone":
-            raise ServerUnavailable(f"ComfyUI server {self.c.name}: the prompt is gone from its queue and history "
-                                    "(the server restarted mid-job?)")
+            raise ServerUnavailable(i18n.gettext("ComfyUI server {server}: the prompt is gone from its queue and "
+                                                 "history (the server restarted mid-job?)").format(server=self.c.name))
         if state == "running" and not self.running:
             self.running = True
             self.last_event = time.monotonic()
@@ -254,9 +257,9 @@ class PromptRun:
             if event == "execution_interrupted":
                 if self.cancel_sent:
                     raise GenerationCancelled()
-                raise BackendError(f"ComfyUI server {self.c.name}: the prompt was interrupted on the server",
-                                   retryable=True)
-        raise BackendError(f"ComfyUI server {self.c.name}: the prompt ended in an error")
+                raise BackendError(i18n.gettext("ComfyUI server {server}: the prompt was interrupted on the server")
+                                   .format(server=self.c.name), retryable=True)
+        raise BackendError(i18n.gettext("ComfyUI server {server}: the prompt ended in an error").format(server=self.c.name))
 
     async def _do_cancel(self) -> None:
         if not self.cancel_sent:
@@ -312,8 +315,9 @@ class PromptRun:
         elif kind == "execution_interrupted":
             if self.cancel_sent:
                 raise GenerationCancelled()
-            raise BackendError(f"ComfyUI server {self.c.name}: the prompt was interrupted on the server "
-                               "(someone pressed Cancel there?)", retryable=True)
+            raise BackendError(i18n.gettext("ComfyUI server {server}: the prompt was interrupted on the server "
+                                            "(someone pressed Cancel there?)").format(server=self.c.name),
+                               retryable=True)
 
     def _on_progress(self, data: dict[str, Any]) -> None:
         """Steps over every sampler of the graph (a hires pass continues the count, not restarts it)."""
@@ -331,7 +335,8 @@ class PromptRun:
         exec_info = status.get("exec_info") if isinstance(status, dict) else None
         remaining = exec_info.get("queue_remaining") if isinstance(exec_info, dict) else None
         if isinstance(remaining, int) and remaining > 1:
-            note = f"queued on {self.c.name} ({remaining - 1} ahead or running)"
+            note = i18n.ngettext("queued on {server} ({n} ahead or running)", "queued on {server} ({n} ahead or running)",
+                                 remaining - 1).format(server=self.c.name, n=remaining - 1)
             if note != self.queue_note:
                 self.queue_note = note
                 self._report(Progress(step=0, total=0, message=note))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...i18n import _
 from ..backend import BackendError
 from ..settings import GenerationSettings
 from .discovery import ServerInfo, match_model
@@ -55,9 +56,10 @@ class UserWorkflow:
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
         except OSError as e:
-            raise WorkflowError(f"{p}: cannot read the workflow ({e.strerror or e})") from None
+            raise WorkflowError(_("{file}: cannot read the workflow ({error})").format(file=p, error=e.strerror or e)) \
+                from None
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise WorkflowError(f"{p}: not a JSON workflow ({e})") from None
+            raise WorkflowError(_("{file}: not a JSON workflow ({error})").format(file=p, error=e)) from None
         return cls.from_graph(data, str(p), bindings)
 
     @classmethod
@@ -66,17 +68,18 @@ class UserWorkflow:
                 all(isinstance(v, dict) and "class_type" in v for v in data["prompt"].values()):
             data = data["prompt"]  # a saved /prompt body
         if isinstance(data, dict) and "nodes" in data and "links" in data:
-            raise WorkflowError(f"{source}: this is a UI-format workflow; in ComfyUI use "
-                                "Workflow → Export (API) and pass that file")
+            raise WorkflowError(_("{file}: this is a UI-format workflow; in ComfyUI use "
+                                  "Workflow → Export (API) and pass that file").format(file=source))
         if not isinstance(data, dict) or not data:
-            raise WorkflowError(f"{source}: not an API-format workflow (a JSON object of nodes)")
+            raise WorkflowError(_("{file}: not an API-format workflow (a JSON object of nodes)").format(file=source))
         for node_id, node in data.items():
             if not isinstance(node, dict) or not isinstance(node.get("class_type"), str) or \
                     not isinstance(node.get("inputs", {}), dict):
-                raise WorkflowError(f"{source}: node {node_id} has no class_type/inputs")
+                raise WorkflowError(_("{file}: node {node} has no class_type/inputs").format(file=source, node=node_id))
         for role in bindings or {}:
             if role not in ROLES:
-                raise WorkflowError(f"{source}: unknown role {role!r} (roles: {', '.join(ROLES)})")
+                raise WorkflowError(_("{file}: unknown role {role} (roles: {roles})").format(
+                    file=source, role=repr(role), roles=", ".join(ROLES)))
         return cls(graph={str(k): v for k, v in data.items()}, source=source, bindings=dict(bindings or {}))
 
     # --------------------------------------------------------------- binding
@@ -90,8 +93,9 @@ class UserWorkflow:
         if len(hits) == 1:
             return hits[0]
         if hits:
-            raise WorkflowError(f"{self.source}: several nodes are titled {ref!r} ({', '.join(hits)})")
-        raise WorkflowError(f"{self.source}: no node with id or title {ref!r}")
+            raise WorkflowError(_("{file}: several nodes are titled {title} ({nodes})").format(
+                file=self.source, title=repr(ref), nodes=", ".join(hits)))
+        raise WorkflowError(_("{file}: no node with id or title {title}").format(file=self.source, title=repr(ref)))
 
     def _by_title(self, role: str) -> str | None:
         hits = []
@@ -141,19 +145,21 @@ class UserWorkflow:
         graph = copy.deepcopy(self.graph)
         bound = self.resolve(want_checkpoint=bool(settings.checkpoint))
         if "prompt" not in bound:
-            raise WorkflowError(f"{self.source}: no node to put the prompt in: title a CLIPTextEncode "
-                                "'prompt' or bind one (prompt=NODE)")
+            raise WorkflowError(_("{file}: no node to put the prompt in: title a CLIPTextEncode "
+                                  "'prompt' or bind one (prompt=NODE)").format(file=self.source))
         for role, node_id in bound.items():
             node = graph[node_id]
             inputs = node.setdefault("inputs", {})
             names = [n for n in ROLES[role] if n in inputs]
             if not names:
-                raise WorkflowError(f"{self.source}: node {node_id} ({node['class_type']}) bound as {role} has no "
-                                    f"input {' or '.join(ROLES[role])}")
+                raise WorkflowError(_("{file}: node {node} ({node_class}) bound as {role} has no input {inputs}").format(
+                    file=self.source, node=node_id, node_class=node["class_type"], role=role,
+                    inputs=_(" or ").join(ROLES[role])))
             for name in names:
                 if isinstance(inputs[name], list):
-                    raise WorkflowError(f"{self.source}: node {node_id} ({node['class_type']}) input {name} is a "
-                                        f"link, not a value; bind {role} to the node that holds the value")
+                    raise WorkflowError(_("{file}: node {node} ({node_class}) input {input} is a link, not a value; "
+                                          "bind {role} to the node that holds the value").format(
+                        file=self.source, node=node_id, node_class=node["class_type"], input=name, role=role))
             value = self._value(role, settings, info, positive=positive, negative=negative, seed=seed)
             if role == "size":
                 inputs["width"], inputs["height"] = settings.width, settings.height
@@ -184,7 +190,7 @@ class UserWorkflow:
             return float(s.strength) if s.action != "generate" else 1.0
         if role == "checkpoint":
             if not s.checkpoint:
-                raise BackendError("the workflow binds checkpoint but no --checkpoint was given")
+                raise BackendError(_("the workflow binds checkpoint but no --checkpoint was given"))
             return match_model("checkpoint", s.checkpoint, info.checkpoints, info.name)
         return None
 
@@ -195,8 +201,10 @@ def parse_bindings(specs: list[str] | None) -> dict[str, str]:
     for spec in specs or []:
         role, sep, node = spec.partition("=")
         if not sep or not role.strip() or not node.strip():
-            raise WorkflowError(f"--bind: {spec!r} is not ROLE=NODE (e.g. prompt=6 or prompt='Positive')")
+            raise WorkflowError(_("--bind: {spec} is not ROLE=NODE (e.g. prompt=6 or prompt='Positive')").format(
+                spec=repr(spec)))
         if role.strip() not in ROLES:
-            raise WorkflowError(f"--bind: unknown role {role.strip()!r} (roles: {', '.join(ROLES)})")
+            raise WorkflowError(_("--bind: unknown role {role} (roles: {roles})").format(
+                role=repr(role.strip()), roles=", ".join(ROLES)))
         out[role.strip()] = node.strip()
     return out

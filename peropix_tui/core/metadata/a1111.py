@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from ... import i18n
 from .. import vocab
 from ..settings import GenerationSettings, LoraSpec
 from .fields import FieldError, as_float, checkpoint_stem
@@ -203,7 +204,7 @@ def recipe_from_parameters(text: str, dialect: str | None = None, raw: dict[str,
     """What an A1111-style infotext says; raises :class:`FieldError` when the text is not one."""
     prompt, negative, pairs = split_text(text)
     if not pairs:
-        raise FieldError("parameters text has no 'Steps: …' line")
+        raise FieldError(i18n.gettext("parameters text has no 'Steps: …' line"))
     p = Pairs(pairs)
     r = Recipe(dialect or sub_dialect(p), {**(raw or {}), "parameters": text, "prompt": prompt, "negative": negative, "pairs": pairs})
     user_prompt, loras = take_loras(prompt)
@@ -222,7 +223,7 @@ def recipe_from_parameters(text: str, dialect: str | None = None, raw: dict[str,
     if size is not None:
         m = _SIZE.match(size)
         if not m:
-            raise FieldError(f"{p.where('Size')}: {size!r} is not WIDTHxHEIGHT")
+            raise FieldError(i18n.gettext("{where}: {size} is not WIDTHxHEIGHT").format(where=p.where('Size'), size=repr(size)))
         r.size(m.group(1), m.group(2), "parameters.Size")
     r.model(p.get("Model"), p.where("Model"))
     r.put_extra("model_hash", p.get("Model hash"))

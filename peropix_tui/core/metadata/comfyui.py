@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ... import i18n
 from ..settings import GenerationSettings, LoraSpec
 from .fields import FieldError, as_float, as_int
 from .recipe import Recipe
@@ -338,7 +339,7 @@ class GraphReader:
                 return None
             f = as_float(scale, f"{self.where}.scale_by")
             if not 0 < f <= 64:
-                raise FieldError(f"{self.where}.scale_by: {f:g} is not a usable scale")
+                raise FieldError(i18n.gettext("{where}.scale_by: {scale} is not a usable scale").format(where=self.where, scale=f"{f:g}"))
             return round(inner[0] * f), round(inner[1] * f)
         if "empty_latent_width" in ins and "empty_latent_height" in ins:  # Efficient Loader
             ins = {**ins, "width": ins["empty_latent_width"], "height": ins["empty_latent_height"]}
@@ -404,7 +405,7 @@ def recipe_from_graph(graph: Graph, where: str = "prompt", dialect: str = "comfy
     r = GraphReader(graph, where)
     samplers = r.samplers()
     if not samplers:
-        raise FieldError(f"{where}: no sampler node (KSampler, SamplerCustom, …) in the graph")
+        raise FieldError(i18n.gettext("{where}: no sampler node (KSampler, SamplerCustom, …) in the graph").format(where=where))
     sources = {id(n): r.latent_source(n) for _, n in samplers}
     first_pass = [n for _, n in samplers if (src := sources[id(n)]) is not None and src[0] == "empty"]
     ks = first_pass[0] if first_pass else samplers[0][1]
@@ -593,7 +594,7 @@ def workflow_to_api(workflow: dict[str, Any]) -> Graph:
     """
     nodes, links = workflow.get("nodes"), workflow.get("links")
     if not isinstance(nodes, list) or not isinstance(links, list):
-        raise FieldError("workflow: expected 'nodes' and 'links' lists")
+        raise FieldError(i18n.gettext("workflow: expected 'nodes' and 'links' lists"))
     sources: dict[Any, list[Any]] = {}
     for link in links:
         if isinstance(link, list) and len(link) >= 5:

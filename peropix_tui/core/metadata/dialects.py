@@ -14,6 +14,7 @@ import re
 import shlex
 from typing import Any
 
+from ...i18n import _
 from . import comfyui
 from .fields import FieldError, as_float, as_int
 from .recipe import Recipe
@@ -32,9 +33,9 @@ def parse_json(text: str, what: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise FieldError(f"{what} is not valid JSON ({e.msg} at char {e.pos})") from None
+        raise FieldError(_("{what} is not valid JSON ({reason} at char {position})").format(what=what, reason=e.msg, position=e.pos)) from None
     except (ValueError, RecursionError) as e:
-        raise FieldError(f"{what} is not usable JSON ({type(e).__name__})") from None
+        raise FieldError(_("{what} is not usable JSON ({error_type})").format(what=what, error_type=type(e).__name__)) from None
 
 
 def is_graph(obj: Any) -> bool:
@@ -105,7 +106,7 @@ def read_graphs(prompt: Any, workflow: Any, dialect: str, raw: dict[str, Any], w
     wf = _workflow_member(workflow)
     if wf is not None:
         return comfyui.recipe_from_graph(comfyui.workflow_to_api(wf), f"{where} workflow", dialect, raw)
-    raise FieldError(f"{where}: no ComfyUI graph")
+    raise FieldError(_("{where}: no ComfyUI graph").format(where=where))
 
 
 def read_comfy_wrapper(obj: dict[str, Any], raw: dict[str, Any], where: str) -> Recipe:
@@ -168,7 +169,7 @@ def read_fooocus(obj: dict[str, Any], raw: dict[str, Any], where: str) -> Recipe
     if isinstance(res, str):
         m = _PAIR.match(res)
         if not m:
-            raise FieldError(f"{where}.resolution: {res!r} is not (width, height)")
+            raise FieldError(_("{where}.resolution: {value} is not (width, height)").format(where=where, value=repr(res)))
         r.size(m.group(1), m.group(2), where)
     r.model(obj.get("base_model"), f"{where}.base_model")
     r.put_extra("model_hash", obj.get("base_model_hash"))
@@ -350,7 +351,7 @@ def _invokeai_hires_size(meta: dict[str, Any], model: Any, r: Recipe, where: str
         first = invokeai_first_pass(optimal, out_w, out_h)
         how = f"first pass computed as InvokeAI does for base {base}"
     if first[0] <= 0 or first[1] <= 0:
-        raise FieldError(f"{where}.hrf_width: the first pass {first[0]}x{first[1]} is not a size")
+        raise FieldError(_("{where}.hrf_width: the first pass {width}x{height} is not a size").format(where=where, width=first[0], height=first[1]))
     r.size(first[0], first[1], where)
     r.s.hires_scale = round(out_w / first[0], 4)
     r.note(f"InvokeAI high-resolution fix: {first[0]}x{first[1]} upscaled to {out_w}x{out_h} ({how})")
@@ -382,7 +383,7 @@ def read_sd_metadata(obj: dict[str, Any], raw: dict[str, Any], where: str) -> Re
     r = Recipe("invokeai", raw)
     image = obj.get("image")
     if not isinstance(image, dict):
-        raise FieldError(f"{where}: no 'image' object")
+        raise FieldError(_("{where}: no 'image' object").format(where=where))
     prompt = image.get("prompt")
     if isinstance(prompt, list):
         prompt = " ".join(p.get("prompt", "") for p in prompt if isinstance(p, dict) and isinstance(p.get("prompt"), str))
@@ -424,7 +425,7 @@ def read_dream(text: str, raw: dict[str, Any], where: str) -> Recipe:
     try:
         words = shlex.split(text[:100_000])
     except ValueError as e:
-        raise FieldError(f"{where}: not a dream command line ({e})") from None
+        raise FieldError(_("{where}: not a dream command line ({error})").format(where=where, error=e)) from None
     r = Recipe("invokeai", raw)
     prompt_words: list[str] = []
     values: dict[str, str] = {}
@@ -526,7 +527,7 @@ def read_drawthings(obj: dict[str, Any], raw: dict[str, Any], where: str) -> Rec
     if isinstance(size, str):
         m = _PAIR.match(size)
         if not m:
-            raise FieldError(f"{where}.size: {size!r} is not WIDTHxHEIGHT")
+            raise FieldError(_("{where}.size: {size} is not WIDTHxHEIGHT").format(where=where, size=repr(size)))
         r.size(m.group(1), m.group(2), where)
     r.model(obj.get("model"), f"{where}.model")
     if obj.get("strength") is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from PIL import Image
 
+from ...i18n import _
 from .png import MAX_TEXT_BYTES
 
 EXIF_IFD = 0x8769
@@ -26,7 +27,7 @@ def decode_user_comment(value: bytes | str) -> str:
     if isinstance(value, str):
         return value.strip("\x00")
     if len(value) > MAX_TEXT_BYTES:
-        raise ExifError(f"UserComment is {len(value)} bytes (limit {MAX_TEXT_BYTES})")
+        raise ExifError(_("UserComment is {size} bytes (limit {limit})").format(size=len(value), limit=MAX_TEXT_BYTES))
     prefix, body = value[:8], value[8:]
     if prefix == b"UNICODE\x00":
         text = _utf16(body)
@@ -38,7 +39,7 @@ def decode_user_comment(value: bytes | str) -> str:
         try:
             text = (body if prefix == b"\x00" * 8 else value).decode("utf-8")
         except UnicodeDecodeError:
-            raise ExifError("UserComment has an unknown encoding") from None
+            raise ExifError(_("UserComment has an unknown encoding")) from None
     return text.rstrip("\x00").strip()
 
 
@@ -58,17 +59,17 @@ def read_user_comment(image: Image.Image) -> str:
         exif = image.getexif()
         ifd: Any = exif.get_ifd(EXIF_IFD)
     except Exception as e:  # PIL raises many types on damaged EXIF
-        raise ExifError(f"EXIF block is unreadable ({type(e).__name__})") from None
+        raise ExifError(_("EXIF block is unreadable ({error_type})").format(error_type=type(e).__name__)) from None
     if not exif:
-        raise ExifError(f"{image.format or 'image'} has no EXIF block")
+        raise ExifError(_("{format} has no EXIF block").format(format=image.format or 'image'))
     value = ifd.get(USER_COMMENT)
     if value is None:  # misplaced in IFD0 by some writers
         value = exif.get(USER_COMMENT)
     if value is None:
-        raise ExifError("EXIF has no UserComment")
+        raise ExifError(_("EXIF has no UserComment"))
     text = decode_user_comment(value)
     if not text:
-        raise ExifError("EXIF UserComment is empty")
+        raise ExifError(_("EXIF UserComment is empty"))
     return text
 
 
@@ -96,9 +97,9 @@ def read_fields(image: Image.Image) -> dict[str, str]:
     try:
         exif = image.getexif()
     except Exception as e:  # PIL raises many types on damaged EXIF
-        raise ExifError(f"EXIF block is unreadable ({type(e).__name__})") from None
+        raise ExifError(_("EXIF block is unreadable ({error_type})").format(error_type=type(e).__name__)) from None
     if not exif:
-        raise ExifError(f"{image.format or 'image'} has no EXIF block")
+        raise ExifError(_("{format} has no EXIF block").format(format=image.format or 'image'))
     out: dict[str, str] = {}
     for name, tag in (("Make", MAKE), ("Model", MODEL), ("ImageDescription", IMAGE_DESCRIPTION), ("Software", SOFTWARE)):
         text = _ifd0_text(exif.get(tag))

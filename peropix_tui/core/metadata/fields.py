@@ -6,6 +6,8 @@ import math
 import re
 from typing import Any
 
+from ...i18n import _
+
 _INT_TEXT = re.compile(r"^\s*-?[0-9]{1,30}\s*$")
 
 
@@ -19,7 +21,7 @@ def as_int(v: Any, name: str) -> int:
     if isinstance(v, str) and _INT_TEXT.match(v):
         return int(v)
     if isinstance(v, bool) or not isinstance(v, int):
-        raise FieldError(f"{name}: expected an integer, got {_show(v)}")
+        raise FieldError(_("{name}: expected an integer, got {value}").format(name=name, value=_show(v)))
     return v
 
 
@@ -28,33 +30,33 @@ def as_float(v: Any, name: str) -> float:
         try:
             v = float(v)
         except ValueError:
-            raise FieldError(f"{name}: expected a number, got {_show(v)}") from None
+            raise FieldError(_("{name}: expected a number, got {value}").format(name=name, value=_show(v))) from None
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise FieldError(f"{name}: expected a number, got {_show(v)}")
+        raise FieldError(_("{name}: expected a number, got {value}").format(name=name, value=_show(v)))
     return float(v)
 
 
 def as_str(v: Any, name: str) -> str:
     if not isinstance(v, str):
-        raise FieldError(f"{name}: expected text, got {_show(v)}")
+        raise FieldError(_("{name}: expected text, got {value}").format(name=name, value=_show(v)))
     return v
 
 
 def as_bool(v: Any, name: str) -> bool:
     if not isinstance(v, bool):
-        raise FieldError(f"{name}: expected true/false, got {_show(v)}")
+        raise FieldError(_("{name}: expected true/false, got {value}").format(name=name, value=_show(v)))
     return v
 
 
 def as_dict(v: Any, name: str) -> dict[str, Any]:
     if not isinstance(v, dict):
-        raise FieldError(f"{name}: expected an object, got {_show(v)}")
+        raise FieldError(_("{name}: expected an object, got {value}").format(name=name, value=_show(v)))
     return v
 
 
 def as_list(v: Any, name: str) -> list[Any]:
     if not isinstance(v, list):
-        raise FieldError(f"{name}: expected a list, got {_show(v)}")
+        raise FieldError(_("{name}: expected a list, got {value}").format(name=name, value=_show(v)))
     return v
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ...i18n import _
 from ..settings import (
     CHARREF_MODES,
     CharacterPrompt,
@@ -36,11 +37,11 @@ def parse_json_object(text: str, what: str) -> dict[str, Any]:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
-        raise FieldError(f"{what} is not valid JSON ({e.msg} at char {e.pos})") from None
+        raise FieldError(_("{what} is not valid JSON ({reason} at char {position})").format(what=what, reason=e.msg, position=e.pos)) from None
     except (ValueError, RecursionError) as e:
-        raise FieldError(f"{what} is not usable JSON ({type(e).__name__})") from None
+        raise FieldError(_("{what} is not usable JSON ({error_type})").format(what=what, error_type=type(e).__name__)) from None
     if not isinstance(obj, dict):
-        raise FieldError(f"{what} JSON is a {type(obj).__name__}, not an object")
+        raise FieldError(_("{what} JSON is a {type}, not an object").format(what=what, type=type(obj).__name__))
     return obj
 
 
@@ -65,7 +66,7 @@ class CommentReading:
         if prompt is None:
             prompt = self.text.get("Description")
         if prompt is None:
-            raise FieldError("Comment has no prompt (no prompt, v4_prompt or Description)")
+            raise FieldError(_("Comment has no prompt (no prompt, v4_prompt or Description)"))
         return prompt
 
     def provider(self) -> str:
@@ -218,7 +219,7 @@ class CommentReading:
             for ref in ours:
                 mode = ref.get_str("mode") or ""
                 if mode not in CHARREF_MODES:
-                    raise FieldError(f"{ref.where}.mode: {mode!r} is not one of {', '.join(CHARREF_MODES)}")
+                    raise FieldError(_("{where}.mode: {mode} is not one of {values}").format(where=ref.where, mode=repr(mode), values=', '.join(CHARREF_MODES)))
                 refs.append(_charref(mode, ref.get_float("strength"), ref.get_float("fidelity")))
             return refs
         strengths = self.c.floats("director_reference_strengths") or self.c.floats("director_reference_strength_values")
@@ -272,7 +273,7 @@ def _cell(value: str | None, where: str) -> str | None:
     try:
         return parse_cell(value)
     except ValueError as e:
-        raise FieldError(f"{where}.position: {e}") from None
+        raise FieldError(_("{where}.position: {error}").format(where=where, error=e)) from None
 
 
 def _captions(v4: Fields | None) -> list[tuple[str, tuple[float, float] | None]]:

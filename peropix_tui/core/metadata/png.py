@@ -15,6 +15,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ...i18n import _
+
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_TEXT_BYTES = 16 * 1024 * 1024  # one text value, after decompression
 MAX_CHUNK_BYTES = 256 * 1024 * 1024  # any chunk (a huge IDAT is fine, a 2 GiB length is not)
@@ -22,7 +24,12 @@ TEXT_TYPES = (b"tEXt", b"zTXt", b"iTXt")
 
 
 class PngFormatError(ValueError):
-    """The bytes are not a well-formed PNG; the message says where and why."""
+    """The bytes are not a well-formed PNG; the message says where and why (in the user's language),
+    ``chunk`` names the damaged chunk's type when the damage is in one."""
+
+    def __init__(self, message: str, *, chunk: str | None = None) -> None:
+        super().__init__(message)
+        self.chunk = chunk
 
 
 @dataclass(frozen=True)
@@ -47,25 +54,29 @@ def is_png(data: bytes) -> bool:
 def iter_chunks(data: bytes) -> Iterator[Chunk]:
     """Every chunk up to and including IEND; raises :class:`PngFormatError` on damage."""
     if not is_png(data):
-        raise PngFormatError("not a PNG (bad signature)")
+        raise PngFormatError(_("not a PNG (bad signature)"))
     pos = len(SIGNATURE)
     while True:
         if pos + 8 > len(data):
-            raise PngFormatError(f"truncated PNG: file ends at byte {len(data)} before IEND")
+            raise PngFormatError(_("truncated PNG: file ends at byte {size} before IEND").format(size=len(data)))
         (length,) = struct.unpack_from(">I", data, pos)
         ctype = data[pos + 4 : pos + 8]
         name = ctype.decode("latin-1")
         if not ctype.isalpha():
-            raise PngFormatError(f"corrupt PNG: bad chunk type {ctype!r} at byte {pos}")
+            raise PngFormatError(_("corrupt PNG: bad chunk type {type} at byte {offset}").format(
+                type=repr(ctype), offset=pos))
         if length > MAX_CHUNK_BYTES:
-            raise PngFormatError(f"chunk {name} at byte {pos} claims {length} bytes (limit {MAX_CHUNK_BYTES})")
+            raise PngFormatError(_("chunk {chunk} at byte {offset} claims {size} bytes (limit {limit})").format(
+                chunk=name, offset=pos, size=length, limit=MAX_CHUNK_BYTES), chunk=name)
         end = pos + 12 + length
         if end > len(data):
-            raise PngFormatError(f"truncated PNG: chunk {name} at byte {pos} needs {length} bytes, file ends at {len(data)}")
+            raise PngFormatError(_("truncated PNG: chunk {chunk} at byte {offset} needs {size} bytes, file ends at {end}")
+                                 .format(chunk=name, offset=pos, size=length, end=len(data)), chunk=name)
         body = data[pos + 8 : pos + 8 + length]
         (crc,) = struct.unpack_from(">I", data, pos + 8 + length)
         if zlib.crc32(ctype + body) & 0xFFFFFFFF != crc:
-            raise PngFormatError(f"corrupt PNG: CRC mismatch in chunk {name} at byte {pos}")
+            raise PngFormatError(_("corrupt PNG: CRC mismatch in chunk {chunk} at byte {offset}").format(
+                chunk=name, offset=pos), chunk=name)
         yield Chunk(ctype, body, pos)
         pos = end
         if ctype == b"IEND":
@@ -76,7 +87,7 @@ def ihdr_size(data: bytes) -> tuple[int, int]:
     """(width, height) from the IHDR chunk, without decoding anything else."""
     first = next(iter_chunks(data))
     if first.type != b"IHDR" or len(first.data) != 13:
-        raise PngFormatError("corrupt PNG: first chunk is not a 13-byte IHDR")
+        raise PngFormatError(_("corrupt PNG: first chunk is not a 13-byte IHDR"))
     w, h = struct.unpack_from(">II", first.data, 0)
     return w, h
 
@@ -87,11 +98,12 @@ def inflate_bounded(payload: bytes, what: str, *, wbits: int = zlib.MAX_WBITS, l
     try:
         out = d.decompress(payload, limit)
     except zlib.error as e:
-        raise PngFormatError(f"{what}: bad compressed data ({e})") from None
+        raise PngFormatError(_("{where}: bad compressed data ({error})").format(where=what, error=e)) from None
     if d.unconsumed_tail:
-        raise PngFormatError(f"{what}: expands beyond {limit} bytes (decompression bomb?)")
+        raise PngFormatError(_("{where}: expands beyond {limit} bytes (decompression bomb?)").format(
+            where=what, limit=limit))
     if not d.eof:
-        raise PngFormatError(f"{what}: compressed data is truncated")
+        raise PngFormatError(_("{where}: compressed data is truncated").format(where=what))
     return out
 
 
@@ -100,20 +112,22 @@ def decode_text_chunk(chunk: Chunk) -> tuple[str, str]:
     name = chunk.type.decode("latin-1")
     key_raw, sep, rest = chunk.data.partition(b"\x00")
     if not sep or not 1 <= len(key_raw) <= 79:
-        raise PngFormatError(f"{name} chunk at byte {chunk.offset}: missing or bad keyword")
+        raise PngFormatError(_("{chunk} chunk at byte {offset}: missing or bad keyword").format(
+            chunk=name, offset=chunk.offset))
     key = key_raw.decode("latin-1")
-    where = f"{name} chunk {key!r}"
+    where = _("{chunk} chunk {keyword}").format(chunk=name, keyword=repr(key))
     if chunk.type == b"tEXt":
         raw = rest
     elif chunk.type == b"zTXt":
         if rest[:1] != b"\x00":
-            raise PngFormatError(f"{where}: unknown compression method")
+            raise PngFormatError(_("{where}: unknown compression method").format(where=where))
         raw = inflate_bounded(rest[1:], where)
     else:
         raw = _itxt_text(rest, where)
         return key, _utf8(raw, where)
     if len(raw) > MAX_TEXT_BYTES:
-        raise PngFormatError(f"{where}: text is {len(raw)} bytes (limit {MAX_TEXT_BYTES})")
+        raise PngFormatError(_("{where}: text is {size} bytes (limit {limit})").format(
+            where=where, size=len(raw), limit=MAX_TEXT_BYTES))
     return key, latin1_or_utf8(raw)
 
 
@@ -129,18 +143,19 @@ def latin1_or_utf8(raw: bytes) -> str:
 
 def _itxt_text(rest: bytes, where: str) -> bytes:
     if len(rest) < 2:
-        raise PngFormatError(f"{where}: truncated header")
+        raise PngFormatError(_("{where}: truncated header").format(where=where))
     flag, method = rest[0], rest[1]
     parts = rest[2:].split(b"\x00", 2)  # language tag, translated keyword, text
     if len(parts) != 3:
-        raise PngFormatError(f"{where}: truncated header")
+        raise PngFormatError(_("{where}: truncated header").format(where=where))
     text = parts[2]
     if flag == 1:
         if method != 0:
-            raise PngFormatError(f"{where}: unknown compression method")
+            raise PngFormatError(_("{where}: unknown compression method").format(where=where))
         return inflate_bounded(text, where)
     if len(text) > MAX_TEXT_BYTES:
-        raise PngFormatError(f"{where}: text is {len(text)} bytes (limit {MAX_TEXT_BYTES})")
+        raise PngFormatError(_("{where}: text is {size} bytes (limit {limit})").format(
+            where=where, size=len(text), limit=MAX_TEXT_BYTES))
     return text
 
 
@@ -148,7 +163,8 @@ def _utf8(raw: bytes, where: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise PngFormatError(f"{where}: text is not UTF-8 ({e.reason} at byte {e.start})") from None
+        raise PngFormatError(_("{where}: text is not UTF-8 ({reason} at byte {offset})").format(
+            where=where, reason=e.reason, offset=e.start)) from None
 
 
 def read_text(data: bytes) -> dict[str, str]:
@@ -177,7 +193,7 @@ def read_text_tolerant(data: bytes) -> tuple[dict[str, str], str | None]:
         except StopIteration:
             return out, None
         except PngFormatError as e:
-            if seen_idat or _damaged_chunk_is_image_data(data, str(e)):
+            if seen_idat or e.chunk == "IDAT":
                 return out, str(e)
             raise
         if chunk.type == b"IDAT":
@@ -189,10 +205,6 @@ def read_text_tolerant(data: bytes) -> tuple[dict[str, str], str | None]:
             key_raw, sep, body = chunk.data.partition(b"\x00")
             if sep and 1 <= len(key_raw) <= 79 and len(body) <= MAX_TEXT_BYTES:
                 out.setdefault(key_raw.decode("latin-1"), latin1_or_utf8(body))
-
-
-def _damaged_chunk_is_image_data(data: bytes, why: str) -> bool:
-    return "chunk IDAT " in why
 
 
 def text_chunk(key: str, text: str) -> bytes:

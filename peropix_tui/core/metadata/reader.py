@@ -23,6 +23,7 @@ from typing import Any
 
 from PIL import Image
 
+from ...i18n import _
 from ..settings import CharacterReference
 from . import a1111, comfyui, dialects, exif, novelai, png, stealth
 from .fields import FieldError
@@ -59,15 +60,15 @@ def _load(source: str | Path | bytes) -> tuple[bytes, str]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise NoMetadataError(f"{path.name}: file is {size} bytes (limit {MAX_FILE_BYTES})")
+            raise NoMetadataError(_("{file}: file is {size} bytes (limit {limit})").format(file=path.name, size=size, limit=MAX_FILE_BYTES))
         return path.read_bytes(), path.name
     except OSError as e:
-        raise NoMetadataError(f"{path}: cannot read ({e.strerror or type(e).__name__})") from None
+        raise NoMetadataError(_("{file}: cannot read ({error})").format(file=path, error=e.strerror or type(e).__name__)) from None
 
 
 def _read(data: bytes) -> MetadataRecord:
     if not data:
-        raise NoMetadataError("empty file")
+        raise NoMetadataError(_("empty file"))
     # warnings.catch_warnings swaps process-wide state: one reader at a time, so that threads
     # reading images together cannot restore each other's filters out of order
     with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
@@ -101,7 +102,7 @@ def _read_quiet(data: bytes) -> MetadataRecord:
         try:
             _open_image(data)
         except _Skip:
-            raise NoMetadataError("not a PNG, WebP or JPEG image (unrecognised format)") from None
+            raise NoMetadataError(_("not a PNG, WebP or JPEG image (unrecognised format)")) from None
         steps = [("stealth", lambda: _from_stealth(data)), ("exif", lambda: _from_exif(data)),
                  ("xmp", lambda: _from_xmp(_image_xmp(data)))]
     reasons: list[str] = []
@@ -126,7 +127,7 @@ def _read_quiet(data: bytes) -> MetadataRecord:
 # ------------------------------------------------------------------------------ steps
 def _from_comment(text: dict[str, str], dialect: str = "novelai", raw: dict[str, Any] | None = None) -> MetadataRecord:
     if "Comment" not in text:
-        raise _Skip("no Comment text chunk")
+        raise _Skip(_("no Comment text chunk"))
     comment = novelai.parse_json_object(text["Comment"], "Comment")
     return _novelai_record(comment, text, dialect, raw)
 
@@ -210,9 +211,9 @@ def _open_image(data: bytes) -> Image.Image:
             warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
-        raise _Skip("image dimensions too large to decode (decompression bomb?)") from None
+        raise _Skip(_("image dimensions too large to decode (decompression bomb?)")) from None
     except Exception as e:  # PIL raises many exception types for unknown or broken files
-        raise _Skip(f"not an image PIL can open ({type(e).__name__})") from None
+        raise _Skip(_("not an image PIL can open ({error_type})").format(error_type=type(e).__name__)) from None
     return image
 
 
@@ -227,13 +228,13 @@ def _from_stealth(data: bytes) -> MetadataRecord:
             except stealth.StealthError:
                 pass
             except Exception as e:  # decoding errors of every kind
-                raise _Skip(f"pixel data unreadable ({type(e).__name__}: {e})") from None
+                raise _Skip(_("pixel data unreadable ({error_type}: {error})").format(error_type=type(e).__name__, error=e)) from None
             else:
                 return _from_stealth_payload(mode, payload)
-        raise _Skip(f"no stealth data (mode {image.mode} has no alpha channel)")
+        raise _Skip(_("no stealth data (mode {mode} has no alpha channel)").format(mode=image.mode))
     w, h = image.size
     if w * h > MAX_PIXELS:
-        raise _Skip(f"image is {w}x{h}, too large to scan for stealth data (limit {MAX_PIXELS} pixels)")
+        raise _Skip(_("image is {width}x{height}, too large to scan for stealth data (limit {limit} pixels)").format(width=w, height=h, limit=MAX_PIXELS))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -241,7 +242,7 @@ def _from_stealth(data: bytes) -> MetadataRecord:
             if "A" not in image.getbands():
                 image = image.convert("RGBA")
     except Exception as e:  # decoding errors of every kind
-        raise _Skip(f"pixel data unreadable ({type(e).__name__}: {e})") from None
+        raise _Skip(_("pixel data unreadable ({error_type}: {error})").format(error_type=type(e).__name__, error=e)) from None
     mode, payload = stealth.read_stealth(image)
     return _from_stealth_payload(mode, payload)
 
@@ -250,14 +251,14 @@ def _from_stealth_payload(mode: str, payload: bytes) -> MetadataRecord:
     try:
         value = payload.decode("utf-8")
     except UnicodeDecodeError:
-        raise _Skip(f"stealth ({mode}) payload is not UTF-8") from None
+        raise _Skip(_("stealth ({mode}) payload is not UTF-8").format(mode=mode)) from None
     raw = {"stealth": {"mode": mode, "payload": value}}
     if value.lstrip().startswith("{"):
         chunks = novelai.parse_json_object(value, f"stealth ({mode}) payload")
         return _from_text_map(chunks, "novelai-stealth", raw)
     if a1111.looks_like_parameters(value):
         return _a1111_record(value, None, raw)
-    raise _Skip(f"stealth ({mode}) payload is neither JSON nor A1111 parameters")
+    raise _Skip(_("stealth ({mode}) payload is neither JSON nor A1111 parameters").format(mode=mode))
 
 
 def _from_text_map(chunks: dict[str, Any], dialect: str, raw: dict[str, Any], where: str | None = None) -> MetadataRecord:
@@ -281,7 +282,7 @@ def _from_text_map(chunks: dict[str, Any], dialect: str, raw: dict[str, Any], wh
         return dialects.read_json(chunks, kind, raw, where).record()
     if dialects.is_graph(chunks):
         return _graph_record(chunks, None, "comfyui", raw, "graph")
-    raise _Skip(f"{where}: JSON has no Comment or prompt")
+    raise _Skip(_("{where}: JSON has no Comment or prompt").format(where=where))
 
 
 def _graph_record(prompt: Any, workflow: Any, dialect: str, raw: dict[str, Any], where: str) -> MetadataRecord:
@@ -294,7 +295,7 @@ def _a1111_record(value: str, dialect: str | None, raw: dict[str, Any] | None = 
 
 def _from_parameters(text: dict[str, str]) -> MetadataRecord:
     if "parameters" not in text:
-        raise _Skip("no A1111 parameters chunk")
+        raise _Skip(_("no A1111 parameters chunk"))
     value = text["parameters"]
     raw: dict[str, Any] = {"text": text}
     if value.lstrip().startswith("{"):
@@ -327,7 +328,7 @@ def _json_or_none(value: str | None) -> Any:
 
 def _from_comfy(text: dict[str, str]) -> MetadataRecord:
     if "prompt" not in text and "workflow" not in text:
-        raise _Skip("no ComfyUI prompt/workflow chunk")
+        raise _Skip(_("no ComfyUI prompt/workflow chunk"))
     prompt = novelai.parse_json_object(text["prompt"], "ComfyUI prompt") if "prompt" in text else None
     workflow = novelai.parse_json_object(text["workflow"], "ComfyUI workflow") if "workflow" in text else None
     dialect = "civitai" if _has_airs(workflow) else "comfyui"
@@ -352,7 +353,7 @@ def _from_easydiffusion_chunks(text: dict[str, str]) -> MetadataRecord:
     """EasyDiffusion PNGs: one text chunk per field, snake_case or Title Case."""
     fields = {_ED_TITLE.get(k, k): v for k, v in text.items()}
     if "use_stable_diffusion_model" not in fields or "prompt" not in fields:
-        raise _Skip("no EasyDiffusion chunks")
+        raise _Skip(_("no EasyDiffusion chunks"))
     return dialects.read_easydiffusion(fields, {"text": text}, "EasyDiffusion").record()
 
 
@@ -369,12 +370,12 @@ def _from_invokeai(text: dict[str, str]) -> MetadataRecord:
         return dialects.read_sd_metadata(meta, raw, "sd-metadata").record()
     if "Dream" in text:
         return dialects.read_dream(text["Dream"], raw, "Dream").record()
-    raise _Skip("no InvokeAI chunk")
+    raise _Skip(_("no InvokeAI chunk"))
 
 
 def _from_stability_matrix(text: dict[str, str]) -> MetadataRecord:
     if "parameters-json" not in text:
-        raise _Skip("no Stability Matrix parameters-json chunk")
+        raise _Skip(_("no Stability Matrix parameters-json chunk"))
     obj = novelai.parse_json_object(text["parameters-json"], "parameters-json")
     recipe = dialects.read_stability_matrix(obj, {"text": text}, "parameters-json")
     if "parameters" in text and a1111.looks_like_parameters(text["parameters"]):
@@ -387,7 +388,7 @@ def _from_stability_matrix(text: dict[str, str]) -> MetadataRecord:
 
 def _from_tensorart(text: dict[str, str]) -> MetadataRecord:
     if "generation_data" not in text:
-        raise _Skip("no TensorArt generation_data chunk")
+        raise _Skip(_("no TensorArt generation_data chunk"))
     gen = novelai.parse_json_object(text["generation_data"], "generation_data")
     recipe = dialects.read_tensorart(gen, {"text": text}, "generation_data")
     if "prompt" in text:  # prompts from generation_data, everything else from the graph
@@ -423,8 +424,7 @@ def _from_exif(data: bytes) -> MetadataRecord:
             raise
         assert isinstance(block, bytes)
         raise exif.ExifError(
-            f"EXIF is cut off: the block fills the JPEG 64 KB segment ({len(block)} bytes), so its writer "
-            f"truncated it ({e})") from None
+            _("EXIF is cut off: the block fills the JPEG 64 KB segment ({size} bytes), so its writer truncated it ({error})").format(size=len(block), error=e)) from None
     if full:
         assert isinstance(block, bytes)
         record.notes.append(f"the EXIF block fills the JPEG 64 KB segment ({len(block)} bytes): its text may be cut off")
@@ -473,7 +473,7 @@ def _read_exif(image: Image.Image) -> MetadataRecord:
         if dialects.is_stability_matrix(obj):
             return dialects.read_stability_matrix(obj, raw, "EXIF ImageDescription").record()
     if value is None:
-        raise exif.ExifError("EXIF has no UserComment")
+        raise exif.ExifError(_("EXIF has no UserComment"))
     if value.lstrip().startswith("{"):
         chunks = novelai.parse_json_object(value, "EXIF UserComment")
         if "Fooocus" in fields.get("Software", "") and dialects.classify_json(chunks) in (None, "json", "novelai"):
@@ -487,7 +487,7 @@ def _read_exif(image: Image.Image) -> MetadataRecord:
             # Image Saver leaves the graphs out of JPEG EXIF that would pass 64 KB (prompt first, then workflow)
             recipe.note("no ComfyUI graph in the EXIF (savers leave it out of JPEGs whose EXIF would pass 64 KB)")
         return recipe.record()
-    raise _Skip("EXIF UserComment is neither JSON nor A1111 parameters")
+    raise _Skip(_("EXIF UserComment is neither JSON nor A1111 parameters"))
 
 
 _MJ_JOB = re.compile(r"\s*Job ID:\s*([0-9a-fA-F-]{8,64})\s*$")
@@ -498,7 +498,7 @@ def _from_midjourney(text: dict[str, str]) -> MetadataRecord:
     desc = text.get("Description", "")
     job = _MJ_JOB.search(desc)
     if job is None:
-        raise _Skip("no Midjourney Description")
+        raise _Skip(_("no Midjourney Description"))
     body = desc[: job.start()]
     cut = body.find(" --")
     recipe = Recipe("midjourney", {"text": text, "job_id": job.group(1)})
@@ -519,10 +519,10 @@ def _from_xmp(xmp: str | None) -> MetadataRecord:
     """Draw Things: JSON in the XMP packet's ``exif:UserComment``."""
     comment = dialects.xmp_user_comment(xmp) if xmp else None
     if not comment:
-        raise _Skip("no XMP UserComment")
+        raise _Skip(_("no XMP UserComment"))
     obj = dialects.parse_json(comment, "XMP UserComment")
     if not dialects.is_drawthings(obj):
-        raise _Skip("XMP UserComment is not Draw Things JSON")
+        raise _Skip(_("XMP UserComment is not Draw Things JSON"))
     return dialects.read_drawthings(obj, {"xmp": xmp}, "XMP UserComment").record()
 
 

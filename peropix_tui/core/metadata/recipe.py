@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...i18n import _
 from .. import vocab
 from ..settings import GenerationSettings, LoraSpec
 from .fields import FieldError, as_float, as_int, checkpoint_stem
@@ -45,7 +46,7 @@ class Recipe:
         if value is None:
             return
         if not isinstance(value, str):
-            raise FieldError(f"{where}: expected text, got {type(value).__name__}")
+            raise FieldError(_("{where}: expected text, got {type}").format(where=where, type=type(value).__name__))
         self.put(name, value)
 
     def put_int(self, name: str, value: Any, where: str) -> None:
@@ -65,7 +66,7 @@ class Recipe:
         if value is None or value == "":
             return
         if not isinstance(value, str):
-            raise FieldError(f"{where}: expected a sampler name, got {type(value).__name__}")
+            raise FieldError(_("{where}: expected a sampler name, got {type}").format(where=where, type=type(value).__name__))
         found = vocab.parse_sampler(value)
         self.put("sampler", vocab.settings_sampler(found.sampler))
         if found.scheduler is not None:
@@ -77,7 +78,7 @@ class Recipe:
         if value is None or value == "":
             return
         if not isinstance(value, str):
-            raise FieldError(f"{where}: expected a schedule name, got {type(value).__name__}")
+            raise FieldError(_("{where}: expected a schedule name, got {type}").format(where=where, type=type(value).__name__))
         self.put("noise_schedule", vocab.settings_schedule(vocab.parse_schedule(value)))
 
     def size(self, width: Any, height: Any, where: str) -> None:
@@ -90,7 +91,7 @@ class Recipe:
         if name is None or name == "":
             return
         if not isinstance(name, str):
-            raise FieldError(f"{where}: expected a model name, got {type(name).__name__}")
+            raise FieldError(_("{where}: expected a model name, got {type}").format(where=where, type=type(name).__name__))
         self.s.checkpoint = name
         self.put("model", checkpoint_stem(name))
 

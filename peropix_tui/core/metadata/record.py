@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...i18n import _
 from ..settings import CharacterReference, GenerationSettings
 
 DIALECTS: tuple[str, ...] = (
@@ -32,10 +33,11 @@ _RECIPE_KEYS: tuple[str, ...] = (
 
 
 class NoMetadataError(ValueError):
-    """The image carries no metadata we can read; ``str(e) == "no readable metadata: <why>"``."""
+    """The image carries no metadata we can read; ``str(e) == "no readable metadata: <why>"`` (in the
+    current language)."""
 
     def __init__(self, why: str) -> None:
-        super().__init__(f"no readable metadata: {why}")
+        super().__init__(_("no readable metadata: {reason}").format(reason=why))
         self.why = why
 
 
@@ -157,18 +159,20 @@ class MetadataRecord:
 
 
 def tool_lines(tool: dict[str, Any]) -> list[tuple[str, str]]:
-    """(label, value) pairs for a Director Tools / upscale record: tool, part, options, source."""
-    out = [("Tool", str(tool.get("name", "?")))]
+    """(label, value) pairs for a Director Tools / upscale record: tool, part, options, source.
+
+    The labels are in the current language; the values are the file's, as they are."""
+    out = [(_("Tool"), str(tool.get("name", "?")))]
     if tool.get("part") not in (None, ""):
-        out.append(("Tool part", str(tool["part"])))
+        out.append((_("Tool part"), str(tool["part"])))
     options = tool.get("options")
     if isinstance(options, dict) and options:
         shown = {k: v for k, v in options.items() if k != "tool"}
         if shown:
-            out.append(("Tool options", ", ".join(f"{k}={v}" for k, v in shown.items())))
+            out.append((_("Tool options"), ", ".join(f"{k}={v}" for k, v in shown.items())))
     source = tool.get("source")
     if isinstance(source, dict):
         sha = source.get("sha256")
         file = source.get("file") or "?"
-        out.append(("Tool source", f"{file} (SHA-256 {sha})" if sha else str(file)))
+        out.append((_("Tool source"), f"{file} (SHA-256 {sha})" if sha else str(file)))
     return out

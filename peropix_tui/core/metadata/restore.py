@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+from ...i18n import N_, _, ngettext
 from ..settings import GenerationSettings
 from .record import MetadataRecord
 
@@ -21,9 +22,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "vibes": ("vibes",),
     "charrefs": (),  # Precise References: see :func:`_restore_charrefs`
 }
-VIBES_LOST = "vibe source images are not recoverable"
-BASE_LOST = "base image / mask not recoverable"
-CHARREF_LOST = "character reference image is not recoverable"
+VIBES_LOST = N_("vibe source images are not recoverable")
+BASE_LOST = N_("base image / mask not recoverable")
+CHARREF_LOST = N_("character reference image is not recoverable")
 
 
 def restore_settings(
@@ -32,10 +33,10 @@ def restore_settings(
     """A copy of ``into`` with the fields of ``groups`` taken from ``record``, and warnings."""
     unknown = set(groups) - set(GROUPS)
     if unknown:
-        raise ValueError(f"unknown restore group(s): {', '.join(sorted(unknown))} (choose from {', '.join(GROUPS)})")
+        raise ValueError(_("unknown restore group(s): {groups} (choose from {choices})").format(groups=', '.join(sorted(unknown)), choices=', '.join(GROUPS)))
     src, out = record.settings, into.copy()
     if not record.has_recipe:  # a Director Tools result: nothing to restore
-        return out, [record.notes[0] if record.notes else "no generation recipe in this image"]
+        return out, [record.notes[0] if record.notes else _("no generation recipe in this image")]
     unknown = set(record.unknown())
     if "width" in unknown or "height" in unknown:
         unknown |= {"width", "height"}
@@ -49,25 +50,26 @@ def restore_settings(
                 setattr(out, name, copy.deepcopy(getattr(src, name)))
     warnings: list[str] = []
     if skipped:
-        warnings.append(f"not in the image, kept as they were: {', '.join(skipped)}")
+        warnings.append(_("not in the image, kept as they were: {fields}").format(fields=", ".join(skipped)))
     clip_skip = record.extra.get("clip_skip")
     if "parameters" in groups and isinstance(clip_skip, int) and clip_skip > 1 and out.clip_skip is None:
         if out.provider == "comfyui":  # another tool's clip skip: ComfyUI graphs have one
             out.clip_skip = clip_skip
         else:
-            warnings.append(f"clip skip {clip_skip} is not restored (no clip-skip setting here)")
+            warnings.append(_("clip skip {value} is not restored (no clip-skip setting here)").format(value=clip_skip))
     if "vibes" in groups and src.vibes:
         missing = [v for v in src.vibes if v.encoding is None]
         warnings.append(
-            VIBES_LOST if missing else f"{VIBES_LOST}; their encodings were restored from the metadata"
+            _(VIBES_LOST) if missing
+            else _("vibe source images are not recoverable; their encodings were restored from the metadata")
         )
         out.vibes = [v for v in out.vibes if v.encoding is not None or v.path or v.image_sha256]
     if "parameters" in groups and src.action != "generate":
-        warnings.append(BASE_LOST)
+        warnings.append(_(BASE_LOST))
     if "charrefs" in groups and record.charrefs:
         warnings += _restore_charrefs(record, out)
     if CHARREF_LOST in record.notes:
-        warnings.append(CHARREF_LOST)
+        warnings.append(_(CHARREF_LOST))
     return out, warnings
 
 
@@ -86,7 +88,9 @@ def _restore_charrefs(record: MetadataRecord, out: GenerationSettings) -> list[s
     missing = record.charrefs[len(have):]
     if not missing:
         return []
-    listed = "; ".join(f"{ref.mode or 'mode unknown'}, strength {ref.strength:g}, fidelity {ref.fidelity:g}"
-                       for ref in missing)
-    return [f"{len(missing)} character reference(s) not restored, no image set for them ({listed}): "
-            "pick the image(s), then restore again"]
+    listed = "; ".join(_("{mode}, strength {strength}, fidelity {fidelity}").format(
+        mode=ref.mode or _("mode unknown"), strength=f"{ref.strength:g}", fidelity=f"{ref.fidelity:g}") for ref in missing)
+    return [ngettext("{n} character reference not restored, no image set for it ({references}): "
+                     "pick the image, then restore again",
+                     "{n} character references not restored, no image set for them ({references}): "
+                     "pick the images, then restore again", len(missing)).format(n=len(missing), references=listed)]

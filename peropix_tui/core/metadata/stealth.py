@@ -18,6 +18,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
+from ...i18n import _
 from .png import MAX_TEXT_BYTES, PngFormatError, inflate_bounded
 
 MAGIC_COMPRESSED = b"stealth_pngcomp"
@@ -33,7 +34,7 @@ class StealthError(ValueError):
 
 def _alpha(image: Image.Image) -> np.ndarray:
     if "A" not in image.getbands():
-        raise StealthError(f"image mode {image.mode} has no alpha channel")
+        raise StealthError(_("image mode {mode} has no alpha channel").format(mode=image.mode))
     return np.asarray(image.getchannel("A"), dtype=np.uint8)
 
 
@@ -49,17 +50,17 @@ def read_stealth(image: Image.Image) -> tuple[str, bytes]:
     alpha = _alpha(image)
     capacity = alpha.size
     if capacity < _HEADER_BITS:
-        raise StealthError(f"image has {capacity} pixels, too few for a stealth header")
+        raise StealthError(_("image has {capacity} pixels, too few for a stealth header").format(capacity=capacity))
     header = np.packbits(_column_major_bits(alpha, _HEADER_BITS)).tobytes()
     magic, nbits = header[:15], int.from_bytes(header[15:19], "big")
     if magic not in (MAGIC_COMPRESSED, MAGIC_PLAIN):
-        raise StealthError("no stealth magic in the alpha channel")
+        raise StealthError(_("no stealth magic in the alpha channel"))
     if nbits % 8:
-        raise StealthError(f"stealth length {nbits} bits is not a whole number of bytes")
+        raise StealthError(_("stealth length {nbits} bits is not a whole number of bytes").format(nbits=nbits))
     if _HEADER_BITS + nbits > capacity:
-        raise StealthError(f"stealth length {nbits} bits exceeds what the image holds ({capacity - _HEADER_BITS})")
+        raise StealthError(_("stealth length {nbits} bits exceeds what the image holds ({capacity})").format(nbits=nbits, capacity=capacity - _HEADER_BITS))
     if nbits // 8 > MAX_TEXT_BYTES:
-        raise StealthError(f"stealth payload of {nbits // 8} bytes is over the {MAX_TEXT_BYTES}-byte limit")
+        raise StealthError(_("stealth payload of {size} bytes is over the {limit}-byte limit").format(size=nbits // 8, limit=MAX_TEXT_BYTES))
     bits = _column_major_bits(alpha, _HEADER_BITS + nbits)[_HEADER_BITS:]
     payload = np.packbits(bits).tobytes()
     if magic == MAGIC_PLAIN:
@@ -89,7 +90,7 @@ def write_stealth(image: Image.Image, payload: bytes, *, compressed: bool = True
     rgba = np.array(image.convert("RGBA"), dtype=np.uint8)
     h, w = rgba.shape[:2]
     if bits.size > h * w:
-        raise StealthError(f"payload needs {bits.size} pixels, the image has {h * w}")
+        raise StealthError(_("payload needs {needed} pixels, the image has {pixels}").format(needed=bits.size, pixels=h * w))
     column_major = rgba[:, :, 3].T.copy().reshape(-1)
     column_major[: bits.size] = (column_major[: bits.size] & 0xFE) | bits
     rgba[:, :, 3] = column_major.reshape(w, h).T
@@ -103,7 +104,7 @@ def read_stealth_rgb(image: Image.Image) -> tuple[str, bytes]:
     h, w = rgb.shape[:2]
     capacity = h * w * 3
     if capacity < _HEADER_BITS:
-        raise StealthError(f"image has {h * w} pixels, too few for an RGB stealth header")
+        raise StealthError(_("image has {pixels} pixels, too few for an RGB stealth header").format(pixels=h * w))
 
     def bits(count: int) -> np.ndarray:
         cols = -(-count // (3 * h))
@@ -112,9 +113,9 @@ def read_stealth_rgb(image: Image.Image) -> tuple[str, bytes]:
     header = np.packbits(bits(_HEADER_BITS)).tobytes()
     magic, nbits = header[:15], int.from_bytes(header[15:19], "big")
     if magic not in (RGB_COMPRESSED, RGB_PLAIN):
-        raise StealthError("no RGB stealth signature")
+        raise StealthError(_("no RGB stealth signature"))
     if nbits % 8 or _HEADER_BITS + nbits > capacity or nbits // 8 > MAX_TEXT_BYTES:
-        raise StealthError(f"RGB stealth length {nbits} bits does not fit the image or the limit")
+        raise StealthError(_("RGB stealth length {nbits} bits does not fit the image or the limit").format(nbits=nbits))
     payload = np.packbits(bits(_HEADER_BITS + nbits)[_HEADER_BITS:]).tobytes()
     if magic == RGB_PLAIN:
         return "rgbinfo", payload

@@ -8,6 +8,7 @@ from typing import Any
 
 from PIL import Image
 
+from ...i18n import _
 from ..settings import GenerationSettings
 from . import novelai, png, stealth
 from .fields import FieldError, checkpoint_stem
@@ -84,7 +85,7 @@ def add_comment(data: bytes, s: GenerationSettings, *, seed: int, peropix: dict[
     ``workflow``, so it still opens in ComfyUI) and the pixels are kept byte for byte."""
     text = png.read_text(data)
     if "Comment" in text:
-        raise FieldError("the image already has a Comment chunk")
+        raise FieldError(_("the image already has a Comment chunk"))
     server = peropix.get("server") if isinstance(peropix.get("server"), str) else None
     comment = novelai.build_comment(s, seed=seed, peropix=peropix)
     return png.set_text(data, {"Software": software, "Source": default_source(s, server),
@@ -103,7 +104,7 @@ def embed_peropix(data: bytes, peropix: dict[str, Any]) -> bytes:
     """
     text = png.read_text(data)
     if "Comment" not in text:
-        raise FieldError("no NovelAI Comment chunk to add the peropix object to")
+        raise FieldError(_("no NovelAI Comment chunk to add the peropix object to"))
     comment = novelai.parse_json_object(text["Comment"], "Comment")
     existing = comment.get("peropix")
     base = existing if isinstance(existing, dict) else {"version": novelai.PEROPIX_VERSION}

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ... import i18n
+from ...i18n import N_
 from .. import paths
 from . import favourites
 from .index import Index, Order, Row
@@ -95,10 +97,10 @@ class GalleryStore(FolderOps):
                    slot_name: str | None = None, ext: str = "png") -> StoredImage:
         """Write ``data`` as the next ``NNN_name_SEQ.ext`` in ``folder`` (atomically) and index it."""
         check_folder_path(folder)
-        fdir = resolve_inside(self.root, folder, "folder")
+        fdir = resolve_inside(self.root, folder, N_("folder"))
         target = write_next(fdir, data, slot_index, slot_name, ext)
         if target is None:
-            raise StoreError(f"folder {fdir}: could not find a free file name")
+            raise StoreError(i18n.gettext("folder {folder}: could not find a free file name").format(folder=fdir))
         return self._index_files([target])[0]
 
     def index_existing(self, files: Iterable[Path]) -> list[StoredImage]:

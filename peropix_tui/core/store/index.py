@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ... import i18n
+
 SCHEMA_VERSION = 2
 Order = Literal["newest", "oldest", "name"]
 
@@ -261,7 +263,7 @@ class Index:
     def page(self, *, folder: str | None = None, search: str | None = None, favourites_only: bool = False,
              offset: int = 0, limit: int = 60, order: Order = "newest") -> list[Row]:
         if order not in _ORDER_SQL:
-            raise ValueError(f"order: {order!r} is not one of {', '.join(_ORDER_SQL)}")
+            raise ValueError(i18n.gettext("order: {order} is not one of {choices}").format(order=repr(order), choices=', '.join(_ORDER_SQL)))
         where, args = _where(folder, search, favourites_only)
         sql = (f"SELECT {', '.join(_COLUMNS)} FROM images{where} ORDER BY {_ORDER_SQL[order]} "
                "LIMIT ? OFFSET ?")

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from ... import i18n
+from ...i18n import N_
 from ..filenames import is_windows_reserved
 
 try:  # POSIX file locks; elsewhere the in-process lock is all we have
@@ -62,32 +64,33 @@ def sanitize_name(name: str | None, max_len: int = MAX_NAME) -> str:
     return text[:max_len].rstrip("_-")
 
 
-def check_folder_name(name: str, what: str = "folder name") -> str:
-    """Return ``name`` if it is a safe single folder name, else raise :class:`StoreError` saying why."""
+def check_folder_name(name: str, what: str = N_("folder name")) -> str:
+    """Return ``name`` if it is a safe single folder name, else raise :class:`StoreError` saying why.
+
+    ``what`` names the value in the message: an ``N_()``-marked phrase, translated when raised."""
     if not isinstance(name, str) or name == "":
-        raise StoreError(f"{what}: must not be empty")
+        raise StoreError(i18n.gettext("{what}: must not be empty").format(what=i18n.gettext(what)))
     shown = ascii(name)
     if "\x00" in name or any(unicodedata.category(c) == "Cc" for c in name):
-        raise StoreError(f"{what} {shown}: control characters (NUL, newline, …) are not allowed")
+        raise StoreError(i18n.gettext("{what} {shown}: control characters (NUL, newline, …) are not allowed").format(what=i18n.gettext(what), shown=shown))
     if any(unicodedata.category(c) in _INVISIBLE for c in name):
-        raise StoreError(f"{what} {shown}: invisible formatting characters (bidi controls such as U+202E, "
-                         "zero-width spaces) are not allowed")
+        raise StoreError(i18n.gettext("{what} {shown}: invisible formatting characters (bidi controls such as U+202E, zero-width spaces) are not allowed").format(what=i18n.gettext(what), shown=shown))
     if lookalike := lookalike_chars(name):
-        raise StoreError(f"{what} {shown}: {ascii(lookalike)} look like '.' or a path separator; not allowed")
+        raise StoreError(i18n.gettext("{what} {shown}: {lookalike} look like '.' or a path separator; not allowed").format(what=i18n.gettext(what), shown=shown, lookalike=ascii(lookalike)))
     if name in (".", ".."):
-        raise StoreError(f"{what} {shown}: '.' and '..' are not folder names")
+        raise StoreError(i18n.gettext("{what} {shown}: '.' and '..' are not folder names").format(what=i18n.gettext(what), shown=shown))
     if os.path.isabs(name) or name.startswith("~"):
-        raise StoreError(f"{what} {shown}: must be a name inside the output folder, not a path")
+        raise StoreError(i18n.gettext("{what} {shown}: must be a name inside the output folder, not a path").format(what=i18n.gettext(what), shown=shown))
     if bad := sorted(set(name) & _FORBIDDEN_CHARS):
-        raise StoreError(f"{what} {shown}: the characters {''.join(bad)!r} are not allowed (no separators)")
+        raise StoreError(i18n.gettext("{what} {shown}: the characters {characters} are not allowed (no separators)").format(what=i18n.gettext(what), shown=shown, characters=repr(''.join(bad))))
     if name.startswith("."):
-        raise StoreError(f"{what} {shown}: names starting with '.' are reserved for PeroPix (trash, index)")
+        raise StoreError(i18n.gettext("{what} {shown}: names starting with '.' are reserved for PeroPix (trash, index)").format(what=i18n.gettext(what), shown=shown))
     if name != name.strip() or name.endswith("."):
-        raise StoreError(f"{what} {shown}: must not start or end with a space or end with '.'")
+        raise StoreError(i18n.gettext("{what} {shown}: must not start or end with a space or end with '.'").format(what=i18n.gettext(what), shown=shown))
     if is_windows_reserved(name):
-        raise StoreError(f"{what} {shown}: reserved device name on Windows")
+        raise StoreError(i18n.gettext("{what} {shown}: reserved device name on Windows").format(what=i18n.gettext(what), shown=shown))
     if len(name) > MAX_FOLDER:
-        raise StoreError(f"{what} {shown}: longer than {MAX_FOLDER} characters")
+        raise StoreError(i18n.gettext("{what} {shown}: longer than {limit} characters").format(what=i18n.gettext(what), shown=shown, limit=MAX_FOLDER))
     return name
 
 
@@ -105,7 +108,7 @@ def lookalike_chars(name: str) -> str:
 
 
 
-def check_folder_path(folder: str, what: str = "folder") -> str:
+def check_folder_path(folder: str, what: str = N_("folder")) -> str:
     """Validate a folder given as ``a`` or ``a/b`` (folders found on disk may nest); ``""`` is the root."""
     if folder == "":
         return ""
@@ -134,7 +137,7 @@ def image_filename(slot_index: int | None, slot_name: str | None, seq: int, ext:
     parts: list[str] = []
     if slot_index is not None:
         if slot_index < 0:
-            raise StoreError(f"slot index: must be 0 or more, got {slot_index}")
+            raise StoreError(i18n.gettext("slot index: must be 0 or more, got {value}").format(value=slot_index))
         parts.append(f"{slot_index:03d}")
     if name := sanitize_name(slot_name):
         parts.append(name)
@@ -145,7 +148,7 @@ def image_filename(slot_index: int | None, slot_name: str | None, seq: int, ext:
 def check_ext(ext: str) -> str:
     e = ext.lower().lstrip(".")
     if e not in IMAGE_EXTS:
-        raise StoreError(f"image extension {ext!r}: not one of {', '.join(sorted(IMAGE_EXTS))}")
+        raise StoreError(i18n.gettext("image extension {ext}: not one of {choices}").format(ext=repr(ext), choices=', '.join(sorted(IMAGE_EXTS))))
     return e
 
 
@@ -160,18 +163,18 @@ def is_image_name(name: str) -> bool:
 
 
 # ------------------------------------------------------------------ paths
-def resolve_inside(root: Path, rel: str, what: str = "path") -> Path:
+def resolve_inside(root: Path, rel: str, what: str = N_("path")) -> Path:
     """``root/rel`` after checking it cannot escape ``root`` (via ``..``, absolute parts or symlinks)."""
     if "\x00" in rel or os.path.isabs(rel) or (os.sep == "\\" and "\\" in rel):
-        raise StoreError(f"{what} {ascii(rel)}: must be relative to the output folder")
+        raise StoreError(i18n.gettext("{what} {rel}: must be relative to the output folder").format(what=i18n.gettext(what), rel=ascii(rel)))
     parts = rel.split("/") if rel else []
     if any(p in ("", ".", "..") for p in parts):
-        raise StoreError(f"{what} {ascii(rel)}: '.', '..' and empty parts are not allowed")
+        raise StoreError(i18n.gettext("{what} {rel}: '.', '..' and empty parts are not allowed").format(what=i18n.gettext(what), rel=ascii(rel)))
     target = root.joinpath(*parts)
     real_root = root.resolve()
     real = target.resolve()
     if real != real_root and real_root not in real.parents:
-        raise StoreError(f"{what} {ascii(rel)}: leads outside the output folder")
+        raise StoreError(i18n.gettext("{what} {rel}: leads outside the output folder").format(what=i18n.gettext(what), rel=ascii(rel)))
     return target
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ... import i18n
+from ...i18n import N_
 from . import favourites
 from .layout import (
     TRASH_DIR,
@@ -58,27 +60,27 @@ class FolderOps:
     def create_folder(self, name: str) -> str:
         """Create an empty top-level folder ``name``; an error if it exists or is not a safe name."""
         check_folder_name(name)
-        target = resolve_inside(self.root, name, "folder")
+        target = resolve_inside(self.root, name, N_("folder"))
         try:
             target.mkdir()
         except FileExistsError:
-            raise StoreError(f"folder {name!r}: already exists") from None
+            raise StoreError(i18n.gettext("folder {name}: already exists").format(name=repr(name))) from None
         return name
 
     def rename_folder(self, old: str, new: str) -> str:
         """Rename folder ``old`` (``a`` or ``a/b``) to ``new``, a path in the same form; no merging."""
-        check_folder_path(old, "folder")
-        check_folder_path(new, "new folder name")
+        check_folder_path(old, N_("folder"))
+        check_folder_path(new, N_("new folder name"))
         if not old or not new:
-            raise StoreError("folder: the output folder itself cannot be renamed")
-        src = resolve_inside(self.root, old, "folder")
-        dst = resolve_inside(self.root, new, "new folder name")
+            raise StoreError(i18n.gettext("folder: the output folder itself cannot be renamed"))
+        src = resolve_inside(self.root, old, N_("folder"))
+        dst = resolve_inside(self.root, new, N_("new folder name"))
         if not src.is_dir():
-            raise StoreError(f"folder {old!r}: does not exist")
+            raise StoreError(i18n.gettext("folder {name}: does not exist").format(name=repr(old)))
         if dst.exists():
-            raise StoreError(f"folder {new!r}: already exists (folders are not merged)")
+            raise StoreError(i18n.gettext("folder {name}: already exists (folders are not merged)").format(name=repr(new)))
         if not dst.parent.is_dir():
-            raise StoreError(f"folder {folder_of(new)!r}: does not exist")
+            raise StoreError(i18n.gettext("folder {name}: does not exist").format(name=repr(folder_of(new))))
         os.rename(src, dst)
         with self.index.write() as con:
             self.index.rename_folder(con, old, new)
@@ -88,7 +90,7 @@ class FolderOps:
     def move_images(self, paths: list[str], folder: str) -> list[StoredImage]:
         """Move images into ``folder`` (created if needed), renamed only if the name is taken."""
         check_folder_path(folder)
-        fdir = resolve_inside(self.root, folder, "folder")
+        fdir = resolve_inside(self.root, folder, N_("folder"))
         fdir.mkdir(parents=True, exist_ok=True)
         moved: list[Path] = []
         for rel in paths:
@@ -122,14 +124,14 @@ class FolderOps:
     def restore(self, ticket: TrashTicket | str) -> list[StoredImage]:
         """Undo a delete: put the ticket's images back where they were (renamed if taken meanwhile)."""
         token = ticket.token if isinstance(ticket, TrashTicket) else ticket
-        check_folder_name(token, "trash ticket")
+        check_folder_name(token, N_("trash ticket"))
         box = self.root / TRASH_DIR / token
         if not box.is_dir():
-            raise StoreError(f"trash ticket {token!r}: not in the trash (emptied or restored already)")
+            raise StoreError(i18n.gettext("trash ticket {token}: not in the trash (emptied or restored already)").format(token=repr(token)))
         restored: list[Path] = []
         for f in list(walk(box)):
             src = box / f.rel
-            fdir = resolve_inside(self.root, folder_of(f.rel), "folder")
+            fdir = resolve_inside(self.root, folder_of(f.rel), N_("folder"))
             fdir.mkdir(parents=True, exist_ok=True)
             restored.append(_move_file(src, fdir))
         shutil.rmtree(box, ignore_errors=True)
@@ -156,20 +158,20 @@ class FolderOps:
         favourites.set_flag(f.parent, f.name, value)
         with self.index.write() as con:
             if not self.index.set_favourite(con, path, value):
-                raise StoreError(f"image {path!r}: not in the index (run sync)")
+                raise StoreError(i18n.gettext("image {file}: not in the index (run sync)").format(file=repr(path)))
 
     def toggle_favourite(self, path: str) -> bool:
         row = self.index.get(path)
         if row is None:
-            raise StoreError(f"image {path!r}: not in the index (run sync)")
+            raise StoreError(i18n.gettext("image {file}: not in the index (run sync)").format(file=repr(path)))
         self.set_favourite(path, not row.favourite)
         return not row.favourite
 
     # ------------------------------------------------------------------ helpers
     def _existing(self, rel: str) -> Path:
-        p = resolve_inside(self.root, rel, "image")
+        p = resolve_inside(self.root, rel, N_("image"))
         if not p.is_file():
-            raise StoreError(f"image {rel!r}: no such file in the output folder")
+            raise StoreError(i18n.gettext("image {file}: no such file in the output folder").format(file=repr(rel)))
         return p
 
     def _after_move(self, old_rel: str, dst: Path) -> None:
@@ -198,7 +200,7 @@ def _move_file(src: Path, fdir: Path) -> Path:
             return dst
         except FileExistsError:
             dst = fdir / _renumbered(src.name, reserve_seq(fdir))
-    raise StoreError(f"folder {fdir}: could not find a free name for {src.name!r}")
+    raise StoreError(i18n.gettext("folder {folder}: could not find a free name for {name}").format(folder=fdir, name=repr(src.name)))
 
 
 def _renumbered(name: str, seq: int) -> str:
