@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
+from ..i18n import _
 from .tag_keys import TagMatch, normalize, normalize_query, word_starts
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing doubles a one-off query
@@ -75,7 +76,7 @@ class TagDb:
         if not p.strip() or limit <= 0:
             return []
         used = self._used(p)
-        found = [m for _, m in used][:limit]
+        found = [m for _rank, m in used][:limit]
         seen = {normalize(m.tag) for m in found}
         want = limit + len(used)
         for m in self._ranked(p, want):
@@ -92,10 +93,10 @@ class TagDb:
             row = self.con.execute("SELECT ids FROM top WHERE prefix = ?", (p,)).fetchone()
             if row is None:
                 return []
-            pairs = [(int(i), alias or None) for i, _, alias in (x.partition(":") for x in row[0].split("\n"))]
+            pairs = [(int(i), alias or None) for i, _sep, alias in (x.partition(":") for x in row[0].split("\n"))]
             rows = {r[0]: r for r in self.con.execute(
                 f"SELECT id, tag, category, count FROM tags WHERE id IN ({','.join('?' * len(pairs))})",
-                [i for i, _ in pairs])}
+                [i for i, _alias in pairs])}
             return [TagMatch(rows[i][1], rows[i][2], rows[i][3], alias) for i, alias in pairs]
         out: list[TagMatch] = []
         seen: set[int] = set()
@@ -126,7 +127,7 @@ class TagDb:
                           key=lambda c: (c[1] >= 2, c[1] % 2, c[0], c[2]))
             if not hits:
                 continue
-            _, kind, _, alias = hits[0]
+            kind, alias = hits[0][1], hits[0][3]
             tag, category, count = (row[1], row[2], row[3]) if row is not None else (self._display(key), 0, 0)
             rank = (uses, count, kind < 2, kind % 2 == 0, -len(key))
             out.append((rank, TagMatch(tag, category, count, alias, uses)))
@@ -146,15 +147,15 @@ def _read_history(directory: str | os.PathLike[str]) -> tuple[dict[str, int], di
     except FileNotFoundError:
         return {}, {}, []
     except OSError as e:
-        return {}, {}, [f"{path}: not a tag history file: {e}"]
+        return {}, {}, [_("{file}: not a tag history file: {error}").format(file=path, error=e)]
     import json
 
     try:
         data = json.loads(text)
     except (OSError, ValueError) as e:
-        return {}, {}, [f"{path}: not a tag history file: {e}"]
+        return {}, {}, [_("{file}: not a tag history file: {error}").format(file=path, error=e)]
     if not isinstance(data, dict):
-        return {}, {}, [f"{path}: not a tag history file (expected an object)"]
+        return {}, {}, [_("{file}: not a tag history file (expected an object)").format(file=path)]
     uses: dict[str, int] = {}
     names: dict[str, str] = {}
     for tag, n in data.items():
@@ -180,7 +181,7 @@ def open_index(directory: str | os.PathLike[str], db_path: str | os.PathLike[str
         build(directory, db_path, sig)
         con = _open_current(db_path, sig)
         if con is None:
-            raise OSError(f"{db_path}: the tag index could not be written")
+            raise OSError(_("{file}: the tag index could not be written").format(file=db_path))
     problems = [p for p in con.execute("SELECT value FROM meta WHERE name = 'problems'").fetchone()[0].split("\n") if p]
     uses, names, history_problems = _read_history(directory)
     return TagDb(con, problems + history_problems, uses, names)

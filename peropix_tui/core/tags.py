@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..i18n import _, ngettext
 from .fsutil import atomic_write
 from .paths import tags_dir
 from .tag_keys import TagMatch, normalize, normalize_query, word_starts
@@ -69,8 +70,9 @@ class CsvStats:
         """One line for the user when bad rows were skipped, naming the file."""
         if not self.bad:
             return None
-        rows = "1 row that is" if self.bad == 1 else f"{self.bad} rows that are"
-        return f"{self.path}: skipped {rows} not tag,category,count (a bad category or count)"
+        return ngettext("{file}: skipped {n} row that is not tag,category,count (a bad category or count)",
+                        "{file}: skipped {n} rows that are not tag,category,count (a bad category or count)",
+                        self.bad).format(file=self.path, n=self.bad)
 
 
 _PAREN_ESCAPES = {
@@ -151,7 +153,8 @@ class TagIndex:
             tags += 1
             aliases += len(alias_list)
         if tags == 0:
-            raise TagFileError(f"{path}: no tags found (expected rows like: tag,category,count,\"alias1,alias2\")")
+            raise TagFileError(_("{file}: no tags found (expected rows like: {example})").format(
+                file=path, example='tag,category,count,"alias1,alias2"'))
         return CsvStats(path, tags, aliases, skipped, bad)
 
     # ---------------------------------------------------------------- history
@@ -178,9 +181,9 @@ class TagIndex:
         except FileNotFoundError:
             return
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise TagFileError(f"{path}: not a tag history file: {e}") from None
+            raise TagFileError(_("{file}: not a tag history file: {error}").format(file=path, error=e)) from None
         if not isinstance(data, dict):
-            raise TagFileError(f"{path}: not a tag history file (expected an object)")
+            raise TagFileError(_("{file}: not a tag history file (expected an object)").format(file=path))
         for tag, uses in data.items():
             if isinstance(uses, int) and uses > 0:
                 self.learn([tag])
@@ -338,15 +341,16 @@ def _read_rows(path: Path) -> Iterator[tuple[str, int, int, list[str]] | _BadRow
             for row in csv.reader(f):
                 yield _parse_row(row)
     except FileNotFoundError:
-        raise TagFileError(f"{path}: file not found") from None
+        raise TagFileError(_("{file}: file not found").format(file=path)) from None
     except UnicodeDecodeError as e:
-        raise TagFileError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise TagFileError(_("{file}: not UTF-8 text ({reason} at byte {offset})").format(
+            file=path, reason=e.reason, offset=e.start)) from None
     except csv.Error as e:
-        raise TagFileError(f"{path}: not a CSV file: {e}") from None
+        raise TagFileError(_("{file}: not a CSV file: {error}").format(file=path, error=e)) from None
     except IsADirectoryError:
-        raise TagFileError(f"{path}: is a folder, expected a .csv file") from None
+        raise TagFileError(_("{file}: is a folder, expected a .csv file").format(file=path)) from None
     except OSError as e:
-        raise TagFileError(f"{path}: cannot read ({e.strerror or e})") from None
+        raise TagFileError(_("{file}: cannot read ({error})").format(file=path, error=e.strerror or e)) from None
 
 
 def _parse_row(row: list[str]) -> tuple[str, int, int, list[str]] | _BadRow | None:

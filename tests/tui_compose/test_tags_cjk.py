@@ -10,7 +10,7 @@ from peropix_tui.cli import main
 from peropix_tui.core import paths
 from peropix_tui.core.tag_db import open_index
 from peropix_tui.core.tag_keys import normalize, normalize_query, word_starts
-from peropix_tui.core.tags import TagIndex, load_index
+from peropix_tui.core.tags import TagFileError, TagIndex, load_index
 
 CSV = (
     'smile,0,100000,"笑顔,えがお,미소"\n'
@@ -103,3 +103,20 @@ def test_cli_search_prints_the_tag_and_the_alias(capsys: pytest.CaptureFixture[s
     assert capsys.readouterr().out.splitlines() == ["smile\t0\t100000  (alias えがお)"]
     assert main(["tags", "search", "ﾛﾝｸﾞ"]) == 0
     assert capsys.readouterr().out.splitlines() == ["long hair\t0\t900000  (alias ロングヘア)"]
+
+
+@pytest.mark.parametrize(("language", "text"), [("ko", "파일이 없습니다"), ("ja", "ファイルが見つかりません")])
+def test_tag_file_errors_are_translated(tmp_path: Path, language: str, text: str) -> None:
+    from peropix_tui import i18n
+
+    i18n.set_language(language)
+    try:
+        with pytest.raises(TagFileError) as caught:
+            TagIndex().load_csv(tmp_path / "nope.csv")
+        assert str(caught.value) == f"{tmp_path / 'nope.csv'}: {text}"
+        bad = tmp_path / "bad.csv"
+        bad.write_text("solo,0,3000\nhuge,0,1e999\n", encoding="utf-8")
+        problem = TagIndex().load_csv(bad).problem()
+        assert problem is not None and "tag,category,count" in problem and "skipped" not in problem
+    finally:
+        i18n.set_language("en")
