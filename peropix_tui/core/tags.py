@@ -8,6 +8,11 @@ same; completions use spaces (NovelAI style) except for kaomoji such as ``^_^``.
 Matching: a query matches a tag or alias at the start of any word (``hair`` finds ``blue hair``
 and ``hair ornament``; a word starts after a space or punctuation, or a letter after a digit as
 in ``1girl``). A trailing ``_`` or space is kept (``o_`` finds ``o_o``, not ``oppai``).
+Japanese and Korean aliases (``smile,0,100,"笑顔,えがお,미소"``) are found the same way (``笑``,
+``えが``, ``미``): full-width and half-width forms are one (NFKC), katakana finds hiragana and back,
+and in Japanese every kanji and a kana run after a kanji start a word (``顔`` finds ``笑顔``,
+``ミク`` finds ``初音ミク``); see :mod:`.tag_keys`. A result found through an alias names the whole
+alias as the CSV writes it (``TagMatch.alias``); the tag itself is what goes into the prompt.
 Ranking: tags the user has used before come first (most used first), then by post count, then
 direct matches before aliases and whole-tag starts before later words.
 The index is a sorted list of keys searched with :mod:`bisect`; ``peropix tags search`` uses the
@@ -30,6 +35,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..i18n import _, ngettext
 from .fsutil import atomic_write
 from .paths import tags_dir
 from .tag_keys import TagMatch, normalize, normalize_query, word_starts
@@ -43,6 +49,9 @@ HISTORY_FILE = "history.json"
 _KAOMOJI = frozenset(
     "0_0 (o)_(o) +_+ +_- ._. <o>_<o> <|>_<|> =_= >_< 3_3 6_9 >_o @_@ ^_^ o_o u_u x_x |_| ||_||".split()
 )
+
+_Key = tuple[str, str, int] | tuple[str, str, int, str]
+"""An entry of the sorted key list: (key, normalised tag, kind) or, for an alias's later word, (…, alias key)."""
 
 
 class TagFileError(ValueError):
@@ -61,8 +70,9 @@ class CsvStats:
         """One line for the user when bad rows were skipped, naming the file."""
         if not self.bad:
             return None
-        rows = "1 row that is" if self.bad == 1 else f"{self.bad} rows that are"
-        return f"{self.path}: skipped {rows} not tag,category,count (a bad category or count)"
+        return ngettext("{file}: skipped {n} row that is not tag,category,count (a bad category or count)",
+                        "{file}: skipped {n} rows that are not tag,category,count (a bad category or count)",
+                        self.bad).format(file=self.path, n=self.bad)
 
 
 _PAREN_ESCAPES = {
@@ -85,6 +95,12 @@ def display(tag: str) -> str:
     return tag if tag.lower() in _KAOMOJI else tag.replace("_", " ")
 
 
+def alias_display(alias: str) -> str:
+    """A non-ASCII alias as results name it: as written, underscores as spaces, on one line."""
+    text = display(alias)
+    return text if text.isprintable() and "  " not in text else " ".join(text.split())
+
+
 @dataclass
 class _Tag:
     tag: str
@@ -99,7 +115,8 @@ class TagIndex:
 
     _tags: dict[str, _Tag] = field(default_factory=dict)  # normalised tag -> tag
     _aliases: dict[str, str] = field(default_factory=dict)  # normalised alias -> normalised tag
-    _keys: list[tuple[str, str, int]] | None = None  # sorted (key, normalised tag, kind); None = stale
+    _alias_names: dict[str, str] = field(default_factory=dict)  # normalised alias -> as shown, where they differ
+    _keys: list[_Key] | None = None  # sorted (key, normalised tag, kind[, alias]); None = stale
     history_path: Path | None = None
     _memo: dict[tuple[str, int], list[TagMatch]] = field(default_factory=dict)  # cleared on any change
 
@@ -114,8 +131,12 @@ class TagIndex:
             self._tags[key] = _Tag(display(tag), category, count, uses)
         for alias in aliases:
             a = normalize(alias)
-            if a and a != key:
-                self._aliases.setdefault(a, key)
+            if a and a != key and a not in self._aliases:
+                self._aliases[a] = key
+                if not alias.isascii():  # an ASCII alias is named by its key, as before
+                    shown = alias_display(alias)
+                    if shown != a:
+                        self._alias_names[a] = shown
         self._keys = None
         self._memo.clear()
 
@@ -132,7 +153,8 @@ class TagIndex:
             tags += 1
             aliases += len(alias_list)
         if tags == 0:
-            raise TagFileError(f"{path}: no tags found (expected rows like: tag,category,count,\"alias1,alias2\")")
+            raise TagFileError(_("{file}: no tags found (expected rows like: {example})").format(
+                file=path, example='tag,category,count,"alias1,alias2"'))
         return CsvStats(path, tags, aliases, skipped, bad)
 
     # ---------------------------------------------------------------- history
@@ -159,9 +181,9 @@ class TagIndex:
         except FileNotFoundError:
             return
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise TagFileError(f"{path}: not a tag history file: {e}") from None
+            raise TagFileError(_("{file}: not a tag history file: {error}").format(file=path, error=e)) from None
         if not isinstance(data, dict):
-            raise TagFileError(f"{path}: not a tag history file (expected an object)")
+            raise TagFileError(_("{file}: not a tag history file (expected an object)").format(file=path))
         for tag, uses in data.items():
             if isinstance(uses, int) and uses > 0:
                 self.learn([tag])
@@ -211,7 +233,7 @@ class TagIndex:
         hi = bisect.bisect_left(keys, (p + "\uffff", "", -1))
         tags = self._tags
 
-        def rank(entry: tuple[str, str, int]) -> tuple[int, int, int, int, int]:
+        def rank(entry: _Key) -> tuple[int, int, int, int, int]:
             t = tags[entry[1]]
             return (t.uses, t.count, entry[2] < 2, entry[2] % 2 == 0, -len(entry[1]))
 
@@ -221,9 +243,10 @@ class TagIndex:
         while True:
             top = heapq.nlargest(want, candidates, key=rank)
             best: dict[str, str | None] = {}
-            for key, target, kind in top:
+            for entry in top:
+                target = entry[1]
                 if target not in best:
-                    best[target] = None if kind < 2 else key
+                    best[target] = None if entry[2] < 2 else self.alias_name(entry[3] if len(entry) > 3 else entry[0])
             if len(best) >= limit or want >= len(candidates):
                 break
             want *= 4
@@ -242,19 +265,34 @@ class TagIndex:
         found = self._search(p, 1, direct=True)
         return found[0].tag if found else None
 
+    def alias_name(self, alias_key: str) -> str:
+        """The alias with this key as the CSV writes it (underscores as spaces)."""
+        return self._alias_names.get(alias_key, alias_key)
+
+    def alias_entries(self) -> list[_Key]:
+        """(key, tag, kind[, alias]) for every word start of every alias (kind 2 or 3, see :meth:`_sorted_keys`)."""
+        tags = self._tags
+        out: list[_Key] = []
+        for a, k in self._aliases.items():
+            if k in tags:
+                out.append((a, k, 2))
+                starts = word_starts(a)
+                if len(starts) > 1:
+                    out += [(a[i:], k, 3, a) for i in starts[1:]]
+        return out
+
     def _match(self, key: str, alias: str | None) -> TagMatch:
         t = self._tags[key]
         return TagMatch(t.tag, t.category, t.count, alias, t.uses)
 
-    def _sorted_keys(self) -> list[tuple[str, str, int]]:
-        """(key, tag, kind): kind 0 the tag itself, 1 a later word of it, 2 an alias, 3 an alias's later word."""
+    def _sorted_keys(self) -> list[_Key]:
+        """(key, tag, kind): kind 0 the tag itself, 1 a later word of it, 2 an alias, 3 an alias's later
+        word, which carries the whole alias key as a fourth item (the alias a result names)."""
         if self._keys is None:
-            keys: list[tuple[str, str, int]] = []
+            keys: list[_Key] = []
             for k in self._tags:
                 keys += [(k[i:], k, _DIRECT if i == 0 else 1) for i in word_starts(k)]
-            for a, k in self._aliases.items():
-                if k in self._tags:
-                    keys += [(a[i:], k, 2 if i == 0 else 3) for i in word_starts(a)]
+            keys += self.alias_entries()
             keys.sort()
             self._keys = keys
         return self._keys
@@ -303,15 +341,16 @@ def _read_rows(path: Path) -> Iterator[tuple[str, int, int, list[str]] | _BadRow
             for row in csv.reader(f):
                 yield _parse_row(row)
     except FileNotFoundError:
-        raise TagFileError(f"{path}: file not found") from None
+        raise TagFileError(_("{file}: file not found").format(file=path)) from None
     except UnicodeDecodeError as e:
-        raise TagFileError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise TagFileError(_("{file}: not UTF-8 text ({reason} at byte {offset})").format(
+            file=path, reason=e.reason, offset=e.start)) from None
     except csv.Error as e:
-        raise TagFileError(f"{path}: not a CSV file: {e}") from None
+        raise TagFileError(_("{file}: not a CSV file: {error}").format(file=path, error=e)) from None
     except IsADirectoryError:
-        raise TagFileError(f"{path}: is a folder, expected a .csv file") from None
+        raise TagFileError(_("{file}: is a folder, expected a .csv file").format(file=path)) from None
     except OSError as e:
-        raise TagFileError(f"{path}: cannot read ({e.strerror or e})") from None
+        raise TagFileError(_("{file}: cannot read ({error})").format(file=path, error=e.strerror or e)) from None
 
 
 def _parse_row(row: list[str]) -> tuple[str, int, int, list[str]] | _BadRow | None:
