@@ -11,14 +11,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-from . import __version__
+from . import __version__, i18n
 from .i18n import _, set_language_from_config
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing is a large part of a one-off command
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
 # module name in peropix_tui.commands -> registered in this order
 COMMAND_MODULES: tuple[str, ...] = ("generate", "run", "queue", "cost", "meta", "gallery", "engine", "tags",
@@ -38,13 +38,31 @@ class CliError(Exception):
 
 
 def _one_line_parser() -> type[argparse.ArgumentParser]:
-    """argparse, except that a usage error prints one line and a ``--help`` hint, not the whole usage
-    (made on first use: argparse is imported only when a parser is built)."""
+    """argparse, except that a usage error prints one line and a ``--help`` hint, not the whole usage,
+    and that help is laid out by terminal cells in every parser, subcommands' too (made on first use:
+    argparse is imported only when a parser is built). argparse's own words come from our catalogs."""
     import argparse
 
+    from .argparse_text import install
+    from .textwidth import CellWidthHelpFormatter, cell_width
+
+    install(argparse)
+
+    class Formatter(CellWidthHelpFormatter):
+        def _format_usage(self, usage: str | None, actions: Any, groups: Any, prefix: str | None) -> str:
+            # argparse indents the usage's next lines by len(prefix): make that the prefix's cell width
+            prefix = i18n.gettext("usage: ") if prefix is None else prefix
+            pad = "\0" * (cell_width(prefix) - len(prefix))
+            return str(super()._format_usage(usage, actions, groups, prefix + pad)).replace("\0", "")
+
     class Parser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("formatter_class", Formatter)
+            super().__init__(*args, **kwargs)
+
         def error(self, message: str) -> NoReturn:
-            sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+            sys.stderr.write(_("{prog}: error: {message} (see '{prog} --help')").format(prog=self.prog,
+                                                                                     message=message) + "\n")
             sys.exit(EXIT_USAGE)
 
     return Parser
@@ -74,17 +92,17 @@ def command_named(argv: Sequence[str]) -> str | None:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The ``peropix`` parser; with ``only``, just that command's subparser (the others unbuilt)."""
-    from .textwidth import CellWidthHelpFormatter
+    from .argparse_text import VERSION_HELP
 
     parser = _one_line_parser()(
         prog="peropix",
-        formatter_class=CellWidthHelpFormatter,
         description=_(
             "PeroPix TUI: character image sets with NovelAI or a local SDXL engine. "
             "Without a command, opens the terminal app."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"peropix {__version__}")
+    parser.add_argument("--version", action="version", version=f"peropix {__version__}",
+                        help=_(VERSION_HELP))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES if only is None else (only,):
         try:
@@ -131,13 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        print("peropix: interrupted", file=sys.stderr)
+        print(_("peropix: interrupted"), file=sys.stderr)
         return 130
     except Exception as e:  # clear one-line error, no traceback, for any user-facing failure
         code = exit_code(e)
         if code is None:
             raise
-        print(f"peropix: error: {_one_line(e)}", file=sys.stderr)
+        print(_("peropix: error: {message}").format(message=_one_line(e)), file=sys.stderr)
         return code
 
 

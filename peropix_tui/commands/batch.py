@@ -4,6 +4,9 @@
 reporter: on a terminal a progress bar (stderr) and one line per finished job (stdout); with
 ``--json`` one JSON object per event on stdout. Ctrl+C once stops after the current image, twice
 stops at once (the running job comes back paused); pending jobs stay queued either way.
+
+People read the lines in the language of the command line; the ``--json`` lines carry the English
+text whatever the language (a :class:`Said` is one message in both).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from ..core.config import Config, Secret
 from ..core.generation import events as ev
@@ -36,8 +39,63 @@ from ..core.generation.workers import (
     workers_from_config,
 )
 from ..core.jobs import Job, JobState
+from ..i18n import N_, _, ngettext
 
 EXIT_INTERRUPTED = 130
+
+
+class Translator(Protocol):
+    def gettext(self, message: str) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+
+
+class _English:
+    """The text in the code, whatever the language (what ``--json`` output carries)."""
+
+    def gettext(self, message: str) -> str:
+        return message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return singular if n == 1 else plural
+
+
+ENGLISH: Translator = _English()
+
+
+@dataclass(frozen=True)
+class Said:
+    """One message twice: in English (``--json``) and in the current language (people)."""
+
+    english: str
+    shown: str
+
+    @classmethod
+    def of(cls, render: Callable[[Translator], str], **fields: object) -> Said:
+        """``render(t)`` writes the message with ``t.gettext`` / ``t.ngettext`` (literal msgids, so
+        that they are extracted); it runs once in English and once in the current language, and
+        ``fields``, when given, fill the ``{fields}`` of both."""
+        from .. import i18n
+
+        english, shown = render(ENGLISH), render(i18n)
+        if fields:
+            english, shown = english.format(**fields), shown.format(**fields)
+        return cls(english, shown)
+
+    @classmethod
+    def plain(cls, text: str) -> Said:
+        """Text that is the same in both (a message from elsewhere, already in its final form)."""
+        return cls(text, text)
+
+
+Note = Callable[["str | Said"], None]
+
+
+def said(text: str | Said) -> Said:
+    return text if isinstance(text, Said) else Said.plain(text)
+
+
+NO_TOKEN = N_("No NovelAI token: set PEROPIX_NAI_TOKEN or save one in the TUI's Settings (F5).")
 
 
 class BatchError(Exception):
@@ -53,7 +111,7 @@ def one_line_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argp
         try:
             return func(args)
         except (BatchError, QueueLocked) as e:
-            print(f"peropix: error: {e}", file=sys.stderr)
+            print(_("peropix: error: {message}").format(message=e), file=sys.stderr)
             return 1
 
     return wrapper
@@ -64,7 +122,12 @@ class Outcome:
     done: int
     total: int
     interrupted: bool
-    reason: str = ""
+    why: Said | None = None
+
+    @property
+    def reason(self) -> str:
+        """Why not every job is done, in English ("" when all are)."""
+        return self.why.english if self.why is not None else ""
 
     @property
     def code(self) -> int:
@@ -98,22 +161,26 @@ class Reporter:
             self._bar(event)
             return
         if isinstance(event, ev.WorkerLost):
-            self._line(f"{event.job_id} {label}: {event.notice or 'worker ' + event.worker + ' lost'}", to_err=True)
+            what = event.notice or _("worker {worker} lost").format(worker=event.worker)
+            self._line(f"{event.job_id} {label}: {what}", to_err=True)
         elif isinstance(event, ev.ImageSaved):
-            self._line(f"{event.job_id} {label}: saved {event.path}")
+            self._line(_("{job} {label}: saved {file}").format(job=event.job_id, label=label, file=event.path))
         elif isinstance(event, ev.JobFinished | ev.JobFailed | ev.JobCancelled):
             self.ended += 1
             if isinstance(event, ev.JobFailed):
-                self._line(f"{event.job_id} {label}: failed: {event.error}")
+                self._line(_("{job} {label}: failed: {error}").format(job=event.job_id, label=label,
+                                                                      error=event.error))
             elif isinstance(event, ev.JobCancelled):
-                self._line(f"{event.job_id} {label}: stopped")
+                self._line(_("{job} {label}: stopped").format(job=event.job_id, label=label))
             self._bar(None)
 
-    def note(self, text: str) -> None:
+    def note(self, text: str | Said) -> None:
+        message = said(text)
         if self.as_json:
-            print(json.dumps({"event": "note", "message": text}, ensure_ascii=False), file=self.out, flush=True)
+            print(json.dumps({"event": "note", "message": message.english}, ensure_ascii=False), file=self.out,
+                  flush=True)
         else:
-            self._line(f"peropix: {text}", to_err=True)
+            self._line(f"peropix: {message.shown}", to_err=True)
 
     def _line(self, text: str, *, to_err: bool = False) -> None:
         if self._bar_shown:
@@ -126,9 +193,11 @@ class Reporter:
             return
         width = 24
         filled = int(width * self.ended / self.total)
-        step = f"  step {p.step}/{p.total}" if p is not None and p.total else ""
+        step = "  " + _("step {step}/{total}").format(step=p.step, total=p.total) if p is not None and p.total else ""
         bar = "#" * filled + "-" * (width - filled)
-        print(f"\r[{bar}] {self.ended}/{self.total} jobs{step}\x1b[K", end="", file=self.err, flush=True)
+        jobs = ngettext("{ended}/{total} job", "{ended}/{total} jobs", self.total).format(ended=self.ended,
+                                                                                         total=self.total)
+        print(f"\r[{bar}] {jobs}{step}\x1b[K", end="", file=self.err, flush=True)
         self._bar_shown = True
 
     def finish(self, outcome: Outcome) -> None:
@@ -145,10 +214,11 @@ async def account_for(jobs: list[Job], config: Config, token: Secret | None, rep
     if not any(j.settings.provider == "nai" for j in jobs):
         return Account()
     if not token:
-        raise BatchError("No NovelAI token: set PEROPIX_NAI_TOKEN or save one in the TUI's Settings (F5).")
+        raise BatchError(_(NO_TOKEN))
     report = await fetch_account(config, token)
     if report.account is None:
-        reporter.note(f"balance unknown ({report.error}); the cost is not checked against it")
+        reporter.note(Said.of(lambda t: t.gettext("balance unknown ({error}); the cost is not checked against it"),
+                              error=report.error))
         return Account()
     return report.account
 
@@ -177,25 +247,30 @@ async def accounts_for(jobs: list[Job], config: Config, accounts: list[NaiAccoun
     if not any(j.settings.provider == "nai" for j in jobs):
         return Account(), {}
     if not accounts:
-        raise BatchError("No NovelAI token: set PEROPIX_NAI_TOKEN or save one in the TUI's Settings (F5).")
+        raise BatchError(_(NO_TOKEN))
     reports = await asyncio.gather(*(fetch_account(config, a.token) for a in accounts))
     per: dict[str, Account] = {}
     for acc, report in zip(accounts, reports, strict=True):
         if report.account is None:
-            reporter.note(f"account {acc.name}: balance unknown ({report.error}); the cost is not checked against it")
+            reporter.note(Said.of(lambda t: t.gettext(
+                "account {name}: balance unknown ({error}); the cost is not checked against it"),
+                name=acc.name, error=report.error))
         per[nai_worker_id(acc.name)] = report.account or Account()
     return pooled(per.values()), per
 
 
-def _stderr_note(text: str) -> None:
-    print(f"peropix: {text}", file=sys.stderr, flush=True)
+def _stderr_note(text: str | Said) -> None:
+    print(f"peropix: {said(text).shown}", file=sys.stderr, flush=True)
 
 
 async def drive(scheduler: Scheduler, service: GenerationService, job_ids: list[str], on_event: EventHook,
-                note: Callable[[str], None] = _stderr_note) -> Outcome:
+                note: Note = _stderr_note) -> Outcome:
     """Run the queue until nothing can start; the outcome counts the jobs of ``job_ids``."""
     def on_probe(worker: Worker, ok: bool, error: str) -> None:
-        note(f"worker {worker.id} is back" if ok else f"worker {worker.id} still down ({error})")
+        if ok:
+            note(Said.of(lambda t: t.gettext("worker {worker} is back"), worker=worker.id))
+        else:
+            note(Said.of(lambda t: t.gettext("worker {worker} still down ({error})"), worker=worker.id, error=error))
 
     driver = BatchDriver(scheduler, service, on_event, on_probe=on_probe)
     loop = asyncio.get_running_loop()
@@ -204,7 +279,8 @@ async def drive(scheduler: Scheduler, service: GenerationService, job_ids: list[
     def on_sigint() -> None:
         presses[0] += 1
         if presses[0] == 1:
-            note("stopping after the current image (Ctrl+C again stops at once); pending jobs stay queued")
+            note(Said.of(lambda t: t.gettext(
+                "stopping after the current image (Ctrl+C again stops at once); pending jobs stay queued")))
             driver.stop_soon()
         else:
             driver.stop_now()
@@ -224,8 +300,8 @@ async def run_reported(scheduler: Scheduler, service: GenerationService, job_ids
     """:func:`drive` the jobs to the end, reported; the exit code (and the reason on stderr when not 0)."""
     outcome = await drive(scheduler, service, job_ids, reporter, reporter.note)
     reporter.finish(outcome)
-    if outcome.reason:
-        print(f"peropix: {outcome.reason}", file=sys.stderr)
+    if outcome.why is not None:
+        print(f"peropix: {outcome.why.shown}", file=sys.stderr)
     return outcome.code
 
 
@@ -241,18 +317,39 @@ def outcome_of(scheduler: Scheduler, job_ids: list[str], *, interrupted: bool) -
     jobs = [j for j in scheduler.queue if j.id in set(job_ids)]
     done = [j for j in jobs if j.state is JobState.DONE]
     rest = [j for j in jobs if j.state is not JobState.DONE]
-    reason = ""
+    why: Said | None = None
+    left, total = len(rest), len(jobs)
     if interrupted and rest:
-        reason = (f"interrupted: {len(rest)} job(s) left in the queue; `peropix queue resume` continues")
+        why = Said.of(lambda t: t.ngettext(
+            "interrupted: {n} job left in the queue; `peropix queue resume` continues",
+            "interrupted: {n} jobs left in the queue; `peropix queue resume` continues", left), n=left)
     elif rest:
         counts: dict[str, int] = {}
         for j in rest:
             counts[j.state.value] = counts.get(j.state.value, 0) + 1
-        what = ", ".join(f"{n} {state}" for state, n in counts.items())
         first = next((j for j in rest if j.error or j.notice), None)
-        detail = f" (first error: {first.id} {first.error or first.notice})" if first is not None else ""
-        reason = f"{len(rest)} of {len(jobs)} job(s) not done: {what}{detail}"
-    return Outcome(len(done), len(jobs), interrupted and bool(rest), reason)
+
+        def reason(t: Translator) -> str:
+            what = ", ".join(state_count(state, n, t) for state, n in counts.items())
+            detail = "" if first is None else t.gettext(" (first error: {job} {error})").format(
+                job=first.id, error=first.error or first.notice)
+            return t.ngettext("{left} of {total} job not done: {what}{detail}",
+                              "{left} of {total} jobs not done: {what}{detail}", total).format(
+                left=left, total=total, what=what, detail=detail)
+
+        why = Said.of(reason)
+    return Outcome(len(done), total, interrupted and bool(rest), why)
+
+
+def state_count(state: str, n: int, t: Translator) -> str:
+    """``"2 pending"``: how many jobs are in ``state`` (a JobState value), as the Queue screen says it."""
+    forms = {
+        "pending": t.ngettext("{n} pending", "{n} pending", n), "running": t.ngettext("{n} running", "{n} running", n),
+        "done": t.ngettext("{n} done", "{n} done", n), "failed": t.ngettext("{n} failed", "{n} failed", n),
+        "cancelled": t.ngettext("{n} cancelled", "{n} cancelled", n),
+        "paused": t.ngettext("{n} paused", "{n} paused", n),
+    }
+    return forms.get(state, "{n} " + state).format(n=n)
 
 
 def out_folder(arg: str | None, config: Config) -> Path:

@@ -12,21 +12,26 @@ import asyncio
 import json
 from typing import Any
 
+from ..i18n import N_, _
 from .genopts import add_generation_options, settings_from_args
 
 TIERS = ("Paper", "Tablet", "Scroll", "Opus")
+"""NovelAI's subscription tiers, by number (product names: shown as they are in every language)."""
+BREAKDOWN = {"generation": N_("generation"), "vibe_encode": N_("vibe encode"),
+             "vibe_surcharge": N_("vibe surcharge"), "charref": N_("character reference")}
+"""The names of the cost parts (keys of ``breakdown`` in ``--json``) shown to people."""
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("cost", help="Anlas cost of a NovelAI generation",
-                       description="Estimate the Anlas cost of a NovelAI generation before sending it.")
+    p = sub.add_parser("cost", help=_("Anlas cost of a NovelAI generation"),
+                       description=_("Estimate the Anlas cost of a NovelAI generation before sending it."))
     add_generation_options(p)
     p.add_argument("--tier", type=int, choices=range(4), metavar="0..3",
-                   help="subscription tier (0 Paper … 3 Opus); without it, ask NovelAI")
-    p.add_argument("--json", action="store_true", help="one JSON object")
+                   help=_("subscription tier (0 Paper … 3 Opus); without it, ask NovelAI"))
+    p.add_argument("--json", action="store_true", help=_("one JSON object"))
     p.set_defaults(func=run)
     what = p.add_subparsers(dest="cost_what", metavar="[tool|upscale]",
-                            description="price a Director Tool or upscale run instead of a generation")
+                            description=_("price a Director Tool or upscale run instead of a generation"))
     from . import tool, upscale
 
     tool.register_cost(what)
@@ -68,17 +73,19 @@ def _print(data: dict[str, Any], as_json: bool, *, balance: int | None) -> int:
         print(json.dumps(data))
         return 0
     if data.get("provider") in ("local", "comfyui"):
-        print(f"Cost: 0 Anlas ({'local engine' if data['provider'] == 'local' else 'ComfyUI server'})")
+        print(_("Cost: 0 Anlas (local engine)") if data["provider"] == "local" else _("Cost: 0 Anlas (ComfyUI server)"))
         return 0
-    billable = data.get("billable_images", "?")
-    print(f"Cost: {data['total']} Anlas ({data['per_image']} per image x {billable} billable of "
-          f"{data.get('n_samples', '?')})")
+    print(_("Cost: {total} Anlas ({per_image} per image x {billable} billable of {n_samples})").format(
+        total=data["total"], per_image=data["per_image"], billable=data.get("billable_images", "?"),
+        n_samples=data.get("n_samples", "?")))
     for key, value in data["breakdown"].items():
         if value:
-            print(f"  {key.replace('_', ' ')}: {value}")
+            name = _(BREAKDOWN[key]) if key in BREAKDOWN else key.replace("_", " ")
+            print(f"  {name}: {value}")
     if data["opus_free"]:
-        print("  first image free (Opus)")
+        print("  " + _("first image free (Opus)"))
     tier = data.get("tier")
     if balance is not None and isinstance(tier, int):
-        print(f"Balance: {balance} Anlas ({TIERS[tier] if 0 <= tier < 4 else tier})")
+        print(_("Balance: {balance} Anlas ({tier})").format(balance=balance,
+                                                           tier=TIERS[tier] if 0 <= tier < 4 else tier))
     return 0

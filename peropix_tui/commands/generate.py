@@ -17,18 +17,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..i18n import _, ngettext
 from .genopts import add_generation_options, settings_from_args
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("generate", help="generate images without the TUI (NovelAI or local)",
-                       description="Generate images headlessly and save them as PNG files.")
+    p = sub.add_parser("generate", help=_("generate images without the TUI (NovelAI or local)"),
+                       description=_("Generate images headlessly and save them as PNG files."))
     add_generation_options(p)
-    o = p.add_argument_group("output")
+    o = p.add_argument_group(_("output"))
     o.add_argument("--out", metavar="DIR",
-                   help="folder for the images (default: a session folder in the configured output folder)")
-    o.add_argument("--dry-run", action="store_true", help="send nothing; print the exact request body")
-    o.add_argument("--json", action="store_true", help="machine-readable output")
+                   help=_("folder for the images (default: a session folder in the configured output folder)"))
+    o.add_argument("--dry-run", action="store_true", help=_("send nothing; print the exact request body"))
+    o.add_argument("--json", action="store_true", help=_("machine-readable output"))
     p.set_defaults(func=run)
 
 
@@ -74,13 +75,14 @@ async def _generate(settings: Any, config: Any, out: str | None) -> list[Path]:
             if event.note:
                 print(f"peropix: {event.note}", file=sys.stderr)
             elif tty and event.total:
-                print(f"\rstep {event.step}/{event.total}", end="", file=sys.stderr, flush=True)
+                print("\r" + _("step {step}/{total}").format(step=event.step, total=event.total), end="",
+                      file=sys.stderr, flush=True)
         elif isinstance(event, ev.ImageSaved):
             saved.append(event.path)
         elif isinstance(event, ev.JobFailed | ev.WorkerLost):
             failure.append(event.error)
         elif isinstance(event, ev.JobCancelled):
-            failure.append("cancelled")
+            failure.append(_("cancelled"))
 
     try:
         await drive(scheduler, service, [job.id], report)
@@ -104,9 +106,11 @@ def _dry_run(settings: Any, config: Any, *, as_json: bool) -> int:
     stream = "msgpack" if config.nai.stream else None
     body = build_request(settings, vibe_encodings=encodings or None, stream=stream)
     endpoint = "/ai/generate-image-stream" if stream else "/ai/generate-image"
-    print(f"dry run: would POST {config.nai.base_url}{endpoint}; nothing sent", file=sys.stderr)
+    print(_("dry run: would POST {url}; nothing sent").format(url=config.nai.base_url + endpoint), file=sys.stderr)
     if missing:
-        print(f"dry run: {missing} vibe(s) not encoded yet (placeholders shown)", file=sys.stderr)
+        print(ngettext("dry run: {n} vibe not encoded yet (placeholder shown)",
+                       "dry run: {n} vibes not encoded yet (placeholders shown)", missing).format(n=missing),
+              file=sys.stderr)
     if as_json:
         print(json.dumps(redact_body(body), ensure_ascii=False))
     else:

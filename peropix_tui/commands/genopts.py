@@ -20,6 +20,7 @@ from ..core.settings import (
     VibeReference,
     parse_cell,
 )
+from ..i18n import _, ngettext
 
 _PREDICTIONS = ("eps", "v", "v-zsnr")
 
@@ -33,7 +34,7 @@ class _CharacterAction(argparse.Action):
             chars.append({"prompt": value, "uc": "", "position": None})
         else:
             if not chars:
-                parser.error(f"{opt} must follow a --character")
+                parser.error(_("{option} must follow a --character").format(option=opt))
             key = "uc" if self.dest == "character_uc" else "position"
             if key == "position":
                 try:
@@ -63,7 +64,7 @@ def parse_vibe(spec: str) -> VibeReference:
     parts, nums = _split_numbers(spec)
     path = ":".join(parts)
     if not path:
-        raise SettingsError("--vibe", f"{spec!r} has no file path")
+        raise SettingsError("--vibe", _("{spec} has no file path").format(spec=repr(spec)))
     vibe = VibeReference(path=path)
     if nums:
         vibe.information_extracted = nums[0]
@@ -71,7 +72,8 @@ def parse_vibe(spec: str) -> VibeReference:
         vibe.strength = nums[1]
     for name, v in (("information", vibe.information_extracted), ("strength", vibe.strength)):
         if not 0.0 <= v <= 1.0:
-            raise SettingsError("--vibe", f"{name} {v} in {spec!r} must be between 0 and 1")
+            raise SettingsError("--vibe", _("{name} {value} in {spec} must be between 0 and 1").format(
+                name=name, value=v, spec=repr(spec)))
     return vibe
 
 
@@ -89,7 +91,7 @@ def parse_charref(spec: str) -> tuple[CharacterReference, set[str]]:
         mode = _CHARREF_MODE_ALIASES[parts.pop().lower()]
     path = ":".join(parts)
     if not path:
-        raise SettingsError("--charref", f"{spec!r} has no file path")
+        raise SettingsError("--charref", _("{spec} has no file path").format(spec=repr(spec)))
     ref = CharacterReference(path=path, mode=mode)
     given = {"mode"} if mode else set()
     if nums:
@@ -98,7 +100,8 @@ def parse_charref(spec: str) -> tuple[CharacterReference, set[str]]:
         ref.fidelity, given = nums[1], given | {"fidelity"}
     for name, v in (("strength", ref.strength), ("fidelity", ref.fidelity)):
         if not 0.0 <= v <= 1.0:
-            raise SettingsError("--charref", f"{name} {v} in {spec!r} must be between 0 and 1")
+            raise SettingsError("--charref", _("{name} {value} in {spec} must be between 0 and 1").format(
+                name=name, value=v, spec=repr(spec)))
     return ref, given
 
 
@@ -119,84 +122,84 @@ def parse_hires(spec: str) -> tuple[float, float]:
         scale_s, denoise_s = spec.split(":")
         scale, denoise = float(scale_s), float(denoise_s)
     except ValueError:
-        raise SettingsError("--hires", f"{spec!r} is not SCALE:DENOISE, e.g. 1.5:0.5") from None
+        raise SettingsError("--hires", _("{spec} is not SCALE:DENOISE, e.g. 1.5:0.5").format(spec=repr(spec))) from None
     if not 1.0 <= scale <= 4.0:
-        raise SettingsError("--hires", "scale must be between 1 and 4")
+        raise SettingsError("--hires", _("scale must be between 1 and 4"))
     if not 0.0 < denoise <= 1.0:
-        raise SettingsError("--hires", "denoise must be in (0, 1]")
+        raise SettingsError("--hires", _("denoise must be in (0, 1]"))
     return scale, denoise
 
 
 def add_generation_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("what to generate")
+    g = p.add_argument_group(_("what to generate"))
     g.add_argument("--provider", choices=("nai", "local", "comfyui"),
-                   help="nai (default), local or comfyui (a ComfyUI server, see --server)")
-    g.add_argument("--model", help="NovelAI model id (default nai-diffusion-4-5-full)")
+                   help=_("nai (default), local or comfyui (a ComfyUI server, see --server)"))
+    g.add_argument("--model", help=_("NovelAI model id (default nai-diffusion-4-5-full)"))
     g.add_argument("--action", choices=("generate", "img2img", "infill"))
-    g.add_argument("--prompt", help="the prompt")
-    g.add_argument("--negative", help="your own negative prompt (UC); the UC preset is prepended")
+    g.add_argument("--prompt", help=_("the prompt"))
+    g.add_argument("--negative", help=_("your own negative prompt (UC); the UC preset is prepended"))
     g.add_argument("--uc-preset", choices=UC_PRESETS)
-    g.add_argument("--quality", action=argparse.BooleanOptionalAction, default=None, help="append quality tags")
-    g.add_argument("--character", action=_CharacterAction, metavar="TEXT", help="add a character prompt")
-    g.add_argument("--character-uc", action=_CharacterAction, metavar="TEXT", help="negative of the previous --character")
-    g.add_argument("--character-pos", action=_CharacterAction, metavar="CELL", help="A1..E5 or auto, for the previous --character")
-    g.add_argument("--from-image", metavar="FILE", help="start from the recipe stored in an image's metadata")
+    g.add_argument("--quality", action=argparse.BooleanOptionalAction, default=None, help=_("append quality tags"))
+    g.add_argument("--character", action=_CharacterAction, metavar="TEXT", help=_("add a character prompt"))
+    g.add_argument("--character-uc", action=_CharacterAction, metavar="TEXT", help=_("negative of the previous --character"))
+    g.add_argument("--character-pos", action=_CharacterAction, metavar="CELL", help=_("A1..E5 or auto, for the previous --character"))
+    g.add_argument("--from-image", metavar="FILE", help=_("start from the recipe stored in an image's metadata"))
 
-    q = p.add_argument_group("parameters")
+    q = p.add_argument_group(_("parameters"))
     q.add_argument("--width", type=int)
     q.add_argument("--height", type=int)
     q.add_argument("--steps", type=int)
-    q.add_argument("--scale", type=float, help="prompt guidance (CFG)")
+    q.add_argument("--scale", type=float, help=_("prompt guidance (CFG)"))
     q.add_argument("--cfg-rescale", type=float)
-    q.add_argument("--sampler", help="NovelAI (k_euler_ancestral) or ComfyUI (euler_ancestral) name")
-    q.add_argument("--schedule", help="noise schedule: karras, exponential, polyexponential, native/normal, ...")
+    q.add_argument("--sampler", help=_("NovelAI (k_euler_ancestral) or ComfyUI (euler_ancestral) name"))
+    q.add_argument("--schedule", help=_("noise schedule: karras, exponential, polyexponential, native/normal, ..."))
     q.add_argument("--seed", type=int)
     q.add_argument("--n-samples", type=int)
-    q.add_argument("--variety", action="store_true", default=None, help="Variety+ (NovelAI V4/V4.5)")
-    q.add_argument("--smea", action="store_true", default=None, help="SMEA (NovelAI V3 only)")
-    q.add_argument("--smea-dyn", action="store_true", default=None, help="SMEA DYN (NovelAI V3 only)")
-    q.add_argument("--furry", action="store_true", default=None, help="furry mode (NovelAI V4+)")
-    q.add_argument("--transparent", action="store_true", default=None, help="transparent background (NovelAI V5)")
+    q.add_argument("--variety", action="store_true", default=None, help=_("Variety+ (NovelAI V4/V4.5)"))
+    q.add_argument("--smea", action="store_true", default=None, help=_("SMEA (NovelAI V3 only)"))
+    q.add_argument("--smea-dyn", action="store_true", default=None, help=_("SMEA DYN (NovelAI V3 only)"))
+    q.add_argument("--furry", action="store_true", default=None, help=_("furry mode (NovelAI V4+)"))
+    q.add_argument("--transparent", action="store_true", default=None, help=_("transparent background (NovelAI V5)"))
 
-    r = p.add_argument_group("images and references")
-    r.add_argument("--image", metavar="PATH", help="base image for img2img / infill")
+    r = p.add_argument_group(_("images and references"))
+    r.add_argument("--image", metavar="PATH", help=_("base image for img2img / infill"))
     r.add_argument("--strength", type=float)
     r.add_argument("--noise", type=float)
-    r.add_argument("--mask", metavar="PATH", help="infill mask: white = repaint")
-    r.add_argument("--vibe", action="append", metavar="PATH[:INFO[:STRENGTH]]", help="vibe transfer image or .naiv4vibe")
+    r.add_argument("--mask", metavar="PATH", help=_("infill mask: white = repaint"))
+    r.add_argument("--vibe", action="append", metavar="PATH[:INFO[:STRENGTH]]", help=_("vibe transfer image or .naiv4vibe"))
     r.add_argument("--charref", action="append", metavar="PATH[:MODE[:STRENGTH[:FIDELITY]]]",
-                   help="Precise Reference image (V4.5), repeatable; MODE character | style | character&style "
-                        "(default from --style-aware), STRENGTH and FIDELITY 0..1 (default 1)")
+                   help=_("Precise Reference image (V4.5), repeatable; MODE character | style | character&style "
+                        "(default from --style-aware), STRENGTH and FIDELITY 0..1 (default 1)"))
     r.add_argument("--fidelity", type=float)
     r.add_argument("--style-aware", action=argparse.BooleanOptionalAction, default=None)
 
-    loc = p.add_argument_group("local engine")
-    loc.add_argument("--checkpoint", metavar="PATH", help="single-file SDXL-family .safetensors")
-    loc.add_argument("--vae", metavar="PATH", help="separate VAE file (LDM or diffusers layout)")
+    loc = p.add_argument_group(_("local engine"))
+    loc.add_argument("--checkpoint", metavar="PATH", help=_("single-file SDXL-family .safetensors"))
+    loc.add_argument("--vae", metavar="PATH", help=_("separate VAE file (LDM or diffusers layout)"))
     loc.add_argument("--lora", action="append", metavar="PATH[:W]",
-                     help="LoRA / LyCORIS file merged at weight W (default 1); repeatable")
+                     help=_("LoRA / LyCORIS file merged at weight W (default 1); repeatable"))
     loc.add_argument("--prediction", choices=_PREDICTIONS,
-                     help="override the detected prediction type (v-zsnr: v-pred with zero-terminal SNR)")
-    loc.add_argument("--device", choices=("cuda", "cpu", "mps"), help="default: cuda, else mps, else cpu")
+                     help=_("override the detected prediction type (v-zsnr: v-pred with zero-terminal SNR)"))
+    loc.add_argument("--device", choices=("cuda", "cpu", "mps"), help=_("default: cuda, else mps, else cpu"))
     loc.add_argument("--dtype", choices=("bf16", "fp16", "fp32"),
-                     help="default: bf16 on CUDA (fp16 without bf16 support), fp16 on MPS, fp32 on the CPU")
+                     help=_("default: bf16 on CUDA (fp16 without bf16 support), fp16 on MPS, fp32 on the CPU"))
     loc.add_argument("--hires", metavar="SCALE:DENOISE",
-                     help="hires fix: upscale by SCALE, then an img2img pass at DENOISE (e.g. 1.5:0.5)")
+                     help=_("hires fix: upscale by SCALE, then an img2img pass at DENOISE (e.g. 1.5:0.5)"))
     loc.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                     help="torch.compile the UNet: the first image of each size compiles (about a minute "
-                          "on a GPU), later steps run faster; worth it for long slot sets")
+                     help=_("torch.compile the UNet: the first image of each size compiles (about a minute "
+                          "on a GPU), later steps run faster; worth it for long slot sets"))
     loc.add_argument("--prompt-dialect", choices=("auto", "comfyui", "a1111", "novelai"),
-                     help="how prompt syntax is read: comfyui, a1111 (incl. [a:b:0.5] editing), novelai "
-                          "({x}, [x], 1.5::x::), or auto (default: [local] prompt_dialect, else auto)")
+                     help=_("how prompt syntax is read: comfyui, a1111 (incl. [a:b:0.5] editing), novelai "
+                          "({x}, [x], 1.5::x::), or auto (default: [local] prompt_dialect, else auto)"))
 
-    cf = p.add_argument_group("ComfyUI (--provider comfyui; also uses --checkpoint, --vae, --lora, "
-                                   "--prediction, --hires as names on the server)")
-    cf.add_argument("--server", metavar="NAME|URL", help="a configured server's name, or a URL (default: the first)")
-    cf.add_argument("--workflow", metavar="FILE", help="your own API-format workflow JSON; bound inputs are filled")
+    cf = p.add_argument_group("ComfyUI", _("--provider comfyui; also uses --checkpoint, --vae, --lora, "
+                                           "--prediction, --hires as names on the server"))
+    cf.add_argument("--server", metavar="NAME|URL", help=_("a configured server's name, or a URL (default: the first)"))
+    cf.add_argument("--workflow", metavar="FILE", help=_("your own API-format workflow JSON; bound inputs are filled"))
     cf.add_argument("--bind", action="append", metavar="ROLE=NODE",
-                    help="fill ROLE (prompt, negative, seed, steps, cfg, sampler, scheduler, denoise, size, "
-                         "checkpoint) in the workflow node with this id or title; repeatable")
-    cf.add_argument("--clip-skip", type=int, metavar="N", help="CLIPSetLastLayer at -N (2 = penultimate layer)")
+                    help=_("fill ROLE (prompt, negative, seed, steps, cfg, sampler, scheduler, denoise, size, "
+                         "checkpoint) in the workflow node with this id or title; repeatable"))
+    cf.add_argument("--clip-skip", type=int, metavar="N", help=_("CLIPSetLastLayer at -N (2 = penultimate layer)"))
 
 
 def _base_settings(args: argparse.Namespace) -> tuple[GenerationSettings, list[CharacterReference]]:
@@ -208,27 +211,33 @@ def _base_settings(args: argparse.Namespace) -> tuple[GenerationSettings, list[C
 
     record = read_metadata(path)
     if not record.has_recipe:  # a Director Tools result: nothing to start from
-        raise SettingsError("--from-image", f"{path}: {record.notes[0] if record.notes else 'no generation recipe'}")
+        reason = record.notes[0] if record.notes else _("no generation recipe")
+        raise SettingsError("--from-image", f"{path}: {reason}")
     import sys
 
     for note in record.notes:
-        print(f"peropix: note: {note}", file=sys.stderr)
+        print(_("peropix: note: {note}").format(note=note), file=sys.stderr)
     settings = record.settings.copy()
     defaults = GenerationSettings()
     for name in record.unknown():  # not in the image: the usual defaults, as without --from-image
         setattr(settings, name, getattr(defaults, name))
     if settings.action != "generate" and not getattr(args, "image", None) and getattr(args, "action", None) is None:
-        print(
-            f"peropix: note: {path} was made with {settings.action}; the base image is not stored in "
-            "metadata, so this runs as generate (pass --image and --action to repeat the original)",
-            file=sys.stderr,
-        )
+        print(_("peropix: note: {note}").format(note=_(
+            "{file} was made with {action}; the base image is not stored in metadata, so this runs as "
+            "generate (pass --image and --action to repeat the original)").format(file=path, action=settings.action)),
+            file=sys.stderr)
         settings.action, settings.mask = "generate", None
     if record.charrefs and not getattr(args, "charref", None):
-        listed = "; ".join(f"{r.mode or 'mode unknown'}, strength {r.strength:g}, fidelity {r.fidelity:g}"
-                           for r in record.charrefs)
-        print(f"peropix: note: {path} was made with {len(record.charrefs)} character reference(s) ({listed}); "
-              "their images are not in the metadata: pass --charref PATH for each to use them again", file=sys.stderr)
+        listed = "; ".join(_("{mode}, strength {strength}, fidelity {fidelity}").format(
+            mode=r.mode or _("mode unknown"), strength=f"{r.strength:g}", fidelity=f"{r.fidelity:g}")
+            for r in record.charrefs)
+        n = len(record.charrefs)
+        print(_("peropix: note: {note}").format(note=ngettext(
+            "{file} was made with {n} character reference ({listed}); its image is not in the metadata: "
+            "pass --charref PATH to use it again",
+            "{file} was made with {n} character references ({listed}); their images are not in the metadata: "
+            "pass --charref PATH for each to use them again", n).format(file=path, n=n, listed=listed)),
+            file=sys.stderr)
     return settings, record.charrefs
 
 
@@ -320,5 +329,5 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
             s.action = "img2img"
     s.check_basic()
     if hasattr(args, "dry_run") and not s.prompt.strip():  # generate (cost prices any prompt)
-        raise SettingsError("--prompt", "nothing to generate: give --prompt TEXT (or --from-image with a prompt)")
+        raise SettingsError("--prompt", _("nothing to generate: give --prompt TEXT (or --from-image with a prompt)"))
     return s

@@ -14,31 +14,34 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..i18n import _
 from .genopts import add_generation_options, settings_from_args
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("run", help="run a slot set (base × slots × repeats) headlessly through the queue",
-                       description="Queue base × slots × repeats (locked slots skipped) into the persistent "
-                       "queue and run it to the end. Ctrl+C stops after the current image; twice, at once.")
+    p = sub.add_parser("run", help=_("run a slot set (base × slots × repeats) headlessly through the queue"),
+                       description=_("Queue base × slots × repeats (locked slots skipped) into the persistent "
+                                     "queue and run it to the end. Ctrl+C stops after the current image; twice, "
+                                     "at once."))
     add_generation_options(p)
-    s = p.add_argument_group("slots")
+    s = p.add_argument_group(_("slots"))
     s.add_argument("--slot", action="append", metavar="NAME=PROMPT", type=_slot_arg,
-                   help="a slot: its name (goes into the file name) and the prompt added to the base; repeatable")
-    s.add_argument("--slots", metavar="FILE", help="slots and repeats from a slot-set JSON (as the Slots screen saves)")
-    s.add_argument("--preset", metavar="NAME", help="a saved slot-set preset (Slots screen, ctrl+s)")
-    s.add_argument("--repeat", type=int, metavar="N", help="repeats per slot (default: the preset's, else 1)")
-    o = p.add_argument_group("output")
+                   help=_("a slot: its name (goes into the file name) and the prompt added to the base; "
+                          "repeatable"))
+    s.add_argument("--slots", metavar="FILE", help=_("slots and repeats from a slot-set JSON (as the Slots screen saves)"))
+    s.add_argument("--preset", metavar="NAME", help=_("a saved slot-set preset (Slots screen, ctrl+s)"))
+    s.add_argument("--repeat", type=int, metavar="N", help=_("repeats per slot (default: the preset's, else 1)"))
+    o = p.add_argument_group(_("output"))
     o.add_argument("--out", metavar="DIR",
-                   help="folder for the images (default: a session folder in the configured output folder)")
-    o.add_argument("--json", action="store_true", help="one JSON object per event line")
+                   help=_("folder for the images (default: a session folder in the configured output folder)"))
+    o.add_argument("--json", action="store_true", help=_("one JSON object per event line"))
     p.set_defaults(func=run)
 
 
 def _slot_arg(text: str) -> tuple[str, str]:
     name, sep, prompt = text.partition("=")
     if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=PROMPT")
+        raise argparse.ArgumentTypeError(_("{text} is not NAME=PROMPT").format(text=repr(text)))
     return name.strip(), prompt.strip()
 
 
@@ -51,12 +54,12 @@ def slots_from_file(path: str) -> Any:
     try:
         raw = json.loads(p.read_text(encoding="utf-8"))
         if not isinstance(raw, dict) or not isinstance(raw.get("slots", []), list):
-            raise ValueError('expected an object with a "slots" list')
+            raise ValueError(_('expected an object with a "slots" list'))
         return SlotSet.from_dict({"slots": raw.get("slots", []), "repeats": raw.get("repeats", 1)})
     except FileNotFoundError:
-        raise PresetError(f"{p}: no such slots file") from None
+        raise PresetError(_("{file}: no such slots file").format(file=p)) from None
     except (ValueError, TypeError, KeyError, AttributeError) as e:
-        raise PresetError(f"{p}: not a slot-set file ({e})") from None
+        raise PresetError(_("{file}: not a slot-set file ({error})").format(file=p, error=e)) from None
 
 
 def build_workspace(args: argparse.Namespace) -> Any:
@@ -74,7 +77,7 @@ def build_workspace(args: argparse.Namespace) -> Any:
         if args.repeat < 1:
             from ..cli import CliError
 
-            raise CliError(f"--repeat: must be 1 or more, got {args.repeat}")
+            raise CliError(_("--repeat: must be 1 or more, got {value}").format(value=args.repeat))
         ws.repeats = args.repeat
     return ws
 
@@ -93,11 +96,20 @@ async def _run(ws: Any, config: Any, args: argparse.Namespace) -> int:
     from ..core.generation.service import check_settings
     from ..core.generation.session import open_queue
     from ..core.jobs import Job
-    from .batch import BatchError, Reporter, accounts_for, out_folder, pool_for, run_reported, service_for
+    from .batch import (
+        BatchError,
+        Reporter,
+        Said,
+        accounts_for,
+        out_folder,
+        pool_for,
+        run_reported,
+        service_for,
+    )
 
     runs = ws.expand()
     if not runs:
-        raise BatchError("nothing to run: every slot is locked")
+        raise BatchError(_("nothing to run: every slot is locked"))
     for r in runs:
         check_settings(r.settings)
     token = load_token()
@@ -116,7 +128,9 @@ async def _run(ws: Any, config: Any, args: argparse.Namespace) -> int:
                                         folder=str(out_folder(args.out, config)), base_prompt=ws.base.prompt)
         ids = [j.id for j in jobs]
         reporter = Reporter(ids, as_json=args.json)
-        reporter.note(f"queued {len(jobs)} job(s) into {jobs[0].folder}")
+        n = len(jobs)
+        reporter.note(Said.of(lambda t: t.ngettext("queued {n} job into {folder}", "queued {n} jobs into {folder}", n),
+                              n=n, folder=jobs[0].folder))
         return await run_reported(session.scheduler, service, ids, reporter)
     finally:
         writer.close()

@@ -100,7 +100,7 @@ def test_no_anlas_fails_one_job_pauses_the_rest_and_resume_finishes(
     nai_emulator.inject("402", endpoint=STREAM)
     code, out, err = cli(capsys, "run", *SMALL, "--slot", "a=x", "--slot", "b=y", "--slot", "c=z")
     assert code == 1
-    assert "3 of 3 job(s) not done" in err and "Anlas" in err
+    assert "3 of 3 jobs not done" in err and "Anlas" in err
     assert [j.state.value for j in queue_file()] == ["failed", "paused", "paused"]
     code, out, err = cli(capsys, "queue", "list", "--json")
     assert [r["state"] for r in json.loads(out)] == ["failed", "paused", "paused"]

@@ -78,8 +78,8 @@ def test_a_message_without_translation_is_english_in_every_language() -> None:
     for language in ("ko", "ja"):
         i18n.set_language(language)
         assert i18n._("A message no catalog has") == "A message no catalog has"
-        assert i18n.ngettext("{n} image", "{n} images", 1) == "{n} image"
-        assert i18n.ngettext("{n} image", "{n} images", 3) == "{n} images"
+        assert i18n.ngettext("{n} untranslated thing", "{n} untranslated things", 1) == "{n} untranslated thing"
+        assert i18n.ngettext("{n} untranslated thing", "{n} untranslated things", 3) == "{n} untranslated things"
         assert i18n.pgettext("menu", "Open") == "Open"
     assert i18n.N_("marked only") == "marked only"
 

@@ -96,5 +96,5 @@ def test_from_image_gives_the_recorded_values_to_the_references_passed(
     assert main(["generate", "--from-image", str(img), "--dry-run", "--json"]) == 0
     captured = capsys.readouterr()
     assert "director_reference_images" not in json.loads(captured.out)["parameters"]
-    assert ("was made with 2 character reference(s) (character, strength 0.8, fidelity 0.75; style, strength 0.5, "
+    assert ("was made with 2 character references (character, strength 0.8, fidelity 0.75; style, strength 0.5, "
             "fidelity 1); their images are not in the metadata: pass --charref PATH for each") in captured.err
