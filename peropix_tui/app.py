@@ -45,9 +45,9 @@ from .core.generation.service import GenerationService
 from .core.generation.session import QueueSession, open_queue, session_name
 from .core.generation.statefile import BackgroundWriter
 from .core.generation.workers import DEFAULT_ACCOUNT, NaiAccount, load_accounts, workers_from_config
-from .core.jobs import JobQueue, JobState
+from .core.jobs import JobQueue, JobState, shown
 from .core.presets import load_workspace, save_workspace, workspace_path
-from .i18n import N_, set_language
+from .i18n import N_, _, ngettext, set_language
 from .messages import (
     BalanceUpdated,
     GenerationRequested,
@@ -151,7 +151,7 @@ class PeroPixApp(App[None]):
         try:
             self.theme = self.config.ui.theme
         except Exception:  # unknown theme name: keep the default, say so
-            self._startup_warnings.append(f"ui.theme: unknown theme {self.config.ui.theme!r}")
+            self._startup_warnings.append(_("ui.theme: unknown theme {name}").format(name=repr(self.config.ui.theme)))
         setup_log(self.token)
 
     # ------------------------------------------------------------ services
@@ -172,20 +172,25 @@ class PeroPixApp(App[None]):
         try:  # every ComfyUI server and NovelAI account is a worker (core/generation/workers.py)
             self._nai_accounts = load_accounts(self.config, self.token)
         except ConfigError as e:
-            self._startup_warnings.append(f"{e}; that account is not used")
+            self._startup_warnings.append(_("{error}; that account is not used").format(error=e))
             self._nai_accounts = load_accounts(Config(), self.token)
         session = open_queue(writer=self._queue_writer, images=self._images, attach_readonly=True,
                              workers=workers_from_config(self.config, self._nai_accounts))
         self._startup_warnings.extend(session.warnings)
         if session.recovered:
-            self._startup_warnings.append(
-                f"{len(session.recovered)} job(s) had finished before PeroPix stopped: their images are "
-                "on disk, so they are done and were not sent again.")
+            n = len(session.recovered)
+            self._startup_warnings.append(ngettext(
+                "{n} job(s) had finished before PeroPix stopped: their images are on disk, so they are done "
+                "and were not sent again.",
+                "{n} job(s) had finished before PeroPix stopped: their images are on disk, so they are done "
+                "and were not sent again.", n).format(n=n))
         nai = [j for j in session.interrupted if j.settings.provider == "nai"]
         if nai:
-            self._startup_warnings.append(
-                f"{len(nai)} NovelAI job(s) were mid-request when PeroPix stopped: NovelAI may have "
-                "charged them; they are paused (F3, 'p' sends them again).")
+            self._startup_warnings.append(ngettext(
+                "{n} NovelAI job(s) were mid-request when PeroPix stopped: NovelAI may have charged them; "
+                "they are paused (F3, 'p' sends them again).",
+                "{n} NovelAI job(s) were mid-request when PeroPix stopped: NovelAI may have charged them; "
+                "they are paused (F3, 'p' sends them again).", len(nai)).format(n=len(nai)))
         return session
 
     def ensure_store(self) -> Any:
@@ -200,7 +205,7 @@ class PeroPixApp(App[None]):
         try:
             return GalleryStore(self.config.output_dir)
         except Exception as e:  # an unusable output folder must not stop the app
-            self._startup_warnings.append(f"gallery: {e}")
+            self._startup_warnings.append(_("gallery: {error}").format(error=e))
             return None
 
     def image_widget(self, image: Any = None, **kwargs: Any) -> Widget:
@@ -248,7 +253,9 @@ class PeroPixApp(App[None]):
             self.notify(w, severity="warning", timeout=10)
         paused = len(self.queue.in_state(JobState.PAUSED))
         if paused:
-            self.notify(f"{paused} job(s) from last time are paused: F3, then 'p' to resume.", timeout=8)
+            self.notify(ngettext("{n} job(s) from last time are paused: F3, then 'p' to resume.",
+                                 "{n} job(s) from last time are paused: F3, then 'p' to resume.", paused)
+                        .format(n=paused), timeout=8)
         self.call_after_refresh(self._start_services)
 
     def _start_services(self) -> None:
@@ -272,7 +279,7 @@ class PeroPixApp(App[None]):
         index, warnings = load_index(tags_dir(self.config.paths.tags_dir))
         self.tags = index
         for warning in warnings:  # once per bad file, naming it; the other files still complete
-            self.call_from_thread(self.notify, warning, title="tags", severity="warning")
+            self.call_from_thread(self.notify, warning, title=_("tags"), severity="warning")
 
     @work(thread=True, group="preload", exit_on_error=False)
     def _preload_images(self) -> None:
@@ -312,10 +319,12 @@ class PeroPixApp(App[None]):
                 self.save_state()
                 self.exit()
                 return
-            self.notify(f"Quitting when the running image is done ({len(held)} waiting job(s) paused).")
+            self.notify(ngettext("Quitting when the running image is done ({n} waiting job(s) paused).",
+                                 "Quitting when the running image is done ({n} waiting job(s) paused).", len(held))
+                        .format(n=len(held)))
         elif self.quit_after_job:  # asked again and cancelled: stay after all
             self.quit_after_job = False
-            self.notify("Not quitting. Waiting jobs stay paused: F3, then 'p' resumes them.")
+            self.notify(_("Not quitting. Waiting jobs stay paused: F3, then 'p' resumes them."))
 
     def on_unmount(self) -> None:
         self._queue_writer.flush(timeout=10)
@@ -352,21 +361,22 @@ class PeroPixApp(App[None]):
         terminal (e.g. ``kitty +kitten icat``); otherwise copy its path to the clipboard."""
         target = path or self.last_image
         if target is None:
-            self.notify("No image to open yet.", severity="warning")
+            self.notify(_("No image to open yet."), severity="warning")
             return
         viewer = os.environ.get("PEROPIX_VIEWER")
         if viewer:
             with self.suspend():
                 subprocess.call([*shlex.split(viewer), str(target)])
-                input("press Enter to return to PeroPix")
+                input(_("press Enter to return to PeroPix"))
             return
         opener = "open" if sys.platform == "darwin" else "xdg-open"
         if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform == "darwin":
             subprocess.Popen([opener, str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self.notify(f"Opened {target.name}")
+            self.notify(_("Opened {name}").format(name=target.name))
         else:
             self.copy_to_clipboard(str(target))
-            self.notify(f"No display here: copied the path {target} (set PEROPIX_VIEWER to view inline).")
+            self.notify(_("No display here: copied the path {path} (set PEROPIX_VIEWER to view inline).")
+                        .format(path=target))
 
     # ------------------------------------------------------------ messages
     def broadcast(self, message: Message) -> None:
@@ -385,7 +395,7 @@ class PeroPixApp(App[None]):
             self.runner.request(msg.all_slots)
         except RunRefused as e:
             log.info("[Queue] refused: %s", e)
-            self.notify(str(e), title="Not started", severity="error", timeout=10, markup=False)
+            self.notify(str(e), title=_("Not started"), severity="error", timeout=10, markup=False)
         self.save_state_soon()
 
     @on(JobsQueued)
@@ -422,15 +432,15 @@ class PeroPixApp(App[None]):
             label = self.queue.get(msg.job_id).label
         except KeyError:
             label = msg.job_id
-        self.notify(f"{label}: {msg.error}", title="Generation failed", severity="error", timeout=10,
-                    markup=False)
+        self.notify(f"{label}: {shown(msg.error)}", title=_("Generation failed"),
+                    severity="error", timeout=10, markup=False)
         self._ended(msg)
 
     @on(WorkerLost)
     def _worker_lost(self, msg: WorkerLost) -> None:
         log.info("[Workers] %s lost under job %s: %s", msg.worker, msg.job_id, msg.error)
-        self.notify(msg.notice or f"worker {msg.worker} lost", title="Worker lost", severity="warning",
-                    timeout=8, markup=False)
+        notice = shown(msg.notice) if msg.notice else _("worker {worker} lost").format(worker=msg.worker)
+        self.notify(notice, title=_("Worker lost"), severity="warning", timeout=8, markup=False)
         self.runner.apply(msg)
         self.broadcast(msg)
         self.broadcast(QueueChanged())
@@ -443,11 +453,13 @@ class PeroPixApp(App[None]):
     def _ended(self, msg: JobFinished | JobFailed | JobCancelled) -> None:
         applied = self.runner.apply(msg)
         if applied.held:  # one of several accounts: only its worker stops, the others go on
-            self.notify(f"NovelAI account {applied.held} is not used until you fix it and resume (F3, 'p'); "
-                        "the other workers go on.", severity="warning", timeout=10)
+            self.notify(_("NovelAI account {account} is not used until you fix it and resume (F3, 'p'); "
+                          "the other workers go on.").format(account=applied.held), severity="warning", timeout=10)
             self.runner.post_pooled()  # the balance shown is that of the accounts still in use
         if applied.paused:  # bad token / no Anlas: the rest is held until the user fixes it and resumes
-            self.notify(f"{len(applied.paused)} queued job(s) paused; fix the problem, then resume (F3, 'p').",
+            n = len(applied.paused)
+            self.notify(ngettext("{n} queued job(s) paused; fix the problem, then resume (F3, 'p').",
+                                 "{n} queued job(s) paused; fix the problem, then resume (F3, 'p').", n).format(n=n),
                         severity="warning", timeout=10)
         self.queue_notices.ended("done" if isinstance(msg, JobFinished) else
                                  "failed" if isinstance(msg, JobFailed) else "cancelled")
@@ -480,7 +492,7 @@ class PeroPixApp(App[None]):
         from .screens.tool_dialog import ToolDialog
 
         if not sources:
-            self.notify("No image chosen for Director Tools.", severity="warning")
+            self.notify(_("No image chosen for Director Tools."), severity="warning")
             return
         account = account_of(self.balance)
 
@@ -494,7 +506,7 @@ class PeroPixApp(App[None]):
     def action_tools_latest(self, tool: str = "emotion") -> None:
         """Director Tools / emotion set on the image shown in the preview (the latest one)."""
         if self.last_image is None or not self.last_image.is_file():
-            self.notify("No image yet: generate one, or pick one in the gallery (F4).", severity="warning")
+            self.notify(_("No image yet: generate one, or pick one in the gallery (F4)."), severity="warning")
             return
         self.open_tools([self.last_image], tool)
 
@@ -502,7 +514,9 @@ class PeroPixApp(App[None]):
         """Finish a slot set: each slot's latest image × the moods chosen in the dialog."""
         found, missing = slot_images(self.queue, self.workspace)
         if missing:
-            self.notify(f"No image yet for slot(s): {', '.join(missing)}; they are left out.", severity="warning")
+            self.notify(ngettext("No image yet for slot(s): {slots}; they are left out.",
+                                 "No image yet for slot(s): {slots}; they are left out.", len(missing))
+                        .format(slots=", ".join(missing)), severity="warning")
         if found:
             self.open_tools(found, "emotion")
 
@@ -518,7 +532,8 @@ class PeroPixApp(App[None]):
         try:
             plan = request.plan(tier=account.tier or 0, active=account.active)
         except (OSError, ValueError) as e:  # ToolError / SettingsError name the option or file
-            self.call_from_thread(self.notify, f"Not started: {e}", title="Director Tools", severity="error")
+            self.call_from_thread(self.notify, _("Not started: {error}").format(error=e), title=_("Director Tools"),
+                                  severity="error")
             return
         self.call_from_thread(self._tools_planned, plan, account.tier, account.active)
 
@@ -527,9 +542,10 @@ class PeroPixApp(App[None]):
             jobs = self.runner.request_tools(plan, tier=tier, active=active)
         except RunRefused as e:
             log.info("[Queue] tools refused: %s", e)
-            self.notify(str(e), title="Not started", severity="error", timeout=10)
+            self.notify(str(e), title=_("Not started"), severity="error", timeout=10)
             return
-        self.notify(f"Queued {len(jobs)} {plan.jobs[0].kind} request(s): {plan.total} Anlas.")
+        self.notify(ngettext("Queued {n} {tool} request(s): {anlas} Anlas.", "Queued {n} {tool} request(s): {anlas} Anlas.",
+                             len(jobs)).format(n=len(jobs), tool=plan.jobs[0].kind, anlas=plan.total))
         self.save_state_soon()
 
     # ------------------------------------------------------------ queue-end notices

@@ -36,6 +36,7 @@ from .core.generation.workers import DEFAULT_ACCOUNT, NaiAccount, nai_worker_id
 from .core.jobs import TOOL, Job
 from .core.settings import SettingsError
 from .core.slots import SlotSet
+from .i18n import _
 from .messages import (
     BalanceUpdated,
     ImageSaved,
@@ -165,14 +166,14 @@ class Runner:
         ws = self.host.workspace
         runs = (ws if all_slots else SlotSet(base=ws.base, slots=[], repeats=1)).expand()
         if not runs:
-            raise RunRefused("Nothing to generate: every slot is locked.")
+            raise RunRefused(_("Nothing to generate: every slot is locked."))
         for run in runs:
             try:
                 check_settings(run.settings)
             except SettingsError as e:
-                raise RunRefused(f"Cannot generate: {e}") from None
+                raise RunRefused(_("Cannot generate: {error}").format(error=e)) from None
         if any(r.settings.provider == "nai" for r in runs) and not (self.host.token or self.backends.has_nai_token()):
-            raise RunRefused(NO_TOKEN)
+            raise RunRefused(_(NO_TOKEN))
         reason = refusal(ws, all_slots, self.scheduler.queue, self.admission_account(),
                          self.host.config.generation.budget)
         if reason:
@@ -181,7 +182,7 @@ class Runner:
             jobs = self.scheduler.submit(((r.settings, r.slot_index, r.slot_name, r.repeat) for r in runs),
                                          folder=self.folder(), base_prompt=ws.base.prompt)
         except QueueReadOnly as e:
-            raise RunRefused(f"Not queued: the queue is {e}.") from None
+            raise RunRefused(_("Not queued: the queue is {reason}.").format(reason=e)) from None
         s = runs[0].settings
         log.info("[Queue] %d job(s) queued - %s, %dx%d, %d steps", len(jobs), s.provider,
                  s.width, s.height, s.steps)
@@ -196,9 +197,9 @@ class Runner:
         from .core.generation.tool_jobs import by_folder, tool_records, tool_runs
 
         if not plan.jobs:
-            raise RunRefused("Nothing to run: no image or no mood chosen.")
+            raise RunRefused(_("Nothing to run: no image or no mood chosen."))
         if not self.host.token:
-            raise RunRefused(NO_TOKEN)
+            raise RunRefused(_(NO_TOKEN))
         reason = tools_refusal(plan.total, self.scheduler.queue, account_of(self.host.balance),
                                self.host.config.generation.budget)
         if reason:
@@ -208,7 +209,7 @@ class Runner:
             for folder, records in by_folder(tool_records(plan, tier=tier, active=active)).items():
                 jobs += self.scheduler.submit(tool_runs(records), folder=folder, kind=TOOL, tools=records)
         except QueueReadOnly as e:
-            raise RunRefused(f"Not queued: the queue is {e}.") from None
+            raise RunRefused(_("Not queued: the queue is {reason}.").format(reason=e)) from None
         log.info("[Queue] %d tool job(s) queued - %s, %d Anlas", len(jobs), plan.jobs[0].kind, plan.total)
         self.host.post_message(JobsQueued([j.id for j in jobs]))
         self.kick()

@@ -27,19 +27,23 @@ def run_tui() -> int:
     # it runs only costs time; the app collects again once its first frame is shown.
     gc.disable()
     from .core.config import ConfigError, load_config
+    from .i18n import _, set_language, set_language_from_config
 
     try:
         config = load_config()
     except ConfigError as e:
+        set_language_from_config()  # the locale's language (or PEROPIX_LANG), as the command line does
         print(f"peropix: error: {e}", file=sys.stderr)
         return 2
+    set_language(config.ui.language)
     config.ui.image_protocol = choose_protocol(config.ui.image_protocol)
     from .widgets.preview import prepare
 
     try:
         prepare(config.ui.image_protocol)
     except Exception as e:  # a terminal that answers nonsense must not stop the app
-        print(f"peropix: image protocol detection failed ({e}); using half-cell blocks", file=sys.stderr)
+        print(_("peropix: image protocol detection failed ({error}); using half-cell blocks").format(error=e),
+              file=sys.stderr)
         config.ui.image_protocol = "halfcell"
         prepare("halfcell")
     from .app import PeroPixApp

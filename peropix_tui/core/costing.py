@@ -16,12 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..i18n import N_, _, ngettext
 from .settings import GenerationSettings, SettingsError
 
 if TYPE_CHECKING:
     from .slots import SlotSet
 
-LOCAL_NOTE = "local — no Anlas"
+LOCAL_NOTE = N_("local — no Anlas")
 
 
 @dataclass(frozen=True)
@@ -49,18 +50,34 @@ class RunCost:
         return self.whole_queue if all_slots else self.next_run
 
     def check(self, all_slots: bool) -> str | None:
-        """None when the run may start, else a clear one-line reason to refuse it."""
+        """None when the run may start, else a clear one-line reason to refuse it (in the current language)."""
         if self.local:
             return None
         if self.error:
-            return f"cannot estimate the cost: {self.error}"
+            return _("cannot estimate the cost: {error}").format(error=self.error)
         cost = self.amount(all_slots)
-        what = f"{self.runs} run(s)" if all_slots else "this run"
         if self.budget and cost > self.budget:
-            return f"{what} would cost {cost} Anlas, over your budget of {self.budget} (generation.budget)"
+            if all_slots:
+                return ngettext("{n} run(s) would cost {cost} Anlas, over your budget of {budget} (generation.budget)",
+                                "{n} run(s) would cost {cost} Anlas, over your budget of {budget} (generation.budget)",
+                                self.runs).format(n=self.runs, cost=cost, budget=self.budget)
+            return _("this run would cost {cost} Anlas, over your budget of {budget} (generation.budget)").format(
+                cost=cost, budget=self.budget)
         if self.balance is not None and cost + self.pending > self.balance:
-            queued = f" + {self.pending} already queued" if self.pending else ""
-            return f"{what} would cost {cost} Anlas{queued}, but the balance is {self.balance} Anlas"
+            if all_slots and self.pending:
+                text = ngettext("{n} run(s) would cost {cost} Anlas + {pending} already queued, "
+                                "but the balance is {balance} Anlas",
+                                "{n} run(s) would cost {cost} Anlas + {pending} already queued, "
+                                "but the balance is {balance} Anlas", self.runs)
+            elif all_slots:
+                text = ngettext("{n} run(s) would cost {cost} Anlas, but the balance is {balance} Anlas",
+                                "{n} run(s) would cost {cost} Anlas, but the balance is {balance} Anlas", self.runs)
+            elif self.pending:
+                text = _("this run would cost {cost} Anlas + {pending} already queued, "
+                         "but the balance is {balance} Anlas")
+            else:
+                text = _("this run would cost {cost} Anlas, but the balance is {balance} Anlas")
+            return text.format(n=self.runs, cost=cost, pending=self.pending, balance=self.balance)
         return None
 
 
@@ -143,14 +160,15 @@ def count_uncached(settings: GenerationSettings) -> int:
 def _notes(base: GenerationSettings, free: bool, uncached: int, encode: int, tier: int | None) -> tuple[str, ...]:
     notes: list[str] = []
     if free:
-        notes.append("free (Opus: ≤ 1 MP, ≤ 28 steps)")
+        notes.append(_("free (Opus: ≤ 1 MP, ≤ 28 steps)"))
     vibes = len(base.enabled_vibes())
     if vibes and encode:
-        notes.append(f"{uncached} vibe(s) need encoding: +{encode} Anlas, once")
+        notes.append(ngettext("{n} vibe(s) need encoding: +{anlas} Anlas, once",
+                              "{n} vibe(s) need encoding: +{anlas} Anlas, once", uncached).format(n=uncached, anlas=encode))
     elif vibes:
-        notes.append(f"{vibes} vibe(s): nothing to encode")
+        notes.append(ngettext("{n} vibe(s): nothing to encode", "{n} vibe(s): nothing to encode", vibes).format(n=vibes))
     if tier is None:
-        notes.append("tier unknown (no balance yet): Opus-free not assumed")
+        notes.append(_("tier unknown (no balance yet): Opus-free not assumed"))
     return tuple(notes)
 
 

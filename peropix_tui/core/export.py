@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..i18n import _, ngettext
 from .fsutil import atomic_write
 from .metadata import png as pngmeta
 from .metadata.exif import user_comment_exif
@@ -57,9 +58,10 @@ class ExportOptions:
 
     def check(self) -> ExportOptions:
         if self.fmt is not None and self.fmt not in FORMATS:
-            raise ExportError(f"--format: {self.fmt!r} is not one of {', '.join(FORMATS)}")
+            raise ExportError(_("--format: {value} is not one of {choices}").format(
+                value=repr(self.fmt), choices=", ".join(FORMATS)))
         if not 1 <= self.quality <= 100:
-            raise ExportError(f"--quality: {self.quality} must be 1..100")
+            raise ExportError(_("--quality: {value} must be 1..100").format(value=self.quality))
         return self
 
 
@@ -80,16 +82,17 @@ def collect(inputs: Iterable[str | Path], only: frozenset[str] = frozenset()) ->
             found += sorted(f for f in p.iterdir() if f.is_file() and is_image_name(f.name))
         elif p.is_file():
             if p.suffix.lower().lstrip(".") not in IMAGE_EXTS:
-                raise ExportError(f"{p}: not a PNG, WebP or JPEG file")
+                raise ExportError(_("{file}: not a PNG, WebP or JPEG file").format(file=p))
             found.append(p)
         else:
-            raise ExportError(f"{p}: no such file or folder")
+            raise ExportError(_("{file}: no such file or folder").format(file=p))
     if only:
         wanted = [o.lower() for o in only]
         found = [f for f in found
                  if any(fnmatch.fnmatchcase((parse_stored_name(f.name)[1] or "").lower(), w) for w in wanted)]
     if not found:
-        raise ExportError("nothing to export (no images" + (" with those names)" if only else ")"))
+        raise ExportError(_("nothing to export (no images with those names)") if only
+                          else _("nothing to export (no images)"))
     return found
 
 
@@ -126,12 +129,16 @@ def plan_export(sources: list[Path], dest: Path, options: ExportOptions, *, as_z
 def _refuse_existing(plan: ExportPlan) -> None:
     if plan.as_zip:
         if plan.dest.exists():
-            raise ExportError(f"{plan.dest}: already exists (pass --overwrite to replace it)")
+            raise ExportError(_("{file}: already exists (pass --overwrite to replace it)").format(file=plan.dest))
         return
-    clash = [name for _, name in plan.items if (plan.dest / name).exists()]
+    clash = [name for _src, name in plan.items if (plan.dest / name).exists()]
+    if len(clash) > 1:
+        more = len(clash) - 1
+        raise ExportError(ngettext("{file}: already exists and {n} more (pass --overwrite to replace)",
+                                   "{file}: already exists and {n} more (pass --overwrite to replace)", more)
+                          .format(file=plan.dest / clash[0], n=more))
     if clash:
-        more = f" and {len(clash) - 1} more" if len(clash) > 1 else ""
-        raise ExportError(f"{plan.dest / clash[0]}: already exists{more} (pass --overwrite to replace)")
+        raise ExportError(_("{file}: already exists (pass --overwrite to replace)").format(file=plan.dest / clash[0]))
 
 
 # ----------------------------------------------------------------------------- convert
@@ -169,7 +176,7 @@ def convert(src: Path, fmt: str | None, options: ExportOptions) -> bytes:
             opened.load()
             im = opened.copy()
     except (OSError, ValueError, SyntaxError) as e:
-        raise ExportError(f"{src}: not a readable image ({type(e).__name__})") from None
+        raise ExportError(_("{file}: not a readable image ({error})").format(file=src, error=type(e).__name__)) from None
     if options.strip:
         im = clear_stealth(im)
     buf = io.BytesIO()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ..i18n import N_, _
 from .fsutil import atomic_write
 from .settings import GenerationSettings
 
@@ -204,7 +206,8 @@ class JobQueue:
     def _move(self, job_id: str, allowed: Iterable[JobState], to: JobState) -> Job:
         job = self.get(job_id)
         if job.state not in set(allowed):
-            raise JobStateError(f"job {job_id} is {job.state}, cannot become {to}")
+            raise JobStateError(_("job {job} is {state}, cannot become {to}").format(
+                job=job_id, state=job.state.value, to=to.value))
         job.state = to
         return job
 
@@ -334,7 +337,7 @@ class JobQueue:
         except FileNotFoundError:
             return queue
         except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise QueueFileError(f"{path}: unreadable queue ({e})") from None
+            raise QueueFileError(_("{file}: unreadable queue ({error})").format(file=path, error=e)) from None
         return queue
 
     @classmethod
@@ -347,7 +350,7 @@ class JobQueue:
         except QueueFileError as e:
             bad = path.with_name(path.name + ".bad")
             path.replace(bad)
-            raise QueueFileError(f"{e}; kept as {bad.name}") from None
+            raise QueueFileError(_("{error}; kept as {name}").format(error=e, name=bad.name)) from None
         if writer is not None:
             queue.writer = writer
         changed = False
@@ -358,7 +361,7 @@ class JobQueue:
                 if found:
                     job.images = list(dict.fromkeys([*job.images, *found]))
                     job.state, job.step, job.note = JobState.DONE, max(job.step, job.total), ""
-                    job.notice = "finished before PeroPix stopped: image found on disk, not sent again"
+                    job.notice = FOUND_NOTICE
                 else:
                     job.state, job.step = JobState.PAUSED, 0
                     job.notice = interrupted_notice(job)
@@ -371,11 +374,58 @@ class JobQueue:
         return queue
 
 
+# Notices and errors kept in queue.json (and sent in ``--json`` events) are English; ``shown``
+# translates the ones the core writes when they are displayed.
+FOUND_NOTICE = N_("finished before PeroPix stopped: image found on disk, not sent again")
+INTERRUPTED_NAI = N_("interrupted mid-request: NovelAI may have charged it; resuming sends it again")
+INTERRUPTED_LOCAL = N_("interrupted mid-generation; resuming runs it again")
+INTERRUPTED = N_("interrupted")
+WORKER_LOST = N_("worker lost mid-request")
+NO_TOKEN = N_("No NovelAI token yet: open Settings (F5) and enter it, or set PEROPIX_NAI_TOKEN.")
+LOST_CHARGED = N_("worker {worker} lost mid-request ({error}): NovelAI may have charged it; resuming sends it again")
+LOST_REQUEUED = N_("worker {worker} lost ({error}); queued again")
+CANNOT_GENERATE = N_("Cannot generate: {error}")
+CANNOT_RUN_TOOL = N_("Cannot run the tool: {error}")
+WAITING_FOR_NOVELAI = N_("{tool}: waiting for NovelAI")
+NO_LOCAL_ENGINE = N_("the local engine is not available ({error}); install the [local] extra")
+MISSING_WILDCARD = N_("{error}; add the file to {folder} and retry")
+
+_FIXED = (FOUND_NOTICE, INTERRUPTED_NAI, INTERRUPTED_LOCAL, INTERRUPTED, WORKER_LOST, NO_TOKEN)
+_PATTERNS = (LOST_CHARGED, LOST_REQUEUED, CANNOT_GENERATE, CANNOT_RUN_TOOL, WAITING_FOR_NOVELAI,
+             NO_LOCAL_ENGINE, MISSING_WILDCARD)
+
+
 def interrupted_notice(job: Job) -> str:
-    """What to tell the user about a job that was stopped while its request ran."""
+    """What to tell the user about a job that was stopped while its request ran (English: it is
+    kept in queue.json; :func:`shown` translates it for display)."""
     if job.settings.provider == "nai":
-        return ("interrupted mid-request: NovelAI may have charged it; resuming sends it again")
-    return "interrupted mid-generation; resuming runs it again"
+        return INTERRUPTED_NAI
+    return INTERRUPTED_LOCAL
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*)" for i, p in enumerate(parts))
+    return re.compile(f"^{regex}$", re.DOTALL)
+
+
+def shown(text: str) -> str:
+    """A note or error the core stored in English (queue.json, a core event), in the current
+    language when it is one of the core's own messages; any other text as it is.
+
+    The parts filled in (a worker id, a server's error) stay as they were; the error inside a
+    "Cannot generate: …" is itself looked up once more.
+    """
+    if not text:
+        return text
+    if text in _FIXED:
+        return _(text)
+    for template in _PATTERNS:
+        m = _pattern(template).match(text)
+        if m:
+            fields = {k: (shown(v) if k == "error" else v) for k, v in m.groupdict().items()}
+            return _(template).format(**fields)
+    return text
 
 
 class QueueFileError(ValueError):

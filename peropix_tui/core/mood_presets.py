@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..i18n import _
 from . import paths
 from .fsutil import atomic_write
 from .nai.tools import expand_moods
@@ -23,7 +24,7 @@ def save_moodset(name: str, moods: list[str]) -> Path:
     """Save ``moods`` (checked; ``all`` expands) under ``name``; replaces a set of that name."""
     chosen = expand_moods(moods)
     if not chosen:
-        raise PresetError(f"mood set {name!r}: no moods given")
+        raise PresetError(_("mood set {name}: no moods given").format(name=repr(name)))
     data = json.dumps({"moods": chosen}, ensure_ascii=False, indent=1).encode("utf-8")
     return atomic_write(moodsets_dir() / f"{check_name(name)}.json", data)
 
@@ -39,12 +40,16 @@ def load_moodset(name: str) -> list[str]:
         raw = json.loads(path.read_text(encoding="utf-8"))
         moods = raw["moods"]
         if not isinstance(moods, list) or not all(isinstance(m, str) for m in moods):
-            raise TypeError("moods is not a list of names")
+            raise TypeError(_("moods is not a list of names"))
         return expand_moods(moods)
     except FileNotFoundError:
-        raise PresetError(f"{path}: no such mood set (saved: {', '.join(list_moodsets()) or 'none'})") from None
+        saved = list_moodsets()
+        if not saved:
+            raise PresetError(_("{file}: no such mood set (saved: none)").format(file=path)) from None
+        raise PresetError(_("{file}: no such mood set (saved: {names})").format(
+            file=path, names=", ".join(saved))) from None
     except (ValueError, TypeError, KeyError) as e:
-        raise PresetError(f"{path}: not a mood set ({e})") from None
+        raise PresetError(_("{file}: not a mood set ({error})").format(file=path, error=e)) from None
 
 
 def resolve_moods(moods: list[str]) -> list[str]:

@@ -21,6 +21,8 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
+from ..i18n import _, ngettext
+
 MODES = ("auto", "bell", "osc9", "osc777", "off")
 BEL = "\a"
 ESC = "\x1b"
@@ -39,7 +41,7 @@ def check_mode(mode: str) -> str:
     if m in ("false", "no", "0", "none"):
         return "off"
     if m not in MODES:
-        raise NotifyError(f"ui.notify: {mode!r} is not one of {', '.join(MODES)}")
+        raise NotifyError(_("ui.notify: {value} is not one of {choices}").format(value=repr(mode), choices=", ".join(MODES)))
     return m
 
 
@@ -100,9 +102,10 @@ def notify(title: str, body: str = "", *, mode: str = "auto", out: TextIO | None
 
 
 def queue_message(done: int, failed: int, paused: bool) -> tuple[str, str]:
-    """(title, body) for the end of a queue."""
+    """(title, body) for the end of a queue, in the current language."""
     if paused:
-        return "PeroPix: queue paused", f"{done} done, {failed} failed; the queue is waiting for you"
+        return (_("PeroPix: queue paused"),
+                _("{done} done, {failed} failed; the queue is waiting for you").format(done=done, failed=failed))
     if failed:
-        return "PeroPix: queue finished with errors", f"{done} done, {failed} failed"
-    return "PeroPix: queue finished", f"{done} image(s) done"
+        return _("PeroPix: queue finished with errors"), _("{done} done, {failed} failed").format(done=done, failed=failed)
+    return _("PeroPix: queue finished"), ngettext("{n} image(s) done", "{n} image(s) done", done).format(n=done)

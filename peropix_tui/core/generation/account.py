@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ...i18n import _
 from ..backend import BackendError
 from ..nai.usage import UsageQuota, usage_quota
 from .admission import Account
@@ -24,7 +25,7 @@ class AccountReport:
 async def fetch_account(config: Config, token: Secret | None, *, client: Any = None) -> AccountReport:
     """Ask NovelAI for the tier and Anlas (on ``client`` when given, left open); errors are reported."""
     if not token:
-        return AccountReport(None, "no token")
+        return AccountReport(None, _("no token"))
     try:
         if client is not None:
             sub = await client.subscription()

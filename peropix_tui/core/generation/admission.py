@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ...i18n import _
 from ..costing import RunCost, pending_cost, run_cost
 from ..jobs import TOOL, Job, JobState
 from ..slots import SlotSet
@@ -68,14 +69,16 @@ def refusal(workspace: SlotSet, all_slots: bool, jobs: Iterable[Job], account: A
     """Why this run must not start (one sentence), or None."""
     ws = workspace if all_slots else SlotSet(base=workspace.base)
     reason = price(ws, jobs, account, budget).check(all_slots)
-    return None if reason is None else reason[0].upper() + reason[1:] + "."
+    # TRANSLATORS: a refusal ("this run would cost …") as a sentence: the full stop of the language
+    return None if reason is None else _("{reason}.").format(reason=reason[0].upper() + reason[1:])
 
 
 def queue_refusal(jobs: Iterable[Job], account: Account) -> str | None:
     """Why resuming the queue must not start: its unfinished jobs cost more than the balance."""
     total = queued_cost(jobs, account)
     if account.anlas is not None and total > account.anlas:
-        return f"The queued jobs would cost {total} Anlas, but the balance is {account.anlas} Anlas."
+        return _("The queued jobs would cost {total} Anlas, but the balance is {balance} Anlas.").format(
+            total=total, balance=account.anlas)
     return None
 
 
@@ -83,9 +86,13 @@ def tools_refusal(total: int, jobs: Iterable[Job], account: Account, budget: int
     """Why a tool run of ``total`` Anlas must not start (the same rule as a generation run: the
     budget caps the run, the balance caps what is queued plus the run), or None."""
     if budget and total > budget:
-        return f"This run would cost {total} Anlas, over your budget of {budget} (generation.budget)."
+        return _("This run would cost {total} Anlas, over your budget of {budget} (generation.budget).").format(
+            total=total, budget=budget)
     queued = queued_cost(jobs, account)
     if account.anlas is not None and queued + total > account.anlas:
-        extra = f" with {queued} Anlas already queued" if queued else ""
-        return f"This run would cost {total} Anlas{extra}, but the balance is {account.anlas} Anlas."
+        if queued:
+            return _("This run would cost {total} Anlas with {queued} Anlas already queued, "
+                     "but the balance is {balance} Anlas.").format(total=total, queued=queued, balance=account.anlas)
+        return _("This run would cost {total} Anlas, but the balance is {balance} Anlas.").format(
+            total=total, balance=account.anlas)
     return None

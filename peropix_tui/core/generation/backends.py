@@ -12,12 +12,12 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..backend import Backend, BackendError
+from ..jobs import NO_LOCAL_ENGINE
+from ..jobs import NO_TOKEN as NO_TOKEN
 
 if TYPE_CHECKING:
     from ..config import Config, Secret
     from ..settings import GenerationSettings
-
-NO_TOKEN = "No NovelAI token yet: open Settings (F5) and enter it, or set PEROPIX_NAI_TOKEN."
 
 
 def make_backend(provider: str, config: Config, token: Secret | None) -> Backend:
@@ -26,7 +26,7 @@ def make_backend(provider: str, config: Config, token: Secret | None) -> Backend
         try:
             from ...engine.backend import LocalBackend
         except ImportError as e:
-            raise BackendError(f"the local engine is not available ({e}); install the [local] extra") from None
+            raise BackendError(NO_LOCAL_ENGINE.format(error=e)) from None
         return LocalBackend(presets=config.local)
     if provider == "nai":
         from ..nai.backend import NaiBackend

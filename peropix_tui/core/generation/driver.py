@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..backend import CancelToken
-from ..jobs import Job, interrupted_notice
+from ..jobs import INTERRUPTED, Job, interrupted_notice
 from .events import CoreEvent, JobCancelled
 from .scheduler import Scheduler, Worker
 from .service import GenerationService
@@ -115,7 +115,7 @@ class BatchDriver:
                 job_id, _token = self._tasks.pop(finished)
                 if finished.cancelled() and job_id in self.scheduler.running_ids():
                     stopped = self._job(job_id)
-                    self.scheduler.interrupt(job_id, interrupted_notice(stopped) if stopped else "interrupted")
+                    self.scheduler.interrupt(job_id, interrupted_notice(stopped) if stopped else INTERRUPTED)
 
     def _probe_done(self, task: asyncio.Task[tuple[bool, str]]) -> None:
         worker = self._probes.pop(task)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from ...i18n import _
+
 if TYPE_CHECKING:
     from ..config import Config
     from .scheduler import Worker
@@ -78,7 +80,7 @@ async def _tcp_answers(url: str, timeout: float) -> tuple[bool, str]:
     try:
         _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, TimeoutError) as e:
-        return False, f"{host}:{port} does not answer ({type(e).__name__})"
+        return False, _("{host}:{port} does not answer ({error})").format(host=host, port=port, error=type(e).__name__)
     writer.close()
     try:
         await writer.wait_closed()

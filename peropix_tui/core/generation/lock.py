@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ...i18n import _
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no cross-process lock, one owner assumed
@@ -22,9 +24,13 @@ class QueueLocked(RuntimeError):
     """Another process owns the queue; the message names it."""
 
     def __init__(self, folder: Path, pid: int | None) -> None:
-        who = f"PID {pid}" if pid else "another process"
-        super().__init__(f"the queue in {folder} is in use by another peropix ({who}); "
-                         "wait for it to finish or close it first")
+        if pid:
+            text = _("the queue in {folder} is in use by another peropix (PID {pid}); "
+                     "wait for it to finish or close it first").format(folder=folder, pid=pid)
+        else:
+            text = _("the queue in {folder} is in use by another peropix; "
+                     "wait for it to finish or close it first").format(folder=folder)
+        super().__init__(text)
         self.pid = pid
 
 

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..jobs import FINISHED, GENERATE, TOOL, Job, JobQueue, JobState, JobStateError
+from ...i18n import _
+from ..jobs import FINISHED, GENERATE, TOOL, WORKER_LOST, Job, JobQueue, JobState, JobStateError
 from ..settings import GenerationSettings
 from .admission import Account
 from .events import CoreEvent, ImageSaved, JobCancelled, JobFailed, JobFinished, JobProgressed, WorkerLost
@@ -148,7 +149,7 @@ class Scheduler:
         if job.state is JobState.RUNNING:
             return True
         if job.state in FINISHED:
-            raise JobStateError(f"job {job_id} is {job.state} already")
+            raise JobStateError(_("job {job} is {state} already").format(job=job_id, state=job.state.value))
         self.queue.cancel(job_id)
         return False
 
@@ -313,7 +314,7 @@ class Scheduler:
                 self.queue.fail(job.id, event.error, retryable=True)
             elif running:
                 if event.maybe_charged:
-                    self.queue.interrupt(job.id, event.notice or "worker lost mid-request")
+                    self.queue.interrupt(job.id, event.notice or WORKER_LOST)
                 else:
                     self.queue.requeue(job.id, event.notice)
             out.ended = out.lost = True

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..backend import BackendError, CancelToken, GeneratedImage, GenerationCancelled, Progress
-from ..jobs import TOOL, Job
+from ..jobs import CANNOT_GENERATE, LOST_CHARGED, LOST_REQUEUED, MISSING_WILDCARD, TOOL, Job
 from ..prompt import WildcardError, expand_settings, wildcards_dir
 from ..settings import GenerationSettings, SettingsError
 from .backends import BackendPool
@@ -62,7 +62,7 @@ def draw_wildcards(settings: GenerationSettings, rng: random.Random) -> Generati
     try:
         return expand_settings(settings, wildcards_dir(), rng)
     except WildcardError as e:  # fixable by the user (add the file), so the job can be retried
-        raise BackendError(f"{e}; add the file to {wildcards_dir()} and retry", retryable=True) from None
+        raise BackendError(MISSING_WILDCARD.format(error=e, folder=wildcards_dir()), retryable=True) from None
 
 
 def worker_lost(e: BackendError) -> bool | None:
@@ -84,10 +84,11 @@ def worker_lost(e: BackendError) -> bool | None:
 
 
 def lost_notice(worker: Worker, e: BackendError, maybe_charged: bool) -> str:
+    """The job's notice, in English (kept in queue.json, sent in ``--json`` events); shown
+    translated by :func:`~..jobs.shown`."""
     if maybe_charged:
-        return (f"worker {worker.id} lost mid-request ({e}): NovelAI may have charged it; "
-                "resuming sends it again")
-    return f"worker {worker.id} lost ({e}); queued again"
+        return LOST_CHARGED.format(worker=worker.id, error=e)
+    return LOST_REQUEUED.format(worker=worker.id, error=e)
 
 
 class ProgressThrottle:
@@ -144,7 +145,7 @@ class GenerationService:
         except (GenerationCancelled, asyncio.CancelledError):
             emit(JobCancelled(job.id))
         except SettingsError as e:
-            emit(JobFailed(job.id, f"Cannot generate: {e}", False))
+            emit(JobFailed(job.id, CANNOT_GENERATE.format(error=e), False))
         except BackendError as e:
             lost = worker_lost(e)
             if lost is not None and worker is not None:

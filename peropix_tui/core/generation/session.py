@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...i18n import _
 from .. import paths
 from ..jobs import QUEUE_FILE, Job, JobQueue, QueueFileError, Writer
 from .lock import QueueLock, QueueLocked
@@ -61,7 +62,7 @@ def open_queue(state_dir: Path | None = None, *, writer: Writer | None = None, i
             queue, warnings = JobQueue(path), [str(bad)]
         else:
             warnings = []
-        reason = f"read-only: {e}"
+        reason = _("read-only: {reason}").format(reason=e)
         return QueueSession(Scheduler(queue, workers, readonly_reason=reason), None, [*warnings, reason])
     found: dict[str, list[str]] = {}
     running_before: list[str] = []
@@ -83,7 +84,7 @@ def open_queue(state_dir: Path | None = None, *, writer: Writer | None = None, i
         try:
             images.index([Path(p) for hits in found.values() for p in hits])
         except Exception as e:  # the index is rebuilt from files at any time
-            warnings.append(f"gallery: could not index recovered images: {e}")
+            warnings.append(_("gallery: could not index recovered images: {error}").format(error=e))
     session = QueueSession(Scheduler(queue, workers), lock, warnings)
     session.recovered = [queue.get(i) for i in found]
     session.interrupted = [queue.get(i) for i in running_before if i not in found]

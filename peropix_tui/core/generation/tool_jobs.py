@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..backend import BackendError, CancelToken, GenerationCancelled
-from ..jobs import TOOL, Job
+from ..jobs import CANNOT_RUN_TOOL, TOOL, WAITING_FOR_NOVELAI, Job
 from ..settings import GenerationSettings, SettingsError
 from .events import EventSink, ImageSaved, JobCancelled, JobFailed, JobFinished, JobProgressed, JobStarted
 from .output import ImageWriter
@@ -145,7 +145,7 @@ async def run_tool(job: Job, client_for: Callable[[], NaiToolsClient], writer: I
         planned = await asyncio.to_thread(rebuild, rec)
         source: SourceInfo = await asyncio.to_thread(SourceInfo.of, planned.image.path)
         client = await asyncio.to_thread(client_for)
-        emit(JobProgressed(job.id, 0, 1, None, f"{rec.get('tool')}: waiting for NovelAI"))
+        emit(JobProgressed(job.id, 0, 1, None, WAITING_FOR_NOVELAI.format(tool=rec.get("tool"))))
         results = await send_tool_job(planned, client, cancel)
         saver = _saver(writer, job, queue_uid)
         for result in results:  # each one as it is written: a failure later keeps the ones before
@@ -155,7 +155,7 @@ async def run_tool(job: Job, client_for: Callable[[], NaiToolsClient], writer: I
     except (GenerationCancelled, asyncio.CancelledError):
         emit(JobCancelled(job.id))
     except SettingsError as e:
-        emit(JobFailed(job.id, f"Cannot run the tool: {e}", False))
+        emit(JobFailed(job.id, CANNOT_RUN_TOOL.format(error=e), False))
     except BackendError as e:
         emit(JobFailed(job.id, str(e), e.retryable, e.status))
     except Exception as e:  # one broken job must not take the face down

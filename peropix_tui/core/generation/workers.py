@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ...i18n import _
 from ..config import ConfigError, Secret
 from ..jobs import GENERATE
 from .scheduler import NAI_KINDS, Worker
@@ -52,13 +53,15 @@ def load_accounts(config: Config, default: Secret | None, env: dict[str, str] | 
             try:
                 value = path.read_text(encoding="utf-8").strip()
             except OSError as e:
-                raise ConfigError(f"{where}.token_file: {path}: cannot read ({e.strerror or e})") from None
+                raise ConfigError(_("{where}.token_file: {file}: cannot read ({error})").format(
+                    where=where, file=path, error=e.strerror or e)) from None
             if not value:
-                raise ConfigError(f"{where}.token_file: {path} is empty")
+                raise ConfigError(_("{where}.token_file: {file} is empty").format(where=where, file=path))
         else:
             value = env.get(ref.token_env, "").strip()
             if not value:
-                raise ConfigError(f"{where}.token_env: ${ref.token_env} is not set")
+                raise ConfigError(_("{where}.token_env: ${variable} is not set").format(
+                    where=where, variable=ref.token_env))
         out.append(NaiAccount(ref.name, Secret(value)))
     return out
 
