@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..i18n import LANGUAGE_SETTINGS
+from ..i18n import LANGUAGE_SETTINGS, _
 from . import paths
 from .comfyui.config import ComfyConfigError, ComfyUIConfig, parse_section, section_to_toml
 
@@ -87,22 +87,25 @@ class NaiAccountRef:
 def parse_accounts(where: str, value: Any) -> list[NaiAccountRef]:
     """``[nai] accounts = [{name = ..., token_file = ... | token_env = ...}, ...]``; errors name the entry."""
     if not isinstance(value, list):
-        raise ConfigError(f"{where}: expected a list of tables {{name = ..., token_file = ...}}")
+        raise ConfigError(_("{where}: expected a list of tables {{name = ..., token_file = ...}}").format(where=where))
     out: list[NaiAccountRef] = []
     for i, item in enumerate(value):
         at = f"{where}[{i}]"
         if not isinstance(item, dict):
-            raise ConfigError(f"{at}: expected a table {{name = ..., token_file = ... or token_env = ...}}")
+            raise ConfigError(_("{at}: expected a table {{name = ..., token_file = ... or token_env = ...}}")
+                              .format(at=at))
         unknown = sorted(set(item) - {"name", "token_file", "token_env"})
         if unknown:
-            raise ConfigError(f"{at}: unknown key {unknown[0]!r} (use name, token_file, token_env)")
+            raise ConfigError(_("{at}: unknown key {key} (use name, token_file, token_env)")
+                              .format(at=at, key=repr(unknown[0])))
         name, tf, te = item.get("name"), item.get("token_file", ""), item.get("token_env", "")
         if not isinstance(name, str) or not name.strip() or ":" in name or name.strip() == "default":
-            raise ConfigError(f"{at}.name: expected a name (text without ':', not 'default')")
+            raise ConfigError(_("{at}.name: expected a name (text without ':', not 'default')").format(at=at))
         if not isinstance(tf, str) or not isinstance(te, str) or bool(tf) == bool(te):
-            raise ConfigError(f"{at}: give exactly one of token_file (a path) and token_env (a variable name)")
+            raise ConfigError(_("{at}: give exactly one of token_file (a path) and token_env (a variable name)")
+                              .format(at=at))
         if any(a.name == name.strip() for a in out):
-            raise ConfigError(f"{at}.name: two accounts are named {name.strip()!r}")
+            raise ConfigError(_("{at}.name: two accounts are named {name}").format(at=at, name=repr(name.strip())))
         out.append(NaiAccountRef(name.strip(), tf, te))
     return out
 
@@ -208,15 +211,17 @@ def url_problem(url: str) -> str | None:
         port = parts.port
     except ValueError as e:
         tail = url.split("//", 1)[-1].split("/", 1)[0].rpartition(":")[2]
-        return f"port {tail} is out of range 1-65535" if tail.isdigit() else f"bad port ({e})"
+        if tail.isdigit():
+            return _("port {port} is out of range 1-65535").format(port=tail)
+        return _("bad port ({error})").format(error=e)
     if parts.scheme not in ("http", "https"):
-        return "it must start with http:// or https://"
+        return _("it must start with http:// or https://")
     if not parts.hostname:
-        return "it names no host"
+        return _("it names no host")
     if port is not None and not 1 <= port <= 65535:
-        return f"port {port} is out of range 1-65535"
+        return _("port {port} is out of range 1-65535").format(port=port)
     if any(not 0x21 <= ord(c) <= 0x7E for c in url):
-        return "it contains spaces or non-ASCII characters"
+        return _("it contains spaces or non-ASCII characters")
     return None
 
 
@@ -233,7 +238,7 @@ MAX_TABLE = 256
 
 
 def _bad(key: str, why: str, where: str) -> ConfigError:
-    return ConfigError(f"config: {key}: {why} ({where})")
+    return ConfigError(_("config: {key}: {why} ({where})").format(key=key, why=why, where=where))
 
 
 def _number(value: Any, *, whole: bool) -> float | int | None:
@@ -260,20 +265,20 @@ def _number(value: Any, *, whole: bool) -> float | int | None:
 
 def _text(key: str, value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise _bad(key, f"expected text, got {_shown(value)}", where)
+        raise _bad(key, _("expected text, got {value}").format(value=_shown(value)), where)
     if len(value) > MAX_TEXT:
-        raise _bad(key, f"text longer than {MAX_TEXT} characters", where)
+        raise _bad(key, _("text longer than {limit} characters").format(limit=MAX_TEXT), where)
     if "\x00" in value:
-        raise _bad(key, "text contains a NUL character", where)
+        raise _bad(key, _("text contains a NUL character"), where)
     return value
 
 
 def _shown(value: Any) -> str:
     """A short description of a rejected value (never a deep repr)."""
     if isinstance(value, dict):
-        return "a table"
+        return _("a table")
     if isinstance(value, list):
-        return "an array"
+        return _("an array")
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -285,21 +290,26 @@ def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
             return value
         if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
             return value.lower() in ("1", "true", "yes", "on")
-        raise _bad(key, f"expected true/false, got {_shown(value)}", where)
+        raise _bad(key, _("expected true/false, got {value}").format(value=_shown(value)), where)
     if isinstance(default, int | float):
         whole = isinstance(default, int)
         number = _number(value, whole=whole)
         low, high = NUMBER_RANGES.get(key, (-math.inf, math.inf))
-        kind = "a whole number" if whole else "a number"
         if number is None or not low <= number <= high:
-            bounds = f"{low:g} to {high:g}" if math.isfinite(high) else f"at least {low:g}"
-            raise _bad(key, f"expected {kind} from {bounds}, got {_shown(value)}", where)
+            shown = _shown(value)
+            if not math.isfinite(high):
+                why = (_("expected a whole number from at least {low}, got {value}") if whole
+                       else _("expected a number from at least {low}, got {value}"))
+                raise _bad(key, why.format(low=f"{low:g}", value=shown), where)
+            why = (_("expected a whole number from {low} to {high}, got {value}") if whole
+                   else _("expected a number from {low} to {high}, got {value}"))
+            raise _bad(key, why.format(low=f"{low:g}", high=f"{high:g}", value=shown), where)
         return number
     if isinstance(default, dict):
         if not isinstance(value, dict):
-            raise _bad(key, "expected a table", where)
+            raise _bad(key, _("expected a table"), where)
         if len(value) > MAX_TABLE:
-            raise _bad(key, f"more than {MAX_TABLE} entries", where)
+            raise _bad(key, _("more than {limit} entries").format(limit=MAX_TABLE), where)
         return {_text(f"{key}.{k}", k, where): _text(f"{key}.{k}", v, where) for k, v in value.items()}
     return _text(key, value, where)
 
@@ -308,11 +318,11 @@ def _parse_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"config: {path}: not valid TOML: {e}") from None
+        raise ConfigError(_("config: {file}: not valid TOML: {error}").format(file=path, error=e)) from None
     except RecursionError:
-        raise ConfigError(f"config: {path}: not valid TOML: nested too deeply") from None
+        raise ConfigError(_("config: {file}: not valid TOML: nested too deeply").format(file=path)) from None
     except OSError as e:
-        raise ConfigError(f"config: {path}: cannot be read: {e.strerror or e}") from None
+        raise ConfigError(_("config: {file}: cannot be read: {error}").format(file=path, error=e.strerror or e)) from None
 
 
 def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
@@ -327,7 +337,7 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
     cfg = Config(source=path if path.exists() else None)
     comfy = raw.pop("comfyui", {})
     if not isinstance(comfy, dict):
-        raise ConfigError(f"{path}: [comfyui] must be a table")
+        raise ConfigError(_("{file}: [comfyui] must be a table").format(file=path))
     try:
         cfg.comfyui = parse_section(str(path), comfy, env)
     except ComfyConfigError as e:
@@ -337,13 +347,13 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         cfg.accounts = parse_accounts(f"{path}: nai.accounts", nai_raw.pop("accounts"))
     for section, values in raw.items():
         if section not in _SECTIONS:
-            raise ConfigError(f"config: {path}: unknown section [{section}]")
+            raise ConfigError(_("config: {file}: unknown section [{section}]").format(file=path, section=section))
         if not isinstance(values, dict):
-            raise ConfigError(f"config: {path}: [{section}] must be a table")
+            raise ConfigError(_("config: {file}: [{section}] must be a table").format(file=path, section=section))
         obj = getattr(cfg, section)
         for key, value in values.items():
             if not hasattr(obj, key):
-                raise ConfigError(f"config: {path}: unknown key {section}.{key}")
+                raise ConfigError(_("config: {file}: unknown key {key}").format(file=path, key=f"{section}.{key}"))
             setattr(obj, key, _coerce(f"{section}.{key}", value, getattr(obj, key), str(path)))
     for var, (section, key) in _ENV.items():
         if var in env and env[var] != "":
@@ -363,28 +373,31 @@ def _where(cfg: Config, key: str, path: Path) -> str:
 
 def _check_choices(cfg: Config, path: Path) -> None:
     if cfg.ui.image_protocol not in IMAGE_PROTOCOLS:
-        raise _bad("ui.image_protocol", f"{cfg.ui.image_protocol!r} is not one of {', '.join(IMAGE_PROTOCOLS)}",
+        raise _bad("ui.image_protocol", _not_one_of(cfg.ui.image_protocol, IMAGE_PROTOCOLS),
                    _where(cfg, "ui.image_protocol", path))
     if cfg.ui.language not in LANGUAGE_SETTINGS:
-        raise _bad("ui.language", f"{cfg.ui.language!r} is not one of {', '.join(LANGUAGE_SETTINGS)}",
+        raise _bad("ui.language", _not_one_of(cfg.ui.language, LANGUAGE_SETTINGS),
                    _where(cfg, "ui.language", path))
     from .local.weights import DIALECTS
     from .notify import MODES as notify_modes
 
     if cfg.ui.notify not in notify_modes:
-        raise _bad("ui.notify", f"{cfg.ui.notify!r} is not one of {', '.join(notify_modes)}",
-                   _where(cfg, "ui.notify", path))
+        raise _bad("ui.notify", _not_one_of(cfg.ui.notify, notify_modes), _where(cfg, "ui.notify", path))
     if cfg.local.prompt_dialect not in DIALECTS:
-        raise _bad("local.prompt_dialect", f"{cfg.local.prompt_dialect!r} is not one of {', '.join(DIALECTS)}",
+        raise _bad("local.prompt_dialect", _not_one_of(cfg.local.prompt_dialect, DIALECTS),
                    _where(cfg, "local.prompt_dialect", path))
     unknown = sorted(set(cfg.local.uc_presets) - set(LOCAL_UC_PRESETS))
     if unknown:
-        raise _bad("local.uc_presets", f"unknown preset {unknown[0]!r} (use {', '.join(LOCAL_UC_PRESETS)})",
-                   str(path))
+        raise _bad("local.uc_presets", _("unknown preset {name} (use {choices})")
+                   .format(name=repr(unknown[0]), choices=", ".join(LOCAL_UC_PRESETS)), str(path))
     problem = url_problem(cfg.nai.base_url)
     if problem:
-        raise _bad("nai.base_url", f"{_shown(cfg.nai.base_url)} is not a usable URL: {problem}",
-                   _where(cfg, "nai.base_url", path))
+        raise _bad("nai.base_url", _("{url} is not a usable URL: {problem}")
+                   .format(url=_shown(cfg.nai.base_url), problem=problem), _where(cfg, "nai.base_url", path))
+
+
+def _not_one_of(value: str, choices: tuple[str, ...]) -> str:
+    return _("{value} is not one of {choices}").format(value=repr(value), choices=", ".join(choices))
 
 
 def _toml_value(v: Any) -> str:
@@ -419,7 +432,7 @@ def save_config_changes(changes: dict[str, Any], path: Path | None = None) -> Pa
         section, key = dotted.split(".", 1)
         table = raw.setdefault(section, {})
         if not isinstance(table, dict):
-            raise ConfigError(f"config: {path}: [{section}] must be a table")
+            raise ConfigError(_("config: {file}: [{section}] must be a table").format(file=path, section=section))
         table[key] = value
     return _write_toml(raw, path)
 

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+from ..i18n import _
 from . import paths
 from .filenames import is_windows_reserved
 from .fsutil import atomic_write
@@ -40,7 +41,8 @@ def load_workspace(path: Path | None = None) -> tuple[SlotSet, str]:
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         bad = path.with_name(path.name + ".bad")
         path.replace(bad)
-        return SlotSet(), f"{path}: unreadable workspace ({e}); kept as {bad.name}, starting fresh"
+        return SlotSet(), _("{file}: unreadable workspace ({error}); kept as {backup}, starting fresh").format(
+            file=path, error=e, backup=bad.name)
 
 
 def presets_dir() -> Path:
@@ -51,11 +53,13 @@ def check_name(name: str) -> str:
     """A preset name usable as a file name on every system, else :class:`PresetError` saying why."""
     name = name.strip()
     if not _NAME_RE.match(name):
-        raise PresetError(f"preset name {ascii(name)}: use letters, digits, space, '.', '-', '_' (max 64)")
+        raise PresetError(_("preset name {name}: use letters, digits, space, '.', '-', '_' (max 64)")
+                          .format(name=ascii(name)))
     if name.endswith("."):
-        raise PresetError(f"preset name {ascii(name)}: must not end with '.'")
+        raise PresetError(_("preset name {name}: must not end with '.'").format(name=ascii(name)))
     if is_windows_reserved(name):
-        raise PresetError(f"preset name {ascii(name)}: reserved device name on Windows (CON, NUL, COM1 …)")
+        raise PresetError(_("preset name {name}: reserved device name on Windows (CON, NUL, COM1 …)")
+                          .format(name=ascii(name)))
     return name
 
 
@@ -77,8 +81,8 @@ def load_preset(name: str, into: SlotSet) -> SlotSet:
         raw = json.loads(path.read_text(encoding="utf-8"))
         loaded = SlotSet.from_dict({"slots": raw.get("slots", []), "repeats": raw.get("repeats", 1)})
     except FileNotFoundError:
-        raise PresetError(f"{path}: no such preset") from None
+        raise PresetError(_("{file}: no such preset").format(file=path)) from None
     except (ValueError, TypeError, KeyError, AttributeError) as e:
-        raise PresetError(f"{path}: not a slot-set preset ({e})") from None
+        raise PresetError(_("{file}: not a slot-set preset ({error})").format(file=path, error=e)) from None
     into.slots, into.repeats = loaded.slots, loaded.repeats
     return into

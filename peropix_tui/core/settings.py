@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..i18n import _
+
 Provider = Literal["nai", "local", "comfyui"]
 Action = Literal["generate", "img2img", "infill"]
 
@@ -27,12 +29,18 @@ DEFAULT_MODEL = "nai-diffusion-4-5-full"
 _CELL_RE = re.compile(r"^[A-Ea-e][1-5]$")
 
 
+def not_one_of(value: object, choices: tuple[str, ...] | list[str]) -> str:
+    """``'x' is not one of a, b, c`` in the current language (the value and the choices as they are)."""
+    return _("{value} is not one of {choices}").format(value=repr(value), choices=", ".join(choices))
+
+
 class SettingsError(ValueError):
     """A setting has a value that can never be valid; the message names the field."""
 
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
+        self.message = message
 
 
 def parse_cell(value: str | None) -> str | None:
@@ -43,7 +51,8 @@ def parse_cell(value: str | None) -> str | None:
     if v == "" or v.lower() in ("auto", "ai", "none"):
         return None
     if not _CELL_RE.match(v):
-        raise SettingsError("character position", f"{value!r} is not a grid cell A1..E5 or 'auto'")
+        raise SettingsError("character position",
+                            _("{value} is not a grid cell A1..E5 or 'auto'").format(value=repr(value)))
     return v.upper()
 
 
@@ -197,30 +206,30 @@ class GenerationSettings:
     def check_basic(self) -> None:
         """Provider-independent sanity checks; raise :class:`SettingsError` naming the field."""
         if self.provider not in PROVIDERS:
-            raise SettingsError("provider", f"{self.provider!r} is not one of {', '.join(PROVIDERS)}")
+            raise SettingsError("provider", not_one_of(self.provider, PROVIDERS))
         if self.action not in ACTIONS:
-            raise SettingsError("action", f"{self.action!r} is not one of {', '.join(ACTIONS)}")
+            raise SettingsError("action", not_one_of(self.action, ACTIONS))
         if self.uc_preset not in UC_PRESETS:
-            raise SettingsError("uc_preset", f"{self.uc_preset!r} is not one of {', '.join(UC_PRESETS)}")
+            raise SettingsError("uc_preset", not_one_of(self.uc_preset, UC_PRESETS))
         if self.width <= 0 or self.height <= 0:
-            raise SettingsError("width/height", "must be positive")
+            raise SettingsError("width/height", _("must be positive"))
         if self.steps < 1:
-            raise SettingsError("steps", "must be at least 1")
+            raise SettingsError("steps", _("must be at least 1"))
         if self.n_samples < 1:
-            raise SettingsError("n_samples", "must be at least 1")
+            raise SettingsError("n_samples", _("must be at least 1"))
         if self.seed is not None and not (0 <= self.seed <= 0xFFFFFFFF):
-            raise SettingsError("seed", "must be between 0 and 4294967295")
+            raise SettingsError("seed", _("must be between 0 and 4294967295"))
         if not 0.0 <= self.strength <= 1.0:
-            raise SettingsError("strength", "must be between 0 and 1")
+            raise SettingsError("strength", _("must be between 0 and 1"))
         if self.action in ("img2img", "infill") and not self.image:
-            raise SettingsError("image", f"action {self.action} needs a base image")
+            raise SettingsError("image", _("action {action} needs a base image").format(action=self.action))
         if self.action == "infill" and not self.mask:
-            raise SettingsError("mask", "action infill needs a mask")
+            raise SettingsError("mask", _("action infill needs a mask"))
         for i, ch in enumerate(self.characters):
             try:
                 ch.position = parse_cell(ch.position)
             except SettingsError as e:
-                raise SettingsError(f"characters[{i}].position", str(e).split(": ", 1)[1]) from None
+                raise SettingsError(f"characters[{i}].position", e.message) from None
 
     # ------------------------------------------------------------ (de)serialise
     def to_dict(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from ..core.backend import (
 from ..core.config import LocalConfig
 from ..core.local.request import prompt_dialect, request_fields
 from ..core.settings import GenerationSettings
+from ..i18n import _
 from .cache import ModelCache, ModelKey
 from .latents import preview_jpeg
 from .pipeline import Request, generate, image_seed
@@ -49,9 +50,9 @@ def pick_device(wanted: str | None) -> str:
     """``cuda`` / ``mps`` / ``cpu``; None picks the best available."""
     if wanted:
         if wanted == "cuda" and not torch.cuda.is_available():
-            raise BackendError("device: CUDA was asked for but torch sees no CUDA GPU (CPU-only torch build?)")
+            raise BackendError(_("device: CUDA was asked for but torch sees no CUDA GPU (CPU-only torch build?)"))
         if wanted == "mps" and not torch.backends.mps.is_available():
-            raise BackendError("device: MPS was asked for but is not available")
+            raise BackendError(_("device: MPS was asked for but is not available"))
         return wanted
     if torch.cuda.is_available():
         return "cuda"
@@ -64,7 +65,8 @@ def pick_dtype(wanted: str | None, device: str) -> str:
     """Default: bf16 on CUDA with bf16 support, fp16 on other GPUs, fp32 on the CPU."""
     if wanted:
         if wanted not in _DTYPES:
-            raise BackendError(f"dtype: {wanted!r} is not one of {', '.join(_DTYPES)}")
+            raise BackendError(_("dtype: {value} is not one of {choices}").format(value=repr(wanted),
+                                                                                 choices=", ".join(_DTYPES)))
         return wanted
     if device == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
@@ -84,13 +86,14 @@ def to_request(s: GenerationSettings, seed: int, presets: LocalConfig | None = N
 
 def _open_image(field: str, path: str | None) -> Image.Image:
     if not path:
-        raise BackendError(f"{field}: no file given")
+        raise BackendError(_("{field}: no file given").format(field=field))
     try:
         with Image.open(path) as im:
             im.load()
             return im.copy()
     except (OSError, ValueError) as e:
-        raise BackendError(f"{field}: cannot read image {path} ({e})") from None
+        raise BackendError(_("{field}: cannot read image {file} ({error})").format(field=field, file=path,
+                                                                                  error=e)) from None
 
 
 class LocalBackend:
@@ -117,8 +120,8 @@ class LocalBackend:
     ) -> list[GeneratedImage]:
         """The blocking body of :meth:`generate` (one generation at a time per cache)."""
         if not settings.checkpoint:
-            raise BackendError("checkpoint: no local checkpoint chosen (the Parameters tab in the app, "
-                               "--checkpoint PATH on the command line)")
+            raise BackendError(_("checkpoint: no local checkpoint chosen (the Parameters tab in the app, "
+                                 "--checkpoint PATH on the command line)"))
         seed = settings.seed if settings.seed is not None else secrets.randbelow(2**32)
         request = to_request(settings, seed, self.presets)
         with self.cache.lock:
@@ -138,7 +141,8 @@ class LocalBackend:
         key = ModelKey.for_file(checkpoint, s.vae, s.prediction, device, dtype)
 
         def load() -> SDXLModel:
-            on_progress(Progress(0, total, message=f"loading {Path(checkpoint).name} ({device}, {dtype})"))
+            on_progress(Progress(0, total, message=_("loading {name} ({device}, {dtype})")
+                                 .format(name=Path(checkpoint).name, device=device, dtype=dtype)))
             return load_checkpoint(checkpoint, vae_path=s.vae, prediction=s.prediction, device=device,
                                    dtype=_DTYPES[dtype])
 
@@ -160,7 +164,7 @@ class LocalBackend:
             raise
         except torch.OutOfMemoryError:
             self.cache.unload()
-            raise BackendError("out of GPU memory: try a smaller size, fewer images, or --dtype bf16",
+            raise BackendError(_("out of GPU memory: try a smaller size, fewer images, or --dtype bf16"),
                                retryable=True) from None
         except ValueError as e:
             raise BackendError(str(e)) from None
@@ -168,8 +172,8 @@ class LocalBackend:
             cause = getattr(e, "inner_exception", None) or e  # BackendCompilerFailed wraps the real one
             lines = str(cause).strip().splitlines()
             why = f"{type(cause).__name__}: {lines[0][:200]}" if lines else type(cause).__name__
-            raise BackendError(f"torch.compile failed ({why}); generate without it "
-                               "(--no-compile, or untick torch.compile in Parameters)") from None
+            raise BackendError(_("torch.compile failed ({error}); generate without it "
+                                 "(--no-compile, or untick torch.compile in Parameters)").format(error=why)) from None
 
     def _encode(self, model: SDXLModel, s: GenerationSettings, image: Image.Image, seed: int, index: int,
                 seconds: float) -> GeneratedImage:

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..i18n import _
 from . import clip as clipmod
 from .header import CheckpointError, TensorEntry, read_header
 from .unet import UNet, UNetConfig
@@ -99,11 +100,12 @@ def detect_unet(shapes: dict[str, tuple[int, ...]], where: str) -> UNetConfig:
 
     def need(key: str) -> tuple[int, ...]:
         if key not in shapes:
-            raise CheckpointError(f"{where}: UNet tensor {UNET}{key} is missing")
+            raise CheckpointError(_("{file}: UNet tensor {tensor} is missing").format(file=where, tensor=UNET + key))
         return shapes[key]
 
     if "label_emb.0.0.weight" not in shapes:
-        raise CheckpointError(f"{where}: not SDXL: the UNet has no ADM input (label_emb); SD1.x/SD2.x-shaped")
+        raise CheckpointError(_("{file}: not SDXL: the UNet has no ADM input (label_emb); SD1.x/SD2.x-shaped")
+                              .format(file=where))
     mc, in_ch = need("input_blocks.0.0.weight")[:2]
     levels: list[list[int]] = [[]]
     for i in _indices(shapes, "input_blocks.")[1:]:
@@ -113,12 +115,14 @@ def detect_unet(shapes: dict[str, tuple[int, ...]], where: str) -> UNetConfig:
             levels[-1].append(i)
     res_counts = {len(lv) for lv in levels}
     if len(res_counts) != 1:
-        raise CheckpointError(f"{where}: unsupported UNet: uneven res blocks per level {sorted(res_counts)}")
+        raise CheckpointError(_("{file}: unsupported UNet: uneven res blocks per level {counts}")
+                              .format(file=where, counts=sorted(res_counts)))
     mult = tuple(need(f"input_blocks.{lv[0]}.0.out_layers.3.weight")[0] // mc for lv in levels)
     ctx = [s[1] for k, s in shapes.items() if k.endswith("attn2.to_k.weight")]
     proj = [s for k, s in shapes.items() if k.endswith(".proj_in.weight")]
     if not ctx or any(len(s) != 2 for s in proj):
-        raise CheckpointError(f"{where}: not SDXL: UNet attention layout (conv proj_in / no cross-attention)")
+        raise CheckpointError(_("{file}: not SDXL: UNet attention layout (conv proj_in / no cross-attention)")
+                              .format(file=where))
     mid_depth = _depth(shapes, "middle_block") if "middle_block.2.in_layers.0.weight" in shapes else 0
     return UNetConfig(
         in_channels=in_ch,
@@ -147,7 +151,8 @@ def detect_vae(shapes: dict[str, tuple[int, ...]], where: str) -> VAEConfig:
             in_channels=in_ch,
         )
     except KeyError as e:
-        raise CheckpointError(f"{where}: VAE tensor {e.args[0]} is missing (not an LDM AutoencoderKL)") from None
+        raise CheckpointError(_("{file}: VAE tensor {tensor} is missing (not an LDM AutoencoderKL)")
+                              .format(file=where, tensor=e.args[0])) from None
 
 
 def _check_keys(module: nn.Module, shapes: dict[str, tuple[int, ...]], what: str, where: str) -> None:
@@ -161,13 +166,15 @@ def _check_keys(module: nn.Module, shapes: dict[str, tuple[int, ...]], what: str
     wrong = sorted(k for k in set(expected) & set(shapes) if expected[k] != shapes[k])
     problems = []
     if missing:
-        problems.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        problems.append(_("{n} missing (e.g. {tensor})").format(n=len(missing), tensor=missing[0]))
     if unexpected:
-        problems.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        problems.append(_("{n} unexpected (e.g. {tensor})").format(n=len(unexpected), tensor=unexpected[0]))
     if wrong:
-        problems.append(f"{len(wrong)} with wrong shape (e.g. {wrong[0]}: {shapes[wrong[0]]} != {expected[wrong[0]]})")
+        problems.append(_("{n} with wrong shape (e.g. {tensor}: {shape} != {expected})")
+                        .format(n=len(wrong), tensor=wrong[0], shape=shapes[wrong[0]], expected=expected[wrong[0]]))
     if problems:
-        raise CheckpointError(f"{where}: {what} does not match the SDXL layout: " + "; ".join(problems))
+        raise CheckpointError(_("{file}: {part} does not match the SDXL layout: {problems}")
+                              .format(file=where, part=what, problems="; ".join(problems)))
 
 
 def _meta(factory: Any, *args: Any) -> nn.Module:
@@ -177,19 +184,19 @@ def _meta(factory: Any, *args: Any) -> nn.Module:
 
 def _not_sdxl_reason(parts: dict[str, dict[str, tuple[int, ...]]], other: list[str]) -> str | None:
     if any(k.startswith(("lora_", "lycoris_")) for k in other):
-        return "this is a LoRA, not a checkpoint"
+        return _("this is a LoRA, not a checkpoint")
     if not parts["unet"]:
         if any(k.startswith(("encoder.", "decoder.")) for k in other):
-            return "this is a VAE, not a checkpoint"
+            return _("this is a VAE, not a checkpoint")
         if any(k.startswith(("down_blocks.", "conv_in.")) for k in other):
-            return "diffusers-layout weights are not supported; use a single-file checkpoint"
-        return f"no SDXL UNet ({UNET}*)"
+            return _("diffusers-layout weights are not supported; use a single-file checkpoint")
+        return _("no SDXL UNet ({prefix}*)").format(prefix=UNET)
     if any(k.startswith("cond_stage_model.") for k in other):
-        return "SD1.x/SD2.x checkpoint (cond_stage_model.*), not SDXL"
+        return _("SD1.x/SD2.x checkpoint (cond_stage_model.*), not SDXL")
     if parts["clip_g"] and not parts["clip_l"]:
-        return "SDXL refiner (CLIP-G only) is not supported"
+        return _("SDXL refiner (CLIP-G only) is not supported")
     if not parts["clip_l"] or not parts["clip_g"]:
-        return f"text encoders missing ({CLIP_L}* and {CLIP_G}* expected)"
+        return _("text encoders missing ({clip_l}* and {clip_g}* expected)").format(clip_l=CLIP_L, clip_g=CLIP_G)
     return None
 
 
@@ -214,7 +221,7 @@ def _prediction(entries: dict[str, TensorEntry]) -> tuple[str, bool, str]:
 
 def inspect_checkpoint(path: str | os.PathLike[str]) -> ModelInfo:
     """Detect architecture, prediction type, components and parameter counts from the header alone."""
-    entries, _ = read_header(path)
+    entries, _metadata = read_header(path)
     return _inspect_entries(entries, str(path))
 
 
@@ -235,11 +242,13 @@ def _inspect_entries(entries: dict[str, TensorEntry], where: str) -> ModelInfo:
         l_cfg = clipmod.config_from_shapes(clipmod.CLIP_L_CONFIG, l_shapes)
         g_cfg = clipmod.config_from_shapes(clipmod.CLIP_G_CONFIG, g_shapes)
     except KeyError as e:
-        raise CheckpointError(f"{where}: text encoder tensor {e.args[0]} is missing") from None
+        raise CheckpointError(_("{file}: text encoder tensor {tensor} is missing")
+                              .format(file=where, tensor=e.args[0])) from None
     _check_keys(clipmod.build_text_model(l_cfg, False), l_shapes, "CLIP-L", where)
     _check_keys(clipmod.build_text_model(g_cfg, True), g_shapes, "CLIP-G", where)
     if ucfg.context_dim != l_cfg["hidden_size"] + g_cfg["hidden_size"]:
-        raise CheckpointError(f"{where}: UNet context dim {ucfg.context_dim} != CLIP-L + CLIP-G widths")
+        raise CheckpointError(_("{file}: UNet context dim {dim} != CLIP-L + CLIP-G widths")
+                              .format(file=where, dim=ucfg.context_dim))
     prediction, ztsnr, source = _prediction(entries)
     counts = {
         "unet": _count(parts["unet"]),
@@ -270,7 +279,8 @@ def with_prediction(info: ModelInfo, prediction: str | None) -> ModelInfo:
     if prediction is None:
         return info
     if prediction not in PREDICTIONS:
-        raise CheckpointError(f"prediction must be one of {', '.join(PREDICTIONS)}, not {prediction!r}")
+        raise CheckpointError(_("prediction must be one of {choices}, not {value}")
+                              .format(choices=", ".join(PREDICTIONS), value=repr(prediction)))
     return replace(
         info, prediction="eps" if prediction == "eps" else "v", ztsnr=prediction == "v-zsnr",
         prediction_source="override",
@@ -357,7 +367,8 @@ def _assign(module: nn.Module, tensors: dict[str, torch.Tensor], what: str, wher
     result = module.load_state_dict(tensors, strict=False, assign=True)
     if result.missing_keys or result.unexpected_keys:
         missing, unexpected = result.missing_keys, result.unexpected_keys
-        raise CheckpointError(f"{where}: {what}: missing {missing[:3]}, unexpected {unexpected[:3]}")
+        raise CheckpointError(_("{file}: {part}: missing {missing}, unexpected {unexpected}")
+                              .format(file=where, part=what, missing=missing[:3], unexpected=unexpected[:3]))
     return module.eval().requires_grad_(False)
 
 
@@ -396,7 +407,7 @@ def load_vae_file(
     from safetensors import safe_open
 
     where = str(path)
-    entries, _ = read_header(path)
+    entries, _metadata = read_header(path)
     keys = [k for k in entries if not k.startswith(("loss.", "model_ema."))]
     prefix = VAE if any(k.startswith(VAE) for k in keys) else ""
     keys = [k for k in keys if k.startswith(prefix)]
@@ -421,20 +432,20 @@ def _open(safe_open: Any, path: str | os.PathLike[str], device: str | torch.devi
     try:
         return safe_open(str(path), framework="pt", device=str(torch.device(device)))
     except Exception as e:  # safetensors raises its own error type for corrupt files
-        raise CheckpointError(f"{path}: cannot open as safetensors ({e})") from None
+        raise CheckpointError(_("{file}: cannot open as safetensors ({error})").format(file=path, error=e)) from None
 
 
 def _check_device(device: str | torch.device) -> None:
     try:
         kind = torch.device(device).type
     except RuntimeError:
-        raise ValueError(f"unknown device {device!r} (use cuda, cpu or mps)") from None
+        raise ValueError(_("unknown device {device} (use cuda, cpu or mps)").format(device=repr(device))) from None
     available: dict[str, Callable[[], bool]] = {
         "cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available,
     }
     if kind in available and not available[kind]():
-        raise ValueError(f"device {kind} is not available (this torch build has no {kind} support or no GPU "
-                         "is visible); use --device cpu or install the matching torch build")
+        raise ValueError(_("device {kind} is not available (this torch build has no {kind} support or no GPU "
+                           "is visible); use --device cpu or install the matching torch build").format(kind=kind))
 
 
 def load_checkpoint(
@@ -452,12 +463,13 @@ def load_checkpoint(
 
     where = str(path)
     _check_device(device)
-    entries, _ = read_header(path)
+    entries, _metadata = read_header(path)
     info = with_prediction(_inspect_entries(entries, where), prediction)
     if info.prediction == "edm":
-        raise CheckpointError(f"{where}: EDM checkpoints (Playground v2.5 style) are not supported")
+        raise CheckpointError(_("{file}: EDM checkpoints (Playground v2.5 style) are not supported").format(file=where))
     if info.vae is None and vae_path is None:
-        raise CheckpointError(f"{where}: has no VAE ({VAE}*); give a separate VAE file (--vae)")
+        raise CheckpointError(_("{file}: has no VAE ({prefix}*); give a separate VAE file (--vae)")
+                              .format(file=where, prefix=VAE))
     parts, _other = _split(entries)
     vdtype = _vae_dtype(dtype, vae_dtype)
     try:
@@ -472,7 +484,7 @@ def load_checkpoint(
     except CheckpointError:
         raise
     except Exception as e:  # corrupt tensor data surfaces here
-        raise CheckpointError(f"{where}: cannot read tensors ({e})") from None
+        raise CheckpointError(_("{file}: cannot read tensors ({error})").format(file=where, error=e)) from None
     if vae is None:
         vae = load_vae_file(vae_path, device, vdtype)  # type: ignore[arg-type]
         info = replace(info, vae=vae.config, components=list(PREFIXES))

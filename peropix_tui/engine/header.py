@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..i18n import N_, _
+
 MAX_HEADER = 100 * 1024 * 1024
 MAX_DIMS = 8
 MAX_DIM = 1 << 40
@@ -35,7 +37,7 @@ class TensorEntry:
 
 
 def invalid(path: Path | str, why: str) -> CheckpointError:
-    return CheckpointError(f"{path}: not a valid .safetensors file: {why}")
+    return CheckpointError(_("{file}: not a valid .safetensors file: {why}").format(file=path, why=why))
 
 
 def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, TensorEntry], dict[str, str]]:
@@ -47,10 +49,10 @@ def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, TensorEntry], d
             raw_len = f.read(8)
             n = int.from_bytes(raw_len, "little")
             if len(raw_len) < 8 or n <= 1 or n > min(MAX_HEADER, size - 8):
-                raise invalid(p, "bad header length (truncated, or another format)")
+                raise invalid(p, _("bad header length (truncated, or another format)"))
             raw = f.read(n)
     except OSError as e:
-        raise CheckpointError(f"{p}: cannot read ({e.strerror or e})") from None
+        raise CheckpointError(_("{file}: cannot read ({error})").format(file=p, error=e.strerror or e)) from None
     return parse_header(raw, size - 8 - n, p)
 
 
@@ -60,21 +62,22 @@ def parse_header(raw: bytes, data_size: int, where: Path | str = "<header>") -> 
     try:
         header: Any = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError) as e:
-        raise invalid(where, f"header is not JSON ({e.__class__.__name__})") from None
+        raise invalid(where, _("header is not JSON ({error})").format(error=e.__class__.__name__)) from None
     except RecursionError:
-        raise invalid(where, "header JSON is nested too deeply") from None
+        raise invalid(where, _("header JSON is nested too deeply")) from None
     if not isinstance(header, dict):
-        raise invalid(where, f"header is {_kind(header)}, not a JSON object")
+        raise invalid(where, _("header is {kind}, not a JSON object").format(kind=_kind(header)))
     meta = header.pop("__metadata__", None) or {}
     if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
-        raise invalid(where, "__metadata__ is not an object of text values")
+        raise invalid(where, _("__metadata__ is not an object of text values"))
     entries: dict[str, TensorEntry] = {}
     end = 0
     for key, entry in header.items():
         entries[key], stop = _entry(key, entry, where)
         end = max(end, stop)
     if end > data_size:
-        raise invalid(where, f"truncated ({data_size} bytes of tensor data, header needs {end})")
+        raise invalid(where, _("truncated ({size} bytes of tensor data, header needs {end})")
+                      .format(size=data_size, end=end))
     return entries, {str(k): v for k, v in meta.items()}
 
 
@@ -82,9 +85,12 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_KINDS: dict[type, str] = {str: N_("a string"), list: N_("an array"), int: N_("a number"), float: N_("a number"),
+                           bool: N_("a boolean")}
+
+
 def _kind(value: Any) -> str:
-    return {str: "a string", list: "an array", int: "a number", float: "a number", bool: "a boolean"}.get(
-        type(value), "null")
+    return _(_KINDS[type(value)]) if type(value) in _KINDS else "null"
 
 
 def _whole(value: Any, low: int, high: int) -> bool:
@@ -94,17 +100,19 @@ def _whole(value: Any, low: int, high: int) -> bool:
 def _entry(key: str, entry: Any, where: Path | str) -> tuple[TensorEntry, int]:
     shown = key if len(key) <= 80 else key[:77] + "..."
     if not isinstance(entry, dict):
-        raise invalid(where, f"entry {shown!r} is {_kind(entry)}, not an object")
+        raise invalid(where, _("entry {key} is {kind}, not an object").format(key=repr(shown), kind=_kind(entry)))
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     if not isinstance(dtype, str) or dtype not in ITEMSIZE:
-        raise invalid(where, f"entry {shown!r} has an unknown dtype")
+        raise invalid(where, _("entry {key} has an unknown dtype").format(key=repr(shown)))
     if not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(_whole(d, 0, MAX_DIM) for d in shape):
-        raise invalid(where, f"entry {shown!r} has a bad shape (at most {MAX_DIMS} whole sizes up to {MAX_DIM})")
+        raise invalid(where, _("entry {key} has a bad shape (at most {dims} whole sizes up to {limit})")
+                      .format(key=repr(shown), dims=MAX_DIMS, limit=MAX_DIM))
     if (not isinstance(offsets, list) or len(offsets) != 2 or not all(_whole(o, 0, 1 << 62) for o in offsets)
             or offsets[0] > offsets[1]):
-        raise invalid(where, f"entry {shown!r} has bad data_offsets")
+        raise invalid(where, _("entry {key} has bad data_offsets").format(key=repr(shown)))
     nbytes = math.prod(shape) * ITEMSIZE[dtype]
     if nbytes != offsets[1] - offsets[0]:
-        raise invalid(where, f"entry {shown!r}: shape {shape} of {dtype} needs {nbytes} bytes, "
-                             f"data_offsets give {offsets[1] - offsets[0]}")
+        raise invalid(where, _("entry {key}: shape {shape} of {dtype} needs {nbytes} bytes, "
+                               "data_offsets give {given}")
+                      .format(key=repr(shown), shape=shape, dtype=dtype, nbytes=nbytes, given=offsets[1] - offsets[0]))
     return TensorEntry(dtype, tuple(shape)), offsets[1]

@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..i18n import N_, _
+from ..textwidth import cell_width
 from .checkpoint import ModelInfo
 from .unet import UNetConfig
 from .vae import VAEConfig
+
+LABEL_WIDTH = 13
+"""Cells of the label column (wider when a translated label needs more)."""
 
 
 def _millions(n: int) -> str:
@@ -18,18 +23,28 @@ def _levels(depths: tuple[int, ...], per_level: int) -> str:
     return "/".join(str(depths[i]) for i in range(0, len(depths), per_level))
 
 
+def _pad(text: str, width: int) -> str:
+    """``text`` followed by spaces to ``width`` terminal cells (Korean and Japanese take two each)."""
+    return text + " " * max(0, width - cell_width(text))
+
+
+_PREDICTIONS = {"eps": N_("eps (epsilon)"), "v": N_("v-prediction"), "edm": N_("EDM (not supported)")}
+_SOURCES = {"marker": N_("from marker keys"), "override": N_("user override"),
+            "default": N_("no v_pred marker; override with --prediction if this is a v-pred model")}
+
+
 def _prediction(info: ModelInfo) -> str:
-    name = {"eps": "eps (epsilon)", "v": "v-prediction", "edm": "EDM (not supported)"}[info.prediction]
+    name = _(_PREDICTIONS[info.prediction])
     if info.ztsnr:
         name += " + zero-terminal-SNR"
-    source = {"marker": "from marker keys", "override": "user override",
-              "default": "no v_pred marker; override with --prediction if this is a v-pred model"}
-    return f"{name} ({source[info.prediction_source]})"
+    return _("{prediction} ({source})").format(prediction=name, source=_(_SOURCES[info.prediction_source]))
 
 
 def _arch(info: ModelInfo) -> str:
     standard = info.unet == UNetConfig(in_channels=info.unet.in_channels, out_channels=info.unet.out_channels)
-    return f"{info.arch} ({'standard SDXL base dims' if standard else 'SDXL-shaped, non-standard dims'})"
+    if standard:
+        return _("{arch} (standard SDXL base dims)").format(arch=info.arch)
+    return _("{arch} (SDXL-shaped, non-standard dims)").format(arch=info.arch)
 
 
 def _unet(u: UNetConfig) -> str:
@@ -41,7 +56,7 @@ def _unet(u: UNetConfig) -> str:
 
 def _vae(v: VAEConfig | None) -> str:
     if v is None:
-        return "absent (give a separate VAE file with --vae)"
+        return _("absent (give a separate VAE file with --vae)")
     return f"ch {v.ch}, ch_mult {'-'.join(map(str, v.ch_mult))}, res blocks {v.num_res_blocks}, z {v.z_channels}"
 
 
@@ -52,12 +67,13 @@ def _clip(c: dict[str, Any]) -> str:
 
 
 def format_info(info: ModelInfo) -> str:
+    """The ``peropix engine inspect`` table: labels in the current language, layer shapes as they are."""
     rows = [
-        ("checkpoint", info.path),
-        ("architecture", _arch(info)),
-        ("prediction", _prediction(info)),
-        ("components", ", ".join(info.components)),
-        ("file dtypes", ", ".join(info.file_dtypes)),
+        (_("checkpoint"), info.path),
+        (_("architecture"), _arch(info)),
+        (_("prediction"), _prediction(info)),
+        (_("components"), ", ".join(info.components)),
+        (_("file dtypes"), ", ".join(info.file_dtypes)),
         ("unet", _unet(info.unet)),
         ("vae", _vae(info.vae)),
         ("clip_l", _clip(info.clip_l)),
@@ -65,11 +81,12 @@ def format_info(info: ModelInfo) -> str:
     ]
     if info.ignored_keys:
         shown = ", ".join(info.ignored_keys[:5]) + (", …" if len(info.ignored_keys) > 5 else "")
-        rows.append(("ignored keys", f"{len(info.ignored_keys)} ({shown})"))
-    lines = [f"{k:<13}{v}" for k, v in rows]
-    lines.append("parameters")
-    counts = {**info.param_counts, "total": sum(info.param_counts.values())}
-    lines += [f"  {k:<9}{_millions(n):>12}" for k, n in counts.items()]
+        rows.append((_("ignored keys"), f"{len(info.ignored_keys)} ({shown})"))
+    width = max(LABEL_WIDTH, *(cell_width(k) + 1 for k, _v in rows))
+    lines = [_pad(k, width) + v for k, v in rows]
+    lines.append(_("parameters"))
+    counts = {**info.param_counts, _("total"): sum(info.param_counts.values())}
+    lines += ["  " + _pad(k, 9) + f"{_millions(n):>12}" for k, n in counts.items()]
     return "\n".join(lines)
 
 

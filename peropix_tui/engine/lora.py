@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from .. import i18n
 from .clip import canonical_names
 from .lycoris import Adapter, DoRA, FullDiff, LoHa, LoKr
 from .unet import UNetConfig
@@ -52,7 +53,7 @@ class LoraHandle:
     def remove(self) -> None:
         """Restore every touched weight to its exact value before this LoRA (newest LoRA first)."""
         if not self.model.loras or self.model.loras[-1] is not self:
-            raise LoraError(f"{self.path}: remove LoRAs in reverse order of applying them")
+            raise LoraError(i18n.gettext("{file}: remove LoRAs in reverse order of applying them").format(file=self.path))
         with torch.no_grad():
             for param, original in reversed(self.originals.values()):  # a weight named twice: oldest wins
                 param.copy_(original)
@@ -138,9 +139,9 @@ def _read(path: str) -> dict[str, torch.Tensor]:
         with safe_open(path, framework="pt", device="cpu") as f:
             return {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not a dict
     except FileNotFoundError:
-        raise LoraError(f"{path}: no such LoRA file") from None
+        raise LoraError(i18n.gettext("{file}: no such LoRA file").format(file=path)) from None
     except Exception as e:
-        raise LoraError(f"{path}: cannot read as safetensors ({e})") from None
+        raise LoraError(i18n.gettext("{file}: cannot read as safetensors ({error})").format(file=path, error=e)) from None
 
 
 @dataclass(frozen=True)
@@ -227,8 +228,9 @@ def parse_adapters(path: str, tensors: dict[str, torch.Tensor]) -> ParsedLora:
         else:
             groups.setdefault(key[: -len(sfx) - 1], {})[ROLES[sfx]] = tensor
     if refused:
-        raise LoraError(f"{path}: {', '.join(sorted(refused))} adapters are not supported "
-                        "(LoRA, LoCon, LoHa, LoKr, DoRA and full diffs are)")
+        raise LoraError(i18n.gettext("{file}: {kinds} adapters are not supported "
+                                     "(LoRA, LoCon, LoHa, LoKr, DoRA and full diffs are)")
+                        .format(file=path, kinds=", ".join(sorted(refused))))
     parsed = ParsedLora({}, {}, ignored)
     for base, parts in groups.items():
         if "diff_b" in parts:
@@ -244,15 +246,18 @@ def parse_adapters(path: str, tensors: dict[str, torch.Tensor]) -> ParsedLora:
 def _adapter(path: str, base: str, parts: dict[str, torch.Tensor]) -> Adapter | None:
     kinds = [kind for kind, roles in KINDS.items() if any(r in parts for r in roles)]
     if len(kinds) > 1:
-        raise LoraError(f"{path}: {base} mixes {' and '.join(kinds)} tensors")
+        raise LoraError(i18n.gettext("{file}: {layer} mixes {kinds} tensors")
+                        .format(file=path, layer=base, kinds=" and ".join(kinds)))
     if not kinds:
         if "dora" in parts:
-            raise LoraError(f"{path}: {base} has a DoRA magnitude (dora_scale) but no LoRA/LoHa/LoKr tensors")
+            raise LoraError(i18n.gettext("{file}: {layer} has a DoRA magnitude (dora_scale) but no LoRA/LoHa/LoKr "
+                                         "tensors").format(file=path, layer=base))
         return None
     kind = kinds[0]
     missing = _missing(kind, parts)
     if missing:
-        raise LoraError(f"{path}: {base} is an incomplete {kind}: missing {', '.join(missing)}")
+        raise LoraError(i18n.gettext("{file}: {layer} is an incomplete {kind}: missing {tensors}")
+                        .format(file=path, layer=base, kind=kind, tensors=", ".join(missing)))
     alpha = float(parts["alpha"]) if "alpha" in parts else None
     adapter: Adapter
     if kind == "LoRA":
@@ -327,12 +332,15 @@ def _patches(path: str, parsed: ParsedLora, model: SDXLModel) -> list[Patch]:
         if base in targets:
             bias = biases[id(targets[base][0])]
             if bias is None:
-                raise LoraError(f"{path}: {base} has diff_b but that model layer has no bias")
+                raise LoraError(i18n.gettext("{file}: {layer} has diff_b but that model layer has no bias")
+                                .format(file=path, layer=base))
             patches.append((base + ".bias", bias, diff, targets[base][1]))
     if not patches:
-        raise LoraError(f"{path}: no LoRA tensor matches this model (not an SDXL LoRA?)")
+        raise LoraError(i18n.gettext("{file}: no LoRA tensor matches this model (not an SDXL LoRA?)").format(file=path))
     for name, w, adapter, _ in patches:
         if not adapter.fits(w):
-            raise LoraError(f"{path}: {name} ({adapter.kind}: {adapter.shapes()}) does not fit the model weight "
-                            f"{tuple(w.shape)} (LoRA for another model?)")
+            raise LoraError(i18n.gettext("{file}: {layer} ({kind}: {shapes}) does not fit the model weight {shape} "
+                                         "(LoRA for another model?)")
+                            .format(file=path, layer=name, kind=adapter.kind, shapes=adapter.shapes(),
+                                    shape=tuple(w.shape)))
     return patches

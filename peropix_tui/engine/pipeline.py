@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
+from .. import i18n
 from ..core.backend import CancelToken, GenerationCancelled
 from ..core.local.schedule import schedule, split_and, text_at_counter
 from ..core.local.weights import PromptSyntaxError, check_dialect, parse
@@ -85,19 +86,21 @@ def check_request(req: Request, multiple: int = 8) -> None:
     for name in ("width", "height"):
         v = getattr(req, name)
         if v <= 0 or v % multiple:
-            raise ValueError(f"{name}: {v} must be a positive multiple of {multiple}")
+            raise ValueError(f"{name}: " + i18n.gettext("{value} must be a positive multiple of {multiple}")
+                             .format(value=v, multiple=multiple))
     if req.steps < 1:
-        raise ValueError("steps: must be at least 1")
+        raise ValueError("steps: " + i18n.gettext("must be at least 1"))
     if req.batch < 1:
-        raise ValueError("n_samples: must be at least 1")
+        raise ValueError("n_samples: " + i18n.gettext("must be at least 1"))
     if not 0.0 <= req.denoise <= 1.0:
-        raise ValueError("strength: must be between 0 and 1")
+        raise ValueError("strength: " + i18n.gettext("must be between 0 and 1"))
     if req.mask is not None and req.image is None:
-        raise ValueError("mask: inpainting needs a base image")
+        raise ValueError("mask: " + i18n.gettext("inpainting needs a base image"))
     if req.hires_scale is not None and not (1.0 <= req.hires_scale <= 4.0 and 0.0 < req.hires_denoise <= 1.0):
-        raise ValueError("hires: scale must be in [1, 4] and denoise in (0, 1]")
+        raise ValueError("hires: " + i18n.gettext("scale must be in [1, 4] and denoise in (0, 1]"))
     if req.hires_mode not in ("image", "latent"):
-        raise ValueError(f"hires_mode: {req.hires_mode!r} is not 'image' or 'latent'")
+        raise ValueError("hires_mode: " + i18n.gettext("{value} is not 'image' or 'latent'")
+                         .format(value=repr(req.hires_mode)))
     req.sampler = sampler_name(req.sampler)
     req.schedule = schedule_name(req.schedule)
     check_dialect(req.prompt_dialect)
@@ -108,7 +111,8 @@ def check_request(req: Request, multiple: int = 8) -> None:
                 try:
                     parse(step_text, "a1111")
                 except PromptSyntaxError as e:
-                    raise ValueError(f"{name}: {str(e).split(': ', 1)[1]} (A1111 dialect)") from None
+                    raise ValueError(f"{name}: " + i18n.gettext("{error} (A1111 dialect)")
+                                     .format(error=str(e).split(": ", 1)[1])) from None
 
 
 @dataclass
@@ -272,7 +276,7 @@ def _one_image(run: _Run, start: _Start, seed: int) -> Image.Image:
         x = _hires_pass(run, x, size, seed)
     pixels = latents.decode(run.model.vae, x)
     if not torch.isfinite(pixels).all():
-        raise ValueError("vae: decoding produced NaN even in float32 (corrupt VAE weights?)")
+        raise ValueError("vae: " + i18n.gettext("decoding produced NaN even in float32 (corrupt VAE weights?)"))
     image = latents.tensor_to_images(pixels)[0]
     if req.mask is not None and req.image is not None:
         image = _keep_unmasked(image, req.image, req.mask)

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from ..core import vocab
+from ..i18n import _
 from .sampling import Denoiser
 
 StepCallback = Callable[[int, Tensor, Tensor], None]  # (step index, x, denoised)
@@ -45,7 +46,8 @@ def sampler_name(name: str) -> str:
     key = NAI_SAMPLERS.get(key, key)
     if key not in SAMPLERS:
         known = ", ".join([*SAMPLERS, *NAI_SAMPLERS])
-        raise ValueError(f"sampler: unknown sampler {name!r}; use one of {known}")
+        raise ValueError("sampler: " + _("unknown sampler {name}; use one of {known}").format(name=repr(name),
+                                                                                             known=known))
     return key
 
 
@@ -57,7 +59,8 @@ def schedule_name(name: str) -> str:
     key = NAI_SCHEDULES.get(key, key)
     if key not in SCHEDULES:
         known = ", ".join([*SCHEDULES, *NAI_SCHEDULES])
-        raise ValueError(f"noise_schedule: unknown schedule {name!r}; use one of {known}")
+        raise ValueError("noise_schedule: " + _("unknown schedule {name}; use one of {known}").format(name=repr(name),
+                                                                                                     known=known))
     return key
 
 

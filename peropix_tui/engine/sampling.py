@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..i18n import _
+
 N_TIMESTEPS = 1000
 BETA_START = 0.00085
 BETA_END = 0.012
@@ -130,7 +132,8 @@ def get_sigmas(ms: ModelSampling, schedule: str, steps: int, *, rho: float | Non
     elif schedule == "simple":
         sig = simple(ms, steps)
     else:
-        raise ValueError(f"noise_schedule: unknown schedule {schedule!r}; use one of {', '.join(SCHEDULES)}")
+        raise ValueError("noise_schedule: " + _("unknown schedule {name}; use one of {known}")
+                         .format(name=repr(schedule), known=", ".join(SCHEDULES)))
     return sig.float()
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from peropix_tui import i18n
+from tests.nai_emulator.fixtures import nai_emulator  # noqa: F401  (pytest fixture)
 
 
 @pytest.fixture(autouse=True)

@@ -31,6 +31,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from ... import i18n
+
 PromptDialect = Literal["auto", "comfyui", "a1111", "novelai"]
 DIALECTS: tuple[str, ...] = ("auto", "comfyui", "a1111", "novelai")
 
@@ -66,7 +68,8 @@ class _Piece:
 def check_dialect(name: str) -> PromptDialect:
     """``name`` as a dialect; ValueError naming the setting otherwise."""
     if name not in DIALECTS:
-        raise ValueError(f"prompt_dialect: {name!r} is not one of {', '.join(DIALECTS)}")
+        raise ValueError("prompt_dialect: " + i18n.gettext("{value} is not one of {choices}")
+                         .format(value=repr(name), choices=", ".join(DIALECTS)))
     return name  # type: ignore[return-value]
 
 
@@ -101,8 +104,9 @@ def check_nesting(prompt: str) -> None:
         if c in "([{":
             depth += 1
             if depth > MAX_NESTING:
-                raise PromptSyntaxError(f"prompt: brackets nested more than {MAX_NESTING} deep "
-                                        f"(at character {i + 1})")
+                raise PromptSyntaxError("prompt: " + i18n.gettext("brackets nested more than {limit} deep "
+                                                                  "(at character {position})")
+                                        .format(limit=MAX_NESTING, position=i + 1))
         elif c in ")]}" and depth:
             depth -= 1
 
@@ -235,7 +239,9 @@ def a1111_pieces(chars: list[tuple[str, int]]) -> list[_Piece]:
             try:
                 factor = float(w)
             except ValueError:
-                raise PromptSyntaxError(f"prompt: weight {w!r} at character {a + 1} is not a number") from None
+                raise PromptSyntaxError("prompt: " + i18n.gettext("weight {weight} at character {position} is not "
+                                                                  "a number").format(weight=repr(w), position=a + 1)
+                                        ) from None
             multiply(round_stack.pop(), factor)
         elif kind == "close" and m.group() == ")" and round_stack:
             multiply(round_stack.pop(), PAREN_FACTOR)

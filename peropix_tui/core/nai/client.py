@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ... import __version__
+from ...i18n import N_, _
 from ..backend import BackendError, CancelToken, GenerationCancelled, Progress, ProgressCallback
 from ..config import Secret, url_problem
 from .gate import gate_for
@@ -91,7 +92,7 @@ class Subscription:
     @classmethod
     def from_json(cls, data: Any) -> Subscription:
         if not isinstance(data, dict):
-            raise BackendError("NovelAI subscription answer is not a JSON object")
+            raise BackendError(_("NovelAI subscription answer is not a JSON object"))
         steps = data.get("trainingStepsLeft")
         if isinstance(steps, dict):
             fixed = int(steps.get("fixedTrainingStepsLeft") or 0)
@@ -109,7 +110,8 @@ def parse_subscription(content: bytes) -> Subscription:
     try:
         return Subscription.from_json(json.loads(content))
     except (ValueError, TypeError, RecursionError, OverflowError, AttributeError):
-        raise BackendError(f"NovelAI subscription answer is not usable JSON: {error_message(content)}") from None
+        raise BackendError(_("NovelAI subscription answer is not usable JSON: {detail}")
+                           .format(detail=error_message(content))) from None
 
 
 class _Busy(Exception):
@@ -133,16 +135,18 @@ def status_error(status: int, body: bytes) -> BackendError:
     """The user-facing error for a non-2xx answer that is not retried."""
     detail = error_message(body)
     if status == 401:
-        return BackendError("NovelAI token rejected (401): set a valid persistent token (PEROPIX_NAI_TOKEN "
-                            "or the token file)", status=401)
+        return BackendError(_("NovelAI token rejected (401): set a valid persistent token (PEROPIX_NAI_TOKEN "
+                              "or the token file)"), status=401)
     if status == 402:
-        return BackendError(f"not enough Anlas, or no active subscription (402): {detail}", status=402)
+        return BackendError(_("not enough Anlas, or no active subscription (402): {detail}").format(detail=detail),
+                            status=402)
     if status == 413:
-        return BackendError("inputs too large (413): downscale the base image, vibe or reference images "
-                            "(e.g. to 1024x1024 or less) and try again", status=413)
+        return BackendError(_("inputs too large (413): downscale the base image, vibe or reference images "
+                              "(e.g. to 1024x1024 or less) and try again"), status=413)
     if status == 400:
-        return BackendError(f"NovelAI refused the request (400): {detail}", status=400)
-    return BackendError(f"NovelAI error {status}: {detail}", status=status, retryable=status >= 500)
+        return BackendError(_("NovelAI refused the request (400): {detail}").format(detail=detail), status=400)
+    return BackendError(_("NovelAI error {status}: {detail}").format(status=status, detail=detail), status=status,
+                        retryable=status >= 500)
 
 
 class LoopClients:
@@ -184,7 +188,7 @@ class LoopClients:
             return len(self._clients)
 
 
-def _ignore(_: Progress) -> None:
+def _ignore(_progress: Progress) -> None:
     return None
 
 
@@ -194,15 +198,16 @@ class NaiClient:
     def __init__(self, base_url: str, token: Secret, *, timeout: float = 180.0, connect_timeout: float = 10.0,
                  user_agent: str = USER_AGENT, stream: bool = True, retry: RetryPolicy | None = None) -> None:
         if not token:
-            raise BackendError("no NovelAI token: set PEROPIX_NAI_TOKEN or save one in the settings")
+            raise BackendError(_("no NovelAI token: set PEROPIX_NAI_TOKEN or save one in the settings"))
         check_token(token)
         self.base_url = base_url.rstrip("/")
         problem = url_problem(self.base_url)
         if problem:
-            raise BackendError(f"nai.base_url / PEROPIX_NAI_URL: {base_url!r} is not a usable URL ({problem})")
+            raise BackendError(_("nai.base_url / PEROPIX_NAI_URL: {url} is not a usable URL ({problem})")
+                               .format(url=repr(base_url), problem=problem))
         self._token = token
         if not (math.isfinite(timeout) and timeout > 0):
-            raise BackendError(f"nai.timeout: {timeout!r} is not a positive number of seconds")
+            raise BackendError(_("nai.timeout: {value} is not a positive number of seconds").format(value=repr(timeout)))
         self.total_timeout = timeout
         """Longest wait for one whole answer (stream: for each complete frame)."""
         self.timeout = httpx.Timeout(connect=min(connect_timeout, timeout), read=timeout, write=60.0, pool=10.0)
@@ -233,7 +238,7 @@ class NaiClient:
         is retried automatically; otherwise it fails with a retryable error saying it may have been
         charged (NovelAI bills when it generates, not when the client reads)."""
         report = on_progress or _ignore
-        charge = None if free else "the image"
+        charge = None if free else CHARGE_IMAGE
         total = _total_steps(body)
         use_stream = self.stream
 
@@ -258,9 +263,10 @@ class NaiClient:
         payload = {"image": image_b64, "information_extracted": info, "model": model}
 
         async def attempt(http: httpx.AsyncClient) -> bytes:
-            data = await self._post(http, ENCODE_VIBE, payload, "the vibe encoding (2 Anlas)")
+            data = await self._post(http, ENCODE_VIBE, payload, CHARGE_VIBE)
             if not data or data[:1] in (b"{", b"<"):
-                raise BackendError(f"NovelAI encode-vibe answered no encoding: {error_message(data)}")
+                raise BackendError(_("NovelAI encode-vibe answered no encoding: {detail}")
+                                   .format(detail=error_message(data)))
             return data
 
         return await self._call(attempt, cancel)
@@ -299,11 +305,11 @@ class NaiClient:
             except _Busy:
                 busy += 1
                 if busy >= self.retry.busy_tries:
-                    raise BackendError(f"account busy: another generation kept running; gave up after {busy} "
-                                       "tries", status=429, retryable=True) from None
+                    raise BackendError(_("account busy: another generation kept running; gave up after {n} "
+                                         "tries").format(n=busy), status=429, retryable=True) from None
                 delay = self.retry.busy_delay(busy)
-                report(Progress(0, total, message=f"account busy (another generation running); "
-                                                  f"retrying in {delay:g} s"))
+                report(Progress(0, total, message=_("account busy (another generation running); "
+                                                    "retrying in {delay} s").format(delay=f"{delay:g}")))
                 log.info("NovelAI 429 (account busy); retry %d in %.1f s", busy, delay)
                 await asyncio.sleep(delay)
             except _Transient as e:
@@ -311,7 +317,8 @@ class NaiClient:
                 if errors >= self.retry.error_tries:
                     raise e.error from None
                 delay = self.retry.error_base * 2 ** (errors - 1)
-                report(Progress(0, total, message=f"{e.error}; retrying in {delay:g} s"))
+                report(Progress(0, total, message=_("{error}; retrying in {delay} s")
+                                .format(error=e.error, delay=f"{delay:g}")))
                 log.info("NovelAI transient failure (%s); retry %d in %.1f s", e.error, errors, delay)
                 await asyncio.sleep(delay)
 
@@ -342,12 +349,14 @@ class NaiClient:
     def _timed_out(self, e: Exception, got: _Received, charge: str | None) -> BackendError:
         """A deadline passed: say where (connecting, waiting, or mid-answer); never retried automatically."""
         if isinstance(e, httpx.ConnectTimeout):
-            return BackendError(f"could not connect to NovelAI within {self.timeout.connect:g} s", retryable=True)
-        limit = f"{self.total_timeout:g} s (nai.timeout)"
+            return BackendError(_("could not connect to NovelAI within {seconds} s")
+                                .format(seconds=f"{self.timeout.connect:g}"), retryable=True)
+        seconds = f"{self.total_timeout:g}"
         if got.answered:
-            return BackendError(f"NovelAI's answer stalled: {got.bytes} bytes in {limit}{_charged(charge)}",
-                                retryable=True)
-        return BackendError(f"NovelAI did not answer within {limit}{_charged(charge)}", retryable=True)
+            return BackendError(_("NovelAI's answer stalled: {bytes} bytes in {seconds} s (nai.timeout)")
+                                .format(bytes=got.bytes, seconds=seconds) + _charged(charge), retryable=True)
+        return BackendError(_("NovelAI did not answer within {seconds} s (nai.timeout)").format(seconds=seconds)
+                            + _charged(charge), retryable=True)
 
     async def _stream_once(self, http: httpx.AsyncClient, body: dict[str, Any], report: ProgressCallback,
                            total: int, charge: str | None) -> list[bytes]:
@@ -370,9 +379,10 @@ class NaiClient:
         except (TimeoutError, httpx.TimeoutException) as e:
             error = self._timed_out(e, got, charge)
             if got.answered and got.bytes:
-                error = BackendError(f"NovelAI's stream stalled: no complete frame within "
-                                     f"{self.total_timeout:g} s (nai.timeout) after {got.bytes} bytes"
-                                     f"{_charged(charge)}", retryable=True)
+                error = BackendError(_("NovelAI's stream stalled: no complete frame within "
+                                       "{seconds} s (nai.timeout) after {bytes} bytes")
+                                     .format(seconds=f"{self.total_timeout:g}", bytes=got.bytes)
+                                     + _charged(charge), retryable=True)
             raise error from None
         except httpx.TransportError as e:
             raise _transport_failure(e, got, charge, broken_stream=True) from None
@@ -384,6 +394,9 @@ ERROR_BODY_LIMIT = 64 * 1024
 """Bytes of a non-2xx body read for its message."""
 MAX_ANSWER = 256 * 1024 * 1024
 """A body longer than this is refused (NovelAI's largest answers are a few tens of MB)."""
+CHARGE_IMAGE = N_("the image may have been charged")
+CHARGE_VIBE = N_("the vibe encoding (2 Anlas) may have been charged")
+"""What a failed paid request may have cost, shown in brackets after the error."""
 
 
 @dataclass
@@ -411,9 +424,10 @@ def _body(payload: Any, headers: dict[str, str]) -> bytes | None:
         return None
     data = json.dumps(payload).encode("utf-8")
     if len(data) > MAX_REQUEST:
-        raise BackendError(f"inputs too large ({len(data) / 2**20:.1f} MB to upload, over {MAX_REQUEST // 2**20} MB): "
-                           "downscale the base image, vibe or reference images (e.g. to 1024x1024 or less); "
-                           "nothing was sent", status=413)
+        raise BackendError(_("inputs too large ({size} MB to upload, over {limit} MB): "
+                             "downscale the base image, vibe or reference images (e.g. to 1024x1024 or less); "
+                             "nothing was sent").format(size=f"{len(data) / 2**20:.1f}", limit=MAX_REQUEST // 2**20),
+                           status=413)
     headers["Content-Type"] = "application/json"
     return data
 
@@ -423,13 +437,14 @@ async def _read_all(resp: httpx.Response, got: _Received, limit: int) -> bytes:
     async for chunk in resp.aiter_bytes():
         got.bytes += len(chunk)
         if got.bytes > limit:
-            raise BackendError(f"NovelAI's answer is larger than {limit} bytes; refused")
+            raise BackendError(_("NovelAI's answer is larger than {limit} bytes; refused").format(limit=limit))
         parts.append(chunk)
     return b"".join(parts)
 
 
 def _charged(charge: str | None) -> str:
-    return f" ({charge} may have been charged)" if charge else ""
+    """`` (the image may have been charged)`` for a paid request, nothing for a free one."""
+    return f" ({_(charge)})" if charge else ""
 
 
 def _failed_after_sending(message: str, charge: str | None, *, broken_stream: bool = False) -> Exception:
@@ -446,12 +461,13 @@ def _transport_failure(e: httpx.TransportError, got: _Received, charge: str | No
     if isinstance(e, httpx.ConnectError | httpx.WriteError | httpx.WriteTimeout | httpx.PoolTimeout):
         return _Transient(_network_error(e))
     if isinstance(e, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
-        return BackendError(f"cannot talk to NovelAI at this address (nai.base_url / PEROPIX_NAI_URL): {e}")
+        return BackendError(_("cannot talk to NovelAI at this address (nai.base_url / PEROPIX_NAI_URL): {error}")
+                            .format(error=e))
     if got.answered:
-        return _failed_after_sending(f"NovelAI's answer was cut off after {got.bytes} bytes", charge,
-                                     broken_stream=broken_stream)
-    return _failed_after_sending(f"NovelAI closed the connection before answering ({e.__class__.__name__})",
-                                 charge, broken_stream=broken_stream)
+        return _failed_after_sending(_("NovelAI's answer was cut off after {bytes} bytes").format(bytes=got.bytes),
+                                     charge, broken_stream=broken_stream)
+    return _failed_after_sending(_("NovelAI closed the connection before answering ({error})")
+                                 .format(error=e.__class__.__name__), charge, broken_stream=broken_stream)
 
 
 def _total_steps(body: dict[str, Any]) -> int:
@@ -469,7 +485,8 @@ def _check_status(status: int, content: bytes, correlation: str) -> None:
         raise _Busy()
     error = status_error(status, content)
     if status >= 500:
-        error = BackendError(f"{error} (correlation id {correlation})", status=status, retryable=True)
+        error = BackendError(_("{error} (correlation id {id})").format(error=error, id=correlation), status=status,
+                             retryable=True)
         raise _Transient(error)
     raise error
 
@@ -485,8 +502,8 @@ def unpack_or_raise(content: bytes, charge: str | None = None) -> list[bytes]:
         return unpack_images(content)
     except ResponseError as e:
         if e.transient:
-            raise _failed_after_sending(f"NovelAI's answer was cut off after {len(content)} bytes ({e})",
-                                        charge) from None
+            raise _failed_after_sending(_("NovelAI's answer was cut off after {bytes} bytes ({error})")
+                                        .format(bytes=len(content), error=e), charge) from None
         raise BackendError(str(e)) from None
 
 
@@ -505,7 +522,7 @@ async def _read_frames(resp: httpx.Response, report: ProgressCallback, total: in
         async for chunk in chunks:
             got.bytes += len(chunk)
             if got.bytes > MAX_ANSWER:
-                raise BackendError(f"NovelAI's answer is larger than {MAX_ANSWER} bytes; refused")
+                raise BackendError(_("NovelAI's answer is larger than {limit} bytes; refused").format(limit=MAX_ANSWER))
             rest += chunk
         return unpack_or_raise(rest, charge)
     reader = FrameReader()
@@ -515,7 +532,8 @@ async def _read_frames(resp: httpx.Response, report: ProgressCallback, total: in
         for f in reader.feed(data):
             clock.tick()
             if f.kind == "error":
-                raise BackendError(f"NovelAI stream error: {f.message or 'unknown'}", retryable=True)
+                raise BackendError(_("NovelAI stream error: {message}").format(message=f.message or _("unknown")),
+                                   retryable=True)
             if f.kind == "intermediate":
                 report(Progress(step=f.step + 1, total=total, sample=f.sample, preview=f.image))
             frames.append(f)
@@ -526,18 +544,19 @@ async def _read_frames(resp: httpx.Response, report: ProgressCallback, total: in
             got.bytes += len(chunk)
             consume(chunk)
     except ResponseError as e:
-        raise _failed_after_sending(f"NovelAI's stream is damaged after {got.bytes} bytes ({e})", charge,
-                                    broken_stream=True) from None
+        raise _failed_after_sending(_("NovelAI's stream is damaged after {bytes} bytes ({error})")
+                                    .format(bytes=got.bytes, error=e), charge, broken_stream=True) from None
     images = finals_in_order(frames)
     if reader.pending or len(images) < expected:
-        raise _failed_after_sending(f"NovelAI's answer was cut off after {got.bytes} bytes (stream ended before "
-                                    "the final image)", charge, broken_stream=True)
+        raise _failed_after_sending(_("NovelAI's answer was cut off after {bytes} bytes (stream ended before "
+                                      "the final image)").format(bytes=got.bytes), charge, broken_stream=True)
     return images
 
 
 def _network_error(e: httpx.TransportError) -> BackendError:
     host = e.request.url.host if _has_request(e) else "NovelAI"
-    error = BackendError(f"network error talking to NovelAI at {host} ({e.__class__.__name__})", retryable=True)
+    error = BackendError(_("network error talking to NovelAI at {host} ({error})")
+                         .format(host=host, error=e.__class__.__name__), retryable=True)
     # for a worker pool: a refused connection sent nothing; a reset after sending may have been billed
     error.network = "unsent" if isinstance(e, httpx.ConnectError) else "sent"
     return error
@@ -556,9 +575,16 @@ def check_token(token: Secret) -> None:
     non-breaking space would fail deep in the HTTP layer)."""
     for i, ch in enumerate(token.get()):
         if not 0x21 <= ord(ch) <= 0x7E:
-            what = "a space" if ch.isspace() else ("a non-ASCII character" if ord(ch) > 0x7E else "a control character")
-            raise BackendError(f"NovelAI token (PEROPIX_NAI_TOKEN or the token file) has {what} at position "
-                               f"{i + 1}; paste the token again")
+            if ch.isspace():
+                why = _("NovelAI token (PEROPIX_NAI_TOKEN or the token file) has a space at position {position}; "
+                        "paste the token again")
+            elif ord(ch) > 0x7E:
+                why = _("NovelAI token (PEROPIX_NAI_TOKEN or the token file) has a non-ASCII character at position "
+                        "{position}; paste the token again")
+            else:
+                why = _("NovelAI token (PEROPIX_NAI_TOKEN or the token file) has a control character at position "
+                        "{position}; paste the token again")
+            raise BackendError(why.format(position=i + 1))
 
 
 async def _cancellable(coro: Awaitable[T], cancel: CancelToken, poll: float) -> T:
@@ -566,7 +592,7 @@ async def _cancellable(coro: Awaitable[T], cancel: CancelToken, poll: float) -> 
     task = asyncio.ensure_future(coro)
     try:
         while True:
-            done, _ = await asyncio.wait({task}, timeout=poll)
+            done, _pending = await asyncio.wait({task}, timeout=poll)
             if done:
                 return task.result()
             if cancel.cancelled:

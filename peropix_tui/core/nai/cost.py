@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...i18n import _
 from ..settings import GenerationSettings, SettingsError, VibeReference
 from .models import NaiModel, get_model
 
@@ -136,8 +137,8 @@ def per_image_cost(settings: GenerationSettings, model: NaiModel, width: int, he
     if per > MAX_COST_PER_IMAGE:
         raise SettingsError(
             "width/height/steps",
-            f"{width}x{height} at {settings.steps} steps costs {per} Anlas per image, over NovelAI's limit of "
-            f"{MAX_COST_PER_IMAGE}",
+            _("{width}x{height} at {steps} steps costs {cost} Anlas per image, over NovelAI's limit of {limit}")
+            .format(width=width, height=height, steps=settings.steps, cost=per, limit=MAX_COST_PER_IMAGE),
         )
     return per
 
@@ -285,5 +286,5 @@ def upscale_cost(width: int, height: int) -> CostEstimate:
         if pixels <= limit:
             return CostEstimate(total=price, per_image=price, opus_free=False, n_samples=1, billable_images=1,
                                 breakdown={"upscale": price})
-    raise SettingsError("image", f"{width}x{height} = {pixels} px is too large to upscale "
-                                 f"(maximum {UPSCALE_PRICES[-1][0]} px)")
+    raise SettingsError("image", _("{width}x{height} = {pixels} px is too large to upscale (maximum {limit} px)")
+                        .format(width=width, height=height, pixels=pixels, limit=UPSCALE_PRICES[-1][0]))

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ...i18n import _
 from ..settings import SettingsError
 
 MAX_INPUT_PIXELS = 50_000_000  # refuse anything bigger before decoding (decompression bombs)
@@ -45,20 +46,26 @@ def load_image(path: str | os.PathLike[str], field: str = "image") -> Image.Imag
     """Open and fully decode an image file; refuse unreadable or oversized files."""
     p = Path(path)
     if not p.is_file():
-        raise ImageInputError(field, f"{p}: file not found")
+        raise ImageInputError(field, _("{file}: file not found").format(file=p))
     try:
         with Image.open(p) as im:
             w, h = im.size
             if w * h > MAX_INPUT_PIXELS:
-                raise ImageInputError(field, f"{p}: {w}x{h} is too large (over {MAX_INPUT_PIXELS} pixels)")
+                raise ImageInputError(field, _too_many_pixels(str(p), w, h))
             im.load()
             return im.copy()
     except ImageInputError:
         raise
     except Image.DecompressionBombError:
-        raise ImageInputError(field, f"{p}: image is too large (decompression bomb guard)") from None
+        raise ImageInputError(field, _("{file}: image is too large (decompression bomb guard)").format(file=p)) from None
     except (OSError, ValueError, SyntaxError) as e:
-        raise ImageInputError(field, f"{p}: not a readable image ({type(e).__name__})") from None
+        raise ImageInputError(field, _("{file}: not a readable image ({error})")
+                              .format(file=p, error=type(e).__name__)) from None
+
+
+def _too_many_pixels(where: str, w: int, h: int) -> str:
+    return _("{file}: {width}x{height} is too large (over {limit} pixels)").format(file=where, width=w, height=h,
+                                                                                 limit=MAX_INPUT_PIXELS)
 
 
 def _rgb(im: Image.Image) -> Image.Image:
@@ -169,11 +176,11 @@ def raw_png_b64(path: str | os.PathLike[str], field: str = "vibes") -> str:
     """A reference image as PNG base64 (V3 vibes, and the input of /ai/encode-vibe), downscaled."""
     p = Path(path)
     if not p.is_file():
-        raise ImageInputError(field, f"{p}: file not found")
+        raise ImageInputError(field, _("{file}: file not found").format(file=p))
     size = p.stat().st_size
     if size > MAX_REFERENCE_FILE:
-        raise ImageInputError(field, f"{p}: {size} bytes is too large (over {MAX_REFERENCE_FILE // 2**20} MB); "
-                                     "downscale it")
+        raise ImageInputError(field, _("{file}: {size} bytes is too large (over {limit} MB); downscale it")
+                              .format(file=p, size=size, limit=MAX_REFERENCE_FILE // 2**20))
     return vibe_png_b64(p.read_bytes(), str(p), field)
 
 
@@ -184,7 +191,7 @@ def vibe_png_b64(data: bytes, where: str, field: str = "vibe") -> str:
         with Image.open(io.BytesIO(data)) as im:
             w, h = im.size
             if w * h > MAX_INPUT_PIXELS:
-                raise ImageInputError(field, f"{where}: {w}x{h} is too large (over {MAX_INPUT_PIXELS} pixels)")
+                raise ImageInputError(field, _too_many_pixels(where, w, h))
             if w * h <= VIBE_MAX_PIXELS and data.startswith(PNG_SIGNATURE):
                 return b64(data)
             im.load()
@@ -192,9 +199,10 @@ def vibe_png_b64(data: bytes, where: str, field: str = "vibe") -> str:
     except ImageInputError:
         raise
     except Image.DecompressionBombError:
-        raise ImageInputError(field, f"{where}: image is too large (decompression bomb guard)") from None
+        raise ImageInputError(field, _("{file}: image is too large (decompression bomb guard)")
+                              .format(file=where)) from None
     except (OSError, ValueError, SyntaxError):
-        raise ImageInputError(field, f"{where}: not a readable image file") from None
+        raise ImageInputError(field, _("{file}: not a readable image file").format(file=where)) from None
     if img.mode not in ("RGB", "RGBA"):
         img = img.convert("RGBA" if "A" in img.getbands() or "transparency" in img.info else "RGB")
     if w * h > VIBE_MAX_PIXELS:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...i18n import _
 from .. import vocab
-from ..settings import GenerationSettings, SettingsError
+from ..settings import GenerationSettings, SettingsError, not_one_of
 
 MAX_AREA = 3_145_728  # 2048 x 1536
 MAX_STEPS = 50
@@ -188,7 +189,8 @@ def get_model(model_id: str) -> NaiModel:
         if m.inpaint_id == model_id and not (m.family == "v5" and m.variant == "curated"):
             return m
     known = ", ".join(MODELS)
-    raise SettingsError("model", f"{model_id!r} is not a NovelAI image model ({known})")
+    raise SettingsError("model", _("{model} is not a NovelAI image model ({known})")
+                        .format(model=repr(model_id), known=known))
 
 
 def request_model_id(model_id: str, action: str) -> str:
@@ -248,7 +250,16 @@ def validate(settings: GenerationSettings) -> None:
 
     if settings.uc_preset not in uc_presets_for(model.id):
         allowed = ", ".join(uc_presets_for(model.id))
-        raise SettingsError("uc_preset", f"{settings.uc_preset!r} is not available on {model.name} ({allowed})")
+        raise SettingsError("uc_preset", _not_on(settings.uc_preset, model, allowed))
+
+
+def _not_on(value: str, model: NaiModel, allowed: str) -> str:
+    return _("{value} is not available on {model} ({allowed})").format(value=repr(value), model=model.name,
+                                                                        allowed=allowed)
+
+
+def _between(value: object, low: str, high: str) -> str:
+    return _("{value} must be between {low} and {high}").format(value=value, low=low, high=high)
 
 
 def check_references(settings: GenerationSettings) -> None:
@@ -259,85 +270,90 @@ def check_references(settings: GenerationSettings) -> None:
 def _check_size(s: GenerationSettings) -> None:
     for name, v in (("width", s.width), ("height", s.height)):
         if v <= 0 or v % 64:
-            raise SettingsError(name, f"{v} must be a positive multiple of 64")
+            raise SettingsError(name, _("{value} must be a positive multiple of 64").format(value=v))
     if s.width * s.height > MAX_AREA:
         raise SettingsError(
-            "width/height", f"{s.width}x{s.height} = {s.width * s.height} px is over the {MAX_AREA} px limit (2048x1536)"
+            "width/height", _("{width}x{height} = {pixels} px is over the {limit} px limit (2048x1536)")
+            .format(width=s.width, height=s.height, pixels=s.width * s.height, limit=MAX_AREA)
         )
     limit = max_n_samples(s.width, s.height)
     if not 1 <= s.n_samples <= min(limit, MAX_N_SAMPLES):
-        raise SettingsError("n_samples", f"{s.n_samples} is not allowed at {s.width}x{s.height} (1..{limit})")
+        raise SettingsError("n_samples", _("{n} is not allowed at {width}x{height} (1..{limit})")
+                            .format(n=s.n_samples, width=s.width, height=s.height, limit=limit))
 
 
 def _check_numbers(s: GenerationSettings) -> None:
     if not 1 <= s.steps <= MAX_STEPS:
-        raise SettingsError("steps", f"{s.steps} must be between 1 and {MAX_STEPS}")
+        raise SettingsError("steps", _between(s.steps, "1", str(MAX_STEPS)))
     if not 0.0 <= s.scale <= MAX_SCALE:
-        raise SettingsError("scale", f"{s.scale} must be between 0 and {MAX_SCALE:g}")
+        raise SettingsError("scale", _between(s.scale, "0", f"{MAX_SCALE:g}"))
     if not 0.0 <= s.cfg_rescale <= 1.0:
-        raise SettingsError("cfg_rescale", f"{s.cfg_rescale} must be between 0 and 1")
+        raise SettingsError("cfg_rescale", _between(s.cfg_rescale, "0", "1"))
     if not 0.0 <= s.noise <= 0.99:
-        raise SettingsError("noise", f"{s.noise} must be between 0 and 0.99")
+        raise SettingsError("noise", _between(s.noise, "0", "0.99"))
     if s.action in ("img2img", "infill") and s.strength <= 0.0:
-        raise SettingsError("strength", f"{s.strength} must be above 0 for {s.action}")
+        raise SettingsError("strength", _("{value} must be above 0 for {action}").format(value=s.strength,
+                                                                                         action=s.action))
 
 
 def _check_sampling(s: GenerationSettings, m: NaiModel) -> None:
     sampler, schedule = nai_sampler(s.sampler, m), nai_schedule(s.noise_schedule)
     if sampler not in m.samplers:
-        raise SettingsError("sampler", f"{s.sampler!r} is not available on {m.name} ({', '.join(m.samplers)})")
+        raise SettingsError("sampler", _not_on(s.sampler, m, ", ".join(m.samplers)))
     if s.action == "infill" and sampler in ("ddim", "ddim_v3"):
-        raise SettingsError("sampler", "inpainting models do not accept ddim")
+        raise SettingsError("sampler", _("inpainting models do not accept ddim"))
     if schedule not in m.schedules:
-        raise SettingsError(
-            "noise_schedule", f"{s.noise_schedule!r} is not available on {m.name} ({', '.join(m.schedules)})"
-        )
+        raise SettingsError("noise_schedule", _not_on(s.noise_schedule, m, ", ".join(m.schedules)))
     if (s.smea or s.smea_dyn) and not m.smea:
-        raise SettingsError("smea", f"SMEA is a V3 feature; {m.name} does not support it")
+        raise SettingsError("smea", _("SMEA is a V3 feature; {model} does not support it").format(model=m.name))
     if s.smea_dyn and not s.smea:
-        raise SettingsError("smea_dyn", "SMEA DYN needs SMEA turned on")
+        raise SettingsError("smea_dyn", _("SMEA DYN needs SMEA turned on"))
     if s.variety and m.variety_sigma is None:
-        raise SettingsError("variety", f"Variety+ is not supported on {m.name}")
+        raise SettingsError("variety", _("Variety+ is not supported on {model}").format(model=m.name))
 
 
 def _check_characters(s: GenerationSettings, m: NaiModel) -> None:
     n = len(s.enabled_characters())
     if n and m.max_characters == 0:
-        raise SettingsError("characters", f"{m.name} does not support character prompts")
+        raise SettingsError("characters", _("{model} does not support character prompts").format(model=m.name))
     if n > m.max_characters:
-        raise SettingsError("characters", f"{n} character prompts; {m.name} allows at most {m.max_characters}")
+        raise SettingsError("characters", _("{n} character prompts; {model} allows at most {limit}")
+                            .format(n=n, model=m.name, limit=m.max_characters))
 
 
 def _check_references(s: GenerationSettings, m: NaiModel) -> None:
     vibes = s.enabled_vibes()
     if vibes and not m.vibes:
-        raise SettingsError("vibes", f"{m.name} does not support vibe transfer")
+        raise SettingsError("vibes", _("{model} does not support vibe transfer").format(model=m.name))
     if len(vibes) > MAX_VIBES:
-        raise SettingsError("vibes", f"{len(vibes)} vibes; at most {MAX_VIBES} are allowed")
+        raise SettingsError("vibes", _("{n} vibes; at most {limit} are allowed").format(n=len(vibes), limit=MAX_VIBES))
     for i, v in enumerate(vibes):
         for name, value in (("information_extracted", v.information_extracted), ("strength", v.strength)):
             if not 0.0 <= value <= 1.0:
-                raise SettingsError(f"vibes[{i}].{name}", f"{value} must be between 0 and 1")
+                raise SettingsError(f"vibes[{i}].{name}", _between(value, "0", "1"))
         if not v.path and not v.encoding and not v.image_sha256:  # a sha alone is looked up in the cache
-            raise SettingsError(f"vibes[{i}]", "needs an image path or an encoding")
+            raise SettingsError(f"vibes[{i}]", _("needs an image path or an encoding"))
     refs = s.charrefs()
     if not refs:
         return
     if not m.charref:
-        hint = " (the server answers 400 'Error encoding v4 director references')" if m.family == "v5" else ""
-        raise SettingsError("charref", f"Precise Reference (character reference) is a V4.5 feature; {m.name} does "
-                                       f"not support it{hint}")
+        if m.family == "v5":
+            why = _("Precise Reference (character reference) is a V4.5 feature; {model} does not support it "
+                    "(the server answers 400 'Error encoding v4 director references')")
+        else:
+            why = _("Precise Reference (character reference) is a V4.5 feature; {model} does not support it")
+        raise SettingsError("charref", why.format(model=m.name))
     if s.action == "infill":
-        raise SettingsError("charref", "Precise Reference (character reference) cannot be used with infill; "
-                                       "remove the references to inpaint")
+        raise SettingsError("charref", _("Precise Reference (character reference) cannot be used with infill; "
+                                         "remove the references to inpaint"))
     if vibes:
-        raise SettingsError("charref", "Precise Reference and vibe transfer cannot be used together")
+        raise SettingsError("charref", _("Precise Reference and vibe transfer cannot be used together"))
     from ..settings import CHARREF_MODES
 
     for i, cr in enumerate(refs):
         where = "charref" if len(refs) == 1 else f"charref[{i}]"
         if cr.mode and cr.mode not in CHARREF_MODES:
-            raise SettingsError(f"{where}.mode", f"{cr.mode!r} is not one of {', '.join(CHARREF_MODES)}")
+            raise SettingsError(f"{where}.mode", not_one_of(cr.mode, CHARREF_MODES))
         for name, value in (("fidelity", cr.fidelity), ("strength", cr.strength)):
             if not 0.0 <= value <= 1.0:
-                raise SettingsError(f"{where}.{name}", f"{value} must be between 0 and 1")
+                raise SettingsError(f"{where}.{name}", _between(value, "0", "1"))

@@ -209,9 +209,11 @@ def uc_preset_text(preset: str, model: str, prompt: str = "") -> str:
     """The preset's exact text; without ``nsfw`` when the prompt asks for nsfw (the website's rule)."""
     presets = UC_PRESETS[_base_id(model)]
     if preset not in presets:
+        from ...i18n import _
         from ..settings import SettingsError
 
-        raise SettingsError("uc_preset", f"{preset!r} is not available on {get_model(model).name}")
+        raise SettingsError("uc_preset", _("{value} is not available on {model}")
+                            .format(value=repr(preset), model=get_model(model).name))
     text = presets[preset]
     return _without_nsfw(text) if mentions_nsfw(prompt) else text
 

@@ -39,6 +39,7 @@ import math
 import secrets
 from typing import Any
 
+from ...i18n import _
 from ..settings import GenerationSettings, SettingsError, cell_to_xy
 from . import images, presets, v5text
 from .models import NaiModel, get_model, nai_sampler, nai_schedule, validate
@@ -156,10 +157,10 @@ def vibe_fields(
     else:  # V3 takes the raw images
         data = [v.encoding or images.raw_png_b64(v.path or "", f"vibes[{i}]") for i, v in enumerate(vibes)]
     if len(data) != len(vibes):
-        raise SettingsError("vibes", f"{len(vibes)} vibes but {len(data)} encodings")
+        raise SettingsError("vibes", _("{n} vibes but {encodings} encodings").format(n=len(vibes), encodings=len(data)))
     for i, enc in enumerate(data):
         if not enc:
-            raise SettingsError(f"vibes[{i}]", "has no encoding yet (encode it with /ai/encode-vibe first)")
+            raise SettingsError(f"vibes[{i}]", _("has no encoding yet (encode it with /ai/encode-vibe first)"))
     return {
         "reference_image_multiple": data,
         "reference_information_extracted_multiple": [_num(v.information_extracted) for v in vibes],
@@ -178,7 +179,7 @@ def charref_fields(settings: GenerationSettings) -> dict[str, Any]:
         "director_reference_descriptions": [
             {"caption": {"base_caption": cr.caption(), "char_captions": []}, "legacy_uc": False} for cr in refs
         ],
-        "director_reference_information_extracted": [1 for _ in refs],
+        "director_reference_information_extracted": [1] * len(refs),
         "director_reference_strength_values": [_num(cr.strength) for cr in refs],
         "director_reference_secondary_strength_values": [_num(round(1.0 - cr.fidelity, 2)) for cr in refs],
     }
@@ -381,12 +382,13 @@ def snap_large(width: float, height: float) -> tuple[int, int]:
 def enhance_settings(settings: GenerationSettings, magnitude: int, upscale: bool) -> GenerationSettings:
     """Enhance = img2img of ``settings.image`` with the magnitude's strength/noise, optionally 1.5x."""
     if magnitude not in ENHANCE_PRESETS:
-        raise SettingsError("magnitude", f"{magnitude} must be 1..5")
+        raise SettingsError("magnitude", _("{value} must be 1..5").format(value=magnitude))
     strength, noise = ENHANCE_PRESETS[magnitude]
     width, height = settings.width, settings.height
     if upscale:
         if width * height > ENHANCE_UPSCALE_MAX_PIXELS:
-            raise SettingsError("upscale", f"1.5x enhance is only available up to about 1.1 MP, not {width}x{height}")
+            raise SettingsError("upscale", _("1.5x enhance is only available up to about 1.1 MP, not {width}x{height}")
+                                .format(width=width, height=height))
         width, height = snap_large(width * 1.5, height * 1.5)
     return settings.copy(action="img2img", strength=strength, noise=noise, width=width, height=height, mask=None)
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import msgpack
 
+from ...i18n import _
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_ENTRIES = 10
 MAX_TOTAL = 50 * 1024 * 1024
@@ -59,7 +61,8 @@ class FrameReader:
         while len(self._buf) >= 4:
             (length,) = struct.unpack(">I", self._buf[:4])
             if not 1 <= length <= MAX_FRAME:
-                raise ResponseError(f"stream frame length {length} is not sane (1..{MAX_FRAME})")
+                raise ResponseError(_("stream frame length {length} is not sane (1..{limit})")
+                                    .format(length=length, limit=MAX_FRAME))
             if len(self._buf) < 4 + length:
                 return
             packed = bytes(self._buf[4 : 4 + length])
@@ -76,13 +79,13 @@ def _frame(packed: bytes) -> Frame:
     try:
         data = msgpack.unpackb(packed, raw=False)
     except (ValueError, msgpack.UnpackException) as e:
-        raise ResponseError(f"stream frame is not msgpack ({e.__class__.__name__})") from None
+        raise ResponseError(_("stream frame is not msgpack ({error})").format(error=e.__class__.__name__)) from None
     if not isinstance(data, dict):
-        raise ResponseError("stream frame is not a map")
+        raise ResponseError(_("stream frame is not a map"))
     kind = str(data.get("event_type", ""))
     image = data.get("image") or b""
     if kind in ("intermediate", "final") and not isinstance(image, bytes | bytearray):
-        raise ResponseError(f"{kind} frame has no image bytes")
+        raise ResponseError(_("{kind} frame has no image bytes").format(kind=kind))
     return Frame(kind=kind, step=int(data.get("step_ix") or 0), sample=int(data.get("samp_ix") or 0),
                  image=bytes(image), sigma=float(data.get("sigma") or 0.0), message=str(data.get("message") or ""))
 
@@ -101,18 +104,18 @@ def unpack_images(body: bytes) -> list[bytes]:
         return [body]
     head = body[:64].lstrip().lower()
     if head.startswith((b"<!doctype", b"<html", b"<")):
-        raise ResponseError("NovelAI answered with an HTML page instead of images "
-                            "(a proxy or Cloudflare block?)")
+        raise ResponseError(_("NovelAI answered with an HTML page instead of images "
+                              "(a proxy or Cloudflare block?)"))
     if head.startswith(b"{"):
-        raise ResponseError(f"NovelAI answered: {error_message(body)}")
+        raise ResponseError(_("NovelAI answered: {detail}").format(detail=error_message(body)))
     reader = FrameReader()
     frames = list(reader.feed(body))
     for f in frames:
         if f.kind == "error":
-            raise ResponseError(f"NovelAI stream error: {f.message or 'unknown'}")
+            raise ResponseError(_("NovelAI stream error: {message}").format(message=f.message or _("unknown")))
     images = finals_in_order(frames)
     if reader.pending or not images:
-        raise ResponseError("NovelAI answer was cut short (no complete image)", transient=True)
+        raise ResponseError(_("NovelAI answer was cut short (no complete image)"), transient=True)
     return images
 
 
@@ -122,23 +125,27 @@ def unzip_images(body: bytes) -> list[bytes]:
         zf = zipfile.ZipFile(io.BytesIO(body))
         infos = [i for i in zf.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, IndexError):
-        raise ResponseError("NovelAI answer is a damaged ZIP (truncated?)", transient=True) from None
+        raise ResponseError(_("NovelAI answer is a damaged ZIP (truncated?)"), transient=True) from None
     if not infos:
-        raise ResponseError("NovelAI answer is an empty ZIP")
+        raise ResponseError(_("NovelAI answer is an empty ZIP"))
     if len(infos) > MAX_ENTRIES:
-        raise ResponseError(f"NovelAI ZIP has {len(infos)} entries (more than {MAX_ENTRIES}); refused")
+        raise ResponseError(_("NovelAI ZIP has {n} entries (more than {limit}); refused")
+                            .format(n=len(infos), limit=MAX_ENTRIES))
     declared = sum(i.file_size for i in infos)
     if declared > MAX_TOTAL:
-        raise ResponseError(f"NovelAI ZIP would inflate to {declared} bytes (over {MAX_TOTAL}); refused")
+        raise ResponseError(_("NovelAI ZIP would inflate to {bytes} bytes (over {limit}); refused")
+                            .format(bytes=declared, limit=MAX_TOTAL))
     for i in infos:
         if i.file_size > MAX_RATIO * max(i.compress_size, 1):
-            raise ResponseError(f"NovelAI ZIP entry {i.filename} has a compression ratio over {MAX_RATIO}; refused")
+            raise ResponseError(_("NovelAI ZIP entry {name} has a compression ratio over {limit}; refused")
+                                .format(name=i.filename, limit=MAX_RATIO))
     infos.sort(key=lambda i: (_index(i.filename), i.filename))
     try:
         return [_read_bounded(zf, i) for i in infos]
     except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile, ValueError, zlib.error,
             NotImplementedError, RuntimeError, IndexError) as e:  # bad offsets, bad deflate data, unknown method, encrypted
-        raise ResponseError(f"NovelAI answer is a damaged ZIP ({e.__class__.__name__})", transient=True) from None
+        raise ResponseError(_("NovelAI answer is a damaged ZIP ({error})").format(error=e.__class__.__name__),
+                            transient=True) from None
 
 
 def _index(name: str) -> int:
@@ -152,7 +159,7 @@ def _read_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     with zf.open(info) as f:
         data = f.read(limit + 1)
     if len(data) > limit:
-        raise ResponseError(f"NovelAI ZIP entry {info.filename} is larger than declared; refused")
+        raise ResponseError(_("NovelAI ZIP entry {name} is larger than declared; refused").format(name=info.filename))
     return data
 
 
@@ -169,5 +176,5 @@ def error_message(body: bytes, limit: int = 300) -> str:
             if isinstance(value, str) and value:
                 return value[:limit]
     if text.lower().startswith(("<!doctype", "<html")):
-        return "an HTML page (a proxy or Cloudflare block?)"
-    return text[:limit] or "(empty body)"
+        return _("an HTML page (a proxy or Cloudflare block?)")
+    return text[:limit] or _("(empty body)")

@@ -28,7 +28,8 @@ from typing import Any
 
 from PIL import Image
 
-from ..settings import SettingsError
+from ...i18n import _, ngettext
+from ..settings import SettingsError, not_one_of
 from . import images
 
 AUGMENT = "/ai/augment-image"
@@ -68,7 +69,7 @@ class ToolError(SettingsError):
 def web_size(width: int, height: int) -> tuple[int, int]:
     """The size the website sends an image of ``width`` x ``height`` at (floor, no grid snap)."""
     if width <= 0 or height <= 0:
-        raise ToolError("image", f"{width}x{height} is not a usable size")
+        raise ToolError("image", _("{width}x{height} is not a usable size").format(width=width, height=height))
     area = width * height
     if area > MAX_SEND_PIXELS:
         scale = (MAX_SEND_PIXELS / area) ** 0.5
@@ -82,14 +83,15 @@ def web_size(width: int, height: int) -> tuple[int, int]:
 # ------------------------------------------------------------------------ options
 def check_tool(tool: str) -> str:
     if tool not in REQ_TYPES:
-        raise ToolError("tool", f"{tool!r} is not one of {', '.join(REQ_TYPES)}")
+        raise ToolError("tool", not_one_of(tool, REQ_TYPES))
     return tool
 
 
 def check_mood(mood: str) -> str:
     m = mood.strip().lower()
     if m not in MOODS:
-        raise ToolError("--mood", f"{mood!r} is not one of the 24 moods ({', '.join(MOODS)})")
+        raise ToolError("--mood", _("{value} is not one of the 24 moods ({moods})")
+                        .format(value=repr(mood), moods=", ".join(MOODS)))
     return m
 
 
@@ -105,7 +107,8 @@ def expand_moods(moods: list[str] | tuple[str, ...]) -> list[str]:
 
 def check_defry(defry: int) -> int:
     if isinstance(defry, bool) or not isinstance(defry, int) or not 0 <= defry <= DEFRY_MAX:
-        raise ToolError("--defry", f"{defry!r} must be a whole number 0..{DEFRY_MAX} (0 = strongest)")
+        raise ToolError("--defry", _("{value} must be a whole number 0..{limit} (0 = strongest)")
+                        .format(value=repr(defry), limit=DEFRY_MAX))
     return defry
 
 
@@ -132,16 +135,16 @@ class ToolOptions:
         check_tool(self.tool)
         if self.tool == "emotion":
             if self.mood is None:
-                raise ToolError("--mood", "emotion needs a mood (one of the 24, or 'all')")
+                raise ToolError("--mood", _("emotion needs a mood (one of the 24, or 'all')"))
             check_mood(self.mood)
         elif self.mood is not None:
-            raise ToolError("--mood", f"only the emotion tool takes a mood, not {self.tool}")
+            raise ToolError("--mood", _("only the emotion tool takes a mood, not {tool}").format(tool=self.tool))
         if self.tool in DEFRY_TOOLS:
             check_defry(self.defry)
         elif self.defry:
-            raise ToolError("--defry", f"only colorize and emotion take --defry, not {self.tool}")
+            raise ToolError("--defry", _("only colorize and emotion take --defry, not {tool}").format(tool=self.tool))
         if self.prompt and self.tool not in PROMPT_TOOLS:
-            raise ToolError("--prompt", f"only colorize and emotion take a prompt, not {self.tool}")
+            raise ToolError("--prompt", _("only colorize and emotion take a prompt, not {tool}").format(tool=self.tool))
         return self
 
     def wire_prompt(self) -> str | None:
@@ -208,22 +211,24 @@ def augment_body(options: ToolOptions, image: PreparedImage) -> dict[str, Any]:
 
 def check_upscale_model(model: str) -> str:
     if model not in UPSCALE_MODELS:
-        raise ToolError("--model", f"{model!r} cannot upscale: standalone upscaling is V5 only "
-                                   f"({', '.join(UPSCALE_MODELS)})")
+        raise ToolError("--model", _("{model} cannot upscale: standalone upscaling is V5 only ({models})")
+                        .format(model=repr(model), models=", ".join(UPSCALE_MODELS)))
     return model
 
 
 def round_sigma(sigma: float) -> float:
     """The nearest of the blur sigmas the server takes (0, .30, .35, .40, .45, .50)."""
     if not 0.0 <= sigma <= 1.0:
-        raise ToolError("--blur-sigma", f"{sigma} must be between 0 and 0.5")
+        raise ToolError("--blur-sigma", _("{value} must be between {low} and {high}").format(value=sigma, low="0",
+                                                                                             high="0.5"))
     return min(BLUR_SIGMAS, key=lambda s: abs(s - sigma))
 
 
 def check_upscale_size(width: int, height: int, where: str = "image") -> None:
     if width * height > UPSCALE_MAX_PIXELS:
-        raise ToolError(where, f"{width}x{height} = {width * height} px is too large to upscale "
-                               f"(NovelAI's maximum is {UPSCALE_MAX_PIXELS} px, e.g. 1536x2048)")
+        raise ToolError(where, _("{width}x{height} = {pixels} px is too large to upscale "
+                                 "(NovelAI's maximum is {limit} px, e.g. 1536x2048)")
+                        .format(width=width, height=height, pixels=width * height, limit=UPSCALE_MAX_PIXELS))
 
 
 def prepare_upscale_image(path: str | os.PathLike[str]) -> PreparedImage:
@@ -260,9 +265,10 @@ def name_results(tool: str, datas: list[bytes]) -> list[ToolResult]:
     """Name the ZIP's images; bg-removal must bring three (masked, generated, blend)."""
     if tool == "bg-removal":
         if len(datas) != len(BG_REMOVAL_PARTS):
-            raise ToolError("bg-removal", f"NovelAI returned {len(datas)} image(s), expected 3 "
-                                          "(masked, generated, blend)")
+            raise ToolError("bg-removal", ngettext("NovelAI returned {n} image, expected 3 (masked, generated, blend)",
+                                                   "NovelAI returned {n} images, expected 3 (masked, generated, blend)",
+                                                   len(datas)).format(n=len(datas)))
         return [ToolResult(d, part, i) for i, (d, part) in enumerate(zip(datas, BG_REMOVAL_PARTS, strict=True))]
     if not datas:
-        raise ToolError(tool, "NovelAI returned no image")
+        raise ToolError(tool, _("NovelAI returned no image"))
     return [ToolResult(d, tool, i) for i, d in enumerate(datas)]

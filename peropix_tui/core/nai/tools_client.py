@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from ...i18n import _
 from ..backend import BackendError, CancelToken
 from ..config import Config, Secret, load_config, load_token
 from .client import (
@@ -34,8 +35,10 @@ UPSCALE_READ_TIMEOUT = 300.0
 
 def _timeout_error(e: httpx.TimeoutException, timeout: httpx.Timeout) -> BackendError:
     if isinstance(e, httpx.ConnectTimeout):
-        return BackendError(f"could not connect to NovelAI within {timeout.connect:g} s", retryable=True)
-    return BackendError(f"NovelAI did not answer within {timeout.read:g} s (nai.timeout)", retryable=True)
+        return BackendError(_("could not connect to NovelAI within {seconds} s").format(seconds=f"{timeout.connect:g}"),
+                            retryable=True)
+    return BackendError(_("NovelAI did not answer within {seconds} s (nai.timeout)").format(seconds=f"{timeout.read:g}"),
+                        retryable=True)
 
 
 class _NotSent(_Transient):
@@ -88,8 +91,9 @@ class NaiToolsClient(NaiClient):
         except _Transient as e:
             if resend or isinstance(e, _NotSent):
                 raise
-            raise BackendError(f"{e.error}; the request reached NovelAI and may have been billed, so it was "
-                               "not sent again (run it again to retry)", status=e.error.status) from None
+            raise BackendError(_("{error}; the request reached NovelAI and may have been billed, so it was "
+                                 "not sent again (run it again to retry)").format(error=e.error),
+                               status=e.error.status) from None
 
 
 def tools_client_from_config(config: Config | None = None, token: Secret | None = None, *,

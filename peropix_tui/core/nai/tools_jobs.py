@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...i18n import _
 from ..backend import CancelToken
 from .cost import CostEstimate, augment_cost, upscale_cost
 from .tools import (
@@ -121,9 +122,11 @@ def plan_upscale(paths: Iterable[str | Path], *, model: str = DEFAULT_UPSCALE_MO
 def refusal(total: int, *, balance: int | None, budget: int) -> str | None:
     """None when a run of ``total`` Anlas may start, else a one-line reason (the same rule as generations)."""
     if budget and total > budget:
-        return f"this run would cost {total} Anlas, over your budget of {budget} (generation.budget)"
+        return _("this run would cost {total} Anlas, over your budget of {budget} (generation.budget)").format(
+            total=total, budget=budget)
     if balance is not None and total > balance:
-        return f"this run would cost {total} Anlas, but the balance is {balance} Anlas"
+        return _("this run would cost {total} Anlas, but the balance is {balance} Anlas").format(
+            total=total, balance=balance)
     return None
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ... import i18n
 from ..fsutil import atomic_write
 from ..metadata import embed_peropix
 from ..metadata import png as pngmeta
@@ -121,7 +122,8 @@ class ToolSaver:
         folder = self.folder_for(source.path)
         ext = image_extension(data)
         if ext == "bin":
-            raise StoreError(f"{source.path.name}: NovelAI returned something that is not an image")
+            raise StoreError(i18n.gettext("{file}: NovelAI returned something that is not an image")
+                             .format(file=source.path.name))
         rel = _inside(self.store.root, folder) if self.store is not None else None
         if self.store is not None and rel is not None:
             stored = self.store.save_image(data, folder="" if rel == "." else rel, slot_index=slot_index,
@@ -146,4 +148,4 @@ def _write_unindexed(folder: Path, data: bytes, slot_index: int | None, slot_nam
             return atomic_write(target, data, exclusive=True)
         except FileExistsError:
             reserve_seq(folder, at_least=_scan_max_seq(folder))
-    raise StoreError(f"folder {folder}: could not find a free file name")
+    raise StoreError(i18n.gettext("folder {folder}: could not find a free file name").format(folder=folder))

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ...i18n import _, ngettext
+
 IMAGES_PER_PERCENT = 17.3
 LOW_PERCENT = 5
 
@@ -51,11 +53,20 @@ class UsageQuota:
     def label(self) -> str:
         """Short text for the cost meter, e.g. ``V5 free 100% (~1730 images, +11.0%/day)``."""
         if self.negative:
-            return "V5 free quota used up: Anlas are charged"
+            return _("V5 free quota used up: Anlas are charged")
         refill = self.refill_per_day
-        tail = f", +{refill:g}%/day" if refill is not None else ", refill paused"
-        warn = " low" if self.low else ""
-        return f"V5 free{warn} {self.shown_percent}% (~{self.images_left} images{tail})"
+        n = self.images_left
+        if refill is None:
+            text = (ngettext("V5 free low {percent}% (~{n} image, refill paused)",
+                             "V5 free low {percent}% (~{n} images, refill paused)", n) if self.low
+                    else ngettext("V5 free {percent}% (~{n} image, refill paused)",
+                                  "V5 free {percent}% (~{n} images, refill paused)", n))
+        else:
+            text = (ngettext("V5 free low {percent}% (~{n} image, +{refill}%/day)",
+                             "V5 free low {percent}% (~{n} images, +{refill}%/day)", n) if self.low
+                    else ngettext("V5 free {percent}% (~{n} image, +{refill}%/day)",
+                                  "V5 free {percent}% (~{n} images, +{refill}%/day)", n))
+        return text.format(percent=self.shown_percent, n=n, refill=f"{refill:g}" if refill is not None else "")
 
     def to_json(self) -> dict[str, Any]:
         return {"percent": self.percent, "isNegative": self.negative,

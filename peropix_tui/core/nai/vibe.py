@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from ... import i18n
 from .. import paths
 from ..backend import CancelToken
 from ..fsutil import atomic_write
@@ -100,7 +101,7 @@ def load_naiv4vibe(path: str | Path, family: str, information_extracted: float |
     data = _read_json(Path(path))
     encodings = data.get("encodings") or {}
     if not isinstance(encodings, dict):
-        raise images.ImageInputError("vibe", f"{path}: 'encodings' is not an object")
+        raise images.ImageInputError("vibe", i18n.gettext("{file}: 'encodings' is not an object").format(file=path))
     imported = data.get("importInfo")
     if not isinstance(imported, dict):
         imported = {}
@@ -119,10 +120,12 @@ def load_naiv4vibe(path: str | Path, family: str, information_extracted: float |
         try:
             return VibeSource(image=base64.b64decode(image, validate=True))
         except ValueError:
-            raise images.ImageInputError("vibe", f"{path}: 'image' is not valid base64") from None
-    have = ", ".join(sorted(str(k) for k in encodings)[:8]) or "none"
-    raise SettingsError("vibe", f"{path}: no encoding for model family {family} and no source image "
-                        f"(file has encodings for: {have})")
+            raise images.ImageInputError("vibe", i18n.gettext("{file}: 'image' is not valid base64")
+                                         .format(file=path)) from None
+    have = ", ".join(sorted(str(k) for k in encodings)[:8]) or i18n.gettext("none")
+    raise SettingsError("vibe", i18n.gettext("{file}: no encoding for model family {family} and no source image "
+                                             "(file has encodings for: {have})")
+                        .format(file=path, family=family, have=have))
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -130,12 +133,16 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
-        raise images.ImageInputError("vibe", f"{path}: not a valid .naiv4vibe JSON file ({e.__class__.__name__})") from None
+        raise images.ImageInputError("vibe", _not_vibe_json(path, e.__class__.__name__)) from None
     except RecursionError:
-        raise images.ImageInputError("vibe", f"{path}: not a valid .naiv4vibe JSON file (nested too deeply)") from None
+        raise images.ImageInputError("vibe", _not_vibe_json(path, i18n.gettext("nested too deeply"))) from None
     if not isinstance(data, dict):
-        raise images.ImageInputError("vibe", f"{path}: not a .naiv4vibe object")
+        raise images.ImageInputError("vibe", i18n.gettext("{file}: not a .naiv4vibe object").format(file=path))
     return data
+
+
+def _not_vibe_json(path: Path, why: str) -> str:
+    return i18n.gettext("{file}: not a valid .naiv4vibe JSON file ({error})").format(file=path, error=why)
 
 
 def _entries(entries: Any) -> list[tuple[float | None, str]]:
@@ -160,7 +167,7 @@ def vibe_source(vibe: VibeReference, family: str, *, index: int = 0, cache: Vibe
     if not vibe.path and vibe.image_sha256:
         return cached_source(vibe, family, cache or VibeCache(), index)
     if not vibe.path:
-        raise SettingsError(f"vibes[{index}]", "has neither an image path nor an encoding")
+        raise SettingsError(f"vibes[{index}]", i18n.gettext("has neither an image path nor an encoding"))
     path = Path(vibe.path).expanduser()
     if path.suffix.lower() == NAIV4VIBE_SUFFIX:
         return load_naiv4vibe(path, family, vibe.information_extracted)
@@ -172,14 +179,16 @@ def read_bounded(path: Path, field: str, limit: int = MAX_VIBE_FILE) -> bytes:
     try:
         size = path.stat().st_size
         if size > limit:
-            raise images.ImageInputError(field, f"{path}: {size} bytes is too large for a vibe (over {limit // 2**20} MB); "
-                                "downscale it")
+            raise images.ImageInputError(field, i18n.gettext("{file}: {size} bytes is too large for a vibe (over "
+                                                             "{limit} MB); downscale it")
+                                         .format(file=path, size=size, limit=limit // 2**20))
         with open(path, "rb") as f:
             return f.read(limit + 1)[:limit]
     except FileNotFoundError:
-        raise images.ImageInputError(field, f"{path}: file not found") from None
+        raise images.ImageInputError(field, i18n.gettext("{file}: file not found").format(file=path)) from None
     except OSError as e:
-        raise images.ImageInputError(field, f"{path}: cannot read ({e.strerror or e.__class__.__name__})") from None
+        raise images.ImageInputError(field, i18n.gettext("{file}: cannot read ({error})")
+                                     .format(file=path, error=e.strerror or e.__class__.__name__)) from None
 
 
 def cached_source(vibe: VibeReference, family: str, cache: VibeCache, index: int = 0) -> VibeSource:
@@ -187,8 +196,9 @@ def cached_source(vibe: VibeReference, family: str, cache: VibeCache, index: int
     sha = vibe.image_sha256 or ""
     encoding = cache.get(sha, family, vibe.information_extracted) if family in FAMILY_ENCODER else None
     if encoding is None:
-        raise SettingsError(f"vibes[{index}]", f"vibe {sha[:8]}: the source image is not stored in the metadata "
-                            "and not in the vibe cache; pass --vibe PATH")
+        raise SettingsError(f"vibes[{index}]", i18n.gettext("vibe {sha}: the source image is not stored in the "
+                                                            "metadata and not in the vibe cache; pass --vibe PATH")
+                            .format(sha=sha[:8]))
     return VibeSource(encoding=encoding, info=vibe.information_extracted)
 
 
