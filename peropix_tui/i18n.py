@@ -114,7 +114,8 @@ def resolve(setting: str, env: Mapping[str, str] | None = None) -> str:
         return language_from_environment(env)
     if setting in LANGUAGES:
         return setting
-    raise ValueError(f"ui.language: {setting!r} is not one of {', '.join(LANGUAGE_SETTINGS)}")
+    raise ValueError(_("ui.language: {value} is not one of {choices}").format(
+        value=repr(setting), choices=", ".join(LANGUAGE_SETTINGS)))
 
 
 def load_translations(language: str, localedir: Path | None = None) -> _gettext.NullTranslations:
@@ -170,7 +171,8 @@ def set_language_from_config(env: Mapping[str, str] | None = None) -> str:
     """Install the language of the config file and ``PEROPIX_LANG`` (for the command line).
 
     A config that cannot be read, or a bad language value, does not stop the command here: the
-    language comes from the locale, and the command reports the config error when it loads it. A
+    language comes from ``PEROPIX_LANG`` when it names one, else from the locale, and the command
+    reports the config error (in that language) when it loads it. A
     config that loaded cleanly before and is unchanged is not loaded again (:mod:`.core.config_stamp`).
     """
     from .core.config_stamp import load_quick, recall
@@ -184,5 +186,6 @@ def set_language_from_config(env: Mapping[str, str] | None = None) -> str:
     try:
         setting = load_quick(env).language
     except (ConfigError, OSError):
-        setting = "auto"
+        wanted = env.get("PEROPIX_LANG", "")
+        setting = wanted if wanted in LANGUAGE_SETTINGS else "auto"
     return set_language(setting, env)

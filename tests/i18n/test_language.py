@@ -56,6 +56,17 @@ def test_config_language_from_file_and_peropix_lang(tmp_path: Path) -> None:
         load_config(f, env={})
 
 
+def test_a_broken_config_still_takes_the_language_of_peropix_lang(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("[ui\nlanguage = ", encoding="utf-8")  # not TOML
+    env = {"PEROPIX_CONFIG_DIR": str(tmp_path), "LANG": "ko_KR.UTF-8"}
+    try:
+        assert i18n.set_language_from_config({**env, "PEROPIX_LANG": "ja"}) == "ja"
+        assert i18n.set_language_from_config({**env, "PEROPIX_LANG": "fr"}) == "ko"  # not a language: the locale
+        assert i18n.set_language_from_config(env) == "ko"
+    finally:
+        i18n.set_language("en")
+
+
 def test_set_language_switches_the_text_at_run_time_and_tells_subscribers() -> None:
     heard: list[str] = []
     unsubscribe = i18n.subscribe(heard.append)
