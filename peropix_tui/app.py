@@ -34,6 +34,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 
+from . import wide_cells
 from .applog import setup_log
 from .commands_palette import PeroPixCommands
 from .core.backend import Backend
@@ -116,6 +117,7 @@ class PeroPixApp(App[None]):
                  backends: dict[str, Backend] | None = None) -> None:
         self.config = config or Config()
         set_language(self.config.ui.language)  # before any screen is composed
+        wide_cells.install()  # double-width text stays whole where a toast or modal crosses an edge
         self.token: Secret | None = token if token is not None else load_token()
         # Start in the first screen's mode with that screen as Textual's default screen: installing
         # it as a mode would re-parse every style sheet and restyle the app before the first frame.
