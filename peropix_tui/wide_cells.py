@@ -57,20 +57,20 @@ def _render_chops(
         render_region = Region.intersection(region, clip)
         render_x = render_region.x
         first_cut, last_cut = render_region.column_span
-        for y, strip in zip(render_region.line_range, strips):
+        for y, strip in zip(render_region.line_range, strips, strict=False):
             if not is_rendered_line(y):
                 continue
             line = chops[y]
             line_cuts = [cut for cut in cuts[y] if first_cut <= cut <= last_cut]
             won: set[int] = set()
-            for cut, piece in zip(line_cuts, strip.divide([cut - render_x for cut in line_cuts[1:]])):
+            for cut, piece in zip(line_cuts, strip.divide([cut - render_x for cut in line_cuts[1:]]), strict=False):
                 if line.get(cut) is None:  # front to back: the first painter of a chop keeps it
                     line[cut] = piece
                     won.add(cut)
             if len(won) < 2 or strip.text.isascii():
                 continue
             split = _split_cuts(strip.text, render_x, line_cuts[1:-1])
-            for before, cut in zip(line_cuts, line_cuts[1:-1]):
+            for before, cut in zip(line_cuts, line_cuts[1:-1], strict=False):
                 if cut in split and before in won and cut in won:
                     joins.setdefault(y, {})[cut] = (strip, render_x)
     for y, line_joins in joins.items():
@@ -81,7 +81,7 @@ def _render_chops(
 def _joined(line: dict[int, Any], line_joins: dict[int, tuple[Any, int]], width: int) -> dict[int, Any]:
     """``line`` with each chop in ``line_joins`` merged into the chop before it (same strip)."""
     keys = list(line)
-    ends = dict(zip(keys, [*keys[1:], width]))
+    ends = dict(zip(keys, [*keys[1:], width], strict=True))
     out: dict[int, Any] = {}
     start: int | None = None
     for key in keys:
@@ -109,7 +109,8 @@ def install() -> None:
     def render_partial_update(self: Any) -> Any:
         update = original_partial(self)
         if update is not None:  # chop ends from the chops that remain after joining
-            update.chop_ends = [[*list(line)[1:], line_cuts[-1]] for line, line_cuts in zip(update.chops, self.cuts)]
+            update.chop_ends = [[*list(line)[1:], line_cuts[-1]]
+                                for line, line_cuts in zip(update.chops, self.cuts, strict=True)]
         return update
 
     Compositor._render_chops = render_chops  # type: ignore[method-assign]
