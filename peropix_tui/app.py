@@ -182,16 +182,16 @@ class PeroPixApp(App[None]):
         if session.recovered:
             n = len(session.recovered)
             self._startup_warnings.append(ngettext(
-                "{n} job(s) had finished before PeroPix stopped: their images are on disk, so they are done "
-                "and were not sent again.",
-                "{n} job(s) had finished before PeroPix stopped: their images are on disk, so they are done "
+                "{n} job had finished before PeroPix stopped: its image is on disk, so it is done "
+                "and was not sent again.",
+                "{n} jobs had finished before PeroPix stopped: their images are on disk, so they are done "
                 "and were not sent again.", n).format(n=n))
         nai = [j for j in session.interrupted if j.settings.provider == "nai"]
         if nai:
             self._startup_warnings.append(ngettext(
-                "{n} NovelAI job(s) were mid-request when PeroPix stopped: NovelAI may have charged them; "
-                "they are paused (F3, 'p' sends them again).",
-                "{n} NovelAI job(s) were mid-request when PeroPix stopped: NovelAI may have charged them; "
+                "{n} NovelAI job was mid-request when PeroPix stopped: NovelAI may have charged it; "
+                "it is paused (F3, 'p' sends it again).",
+                "{n} NovelAI jobs were mid-request when PeroPix stopped: NovelAI may have charged them; "
                 "they are paused (F3, 'p' sends them again).", len(nai)).format(n=len(nai)))
         return session
 
@@ -255,8 +255,8 @@ class PeroPixApp(App[None]):
             self.notify(w, severity="warning", timeout=10)
         paused = len(self.queue.in_state(JobState.PAUSED))
         if paused:
-            self.notify(ngettext("{n} job(s) from last time are paused: F3, then 'p' to resume.",
-                                 "{n} job(s) from last time are paused: F3, then 'p' to resume.", paused)
+            self.notify(ngettext("{n} job from last time is paused: F3, then 'p' to resume.",
+                                 "{n} jobs from last time are paused: F3, then 'p' to resume.", paused)
                         .format(n=paused), timeout=8)
         self.call_after_refresh(self._start_services)
 
@@ -321,8 +321,8 @@ class PeroPixApp(App[None]):
                 self.save_state()
                 self.exit()
                 return
-            self.notify(ngettext("Quitting when the running image is done ({n} waiting job(s) paused).",
-                                 "Quitting when the running image is done ({n} waiting job(s) paused).", len(held))
+            self.notify(ngettext("Quitting when the running image is done ({n} waiting job paused).",
+                                 "Quitting when the running image is done ({n} waiting jobs paused).", len(held))
                         .format(n=len(held)))
         elif self.quit_after_job:  # asked again and cancelled: stay after all
             self.quit_after_job = False
@@ -460,8 +460,8 @@ class PeroPixApp(App[None]):
             self.runner.post_pooled()  # the balance shown is that of the accounts still in use
         if applied.paused:  # bad token / no Anlas: the rest is held until the user fixes it and resumes
             n = len(applied.paused)
-            self.notify(ngettext("{n} queued job(s) paused; fix the problem, then resume (F3, 'p').",
-                                 "{n} queued job(s) paused; fix the problem, then resume (F3, 'p').", n).format(n=n),
+            self.notify(ngettext("{n} queued job paused; fix the problem, then resume (F3, 'p').",
+                                 "{n} queued jobs paused; fix the problem, then resume (F3, 'p').", n).format(n=n),
                         severity="warning", timeout=10)
         self.queue_notices.ended("done" if isinstance(msg, JobFinished) else
                                  "failed" if isinstance(msg, JobFailed) else "cancelled")

@@ -33,7 +33,7 @@ def run_tui() -> int:
         config = load_config()
     except ConfigError as e:
         set_language_from_config()  # the locale's language (or PEROPIX_LANG), as the command line does
-        print(f"peropix: error: {e}", file=sys.stderr)
+        print(_("peropix: error: {message}").format(message=e), file=sys.stderr)
         return 2
     set_language(config.ui.language)
     config.ui.image_protocol = choose_protocol(config.ui.image_protocol)

@@ -38,7 +38,7 @@ from ..core.generation.workers import (
     nai_worker_id,
     workers_from_config,
 )
-from ..core.jobs import Job, JobState
+from ..core.jobs import Job, JobState, shown
 from ..i18n import N_, _, ngettext
 
 EXIT_INTERRUPTED = 130
@@ -157,11 +157,11 @@ class Reporter:
         label = job.label if job is not None else event.job_id
         if isinstance(event, ev.JobProgressed):
             if event.note:
-                self._line(f"{event.job_id} {label}: {event.note}", to_err=True)
+                self._line(f"{event.job_id} {label}: {shown(event.note)}", to_err=True)
             self._bar(event)
             return
         if isinstance(event, ev.WorkerLost):
-            what = event.notice or _("worker {worker} lost").format(worker=event.worker)
+            what = shown(event.notice) if event.notice else _("worker {worker} lost").format(worker=event.worker)
             self._line(f"{event.job_id} {label}: {what}", to_err=True)
         elif isinstance(event, ev.ImageSaved):
             self._line(_("{job} {label}: saved {file}").format(job=event.job_id, label=label, file=event.path))
@@ -169,7 +169,7 @@ class Reporter:
             self.ended += 1
             if isinstance(event, ev.JobFailed):
                 self._line(_("{job} {label}: failed: {error}").format(job=event.job_id, label=label,
-                                                                      error=event.error))
+                                                                      error=shown(event.error)))
             elif isinstance(event, ev.JobCancelled):
                 self._line(_("{job} {label}: stopped").format(job=event.job_id, label=label))
             self._bar(None)

@@ -158,6 +158,7 @@ async def _resume_async(config: Any, args: argparse.Namespace) -> int:
     from ..core.config import load_token
     from ..core.generation.admission import queue_refusal
     from ..core.generation.session import open_queue
+    from ..core.jobs import shown
     from .batch import BatchError, Reporter, Said, accounts_for, pool_for, run_reported, service_for
 
     token = load_token()
@@ -173,7 +174,8 @@ async def _resume_async(config: Any, args: argparse.Namespace) -> int:
                 "{job} {label}: finished before the last stop (image on disk); not sent again"),
                 job=job.id, label=job.label))
         for job in session.interrupted:
-            reporter.note(f"{job.id} {job.label}: {job.notice}")
+            head = f"{job.id} {job.label}: "
+            reporter.note(Said(head + job.notice, head + shown(job.notice)))
         scheduler = session.scheduler
         from ..core.jobs import JobState
 

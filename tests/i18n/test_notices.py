@@ -88,8 +88,8 @@ def _crashed_queue() -> Path:
 
 
 RECOVERY = {
-    "en": ("1 NovelAI job(s) were mid-request when PeroPix stopped: NovelAI may have charged them",
-           "1 job(s) from last time are paused: F3, then 'p' to resume."),
+    "en": ("1 NovelAI job was mid-request when PeroPix stopped: NovelAI may have charged it",
+           "1 job from last time is paused: F3, then 'p' to resume."),
     "ko": ("PeroPix가 멈출 때 NovelAI 작업 1개가 요청 중이었습니다. NovelAI에서 이미 Anlas가 차감됐을 수 있어",
            "지난번 작업 1개가 일시 정지되어 있습니다. F3에서 'p'를 누르면 재개합니다."),
     "ja": ("PeroPix が止まったとき NovelAI のジョブ 1 件がリクエスト中でした。NovelAI でアンラスが消費済みかもしれない",

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ... import i18n
+
 if TYPE_CHECKING:
     from ..store import GalleryStore
 
@@ -55,7 +57,7 @@ class ImageWriter:
                 try:
                     self._store = GalleryStore(self.root)
                 except Exception as e:  # an unusable index must not lose images
-                    self.warnings.append(f"gallery: {e}")
+                    self.warnings.append(i18n.gettext("gallery: {error}").format(error=e))
             return self._store
 
     def folder_path(self, folder: str | Path) -> Path:
@@ -106,7 +108,7 @@ def write_new(fdir: Path, data: bytes, slot_index: int | None, slot_name: str | 
 
     target = write_next(fdir, data, slot_index, slot_name, ext)
     if target is None:
-        raise OSError(f"folder {fdir}: could not find a free file name")
+        raise OSError(i18n.gettext("folder {folder}: could not find a free file name").format(folder=fdir))
     return target
 
 
