@@ -46,7 +46,7 @@ from ..services import services
 from ..widgets.character_list import CharacterList
 from ..widgets.cost_meter import CostMeter
 from ..widgets.footer import KeyFooter
-from ..widgets.param_jumps import JUMPS
+from ..widgets.param_jumps import JUMP_DESCRIPTIONS, JUMPS, field_label
 from ..widgets.prompt_area import PromptArea
 from .first_show import StyledOnce
 
@@ -99,7 +99,7 @@ def edit_externally(text: str, editor: str, suffix: str = ".txt") -> str:
             f.write(text + "\n")
         code = subprocess.call([*shlex.split(editor), str(path)])
         if code != 0:
-            raise OSError(f"{editor} exited with status {code}; prompt left unchanged")
+            raise OSError(_("{editor} exited with status {code}; prompt left unchanged").format(editor=editor, code=code))
         return path.read_text(encoding="utf-8").rstrip("\n")
     finally:
         path.unlink(missing_ok=True)
@@ -117,7 +117,7 @@ class ComposeScreen(StyledOnce):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
-    HELP: ClassVar[str] = """\
+    HELP: ClassVar[str] = N_("""\
 ctrl+g (or ctrl+enter): generate the current prompt (one run)
 tab or →: accept the suggested tag; tab with no suggestion moves on
 alt+1..5: pick one of the tags listed under the prompt (aliases included)
@@ -127,15 +127,15 @@ ctrl+b: paint the inpaint mask of the base image
 Characters tab: ctrl+n add · ctrl+r remove · ctrl+t enable/disable · ctrl+l position (arrows, enter, a = auto)
 References tab: ctrl+n add vibe · ctrl+t add Precise Reference · ctrl+r remove the focused one
 NovelAI provider: NovelAI's tag suggestions join the candidate list after a short pause in typing
-"""
+""")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+g,ctrl+enter", "generate", N_("Generate"), id="generate", priority=True),
         Binding("ctrl+o", "edit_external", "$EDITOR", id="edit_external"),
         Binding("ctrl+b", "edit_mask", N_("Mask"), id="edit_mask"),
-        *[Binding(f"alt+{key}", f"jump('{field}')", f"Parameters: {label}" + (" (height)" if field == "p-height" else ""),
+        *[Binding(f"alt+{key}", f"jump('{field}')", JUMP_DESCRIPTIONS[field],
                   show=False, priority=True, id=f"jump_{field.removeprefix('p-')}")
-          for field, label, key in JUMPS],
+          for field, _label, key in JUMPS],
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -265,7 +265,7 @@ NovelAI provider: NovelAI's tag suggestions join the candidate list after a shor
         self.query_one(TabbedContent).active = "tab-params"
         widget = self.query_one(f"#{field}")
         if not widget.display:  # e.g. the model field while the local provider is chosen
-            self.notify(_("{field} does not apply to this provider").format(field=field.removeprefix("p-")), severity="warning")
+            self.notify(_("{field} does not apply to this provider").format(field=field_label(field)), severity="warning")
             return
         widget.focus()
         widget.scroll_visible()

@@ -21,7 +21,7 @@ from ..i18n import N_, _
 
 
 def position_label(cell: str | None) -> str:
-    return cell or "auto"
+    return cell or _("auto")
 
 
 class CharacterRow(Horizontal):

@@ -11,6 +11,7 @@ from typing import Any
 from ..core.comfyui.discovery import ServerInfo
 from ..core.comfyui.names import DEFAULT_SAMPLERS, DEFAULT_SCHEDULERS
 from ..core.comfyui.workflow import parse_bindings
+from ..i18n import N_, _, ngettext
 
 ANY_SERVER = "__any__"  # the server Select: no pin, the first free server runs the job
 PICK = "__pick__"  # the "pick from the server" Selects: nothing picked yet (+ the list's length)
@@ -20,7 +21,7 @@ def server_options(config: Any, current: str | None) -> list[tuple[str, str]]:
     """(label, value) for the server Select: "any", each configured server, and a pinned server
     that is not configured (a URL kept from an image or a slot file)."""
     servers = list(getattr(getattr(config, "comfyui", None), "servers", []) or [])
-    options = [("any server", ANY_SERVER)] + [(f"{s.name}", s.name) for s in servers]
+    options = [(_("any server"), ANY_SERVER)] + [(f"{s.name}", s.name) for s in servers]
     known = {s.name for s in servers} | {s.url for s in servers}
     if current and current not in known:
         options.append((current, current))
@@ -66,10 +67,29 @@ def is_pick(value: str) -> bool:
     return value.startswith(PICK)
 
 
+NONE_LISTED = {"checkpoints": N_("no checkpoints listed"), "LoRAs": N_("no LoRAs listed")}
+"""The heading of an empty "pick from the server" Select, by the list's name (shown translated)."""
+
+
 def pick_options(names: list[str], what: str) -> list[tuple[str, str]]:
     """Options of a "pick from the server" Select: a heading, then the server's files."""
-    head = f"pick ({len(names)} on server)" if names else f"no {what} listed"
+    if names:
+        head = ngettext("pick ({n} on server)", "pick ({n} on server)", len(names)).format(n=len(names))
+    else:
+        head = _(NONE_LISTED[what]) if what in NONE_LISTED else _("no {what} listed").format(what=what)
     return [(head, pick_value(names))] + [(n, n) for n in names]
+
+
+def describe(info: ServerInfo) -> str:
+    """One line: the server and what it offers (the form's state line, translated)."""
+    version = f" (ComfyUI {info.version})" if info.version else ""
+    counts = ", ".join((
+        ngettext("{n} checkpoint", "{n} checkpoints", len(info.checkpoints)).format(n=len(info.checkpoints)),
+        ngettext("{n} LoRA", "{n} LoRAs", len(info.loras)).format(n=len(info.loras)),
+        ngettext("{n} sampler", "{n} samplers", len(info.samplers)).format(n=len(info.samplers)),
+        ngettext("{n} scheduler", "{n} schedulers", len(info.schedulers)).format(n=len(info.schedulers)),
+    ))
+    return f"{info.name}{version}: {counts}"
 
 
 def format_bindings(bindings: dict[str, str]) -> str:
@@ -82,7 +102,7 @@ def read_bindings(text: str) -> dict[str, str]:
     try:
         return parse_bindings(specs)
     except ValueError as e:
-        raise ValueError(str(e).replace("--bind", "workflow bindings", 1)) from None
+        raise ValueError(str(e).replace("--bind", _("workflow bindings"), 1)) from None
 
 
 def read_clip_skip(text: str) -> int | None:
@@ -91,5 +111,5 @@ def read_clip_skip(text: str) -> int | None:
         return None
     value = int(text)
     if not 1 <= value <= 12:
-        raise ValueError("clip skip must be between 1 and 12 (empty: the model's default)")
+        raise ValueError(_("clip skip must be between 1 and 12 (empty: the model's default)"))
     return value

@@ -13,7 +13,8 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ..i18n import N_
+from ..i18n import N_, _
+from .cell_wrap import WrappedStatic
 
 COLS = "ABCDE"
 AUTO = "auto"
@@ -80,9 +81,9 @@ class GridPickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Character position", classes="title")
+            yield Static(_("Character position"), classes="title", markup=False)
             yield CellGrid(self._initial, id="cells")
-            yield Static("arrows move · enter pick · a auto · esc cancel", classes="hint")
+            yield WrappedStatic(_("arrows move · enter pick · a auto · esc cancel"), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(CellGrid).focus()

@@ -27,32 +27,36 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select
 from textual.worker import get_current_worker
 
+from .. import i18n
 from ..core.comfyui.discovery import ServerInfo
 from ..core.local.weights import DIALECTS
 from ..core.settings import UC_PRESETS, GenerationSettings, LoraSpec
 from ..core.slots import SEED_MAX
-from ..i18n import N_
+from ..i18n import N_, _, pgettext
 from ..services import services
 from . import comfy_params as comfy
-from .param_jumps import jump_label
+from .param_jumps import jump_label, label_cells, label_text
 from .plain import plain
 
 CUSTOM = "custom"
+LABEL_MAX = 14  # cells: a wider translated label puts its access key "(T)" on a second line
+LABEL_MAX_NARROW = 11  # the same on a narrow screen (80 columns), where the fields have less room
 DIALECT_DEFAULT = "default"  # the prompt dialect Select: use [local] prompt_dialect
 
 # (label, width, height); NovelAI's named sizes (spec §5) and PeroPix's extra SDXL buckets.
+# The names are shown translated ("SDXL" stays as it is).
 SIZE_PRESETS: tuple[tuple[str, int, int], ...] = (
-    ("normal", 832, 1216),
-    ("normal", 1216, 832),
-    ("normal", 1024, 1024),
-    ("small", 512, 768),
-    ("small", 768, 512),
-    ("small", 640, 640),
-    ("large", 1024, 1536),
-    ("large", 1536, 1024),
-    ("large", 1472, 1472),
-    ("wallpaper", 1088, 1920),
-    ("wallpaper", 1920, 1088),
+    (N_("normal"), 832, 1216),
+    (N_("normal"), 1216, 832),
+    (N_("normal"), 1024, 1024),
+    (N_("small"), 512, 768),
+    (N_("small"), 768, 512),
+    (N_("small"), 640, 640),
+    (N_("large"), 1024, 1536),
+    (N_("large"), 1536, 1024),
+    (N_("large"), 1472, 1472),
+    (N_("wallpaper"), 1088, 1920),
+    (N_("wallpaper"), 1920, 1088),
     ("SDXL", 640, 1536),
     ("SDXL", 1536, 640),
     ("SDXL", 896, 1152),
@@ -65,7 +69,7 @@ SCHEDULES = ("karras", "exponential", "polyexponential", "native")
 
 
 def size_key(width: int, height: int) -> str:
-    for _, w, h in SIZE_PRESETS:
+    for _name, w, h in SIZE_PRESETS:
         if (w, h) == (width, height):
             return f"{w}x{h}"
     return CUSTOM
@@ -128,14 +132,15 @@ def parse_loras(text: str) -> list[LoraSpec]:
                 out.append(LoraSpec(path=path, weight=float(tail)))
                 continue
             except ValueError:
-                raise ValueError(f"LoRA {part!r}: weight {tail!r} is not a number") from None
+                raise ValueError(_("LoRA {entry}: weight {weight} is not a number").format(
+                    entry=repr(part), weight=repr(tail))) from None
         out.append(LoraSpec(path=part))
     return out
 
 
 @dataclass(frozen=True)
 class NumberField:
-    """An Input bound to one numeric setting."""
+    """An Input bound to one numeric setting (``label``: an English msgid, shown translated)."""
 
     attr: str
     label: str
@@ -146,17 +151,18 @@ class NumberField:
     def parse(self, text: str) -> int | float:
         value = self.kind(text)
         if not self.low <= value <= self.high:
-            raise ValueError(f"{self.label} must be between {self.low:g} and {self.high:g}")
+            raise ValueError(_("{field} must be between {low} and {high}").format(
+                field=_(self.label), low=f"{self.low:g}", high=f"{self.high:g}"))
         return value  # type: ignore[no-any-return]
 
 
 NUMBERS: tuple[NumberField, ...] = (
-    NumberField("width", "width", int, 64, 4096),
-    NumberField("height", "height", int, 64, 4096),
-    NumberField("steps", "steps", int, 1, 150),
-    NumberField("scale", "scale", float, 0, 30),
-    NumberField("cfg_rescale", "rescale", float, 0, 1),
-    NumberField("n_samples", "images", int, 1, 8),
+    NumberField("width", N_("width"), int, 64, 4096),
+    NumberField("height", N_("height"), int, 64, 4096),
+    NumberField("steps", N_("steps"), int, 1, 150),
+    NumberField("scale", N_("scale"), float, 0, 30),
+    NumberField("cfg_rescale", N_("rescale"), float, 0, 1),
+    NumberField("n_samples", N_("images"), int, 1, 8),
 )
 _NUMBER_BY_ID = {f"p-{f.attr}": f for f in NUMBERS}
 
@@ -184,7 +190,7 @@ class ParamForm(VerticalScroll):
     ParamForm #p-comfy-refresh { width: auto; min-width: 9; height: 1; border: none; }
     """
     BINDINGS = [Binding("ctrl+r", "refresh_server", N_("Refresh server lists"), id="params_refresh_server")]
-    PROVIDERS = (("NovelAI", "nai"), ("Local SDXL", "local"), ("ComfyUI", "comfyui"))
+    PROVIDERS = (("NovelAI", "nai"), (N_("Local SDXL"), "local"), ("ComfyUI", "comfyui"))  # labels shown translated
     # which providers show the fields of each class
     SHOWN = {"nai-only": ("nai",), "local-only": ("local",), "sd-only": ("local", "comfyui"),
              "comfy-only": ("comfyui",)}
@@ -212,110 +218,116 @@ class ParamForm(VerticalScroll):
         self._first_checkpoint = ""
         self._local_checkpoints: list[str] = []
         self._server_info: ServerInfo | None = None  # the chosen ComfyUI server's lists, once known
-        self._server_state = "ComfyUI server: not asked yet"
+        self._server_state = _("ComfyUI server: not asked yet")
         self._server_down = False
+        self._unsubscribe: Callable[[], None] = lambda: None
 
     # --------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         s = self.settings
         with Grid():
-            yield Label(jump_label("provider"))
-            yield Select(self.PROVIDERS, value=s.provider, allow_blank=False, id="p-provider")
+            yield Label(jump_label("provider"), name="provider")
+            yield Select([(_(label), value) for label, value in self.PROVIDERS], value=s.provider,
+                         allow_blank=False, id="p-provider")
             config = services(self).config
-            yield Label("server", classes="comfy-only")
+            yield Label(_("server"), classes="comfy-only")
             yield Select(comfy.server_options(config, s.comfyui_server), value=comfy.server_value(config, s.comfyui_server),
                          allow_blank=False, id="p-comfy_server", classes="comfy-only",
-                         tooltip="the ComfyUI server for these jobs ([comfyui] servers); any = the first free one")
-            yield Label(jump_label("model"), classes="nai-only")
+                         tooltip=_("the ComfyUI server for these jobs ([comfyui] servers); any = the first free one"))
+            yield Label(jump_label("model"), name="model", classes="nai-only")
             yield Select(model_options(), value=s.model, allow_blank=False, id="p-model", classes="nai-only")
-            yield Label(jump_label("checkpoint"), classes="sd-only")
+            yield Label(jump_label("checkpoint"), name="checkpoint", classes="sd-only")
             checkpoints = model_files(services(self).config.paths.checkpoints_dir)
             self._first_checkpoint = checkpoints[0] if checkpoints else ""
             self._local_checkpoints = checkpoints
             yield Input(
                 s.checkpoint or "",
-                placeholder="path to .safetensors",
+                placeholder=_("path to .safetensors"),
                 suggester=SuggestFromList(checkpoints) if checkpoints else None,
                 id="p-checkpoint",
                 classes="sd-only",
             )
-            yield Label(jump_label("LoRAs"), classes="sd-only")
+            yield Label(jump_label("LoRAs"), name="LoRAs", classes="sd-only")
             yield Input(format_loras(s.loras), placeholder="file.safetensors:0.8, …", id="p-loras", classes="sd-only")
             info = self._server_info
-            yield Label("on server", classes="comfy-only")
+            yield Label(_("on server"), classes="comfy-only")
             yield Select(comfy.pick_options(info.checkpoints if info else [], "checkpoints"),
                          value=comfy.pick_value(info.checkpoints if info else []),
                          allow_blank=False, id="p-comfy_checkpoints", classes="comfy-only",
-                         tooltip="the server's checkpoints: picking one fills the checkpoint field")
-            yield Label("add LoRA", classes="comfy-only")
+                         tooltip=_("the server's checkpoints: picking one fills the checkpoint field"))
+            yield Label(_("add LoRA"), classes="comfy-only")
             yield Select(comfy.pick_options(info.loras if info else [], "LoRAs"),
                          value=comfy.pick_value(info.loras if info else []),
                          allow_blank=False, id="p-comfy_loras", classes="comfy-only",
-                         tooltip="the server's LoRAs: picking one adds it to the LoRAs field at weight 1")
-            yield Label(jump_label("size"))
+                         tooltip=_("the server's LoRAs: picking one adds it to the LoRAs field at weight 1"))
+            yield Label(jump_label("size"), name="size")
             yield Select(self._size_options(), value=size_key(s.width, s.height), allow_blank=False, id="p-size")
-            yield Label(jump_label("W × H"))
+            yield Label(jump_label("W × H"), name="W × H")
             with Horizontal(classes="seedbox"):
                 yield Input(str(s.width), type="integer", id="p-width")
                 yield Input(str(s.height), type="integer", id="p-height")
-            yield Label(jump_label("steps"))
+            yield Label(jump_label("steps"), name="steps")
             yield Input(str(s.steps), type="integer", id="p-steps")
-            yield Label(jump_label("scale"))
+            yield Label(jump_label("scale"), name="scale")
             yield Input(f"{s.scale:g}", type="number", id="p-scale")
-            yield Label(jump_label("rescale"))
+            yield Label(jump_label("rescale"), name="rescale")
             yield Input(f"{s.cfg_rescale:g}", type="number", id="p-cfg_rescale")
-            yield Label(jump_label("images"))
+            yield Label(jump_label("images"), name="images")
             yield Input(str(s.n_samples), type="integer", id="p-n_samples")
             samplers, schedules, presets = self._choices()
-            yield Label(jump_label("sampler"))
+            yield Label(jump_label("sampler"), name="sampler")
             yield Select([(x, x) for x in samplers], value=s.sampler, allow_blank=False, id="p-sampler")
-            yield Label(jump_label("schedule"))
+            yield Label(jump_label("schedule"), name="schedule")
             yield Select([(x, x) for x in schedules], value=s.noise_schedule, allow_blank=False, id="p-schedule")
         with Horizontal(id="p-comfy-row", classes="comfy-only"):
             yield Label(plain(self._server_state), id="p-comfy-state", classes="-down" if self._server_down else "")
-            yield Button("refresh", id="p-comfy-refresh", tooltip="ask the server for its lists again (ctrl+r)")
+            yield Button(_("refresh"), id="p-comfy-refresh", tooltip=_("ask the server for its lists again (ctrl+r)"))
         with Horizontal(id="p-seed-row"):  # a row of its own: all ten digits show
-            yield Label(jump_label("seed"))
+            yield Label(jump_label("seed"), name="seed")
             with Horizontal(classes="seedbox"):
-                yield Input("" if s.seed is None else str(s.seed), type="integer", placeholder="random", id="p-seed")
-                yield Checkbox("lock", s.seed is not None, id="p-seed-lock")
-                yield Button("new", id="p-seed-random", tooltip="new random seed (locks it)")
+                yield Input("" if s.seed is None else str(s.seed), type="integer", placeholder=_("random"), id="p-seed")
+                yield Checkbox(pgettext("seed", "lock"), s.seed is not None, id="p-seed-lock")
+                yield Button(_("new"), id="p-seed-random", tooltip=_("new random seed (locks it)"))
         with Grid():
             # with [local] presets configured, quality tags and UC presets mean something locally too
             local = services(self).config.local
             toggles = "" if local.quality_tags or local.uc_presets else "nai-only"
-            yield Label(jump_label("UC preset"), classes=toggles)
+            yield Label(jump_label("UC preset"), name="UC preset", classes=toggles)
             yield Select([(x, x) for x in presets], value=s.uc_preset, allow_blank=False, id="p-uc_preset", classes=toggles)
-            yield Label(jump_label("quality"), classes=toggles)
-            yield Checkbox("quality tags", s.quality, id="p-quality", classes=toggles)
-            yield Label(jump_label("variety"), classes="nai-only")
+            yield Label(jump_label("quality"), name="quality", classes=toggles)
+            yield Checkbox(_("quality tags"), s.quality, id="p-quality", classes=toggles)
+            yield Label(jump_label("variety"), name="variety", classes="nai-only")
             yield Checkbox("Variety+", s.variety, id="p-variety", classes="nai-only")
-            yield Label("prompt syntax", classes="sd-only")
-            yield Select([(f"default ({self._configured_dialect()})", DIALECT_DEFAULT),
+            yield Label(_("prompt syntax"), classes="sd-only")
+            yield Select([(_("default ({dialect})").format(dialect=self._configured_dialect()), DIALECT_DEFAULT),
                           *((d, d) for d in DIALECTS)], value=s.prompt_dialect or DIALECT_DEFAULT,
                          allow_blank=False, id="p-prompt_dialect", classes="sd-only",
-                         tooltip="how prompt syntax is read (README: Prompt dialects)")
-            yield Label("speed", classes="local-only")
+                         tooltip=_("how prompt syntax is read (README: Prompt dialects)"))
+            yield Label(_("speed"), classes="local-only")
             yield Checkbox("torch.compile", s.compile, id="p-compile", classes="local-only",
-                           tooltip="compile the UNet: the first image of each size is slow, later steps faster")
-            yield Label("clip skip", classes="comfy-only")
-            yield Input("" if s.clip_skip is None else str(s.clip_skip), type="integer", placeholder="model default",
+                           tooltip=_("compile the UNet: the first image of each size is slow, later steps faster"))
+            yield Label(_("clip skip"), classes="comfy-only")
+            yield Input("" if s.clip_skip is None else str(s.clip_skip), type="integer", placeholder=_("model default"),
                         id="p-clip_skip", classes="comfy-only")
-            yield Label("workflow", classes="comfy-only")
-            yield Input(s.workflow or "", placeholder="API-format workflow .json (empty: built-in graph)",
+            yield Label(_("workflow"), classes="comfy-only")
+            yield Input(s.workflow or "", placeholder=_("API-format workflow .json (empty: built-in graph)"),
                         id="p-workflow", classes="comfy-only")
-            yield Label("bindings", classes="comfy-only")
+            yield Label(_("bindings"), classes="comfy-only")
             yield Input(comfy.format_bindings(s.workflow_bind), placeholder="prompt=6, seed=KSampler, …",
                         id="p-workflow_bind", classes="comfy-only",
-                        tooltip="workflow nodes to fill, by id or title (README: ComfyUI workflows)")
+                        tooltip=_("workflow nodes to fill, by id or title (README: ComfyUI workflows)"))
             yield from self._inpaint_fields()
+
+    def on_resize(self) -> None:
+        if self.query("#p-seed-row"):  # the screen's -narrow class may have changed
+            self._fit_columns()
 
     def _inpaint_fields(self) -> ComposeResult:
         """NovelAI inpaint: "keep original image" (``add_original_image``), off as on the website."""
-        yield Label("inpaint", classes="nai-only")
-        yield Checkbox("keep original", self.settings.inpaint_keep_original, id="p-inpaint_keep_original",
-                       classes="nai-only", tooltip="inpaint: paste the unmasked original back over the result "
-                                                   "(NovelAI add_original_image)")
+        yield Label(_("inpaint"), classes="nai-only")
+        yield Checkbox(_("keep original"), self.settings.inpaint_keep_original, id="p-inpaint_keep_original",
+                       classes="nai-only", tooltip=_("inpaint: paste the unmasked original back over the result "
+                                                     "(NovelAI add_original_image)"))
 
     @on(Checkbox.Changed, "#p-inpaint_keep_original")
     def _keep_original_changed(self, event: Checkbox.Changed) -> None:
@@ -326,7 +338,7 @@ class ParamForm(VerticalScroll):
         return services(self).config.local.prompt_dialect or "auto"
 
     def _size_options(self) -> list[tuple[str, str]]:
-        return [(f"{w}×{h} {name}", f"{w}x{h}") for name, w, h in SIZE_PRESETS] + [("custom", CUSTOM)]
+        return [(f"{w}×{h} {_(name)}", f"{w}x{h}") for name, w, h in SIZE_PRESETS] + [(_("custom"), CUSTOM)]
 
     def _choices(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """Allowed samplers/schedules/UC presets; the current values always stay selectable."""
@@ -339,7 +351,7 @@ class ParamForm(VerticalScroll):
 
     def _show_choices(self) -> None:
         """Sampler and schedule options for the provider (and server); the values stay as they are."""
-        samplers, schedules, _ = self._choices()
+        samplers, schedules, _presets = self._choices()
         for wid, allowed, value in (("p-sampler", samplers, self.settings.sampler),
                                     ("p-schedule", schedules, self.settings.noise_schedule)):
             select = self.query_one(f"#{wid}", Select)
@@ -368,6 +380,15 @@ class ParamForm(VerticalScroll):
         self._default_checkpoint()
         if self.settings.provider == "comfyui":
             self._discover()
+        self._unsubscribe = i18n.subscribe(self._language_changed)
+
+    def on_unmount(self) -> None:
+        self._unsubscribe()
+
+    def _language_changed(self, _language: str) -> None:
+        """Labels, options and hints in the new language: the form is built again (values kept)."""
+        if self.is_attached:
+            self.call_later(self.load, self.settings)
 
     def _default_checkpoint(self) -> None:
         """Local provider with no checkpoint yet: take the first file of the checkpoints folder, as a
@@ -380,6 +401,37 @@ class ParamForm(VerticalScroll):
         for cls, providers in self.SHOWN.items():
             for w in self.query(f".{cls}"):
                 w.display = provider in providers
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Label columns as wide as the widest label shown in the first grid (the jump-key labels,
+        one word each) and the seed row, by terminal cells: a Korean or Japanese label takes two
+        cells a character, and its access key "(T)" three more. At least the 11 cells the English
+        labels fit in; a longer label wraps at its spaces ("prompt syntax" onto a second line, as it
+        always has), so each of its words must fit. The seed row's lock box and button likewise fit their translated text; on a
+        narrow screen its label takes only its own width, so that a ten-digit seed still shows."""
+        grids = list(self.query(Grid))
+        shown = [label for label in grids[0].query(Label) if label.display] if grids else []
+        shown.append(self.query_one("#p-seed-row").query_one(Label))
+        whole = label_cells(jump_label(label.name) if label.name else label.content for label in shown)
+        every = [label for grid in grids for label in grid.query(Label) if label.display] + shown[-1:]
+        words = label_cells(word for label in every
+                            for word in str(label_text(label.name) if label.name else label.content).split())
+        # + the label's left padding; the access key "(T)" goes on a second line rather than widen
+        # the column past LABEL_MAX cells (the fields keep room for "k_euler_ancestral")
+        narrow = self.screen.has_class("-narrow")
+        width = max(11, min(LABEL_MAX_NARROW if narrow else LABEL_MAX, whole + 1), words + 1)
+        for label in self.query(Label):
+            if label.name:
+                label.update(jump_label(label.name, width - 1))
+        for grid in grids:
+            grid.styles.grid_columns = f"{width} 1fr"
+        row = self.query_one("#p-seed-row")
+        seed = row.query_one(Label)
+        seed.styles.width = max(11, label_cells([jump_label("seed")]) + 1) if narrow else width
+        lock = max(13, label_cells([pgettext("seed", "lock")]) + 9)  # border, padding and the box around the text
+        new = max(7, label_cells([_("new")]) + 4)
+        row.query_one(".seedbox").styles.grid_columns = f"1fr {lock} {new}"
 
     async def load(self, settings: GenerationSettings) -> None:
         """Bind another settings object and show its values."""
@@ -457,7 +509,7 @@ class ParamForm(VerticalScroll):
         except (AttributeError, ValueError) as e:
             self._show_discovery(None, str(e))
             return
-        self._set_state(f"{server.name}: asking for its lists…", down=False)
+        self._set_state(_("{server}: asking for its lists…").format(server=server.name), down=False)
         self._ask_server(server, timeouts, refresh)
 
     @work(thread=True, exclusive=True, group="comfy-discovery")
@@ -478,13 +530,12 @@ class ParamForm(VerticalScroll):
         self._show_discovery(event.info, event.error)
 
     def _show_discovery(self, info: ServerInfo | None, error: str | None) -> None:
-        from ..core.comfyui.discovery import describe
-
         self._server_info = info
         if info is None:
-            self._set_state(" ".join((error or "no answer").split()) + " · lists not known (ctrl+r retries)", down=True)
+            self._set_state(_("{error} · lists not known (ctrl+r retries)").format(
+                error=" ".join((error or _("no answer")).split())), down=True)
         else:
-            self._set_state(describe(info), down=False)
+            self._set_state(comfy.describe(info), down=False)
         names = info.checkpoints if info else []
         for wid, files, what in (("p-comfy_checkpoints", names, "checkpoints"),
                                  ("p-comfy_loras", info.loras if info else [], "LoRAs")):
@@ -595,7 +646,7 @@ class ParamForm(VerticalScroll):
             return
         seed = int(text)
         if not 0 <= seed <= SEED_MAX:
-            raise ValueError(f"seed must be between 0 and {SEED_MAX}")
+            raise ValueError(_("seed must be between 0 and {max}").format(max=SEED_MAX))
         if lock.value:
             self._set("seed", seed)
 

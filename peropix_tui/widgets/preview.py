@@ -22,6 +22,8 @@ from typing import Any
 
 from textual.widget import Widget
 
+from .. import i18n
+
 PROTOCOLS = ("auto", "tgp", "sixel", "halfcell", "unicode")
 DEFAULT_CELL = (10, 20)
 
@@ -76,7 +78,8 @@ def prepare(protocol: str) -> str:
     terminal now (call before the app starts); explicit protocols import lazily, with no probe."""
     global _prepared
     if protocol not in PROTOCOLS:
-        raise ValueError(f"image protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}")
+        raise ValueError(i18n.gettext("image protocol {protocol} is not one of {choices}").format(
+            protocol=repr(protocol), choices=", ".join(PROTOCOLS)))
     if _prepared is not None:
         return _prepared
     if protocol == "auto" and "textual_image.widget" not in sys.modules:

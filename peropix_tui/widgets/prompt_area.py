@@ -60,6 +60,8 @@ class RemoteTags(Protocol):
 
 
 MAX_CANDIDATES = 5
+TAG_KEY_DESCRIPTIONS = (N_("Tag 1"), N_("Tag 2"), N_("Tag 3"), N_("Tag 4"), N_("Tag 5"))
+"""Descriptions of alt+1..5 (F1 help), one literal each: a description is translated as it is shown."""
 REMOTE_SLOTS = 2
 """Candidates kept for NovelAI's tags when the local index alone would fill the list."""
 _JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
@@ -136,8 +138,8 @@ class PromptArea(TextArea):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "accept_suggestion", N_("Accept tag"), show=False, id="accept_completion"),
         *(
-            Binding(f"alt+{n}", f"pick_candidate({n})", f"Tag {n}", show=False, id=f"pick_tag_{n}")
-            for n in range(1, MAX_CANDIDATES + 1)
+            Binding(f"alt+{n}", f"pick_candidate({n})", description, show=False, id=f"pick_tag_{n}")
+            for n, description in enumerate(TAG_KEY_DESCRIPTIONS[:MAX_CANDIDATES], 1)
         ),
     ]
 

@@ -11,6 +11,7 @@ ctrl+b opens the mask editor for the base image (handled by the Compose screen).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from .. import i18n
 from ..core.settings import (
     CHARREF_MODES,
     CharacterReference,
@@ -28,46 +30,55 @@ from ..core.settings import (
     SettingsError,
     VibeReference,
 )
-from ..i18n import N_
+from ..i18n import N_, _
+from .cell_wrap import WrappedStatic
 from .plain import plain
 
-ACTIONS = (("text to image", "generate"), ("img2img", "img2img"), ("inpaint", "infill"))
+ACTIONS = ((N_("text to image"), "generate"), (N_("img2img"), "img2img"), (N_("inpaint"), "infill"))  # labels shown translated
 
 
 def vibe_state(vibe: VibeReference, model: str) -> str:
-    """Cache state of one vibe for ``model``: cached, needs an encode (2 Anlas), or unusable."""
+    """Cache state of one vibe for ``model``: cached, needs an encode (2 Anlas), or unusable (translated)."""
     if vibe.encoding:
-        return "cached"
+        return _("cached")
     from ..core.nai.vibe import VibeCache, model_family, vibe_source
 
     family = model_family(model)
     if family is None:
-        return "model takes no vibes"
+        return _("model takes no vibes")
     if family == "v3":
-        return "raw image (V3)"
+        return _("raw image (V3)")
     try:
         src = vibe_source(vibe, family)
     except SettingsError as e:
-        return f"unreadable: {e.field}"
+        return _("unreadable: {field}").format(field=e.field)
     if src.encoding or VibeCache().get(src.sha256, family, vibe.information_extracted):
-        return "cached"
-    return "needs encoding (+2)"
+        return _("cached")
+    return _("needs encoding (+2)")
+
+
+UNIT_NAMES = {"information": N_("information"), "strength": N_("strength"), "noise": N_("noise"),
+              "fidelity": N_("fidelity")}
+"""The names of the 0..1 fields in their error messages (shown translated)."""
 
 
 def _unit(text: str, name: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be between 0 and 1")
+        raise ValueError(_("{field} must be between 0 and 1").format(field=_(UNIT_NAMES.get(name, name))))
     return value
 
 
 class VibeRow(Horizontal):
+    SCOPED_CSS = False  # a rule below starts at the Compose screen (its -narrow class); each names VibeRow
     DEFAULT_CSS = """
     VibeRow { height: 3; }
     VibeRow Checkbox { width: auto; }
-    VibeRow .path { width: 1fr; padding: 1 1 0 0; }
+    VibeRow .path { width: 1fr; padding: 1 1 0 0; text-wrap: nowrap; text-overflow: ellipsis; }
     VibeRow Input { width: 9; }
     VibeRow .state { width: 20; padding: 1 0 0 1; color: $text-muted; }
+    /* 80 columns: the state on two lines ("needs encoding" / "(+2)") inside the screen */
+    ComposeScreen.-narrow VibeRow .state { width: 11; }
     """
 
     def __init__(self, vibe: VibeReference, model: str) -> None:
@@ -77,17 +88,18 @@ class VibeRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         v = self.vibe
-        yield Checkbox("on", v.enabled, classes="enabled", tooltip="enabled")
-        yield Static(Path(v.path).name if v.path else "(encoding)", classes="path", markup=False)
-        yield Input(f"{v.information_extracted:g}", type="number", classes="info", tooltip="information extracted 0..1")
-        yield Input(f"{v.strength:g}", type="number", classes="strength", tooltip="strength 0..1")
-        yield Static(vibe_state(v, self.model), classes="state", markup=False)
+        yield Checkbox(_("on"), v.enabled, classes="enabled", tooltip=_("enabled"))
+        yield Static(Path(v.path).name if v.path else _("(encoding)"), classes="path", markup=False)
+        yield Input(f"{v.information_extracted:g}", type="number", classes="info",
+                    tooltip=_("information extracted 0..1"))
+        yield Input(f"{v.strength:g}", type="number", classes="strength", tooltip=_("strength 0..1"))
+        yield WrappedStatic(vibe_state(v, self.model), classes="state")  # wrapped by cells, Japanese too
 
 
 def charref_refusal(settings: GenerationSettings) -> str | None:
     """Why the core refuses the settings' references (its own message), or None when it takes them."""
     if settings.provider != "nai":
-        return "Precise Reference is a NovelAI feature; this provider ignores it" if settings.charrefs() else None
+        return _("Precise Reference is a NovelAI feature; this provider ignores it") if settings.charrefs() else None
     from ..core.nai.models import check_references
 
     try:
@@ -97,7 +109,8 @@ def charref_refusal(settings: GenerationSettings) -> str | None:
     return None
 
 
-MODE_LABELS = {"character&style": "char+style"}  # fits a narrow terminal
+MODE_LABELS = {"character": N_("character"), "style": N_("style"),
+               "character&style": N_("char+style")}  # shown translated; "char+style" fits a narrow terminal
 
 
 class CharrefRow(Horizontal):
@@ -117,11 +130,11 @@ class CharrefRow(Horizontal):
     def compose(self) -> ComposeResult:
         r = self.ref
         yield Static(Path(r.path).name, classes="path", markup=False)
-        yield Select([(MODE_LABELS.get(m, m), m) for m in CHARREF_MODES], value=r.caption(), allow_blank=False,
-                     classes="mode",
-                     tooltip="what the reference carries: character, style, or both")
-        yield Input(f"{r.strength:g}", type="number", classes="strength", tooltip="strength 0..1")
-        yield Input(f"{r.fidelity:g}", type="number", classes="fidelity", tooltip="fidelity 0..1")
+        yield Select([(_(MODE_LABELS[m]) if m in MODE_LABELS else m, m) for m in CHARREF_MODES], value=r.caption(),
+                     allow_blank=False, classes="mode",
+                     tooltip=_("what the reference carries: character, style, or both"))
+        yield Input(f"{r.strength:g}", type="number", classes="strength", tooltip=_("strength 0..1"))
+        yield Input(f"{r.fidelity:g}", type="number", classes="fidelity", tooltip=_("fidelity 0..1"))
 
 
 class ReferencesPanel(VerticalScroll):
@@ -154,36 +167,48 @@ class ReferencesPanel(VerticalScroll):
     def __init__(self, settings: GenerationSettings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
+        self._unsubscribe: Callable[[], None] = lambda: None
+
+    def on_mount(self) -> None:
+        self._unsubscribe = i18n.subscribe(self._language_changed)
+
+    def on_unmount(self) -> None:
+        self._unsubscribe()
+
+    def _language_changed(self, _language: str) -> None:
+        """Titles, labels and hints in the new language: the panel is built again (values kept)."""
+        if self.is_attached:
+            self.call_later(self.load, self.settings)
 
     def compose(self) -> ComposeResult:
         s = self.settings
-        yield Static("Vibes", classes="section")
+        yield Static(_("Vibes"), classes="section")
         for v in s.vibes:
             yield VibeRow(v, s.model)
         with Horizontal(classes="addrow"):
-            yield Input(placeholder="image or .naiv4vibe path, enter adds (ctrl+n)", id="vibe-path")
-            yield Button("+ vibe", id="vibe-add")
-        yield Static("Precise Reference (V4.5): image, mode, strength, fidelity", classes="section")
+            yield Input(placeholder=_("image or .naiv4vibe path, enter adds (ctrl+n)"), id="vibe-path")
+            yield Button(_("+ vibe"), id="vibe-add")
+        yield Static(_("Precise Reference (V4.5): image, mode, strength, fidelity"), classes="section")
         for ref in s.charrefs():
             yield CharrefRow(ref)
         with Horizontal(classes="addrow", id="cr-addrow"):
-            yield Input(placeholder="reference image path, enter adds (ctrl+t)", id="cr-path")
-            yield Button("+ reference", id="cr-add")
+            yield Input(placeholder=_("reference image path, enter adds (ctrl+t)"), id="cr-path")
+            yield Button(_("+ reference"), id="cr-add")
         yield Static(plain(charref_refusal(s) or ""), id="cr-note", classes="note")
-        yield Static("Base image", classes="section")
+        yield Static(_("Base image"), classes="section")
         with Grid():
-            yield Label("mode")
-            yield Select([(a, b) for a, b in ACTIONS], value=s.action, allow_blank=False, id="base-action")
-            yield Label("image")
-            yield Input(s.image or "", placeholder="path", id="base-image")
-            yield Label("strength")
+            yield Label(_("mode"))
+            yield Select([(_(a), b) for a, b in ACTIONS], value=s.action, allow_blank=False, id="base-action")
+            yield Label(_("image"))
+            yield Input(s.image or "", placeholder=_("path"), id="base-image")
+            yield Label(_("strength"))
             yield Input(f"{s.strength:g}", type="number", id="base-strength")
-            yield Label("noise")
+            yield Label(_("noise"))
             yield Input(f"{s.noise:g}", type="number", id="base-noise")
-            yield Label("mask")
-            yield Static(Path(s.mask).name if s.mask else "none", classes="mask", id="base-mask", markup=False)
+            yield Label(_("mask"))
+            yield Static(Path(s.mask).name if s.mask else _("none"), classes="mask", id="base-mask", markup=False)
             yield Label("")
-            yield Button("Paint mask (ctrl+b)", id="base-mask-edit")
+            yield Button(_("Paint mask (ctrl+b)"), id="base-mask-edit")
 
     async def load(self, settings: GenerationSettings) -> None:
         self.settings = settings
@@ -203,7 +228,7 @@ class ReferencesPanel(VerticalScroll):
             return
         if not Path(path).expanduser().is_file():
             field.add_class("-invalid")
-            self.app.notify(f"{path}: file not found", severity="error")
+            self.app.notify(_("{path}: file not found").format(path=path), severity="error", markup=False)
             return
         vibe = VibeReference(path=str(Path(path).expanduser()))
         self.settings.vibes.append(vibe)
@@ -237,7 +262,7 @@ class ReferencesPanel(VerticalScroll):
             return
         if not Path(path).expanduser().is_file():
             field.add_class("-invalid")
-            self.app.notify(f"{path}: file not found", severity="error", markup=False)
+            self.app.notify(_("{path}: file not found").format(path=path), severity="error", markup=False)
             return
         ref = CharacterReference(path=str(Path(path).expanduser()))
         trial = self.settings.copy()
@@ -362,4 +387,4 @@ class ReferencesPanel(VerticalScroll):
         select = self.query_one("#base-action", Select)
         if select.value != s.action:
             select.value = s.action
-        self.query_one("#base-mask", Static).update(Path(s.mask).name if s.mask else "none")
+        self.query_one("#base-mask", Static).update(Path(s.mask).name if s.mask else _("none"))

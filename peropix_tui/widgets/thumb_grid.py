@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -170,7 +171,8 @@ class ThumbGrid(ScrollView, can_focus=True):
             return [edge, *cells, pad]
         if sub == IMG_H:
             caption = ("✓" + item.caption) if item.file in self.marked else item.caption
-            cap = caption[: TILE_W - 2].ljust(TILE_W - 2)
+            # cut by terminal cells: a Korean or Japanese name takes two cells a character
+            cap = caption[: TILE_W - 2].ljust(TILE_W - 2) if caption.isascii() else set_cell_size(caption, TILE_W - 2)
             style = Style(reverse=True, bold=True) if idx == self.cursor else Style(dim=True)
             return [pad, Segment(cap, style), pad]
         return [Segment(" " * TILE_W)]
