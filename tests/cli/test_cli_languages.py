@@ -167,3 +167,22 @@ def test_export_help_in_the_language_fits_80_columns(language: str, words: tuple
     assert all(w in text for w in words), done.stdout
     assert "replace existing targets" not in text
     assert max(cell_width(line) for line in done.stdout.splitlines()) <= 80, done.stdout
+
+
+def test_gallery_output_in_the_language_cuts_wide_prompts_by_cells() -> None:
+    from tests.store.store_helpers import nai_png, write_file
+
+    out_dir = Path(os.environ["PEROPIX_OUTPUT_DIR"])
+    prompt = "青い髪の少女、" * 20  # 140 cells: the list shows the first 80
+    write_file(out_dir / "000_top_0000001.png", nai_png(prompt, seed=7))
+    write_file(out_dir / "set" / "001_happy_0000002.png", nai_png("1girl, smile", seed=8))
+    done = peropix("gallery", "reindex", language="ko")
+    assert done.returncode == 0 and "폴더 2개, 이미지 2장을" in done.stdout and "인덱스: " in done.stdout, done.stdout
+    done = peropix("gallery", "list", language="ja")
+    assert done.returncode == 0, done.stderr
+    *rows, total = done.stdout.splitlines()
+    assert total == "全 2 枚中 2 枚" and "シード 7" in done.stdout, done.stdout
+    shown = next(row for row in rows if "000_top_0000001.png" in row).split("\t")[-1]
+    assert cell_width(shown) == 80 and prompt.startswith(shown), shown
+    done = peropix("gallery", "folders", language="ja")
+    assert [line.split() for line in done.stdout.splitlines()] == [["1", "(出力フォルダ)"], ["1", "set"]], done.stdout
