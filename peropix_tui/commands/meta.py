@@ -84,7 +84,7 @@ def error_text(name: str, error: Any) -> str:
     file = next((f for f in (Path(name).name, name) if why.startswith(f + ": ")), None)
     if file is not None:
         why = why[len(file) + 2:]
-    reason = "; ".join(_(part) for part in why.split("; "))
+    reason = "; ".join(_(part) if part else part for part in why.split("; "))  # _("") is the catalog header
     if file is None:
         return _("no readable metadata: {reason}").format(reason=reason)
     return _("no readable metadata: {file}: {reason}").format(file=file, reason=reason)

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from .tool import account
 
     args.tier = None
-    _, _, balance = account(args)
+    balance = account(args)[2]
     return execute(plan, args, balance=balance)
 
 

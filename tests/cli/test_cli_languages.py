@@ -186,3 +186,18 @@ def test_gallery_output_in_the_language_cuts_wide_prompts_by_cells() -> None:
     assert cell_width(shown) == 80 and prompt.startswith(shown), shown
     done = peropix("gallery", "folders", language="ja")
     assert [line.split() for line in done.stdout.splitlines()] == [["1", "(出力フォルダ)"], ["1", "set"]], done.stdout
+
+
+def test_meta_error_text_keeps_unknown_reasons_and_never_shows_the_catalog_header() -> None:
+    from peropix_tui import i18n
+    from peropix_tui.commands.meta import error_text
+    from peropix_tui.core.metadata import NoMetadataError
+
+    i18n.set_language("ko")
+    try:
+        assert error_text("dir/a.png", NoMetadataError("a.png: truncated PNG; empty file")) == \
+            "a.png: 읽을 수 있는 메타데이터가 없습니다: truncated PNG; 빈 파일"
+        assert error_text("a.png", NoMetadataError("")) == "읽을 수 있는 메타데이터가 없습니다: "
+    finally:
+        i18n.set_language("en")
+    assert error_text("dir/a.png", NoMetadataError("a.png: empty file")) == "no readable metadata: a.png: empty file"
