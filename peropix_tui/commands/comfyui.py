@@ -15,21 +15,28 @@ import sys
 from typing import Any
 
 from ..core.config import Config
+from ..i18n import N_, _, ngettext
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("comfyui", help="ComfyUI servers: list them with health, queue and checkpoints",
-                       description="Inspect the ComfyUI servers configured under [comfyui] servers "
-                                   "(or PEROPIX_COMFYUI_URLS).")
+    from ..textwidth import CellWidthHelpFormatter
+
+    p = sub.add_parser("comfyui", formatter_class=CellWidthHelpFormatter,
+                       help=_("ComfyUI servers: list them with health, queue and checkpoints"),
+                       description=_("Inspect the ComfyUI servers configured under [comfyui] servers "
+                                     "(or PEROPIX_COMFYUI_URLS)."))
     csub = p.add_subparsers(dest="comfyui_command", metavar="ACTION")
-    ls = csub.add_parser("list", help="servers, health, queue depth, checkpoints")
-    ls.add_argument("--json", action="store_true", help="machine-readable output")
-    ls.add_argument("--server", metavar="NAME|URL", help="only this server (a name or a URL)")
-    ls.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each server (default 5)")
+    ls = csub.add_parser("list", formatter_class=CellWidthHelpFormatter,
+                         help=_("servers, health, queue depth, checkpoints"))
+    ls.add_argument("--json", action="store_true", help=_("machine-readable output"))
+    ls.add_argument("--server", metavar="NAME|URL", help=_("only this server (a name or a URL)"))
+    ls.add_argument("--timeout", type=float, default=5.0, help=_("seconds to wait for each server (default 5)"))
     ls.set_defaults(func=run_list)
-    md = csub.add_parser("models", help="one server's checkpoints, LoRAs, VAEs, samplers and schedulers")
-    md.add_argument("--server", metavar="NAME|URL", help="a configured server's name, or a URL (default: the first)")
-    md.add_argument("--json", action="store_true", help="machine-readable output")
+    md = csub.add_parser("models", formatter_class=CellWidthHelpFormatter,
+                         help=_("one server's checkpoints, LoRAs, VAEs, samplers and schedulers"))
+    md.add_argument("--server", metavar="NAME|URL",
+                    help=_("a configured server's name, or a URL (default: the first)"))
+    md.add_argument("--json", action="store_true", help=_("machine-readable output"))
     md.set_defaults(func=run_models)
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
@@ -78,9 +85,10 @@ def dry_run(args: Any, settings: Any, config: Config) -> int:
     try:
         where = config.comfyui.server(settings.comfyui_server).url
     except ValueError:
-        where = "(no server configured)"
-    print(f"dry run: would POST {where}/prompt; nothing sent"
-          + ("" if settings.seed is not None else " (seed chosen at run time; 0 shown)"), file=sys.stderr)
+        where = _("(no server configured)")
+    line = (_("dry run: would POST {url}; nothing sent") if settings.seed is not None
+            else _("dry run: would POST {url}; nothing sent (seed chosen at run time; 0 shown)"))
+    print(line.format(url=f"{where}/prompt"), file=sys.stderr)
     body = {"prompt": graph, "client_id": "<client id>"}
     print(json.dumps(body, ensure_ascii=False, indent=None if args.json else 2))
     return 0
@@ -125,8 +133,8 @@ def run_list(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise ConfigError(str(e)) from None
     if not servers:
-        raise ConfigError("comfyui.servers: no ComfyUI server configured "
-                          "(set [comfyui] servers in the config file or PEROPIX_COMFYUI_URLS)")
+        raise ConfigError(_("comfyui.servers: no ComfyUI server configured "
+                            "(set [comfyui] servers in the config file or PEROPIX_COMFYUI_URLS)"))
     rows = asyncio.run(_describe_all(servers, args.timeout))
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
@@ -134,13 +142,27 @@ def run_list(args: argparse.Namespace) -> int:
     for row in rows:
         if row["healthy"]:
             ckpts = row["checkpoints"] or []
-            state = f"up, {row['running']} running, {row['pending']} queued"
-            version = f", ComfyUI {row['version']}" if row["version"] else ""
-            print(f"{row['name']}  {row['url']}  {state}{version}, max jobs {row['max_jobs']}")
-            print(f"  checkpoints ({len(ckpts)}): " + (", ".join(ckpts) if ckpts else "none"))
+            state = (_("up, {running} running, {pending} queued, ComfyUI {version}, max jobs {max_jobs}")
+                     if row["version"] else _("up, {running} running, {pending} queued, max jobs {max_jobs}"))
+            state = state.format(running=row["running"], pending=row["pending"], version=row["version"],
+                                 max_jobs=row["max_jobs"])
+            print(f"{row['name']}  {row['url']}  {state}")
+            print("  " + _list_line(_("checkpoints"), ckpts))
         else:
-            print(f"{row['name']}  {row['url']}  DOWN: {row['error']}")
+            print(f"{row['name']}  {row['url']}  " + _("DOWN: {error}").format(error=row["error"]))
     return 0
+
+
+def _list_line(what: str, items: list[str]) -> str:
+    """``checkpoints (2): a, b`` (``none`` for an empty list), ``what`` already translated."""
+    shown = ", ".join(items) if items else _("none")
+    return ngettext("{what} ({n}): {items}", "{what} ({n}): {items}", len(items)).format(
+        what=what, n=len(items), items=shown)
+
+
+_MODEL_KINDS = {"checkpoints": N_("checkpoints"), "loras": N_("loras"), "vaes": N_("vaes"),
+                "samplers": N_("samplers"), "schedulers": N_("schedulers")}
+"""The lists of ``comfyui models`` (keys of the discovery record) and their labels."""
 
 
 def run_models(args: argparse.Namespace) -> int:
@@ -166,7 +188,6 @@ def run_models(args: argparse.Namespace) -> int:
         print(json.dumps(info, ensure_ascii=False))
         return 0
     print(f"{info['name']}  {info['url']}" + (f"  ComfyUI {info['version']}" if info["version"] else ""))
-    for key in ("checkpoints", "loras", "vaes", "samplers", "schedulers"):
-        items = info[key]
-        print(f"{key} ({len(items)}): " + (", ".join(items) if items else "none"))
+    for key, label in _MODEL_KINDS.items():
+        print(_list_line(_(label), info[key]))
     return 0

@@ -16,22 +16,29 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..i18n import _
+
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("export", help="copy a set to a folder or ZIP (rename, convert, strip metadata)",
-                       description="Export images (files or set folders) to a folder or a ZIP, named by "
-                                   "slot / mood. Nothing is overwritten unless --overwrite.")
-    p.add_argument("sources", nargs="+", metavar="SOURCE", help="image files or folders")
-    p.add_argument("--to", required=True, metavar="DEST", help="target folder, or a .zip file")
-    p.add_argument("--zip", action="store_true", help="write a ZIP (implied by a DEST ending in .zip)")
-    p.add_argument("--only", action="append", metavar="NAME", help="only these slot / mood names or patterns (e.g. happy, '*_bg-blend'); repeatable")
-    p.add_argument("--no-seq", action="store_true", help="leave the sequence number out: 001_happy.png")
-    p.add_argument("--format", choices=("png", "webp", "jpeg"), help="convert (default: keep each format)")
-    p.add_argument("--quality", type=int, default=95, help="WebP / JPEG quality 1..100 (WebP 100 = lossless)")
+    from ..textwidth import CellWidthHelpFormatter
+
+    p = sub.add_parser("export", formatter_class=CellWidthHelpFormatter,
+                       help=_("copy a set to a folder or ZIP (rename, convert, strip metadata)"),
+                       description=_("Export images (files or set folders) to a folder or a ZIP, named by "
+                                     "slot / mood. Nothing is overwritten unless --overwrite."))
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help=_("image files or folders"))
+    p.add_argument("--to", required=True, metavar="DEST", help=_("target folder, or a .zip file"))
+    p.add_argument("--zip", action="store_true", help=_("write a ZIP (implied by a DEST ending in .zip)"))
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help=_("only these slot / mood names or patterns (e.g. happy, '*_bg-blend'); repeatable"))
+    p.add_argument("--no-seq", action="store_true", help=_("leave the sequence number out: 001_happy.png"))
+    p.add_argument("--format", choices=("png", "webp", "jpeg"), help=_("convert (default: keep each format)"))
+    p.add_argument("--quality", type=int, default=95,
+                   help=_("WebP / JPEG quality 1..100 (WebP 100 = lossless)"))
     p.add_argument("--strip", action="store_true",
-                   help="remove metadata, including NovelAI's stealth copy in the alpha channel")
-    p.add_argument("--overwrite", action="store_true", help="replace existing targets")
-    p.add_argument("--json", action="store_true", help="a JSON list of written paths")
+                   help=_("remove metadata, including NovelAI's stealth copy in the alpha channel"))
+    p.add_argument("--overwrite", action="store_true", help=_("replace existing targets"))
+    p.add_argument("--json", action="store_true", help=_("a JSON list of written paths"))
     p.set_defaults(func=run)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..i18n import _, ngettext
+
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a one-off `tags search` does not import typing
 if TYPE_CHECKING:
     import argparse
@@ -13,16 +15,20 @@ if TYPE_CHECKING:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("tags", help="tag autocompletion data: import CSVs, search")
+    from ..textwidth import CellWidthHelpFormatter
+
+    fmt = CellWidthHelpFormatter
+    p = sub.add_parser("tags", formatter_class=fmt, help=_("tag autocompletion data: import CSVs, search"))
     tsub = p.add_subparsers(dest="tags_command", metavar="ACTION", required=True)
 
-    imp = tsub.add_parser("import", help="import a tagcomplete CSV (tag,category,count,\"aliases\")")
-    imp.add_argument("path", type=Path, nargs="+", metavar="PATH")
+    imp = tsub.add_parser("import", formatter_class=fmt,
+                          help=_("import a tagcomplete CSV (tag,category,count,\"aliases\")"))
+    imp.add_argument("path", type=Path, nargs="+", metavar="PATH", help=_("tagcomplete CSV file(s)"))
     imp.set_defaults(func=_import)
 
-    search = tsub.add_parser("search", help="show the best completions for a prefix")
-    search.add_argument("prefix")
-    search.add_argument("-n", "--limit", type=int, default=10)
+    search = tsub.add_parser("search", formatter_class=fmt, help=_("show the best completions for a prefix"))
+    search.add_argument("prefix", help=_("the start of a tag or an alias"))
+    search.add_argument("-n", "--limit", type=int, default=10, help=_("how many completions (default 10)"))
     search.set_defaults(func=_search)
 
 
@@ -51,13 +57,19 @@ def _import(args: argparse.Namespace) -> int:
         try:
             stats = import_csv(path, directory)
         except TagFileError as e:
-            print(f"peropix: error: {e}", file=sys.stderr)
+            print(_("peropix: error: {error}").format(error=e), file=sys.stderr)
             failed += 1
             continue
-        skipped = f", {stats.skipped} rows skipped" if stats.skipped else ""
-        print(f"imported {stats.tags} tags and {stats.aliases} aliases from {path} -> {stats.path}{skipped}")
-    index, _ = load_index(directory)
-    print(f"tag index: {len(index)} tags in {directory}")
+        line = ngettext("imported {tags} tags and {aliases} aliases from {source} -> {target}",
+                        "imported {tags} tags and {aliases} aliases from {source} -> {target}", stats.tags).format(
+            tags=stats.tags, aliases=stats.aliases, source=path, target=stats.path)
+        if stats.skipped:
+            # TRANSLATORS: follows "imported … -> FILE" on the same line
+            line += ngettext(", {n} row skipped", ", {n} rows skipped", stats.skipped).format(n=stats.skipped)
+        print(line)
+    index, _problems = load_index(directory)
+    print(ngettext("tag index: {n} tag in {folder}", "tag index: {n} tags in {folder}", len(index)).format(
+        n=len(index), folder=directory))
     return 1 if failed else 0
 
 
@@ -78,7 +90,8 @@ def _run_search(prefix: str, limit: int) -> int:
     except (OSError, sqlite3.Error, ValueError) as e:  # ValueError: TagFileError while building
         from ..core.tags import load_index
 
-        print(f"peropix: warning: tag index not usable ({e}); reading the CSVs", file=sys.stderr)
+        print(_("peropix: warning: tag index not usable ({error}); reading the CSVs").format(error=e),
+              file=sys.stderr)
         index, problems = load_index(directory)
         found = index.search(prefix, limit=limit)
     else:
@@ -86,8 +99,8 @@ def _run_search(prefix: str, limit: int) -> int:
         found = db.search(prefix, limit=limit)
         db.close()
     for problem in problems:
-        print(f"peropix: warning: {problem}", file=sys.stderr)
+        print(_("peropix: warning: {warning}").format(warning=problem), file=sys.stderr)
     for m in found:
-        via = f"  (alias {m.alias})" if m.alias else ""
+        via = "  " + _("(alias {alias})").format(alias=m.alias) if m.alias else ""
         print(f"{m.tag}\t{m.category}\t{m.count}{via}")
     return 0

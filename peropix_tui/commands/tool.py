@@ -19,32 +19,38 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..i18n import _, ngettext
+
 TOOLS = ("bg-removal", "lineart", "sketch", "colorize", "emotion", "declutter", "declutter-keep-bubbles")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("tool", help="NovelAI Director Tools (bg-removal, lineart, emotion, ...) on images",
-                       description="Run a NovelAI Director Tool on images and save the results next to them. "
-                                   "The cost is shown before anything is sent.")
+    from ..textwidth import CellWidthHelpFormatter
+
+    p = sub.add_parser("tool", formatter_class=CellWidthHelpFormatter,
+                       help=_("NovelAI Director Tools (bg-removal, lineart, emotion, ...) on images"),
+                       description=_("Run a NovelAI Director Tool on images and save the results next to them. "
+                                     "The cost is shown before anything is sent."))
     add_tool_arguments(p)
-    p.add_argument("--out", metavar="DIR", help="folder for the results (default: next to each source)")
-    p.add_argument("--dry-run", action="store_true", help="send nothing; print the plan and request bodies")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--save-moods", metavar="NAME", help="also save the --mood list as mood set NAME (use: --mood @NAME)")
+    p.add_argument("--out", metavar="DIR", help=_("folder for the results (default: next to each source)"))
+    p.add_argument("--dry-run", action="store_true", help=_("send nothing; print the plan and request bodies"))
+    p.add_argument("--json", action="store_true", help=_("machine-readable output"))
+    p.add_argument("--save-moods", metavar="NAME",
+                   help=_("also save the --mood list as mood set NAME (use: --mood @NAME)"))
     p.set_defaults(func=run)
 
 
 def add_tool_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("tool", choices=TOOLS, metavar="TOOL", help=" | ".join(TOOLS))
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="source image(s)")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help=_("source image(s)"))
     p.add_argument("--mood", action="append", metavar="M",
-                   help="emotion: one of the 24 moods, repeatable; 'all' = all 24; '@NAME' = a saved mood set")
+                   help=_("emotion: one of the 24 moods, repeatable; 'all' = all 24; '@NAME' = a saved mood set"))
     p.add_argument("--defry", type=int, metavar="N",
-                   help="colorize/emotion strength 0..5: 0 = normal (strongest) … 5 = weakest (default 0)")
+                   help=_("colorize/emotion strength 0..5: 0 = normal (strongest) … 5 = weakest (default 0)"))
     p.add_argument("--prompt", metavar="TEXT", default="",
-                   help="colorize: what to colour; emotion: extra prompt after the mood")
+                   help=_("colorize: what to colour; emotion: extra prompt after the mood"))
     p.add_argument("--tier", type=int, choices=range(4), metavar="0..3",
-                   help="price for this tier (0 Paper … 3 Opus) instead of asking NovelAI")
+                   help=_("price for this tier (0 Paper … 3 Opus) instead of asking NovelAI"))
 
 
 def plan_from_args(args: argparse.Namespace, tier: int, active: bool = True) -> Any:
@@ -83,9 +89,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_cost_line(plan: Any, balance: int | None) -> None:
-    free = f", {plan.free_jobs} free (Opus)" if plan.free_jobs else ""
-    bal = f"; balance {balance} Anlas" if balance is not None else ""
-    print(f"peropix: cost {plan.total} Anlas for {len(plan.jobs)} request(s){free}{bal}", file=sys.stderr)
+    n = len(plan.jobs)
+    line = ngettext("cost {anlas} Anlas for {n} request(s)", "cost {anlas} Anlas for {n} request(s)", n).format(
+        anlas=plan.total, n=n)
+    if plan.free_jobs:
+        # TRANSLATORS: follows "cost … for N request(s)" on the same line
+        line += ngettext(", {n} free (Opus)", ", {n} free (Opus)", plan.free_jobs).format(n=plan.free_jobs)
+    if balance is not None:
+        # TRANSLATORS: follows the cost on the same line
+        line += _("; balance {anlas} Anlas").format(anlas=balance)
+    print(f"peropix: {line}", file=sys.stderr)
 
 
 def execute(plan: Any, args: argparse.Namespace, *, balance: int | None) -> int:
@@ -102,7 +115,7 @@ def execute(plan: Any, args: argparse.Namespace, *, balance: int | None) -> int:
     if reason:
         from ..core.backend import BackendError
 
-        raise BackendError(f"{reason}; nothing was sent")
+        raise BackendError(_("{reason}; nothing was sent").format(reason=reason))
     dest = Path(args.out).expanduser() if getattr(args, "out", None) else None
     saved: list[str] = []
 
@@ -138,8 +151,16 @@ def print_dry_run(plan: Any, *, as_json: bool, tier_known: bool) -> int:
     for job in plan.jobs:
         body = job.body()
         bodies.append({k: (_redact_value(v) if k == "image" else v) for k, v in body.items()})
-    note = "" if tier_known else " (tier unknown: nothing assumed Opus-free; pass --tier)"
-    print(f"dry run: {len(plan.jobs)} request(s), {plan.total} Anlas{note}; nothing sent", file=sys.stderr)
+    n = len(plan.jobs)
+    if tier_known:
+        line = ngettext("dry run: {n} request(s), {anlas} Anlas; nothing sent",
+                        "dry run: {n} request(s), {anlas} Anlas; nothing sent", n)
+    else:
+        line = ngettext("dry run: {n} request(s), {anlas} Anlas (tier unknown: nothing assumed Opus-free; "
+                        "pass --tier); nothing sent",
+                        "dry run: {n} request(s), {anlas} Anlas (tier unknown: nothing assumed Opus-free; "
+                        "pass --tier); nothing sent", n)
+    print(line.format(n=n, anlas=plan.total), file=sys.stderr)
     if as_json:
         print(json.dumps({**plan.to_json(), "bodies": bodies}, ensure_ascii=False))
     else:
@@ -151,10 +172,12 @@ def print_dry_run(plan: Any, *, as_json: bool, tier_known: bool) -> int:
 # ------------------------------------------------------------------ peropix cost tool
 def register_cost(costsub: Any) -> None:
     """``peropix cost tool TOOL IMAGE...``: the price of a tool run, nothing sent."""
-    p = costsub.add_parser("tool", help="Anlas cost of a Director Tool run",
-                           description="Price a Director Tool run (image × mood), nothing sent.")
+    from ..textwidth import CellWidthHelpFormatter
+
+    p = costsub.add_parser("tool", formatter_class=CellWidthHelpFormatter, help=_("Anlas cost of a Director Tool run"),
+                           description=_("Price a Director Tool run (image × mood), nothing sent."))
     add_tool_arguments(p)
-    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--json", action="store_true", help=_("one JSON object"))
     p.set_defaults(func=run_cost)
 
 
@@ -173,11 +196,15 @@ def print_cost(plan: Any, tier: int | None, balance: int | None, *, as_json: boo
     if as_json:
         print(json.dumps(data))
         return 0
-    print(f"Cost: {plan.total} Anlas for {len(plan.jobs)} request(s)")
+    n = len(plan.jobs)
+    print(ngettext("Cost: {anlas} Anlas for {n} request(s)", "Cost: {anlas} Anlas for {n} request(s)", n).format(
+        anlas=plan.total, n=n))
     for job in plan.jobs:
         what = job.options.mood if job.options is not None and job.options.mood else job.kind
-        free = " (free, Opus)" if job.cost.opus_free else ""
-        print(f"  {job.image.path.name} {what} at {job.image.size[0]}x{job.image.size[1]}: {job.cost.total}{free}")
+        size = f"{job.image.size[0]}x{job.image.size[1]}"
+        line = (_("{file} {tool} at {size}: {anlas} (free, Opus)") if job.cost.opus_free
+                else _("{file} {tool} at {size}: {anlas}"))
+        print("  " + line.format(file=job.image.path.name, tool=what, size=size, anlas=job.cost.total))
     if balance is not None:
-        print(f"Balance: {balance} Anlas")
+        print(_("Balance: {anlas} Anlas").format(anlas=balance))
     return 0

@@ -12,23 +12,28 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..i18n import _
+
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("upscale", help="NovelAI V5 upscaler (2x) on images",
-                       description="Upscale images 2x with NovelAI's V5 upscaler; the cost is shown first.")
+    from ..textwidth import CellWidthHelpFormatter
+
+    p = sub.add_parser("upscale", formatter_class=CellWidthHelpFormatter,
+                       help=_("NovelAI V5 upscaler (2x) on images"),
+                       description=_("Upscale images 2x with NovelAI's V5 upscaler; the cost is shown first."))
     add_upscale_arguments(p)
-    p.add_argument("--out", metavar="DIR", help="folder for the results (default: next to each source)")
-    p.add_argument("--dry-run", action="store_true", help="send nothing; print the plan")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--out", metavar="DIR", help=_("folder for the results (default: next to each source)"))
+    p.add_argument("--dry-run", action="store_true", help=_("send nothing; print the plan"))
+    p.add_argument("--json", action="store_true", help=_("machine-readable output"))
     p.set_defaults(func=run)
 
 
 def add_upscale_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="source image(s), up to 3,145,728 px each")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help=_("source image(s), up to 3,145,728 px each"))
     p.add_argument("--model", default="nai-diffusion-5-curated",
-                   help="nai-diffusion-5-curated (default) or nai-diffusion-5-full")
+                   help=_("nai-diffusion-5-curated (default) or nai-diffusion-5-full"))
     p.add_argument("--blur-sigma", type=float, default=0.0,
-                   help="declared blur of the source, rounded to 0, .30, .35, .40, .45 or .50 (default 0)")
+                   help=_("declared blur of the source, rounded to 0, .30, .35, .40, .45 or .50 (default 0)"))
 
 
 def plan_from_args(args: argparse.Namespace) -> Any:
@@ -46,14 +51,17 @@ def run(args: argparse.Namespace) -> int:
     from .tool import account
 
     args.tier = None
-    _, _, balance = account(args)
+    balance = account(args)[2]
     return execute(plan, args, balance=balance)
 
 
 def register_cost(costsub: Any) -> None:
-    p = costsub.add_parser("upscale", help="Anlas cost of upscaling", description="Price an upscale, nothing sent.")
+    from ..textwidth import CellWidthHelpFormatter
+
+    p = costsub.add_parser("upscale", formatter_class=CellWidthHelpFormatter, help=_("Anlas cost of upscaling"),
+                           description=_("Price an upscale, nothing sent."))
     add_upscale_arguments(p)
-    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--json", action="store_true", help=_("one JSON object"))
     p.set_defaults(func=run_cost)
 
 
