@@ -57,7 +57,7 @@ def _import(args: argparse.Namespace) -> int:
         try:
             stats = import_csv(path, directory)
         except TagFileError as e:
-            print(_("peropix: error: {error}").format(error=e), file=sys.stderr)
+            print(_("peropix: error: {message}").format(message=e), file=sys.stderr)
             failed += 1
             continue
         line = ngettext("imported {tags} tags and {aliases} aliases from {source} -> {target}",
