@@ -26,6 +26,8 @@ from .. import i18n
 
 COMPACT_BELOW = 120  # columns
 NARROW_BELOW = 100  # columns: no palette key, no group labels
+PALETTE = i18n.N_("palette")  # the description and tooltip Textual gives the command palette key
+PALETTE_TOOLTIP = i18n.N_("Open the command palette")
 
 
 class KeyFooter(Footer):
@@ -75,7 +77,10 @@ class KeyFooter(Footer):
             if isinstance(widget, FooterKey) and widget.action in wide_only:
                 continue
             if isinstance(widget, FooterKey):
-                if not widget.has_class("-command-palette"):
+                if widget.has_class("-command-palette"):  # Textual's own words for its palette key
+                    widget.description = i18n.gettext(PALETTE) if widget.description == PALETTE else widget.description
+                    widget.tooltip = i18n.gettext(PALETTE_TOOLTIP) if widget.tooltip == PALETTE_TOOLTIP else widget.tooltip
+                else:
                     # never gettext(""): that is the catalog's header (grouped keys have no description)
                     widget.description = i18n.gettext(widget.description) if widget.description else ""
                     widget.tooltip = i18n.gettext(str(widget.tooltip)) if widget.tooltip else None
