@@ -55,10 +55,12 @@ def _text(renderable: Any, width: int = 100) -> str:
 
 async def _palette_titles(app: PeroPixApp, pilot: Any) -> list[str]:
     await pilot.press("ctrl+p")
-    for _ in range(20):
+    counts = [0]
+    for _ in range(40):  # providers answer one after another: wait until the list stops growing
         await pilot.pause(0.05)
         palette = app.screen
-        if isinstance(palette, CommandPalette) and palette.query_one(OptionList).option_count > 5:
+        counts.append(palette.query_one(OptionList).option_count if isinstance(palette, CommandPalette) else 0)
+        if counts[-1] >= 15 and counts[-1] == counts[-2]:
             break
     assert isinstance(app.screen, CommandPalette)
     options = app.screen.query_one(OptionList)
