@@ -2,7 +2,8 @@
 
 A screen offers commands by defining ``palette_commands() -> list[(title, help, callback)]``, so
 the palette shows "Queue: cancel all" only on the queue screen, "Gallery: copy prompt" only in
-the gallery, and so on.
+the gallery, and so on. Titles and help texts are translated each time the palette asks for them,
+so the palette speaks the language current when it opens.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from .i18n import _
 from .services import services
 
 PaletteCommand = tuple[str, str, Callable[[], Any]]
@@ -22,18 +24,18 @@ class PeroPixCommands(Provider):
     def _commands(self) -> list[PaletteCommand]:
         app = services(self.screen)
         found: list[PaletteCommand] = [
-            ("Go: Compose", "Prompt, parameters, preview (F2)", partial(app.action_show, "compose")),
-            ("Go: Slots / Queue", "Slot mode and the job queue (F3)", partial(app.action_show, "queue")),
-            ("Go: Gallery", "Browse generated images (F4)", partial(app.action_show, "gallery")),
-            ("Go: Settings", "Token, folders, image protocol, theme (F5)", partial(app.action_show, "settings")),
-            ("Generate: all slots", "Queue slots × repeats", partial(app.post_message, _generate_all())),
-            ("Image: open externally", "Open the latest image at full resolution", app.action_open_external),
-            ("Account: refresh balance", "Ask NovelAI for tier and Anlas", app.refresh_balance),
-            ("Tools: emotion set of the latest image", "The image in the preview × moods (cost first)",
+            (_("Go: Compose"), _("Prompt, parameters, preview (F2)"), partial(app.action_show, "compose")),
+            (_("Go: Slots / Queue"), _("Slot mode and the job queue (F3)"), partial(app.action_show, "queue")),
+            (_("Go: Gallery"), _("Browse generated images (F4)"), partial(app.action_show, "gallery")),
+            (_("Go: Settings"), _("Token, folders, image protocol, theme (F5)"), partial(app.action_show, "settings")),
+            (_("Generate: all slots"), _("Queue slots × repeats"), partial(app.post_message, _generate_all())),
+            (_("Image: open externally"), _("Open the latest image at full resolution"), app.action_open_external),
+            (_("Account: refresh balance"), _("Ask NovelAI for tier and Anlas"), app.refresh_balance),
+            (_("Tools: emotion set of the latest image"), _("The image in the preview × moods (cost first)"),
              partial(app.action_tools_latest, "emotion")),
-            ("Tools: Director Tools on the latest image", "Background removal, line art, sketch, colorize…",
+            (_("Tools: Director Tools on the latest image"), _("Background removal, line art, sketch, colorize…"),
              partial(app.action_tools_latest, "bg-removal")),
-            ("Tools: emotion set of the slot set", "Each slot's latest image × the chosen moods",
+            (_("Tools: emotion set of the slot set"), _("Each slot's latest image × the chosen moods"),
              app.action_tools_slot_set),
         ]
         screen_commands = getattr(self.screen, "palette_commands", None)

@@ -17,6 +17,7 @@ from pathlib import Path
 from .core.jobs import GENERATE, Job, JobState
 from .core.notify import queue_message, should_notify
 from .core.slots import SlotSet
+from .i18n import _
 
 
 def slot_images(jobs: Iterable[Job], workspace: SlotSet) -> tuple[list[Path], list[str]]:
@@ -34,7 +35,7 @@ def slot_images(jobs: Iterable[Job], workspace: SlotSet) -> tuple[list[Path], li
         if slot.name in latest:
             found.append(latest[slot.name])
         else:
-            missing.append(slot.name or "(unnamed)")
+            missing.append(slot.name or _("(unnamed)"))
     return found, missing
 
 

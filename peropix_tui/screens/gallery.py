@@ -25,7 +25,7 @@ from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import i18n
-from ..i18n import N_, _, ngettext
+from ..i18n import N_, _, ngettext, pgettext
 from ..messages import ImageSaved, ReferencePicked, SettingsRestored
 from ..services import services
 from ..widgets.footer import KeyFooter
@@ -96,8 +96,29 @@ def meta_text(path: Path, record: Any) -> str:
     return "\n".join(lines)
 
 
+def restore_group_label(group: str) -> str:
+    """A restore group (a key of ``core.metadata.GROUPS``) as the restore picker shows it."""
+    labels = {
+        "prompts": pgettext("restore group", "prompts"), "parameters": pgettext("restore group", "parameters"),
+        "size": pgettext("restore group", "size"), "seed": pgettext("restore group", "seed"),
+        "characters": pgettext("restore group", "characters"), "vibes": pgettext("restore group", "vibes"),
+        "charrefs": pgettext("restore group", "charrefs"),
+    }
+    return labels.get(group, group)
+
+
+def reference_label(kind: str) -> str:
+    """What a picked image becomes in Compose (``ReferencePicked.kind``), as the notice names it."""
+    labels = {
+        "img2img": pgettext("reference kind", "img2img"), "inpaint": pgettext("reference kind", "inpaint"),
+        "vibe": pgettext("reference kind", "vibe"), "charref": pgettext("reference kind", "charref"),
+    }
+    return labels.get(kind, kind)
+
+
 class GalleryScreen(Screen[None]):
-    HELP = (
+    HELP_TITLE = N_("Gallery")
+    HELP = N_(
         "Arrows move in the grid, `/` searches prompts (Esc clears the search), the folder list on "
         "the left filters. "
         "`r` restores settings into Compose (you choose which groups); `i` / `n` / `v` / `c` use the "
@@ -257,7 +278,7 @@ class GalleryScreen(Screen[None]):
     def _show(self, item: GridItem | None) -> None:
         self.current = item
         if item is None:
-            self.query_one("#meta", Static).update("No images here yet.")
+            self.query_one("#meta", Static).update(_("No images here yet."))
             self.query_one("#detail-preview-box").remove_children()
             return
         self._load_detail(item)
@@ -308,7 +329,8 @@ class GalleryScreen(Screen[None]):
             return
         from ..core.metadata import GROUPS
 
-        groups = await self.app.push_screen_wait(ChecksPrompt(_("Restore which settings?"), list(GROUPS)))
+        groups = await self.app.push_screen_wait(ChecksPrompt(
+            _("Restore which settings?"), list(GROUPS), {g: restore_group_label(g) for g in GROUPS}))
         if not groups:
             return
         self.restore_into_compose(record, groups)
@@ -322,14 +344,15 @@ class GalleryScreen(Screen[None]):
         app.broadcast(SettingsRestored(settings, frozenset(groups), tuple(warnings)))
         for w in warnings:
             self.notify(w, severity="warning")
-        self.notify(_("Restored {groups} into Compose.").format(groups=", ".join(sorted(groups))))
+        self.notify(_("Restored {groups} into Compose.").format(
+            groups=", ".join(restore_group_label(g) for g in sorted(groups))))
 
     def action_use(self, kind: str) -> None:
         item = self._need()
         if item is None:
             return
         services(self).broadcast(ReferencePicked(item.file, kind))
-        self.notify(_("{name} → {kind}. Compose (F2) has it.").format(name=item.file.name, kind=kind))
+        self.notify(_("{name} → {kind}. Compose (F2) has it.").format(name=item.file.name, kind=reference_label(kind)))
 
     def action_favourite(self) -> None:
         item = self._need()
@@ -510,7 +533,9 @@ class GalleryScreen(Screen[None]):
             except ExportError as e:
                 if "already exists" not in str(e):
                     raise
-                answer = await self.app.push_screen_wait(ChoicePrompt(f"{e}. Replace?", ["replace", "cancel"]))
+                answer = await self.app.push_screen_wait(ChoicePrompt(
+                    _("{error}. Replace?").format(error=e), ["replace", "cancel"],
+                    {"replace": _("replace"), "cancel": _("cancel")}))
                 if answer != "replace":
                     return
                 options.overwrite = True

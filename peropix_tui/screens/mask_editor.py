@@ -32,12 +32,14 @@ from textual.widgets import Static
 
 from ..core import paths
 from ..core.mask import CellGrid, Mask
-from ..i18n import N_
+from ..i18n import N_, _
 from ..messages import MaskEdited
 
 TINT = np.array([255, 40, 90], dtype=np.float32)
 CURSOR = np.array([255, 230, 0], dtype=np.float32)
 MAX_BRUSH = 25
+STATUS_ROWS = 3
+"""Rows kept for the status under the canvas: its two lines, the key hints wrapping onto a third."""
 
 
 def fit_cells(width: int, height: int, max_cols: int, max_rows: int) -> tuple[int, int]:
@@ -193,12 +195,22 @@ class MaskEditorScreen(ModalScreen[Path | None]):
             self._image = im.convert("RGB")
         w, h = self._image.size
         self.mask = Mask.load(mask, w, h) if mask and Path(mask).is_file() else Mask(w, h)
+        self.max_cols, self.max_rows = max_cols, max_rows
         self._cols, self._rows = fit_cells(w, h, max_cols, max_rows)
         self.out_dir = out_dir or paths.cache_dir() / "masks"
 
     def compose(self) -> ComposeResult:
+        try:
+            screen = self.app.size
+        except RuntimeError:  # built outside a running app: the bounds given
+            pass
+        else:  # the dialog fits the terminal: border and padding, title, status (2 lines, 3 when wrapped)
+            self._cols, self._rows = fit_cells(self.mask.width, self.mask.height,
+                                               max(1, min(self.max_cols, screen.width - 4)),
+                                               max(1, min(self.max_rows, screen.height - STATUS_ROWS - 3)))
         with Vertical():
-            yield Static(f"Mask · {self.source.name} · {self.mask.width}×{self.mask.height}", id="mask-title", markup=False)
+            yield Static(_("Mask · {name} · {width}×{height}").format(
+                name=self.source.name, width=self.mask.width, height=self.mask.height), id="mask-title", markup=False)
             yield MaskCanvas(self._image, self.mask, self._cols, self._rows, id="mask-canvas")
             yield Static(id="mask-status", markup=False)
 
@@ -212,11 +224,12 @@ class MaskEditorScreen(ModalScreen[Path | None]):
 
     def _status(self) -> None:
         c = self.canvas
-        mode = "ERASE" if c.erasing else "paint"
+        mode = _("ERASE") if c.erasing else _("paint")
         col, row = c.cursor
         self.query_one("#mask-status", Static).update(
-            f"{mode} · brush {c.brush} · cell {col},{row} · {self.mask.coverage():.0%} masked\n"
-            "arrows move · space paint · [ ] size · e erase · i invert · c clear · enter save · esc cancel"
+            _("{mode} · brush {brush} · cell {col},{row} · {coverage} masked").format(
+                mode=mode, brush=c.brush, col=col, row=row, coverage=f"{self.mask.coverage():.0%}") + "\n"
+            + _("arrows move · space paint · [ ] size · e erase · i invert · c clear · enter save · esc cancel")
         )
 
     def action_move(self, dx: int, dy: int) -> None:

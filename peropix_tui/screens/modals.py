@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, TextArea
 from textual.widgets.option_list import Option
 
-from ..i18n import N_
+from ..i18n import N_, _
 from ..widgets.plain import plain
 
 
@@ -41,14 +43,15 @@ class ChoicePrompt(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="modal_cancel")]
 
-    def __init__(self, question: str, choices: list[str]) -> None:
+    def __init__(self, question: str, choices: list[str], labels: Mapping[str, str] | None = None) -> None:
+        """``labels``: how a choice is shown, where it differs from the choice (dismissed with) itself."""
         super().__init__()
-        self.question, self.choices = question, choices
+        self.question, self.choices, self.labels = question, choices, dict(labels or {})
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.question, markup=False)
-            yield OptionList(*[Option(plain(c), id=c) for c in self.choices], id="choices")
+            yield OptionList(*[Option(plain(self.labels.get(c, c)), id=c) for c in self.choices], id="choices")
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -66,16 +69,17 @@ class ChecksPrompt(ModalScreen[frozenset[str] | None]):
         Binding("ctrl+s", "confirm", N_("OK"), id="modal_ok"),
     ]
 
-    def __init__(self, question: str, options: list[str]) -> None:
+    def __init__(self, question: str, options: list[str], labels: Mapping[str, str] | None = None) -> None:
+        """``labels``: how an option is shown, where it differs from the option (dismissed with) itself."""
         super().__init__()
-        self.question, self.options = question, options
+        self.question, self.options, self.labels = question, options, dict(labels or {})
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.question, markup=False)
             for name in self.options:
-                yield Checkbox(plain(name), True, id=f"opt-{name}")
-            yield Button("OK (ctrl+s)", id="ok", variant="primary")
+                yield Checkbox(plain(self.labels.get(name, name)), True, id=f"opt-{name}", compact=True)
+            yield Button(_("OK (ctrl+s)"), id="ok", variant="primary")
 
     @on(Button.Pressed, "#ok")
     def action_confirm(self) -> None:

@@ -81,7 +81,7 @@ def parse_characters(text: str) -> list[CharacterPrompt]:
         try:
             cell = parse_cell(parts[2])
         except SettingsError as e:
-            raise SettingsError(f"character line {n}", str(e).split(": ", 1)[-1]) from None
+            raise SettingsError(_("character line {n}").format(n=n), str(e).split(": ", 1)[-1]) from None
         chars.append(CharacterPrompt(parts[0], parts[1], cell))
     return chars
 
@@ -94,16 +94,16 @@ def parse_size(text: str) -> tuple[int | None, int | None]:
     try:
         w, h = (int(v) for v in t.split("x"))
     except ValueError:
-        raise ValueError(f"size {text!r}: write it as WIDTHxHEIGHT, e.g. 832x1216") from None
+        raise ValueError(_("size {text}: write it as WIDTHxHEIGHT, e.g. 832x1216").format(text=repr(text))) from None
     if w <= 0 or h <= 0 or w % 64 or h % 64:
-        raise ValueError(f"size {text!r}: width and height must be positive multiples of 64")
+        raise ValueError(_("size {text}: width and height must be positive multiples of 64").format(text=repr(text)))
     return w, h
 
 
 class QueueScreen(Screen[None]):
     HELP_TITLE = N_("Slots / Queue")
     AUTO_FOCUS = "#slot-table"
-    HELP = (
+    HELP = N_(
         "Slot mode: the base prompt (edited in Compose) plus one prompt per slot; each unlocked slot is "
         "generated `repeats` times with its own seed, and files are named after the slot "
         "(`NNN_name_0000001.png`). Locked slots are skipped and not costed.\n\n"

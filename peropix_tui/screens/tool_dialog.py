@@ -24,7 +24,53 @@ from ..core.nai.tools import DEFRY_TOOLS, EMOTION_LEVELS, MOODS, REQ_TYPES, Tool
 from ..core.nai.tools_jobs import ToolRequest, image_sizes, quick_cost, refusal, source_sizes
 from ..core.presets import PresetError
 from ..core.settings import SettingsError
-from ..i18n import N_
+from ..i18n import N_, _, ngettext, pgettext
+
+
+def tool_label(tool: str) -> str:
+    """The tool's name as shown (the value sent and stored stays ``tool``)."""
+    labels = {
+        "bg-removal": pgettext("director tool", "bg-removal"), "lineart": pgettext("director tool", "lineart"),
+        "sketch": pgettext("director tool", "sketch"), "colorize": pgettext("director tool", "colorize"),
+        "emotion": pgettext("director tool", "emotion"), "declutter": pgettext("director tool", "declutter"),
+        "declutter-keep-bubbles": pgettext("director tool", "declutter-keep-bubbles"),
+        "upscale": pgettext("director tool", "upscale"),
+    }
+    return labels.get(tool, tool)
+
+
+def mood_label(mood: str) -> str:
+    """The mood as shown; the keyword sent to NovelAI (and typed in the moods field) stays ``mood``."""
+    labels = {
+        "neutral": pgettext("mood", "neutral"), "happy": pgettext("mood", "happy"), "sad": pgettext("mood", "sad"),
+        "angry": pgettext("mood", "angry"), "scared": pgettext("mood", "scared"),
+        "surprised": pgettext("mood", "surprised"), "tired": pgettext("mood", "tired"),
+        "excited": pgettext("mood", "excited"), "nervous": pgettext("mood", "nervous"),
+        "thinking": pgettext("mood", "thinking"), "confused": pgettext("mood", "confused"),
+        "shy": pgettext("mood", "shy"), "disgusted": pgettext("mood", "disgusted"), "smug": pgettext("mood", "smug"),
+        "bored": pgettext("mood", "bored"), "laughing": pgettext("mood", "laughing"),
+        "irritated": pgettext("mood", "irritated"), "aroused": pgettext("mood", "aroused"),
+        "embarrassed": pgettext("mood", "embarrassed"), "worried": pgettext("mood", "worried"),
+        "love": pgettext("mood", "love"), "determined": pgettext("mood", "determined"),
+        "hurt": pgettext("mood", "hurt"), "playful": pgettext("mood", "playful"),
+    }
+    return labels.get(mood, mood)
+
+
+def level_label(level: str) -> str:
+    """The emotion strength (``defry``) as shown."""
+    labels = {
+        "normal": pgettext("emotion level", "normal"), "slightly_weak": pgettext("emotion level", "slightly_weak"),
+        "weak": pgettext("emotion level", "weak"), "even_weaker": pgettext("emotion level", "even_weaker"),
+        "very_weak": pgettext("emotion level", "very_weak"), "weakest": pgettext("emotion level", "weakest"),
+    }
+    return labels.get(level, level)
+
+
+def typed_keywords(words: list[str]) -> list[str]:
+    """Typed moods with a shown (translated) mood name turned into its keyword; the rest as typed."""
+    shown = {mood_label(m).casefold(): m for m in MOODS}
+    return [shown.get(w.casefold(), w) for w in words]
 
 
 class ToolDialog(ModalScreen[ToolRequest | None]):
@@ -69,26 +115,28 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
     def compose(self) -> ComposeResult:
         names = ", ".join(p.name for p in self.sources[:3]) + (" …" if len(self.sources) > 3 else "")
         with Vertical(id="tool-dialog"):
-            yield Static(f"Director Tools on {len(self.sources)} image(s): {names}", markup=False, id="title")
+            n = len(self.sources)
+            yield Static(ngettext("Director Tools on {n} image(s): {names}", "Director Tools on {n} image(s): {names}",
+                                  n).format(n=n, names=names), markup=False, id="title")
             with Horizontal(classes="tool-row"):
-                yield Select([(t, t) for t in (*REQ_TYPES, "upscale")], value=self.initial_tool, allow_blank=False,
+                yield Select([(tool_label(t), t) for t in (*REQ_TYPES, "upscale")], value=self.initial_tool, allow_blank=False,
                              id="tool", compact=True)
-                yield Select([(n, n) for n in list_moodsets()], prompt="saved mood set", id="moodset", compact=True)
-                yield Input(placeholder="save moods as… (Enter)", id="save-as", compact=True)
+                yield Select([(n, n) for n in list_moodsets()], prompt=_("saved mood set"), id="moodset", compact=True)
+                yield Input(placeholder=_("save moods as… (Enter)"), id="save-as", compact=True)
             with Vertical(id="emotion-box"):
-                yield Input(placeholder="type moods, Enter: happy, sad, @saved-set, all", id="typed-moods",
+                yield Input(placeholder=_("type moods, Enter: happy, sad, @saved-set, all"), id="typed-moods",
                             compact=True)
                 with Grid(id="moods"):
                     for m in MOODS:
-                        yield Checkbox(m, m in self.initial_moods, id=f"mood-{m}", compact=True)
+                        yield Checkbox(mood_label(m), m in self.initial_moods, id=f"mood-{m}", compact=True)
             with Horizontal(classes="tool-row"):
-                yield Select([(f"{i} {name}", i) for i, name in enumerate(EMOTION_LEVELS)], value=0,
+                yield Select([(f"{i} {level_label(name)}", i) for i, name in enumerate(EMOTION_LEVELS)], value=0,
                              allow_blank=False, id="defry", compact=True)
-                yield Input(placeholder="prompt (colorize: colours; emotion: extra after the mood)",
+                yield Input(placeholder=_("prompt (colorize: colours; emotion: extra after the mood)"),
                             id="tool-prompt", compact=True)
             yield Static("", id="cost", markup=False)
             yield Static("", id="refusal", markup=False)
-            yield Button("Run (ctrl+s)", id="run", variant="primary", compact=True)
+            yield Button(_("Run (ctrl+s)"), id="run", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         try:
@@ -121,27 +169,28 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         self.query_one("#tool-prompt").display = tool in DEFRY_TOOLS
         req = self.request()
         if self._sizes is None:
-            self.total, line = 0, f"cannot price: {self._size_error}"
+            self.total, line = 0, _("cannot price: {error}").format(error=self._size_error)
         else:
             sizes = self._own_sizes if tool == "upscale" else self._sizes
             try:
                 self.total = quick_cost(req, tier=self.tier or 0, active=self.active, sizes=sizes)
             except SettingsError as e:  # e.g. an image too large to upscale (the refusal names it)
-                self.total, line = 0, f"cannot price: {e}"
+                self.total, line = 0, _("cannot price: {error}").format(error=e)
             else:
-                line = f"Cost: {self.total} Anlas for {req.requests} request(s)"
+                line = ngettext("Cost: {anlas} Anlas for {n} request(s)", "Cost: {anlas} Anlas for {n} request(s)",
+                                req.requests).format(anlas=self.total, n=req.requests)
                 if self.tier is None and tool != "upscale":
-                    line += " (tier unknown: nothing assumed free)"
+                    line += " " + _("(tier unknown: nothing assumed free)")
                 if self.balance is not None:
-                    line += f" · balance {self.balance}"
+                    line += " · " + _("balance {anlas}").format(anlas=self.balance)
         self.query_one("#cost", Static).update(line)
         self.query_one("#refusal", Static).update(self._reason() or "")
 
     def _reason(self) -> str | None:
         if self._sizes is None:
-            return f"cannot read the images: {self._size_error}"
+            return _("cannot read the images: {error}").format(error=self._size_error)
         if self.tool == "emotion" and not self.chosen_moods():
-            return "pick at least one mood (ctrl+a: all 24)"
+            return _("pick at least one mood (ctrl+a: all 24)")
         if self.tool == "upscale":
             for path, (w, h) in zip(self.sources, self._own_sizes, strict=True):
                 try:
@@ -177,7 +226,7 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         """Typed moods replace the ticked ones (``@name`` is a saved set, ``all`` every mood)."""
         words = [w for w in event.value.replace(",", " ").split() if w]
         try:
-            chosen = set(resolve_moods(words))
+            chosen = set(resolve_moods(typed_keywords(words)))
         except (PresetError, ValueError) as e:
             self.notify(str(e), severity="error", markup=False)
             return
@@ -193,7 +242,7 @@ class ToolDialog(ModalScreen[ToolRequest | None]):
         except (PresetError, ValueError) as e:
             self.notify(str(e), severity="error", markup=False)
             return
-        self.notify(f"saved mood set {event.value.strip()}", markup=False)
+        self.notify(_("saved mood set {name}").format(name=event.value.strip()), markup=False)
 
     def action_all_moods(self) -> None:
         every = not all(self.query_one(f"#mood-{m}", Checkbox).value for m in MOODS)
