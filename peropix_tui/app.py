@@ -23,11 +23,12 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from textual import events, on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.notifications import SeverityLevel
@@ -36,7 +37,7 @@ from textual.widget import Widget
 
 from . import wide_cells
 from .applog import setup_log
-from .commands_palette import PeroPixCommands
+from .commands_palette import SEARCH_PLACEHOLDER, PeroPixCommands, translated_system_commands
 from .core.backend import Backend
 from .core.config import Config, ConfigError, Secret, load_token
 from .core.generation.backends import BackendPool
@@ -348,6 +349,15 @@ class PeroPixApp(App[None]):
             log.error("could not save the workspace: %s", e)
 
     # ------------------------------------------------------------ navigation
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        return translated_system_commands(super().get_system_commands(screen))
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=_(SEARCH_PLACEHOLDER)))
+
     def action_show(self, mode: str) -> None:
         if mode in SCREENS and mode != self.current_mode:
             self.switch_mode(mode)
@@ -516,8 +526,8 @@ class PeroPixApp(App[None]):
         """Finish a slot set: each slot's latest image × the moods chosen in the dialog."""
         found, missing = slot_images(self.queue, self.workspace)
         if missing:
-            self.notify(ngettext("No image yet for slot(s): {slots}; they are left out.",
-                                 "No image yet for slot(s): {slots}; they are left out.", len(missing))
+            self.notify(ngettext("No image yet for slot {slots}; it is left out.",
+                                 "No image yet for slots {slots}; they are left out.", len(missing))
                         .format(slots=", ".join(missing)), severity="warning")
         if found:
             self.open_tools(found, "emotion")

@@ -8,13 +8,14 @@ so the palette speaks the language current when it opens.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
+from textual.app import SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from .i18n import _
+from .i18n import N_, _
 from .services import services
 
 PaletteCommand = tuple[str, str, Callable[[], Any]]
@@ -59,3 +60,29 @@ def _generate_all() -> Any:
     from .messages import GenerationRequested
 
     return GenerationRequested(all_slots=True)
+
+
+SEARCH_PLACEHOLDER = N_("Search for commands…")
+"""The palette's input placeholder (Textual's own words, in the current language)."""
+
+TEXTUAL_COMMAND_TEXT = (
+    # the titles and help texts of the commands Textual adds to every palette (App.get_system_commands)
+    N_("Theme"), N_("Change the current theme"),
+    N_("Quit"), N_("Quit the application as soon as possible"),
+    N_("Keys"), N_("Hide the keys and widget help panel"),
+    N_("Show help for the focused widget and a summary of available keys"),
+    N_("Minimize"), N_("Minimize the widget and restore to normal size"),
+    N_("Maximize"), N_("Maximize the focused widget"),
+    N_("Screenshot"), N_("Save an SVG 'screenshot' of the current screen"),
+)
+
+
+def translated_system_commands(commands: Iterable[SystemCommand]) -> Iterator[SystemCommand]:
+    """Textual's system commands with their title and help in the current language (a text this
+    module does not list stays as Textual wrote it)."""
+    known = set(TEXTUAL_COMMAND_TEXT)
+    for command in commands:
+        yield command._replace(
+            title=_(command.title) if command.title in known else command.title,
+            help=_(command.help) if command.help in known else command.help,
+        )

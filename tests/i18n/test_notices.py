@@ -52,6 +52,7 @@ def test_a_real_peropix_run_refuses_a_locked_queue_in_the_chosen_language(langua
         assert "in use by another" not in line and "wait for it" not in line
 
 
+ERROR_PREFIX = {"en": "peropix: error: ", "ko": "peropix: 오류: ", "ja": "peropix: エラー: "}
 NOT_ENOUGH = {
     "en": "1 run(s) would cost {cost} Anlas, but the balance is 3 Anlas.",
     "ko": "1회 생성에 {cost} Anlas가 들지만, 잔액은 3 Anlas입니다.",
@@ -70,7 +71,7 @@ def test_peropix_run_refuses_too_few_anlas_in_the_chosen_language(
     out, err = capsys.readouterr()
     assert code == 1 and nai_emulator.generations() == []
     line = err.strip().splitlines()[-1]
-    assert line.startswith("peropix: error: ")
+    assert line.startswith(ERROR_PREFIX[language])
     cost = line.split("Anlas" if language != "ja" else "アンラス")[0].split()[-1]  # the price as the core computed it
     assert cost.isdigit() and int(cost) > 3
     assert line.endswith(NOT_ENOUGH[language].format(cost=cost)), line

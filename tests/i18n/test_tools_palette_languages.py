@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from rich.console import Console
 from textual.command import CommandPalette
-from textual.widgets import Button, Checkbox, OptionList, Select, Static
+from textual.widgets import Button, Checkbox, Input, OptionList, Select, Static
 
 from peropix_tui import i18n
 from peropix_tui.app import PeroPixApp
@@ -27,11 +27,12 @@ from peropix_tui.screens.queue import QueueScreen, parse_size
 from peropix_tui.screens.tool_dialog import ToolDialog
 from tests.tui_app.conftest import settle, tui_env  # noqa: F401  (pytest fixture: half-cell images, no animations)
 
-PALETTE = {  # a global command, a Gallery command, English titles that must not show
-    "ko": ("이동: 갤러리", "갤러리: 감정 세트"),
-    "ja": ("移動: ギャラリー", "ギャラリー: 表情セット"),
-    "en": ("Go: Gallery", "Gallery: emotion set"),
+PALETTE = {  # a global command, a Gallery command, one of Textual's; English titles that must not show
+    "ko": ("이동: 갤러리", "갤러리: 감정 세트", "스크린샷"),
+    "ja": ("移動: ギャラリー", "ギャラリー: 表情セット", "スクリーンショット"),
+    "en": ("Go: Gallery", "Gallery: emotion set", "Screenshot"),
 }
+PLACEHOLDER = {"ko": "명령 검색…", "ja": "コマンドを検索…"}
 
 
 def _image(path: Path) -> Path:
@@ -63,6 +64,7 @@ async def _palette_titles(app: PeroPixApp, pilot: Any) -> list[str]:
         if counts[-1] >= 15 and counts[-1] == counts[-2]:
             break
     assert isinstance(app.screen, CommandPalette)
+    app.palette_placeholder = app.screen.query_one(Input).placeholder  # type: ignore[attr-defined]
     options = app.screen.query_one(OptionList)
     titles = [_text(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
     await pilot.press("escape")
@@ -84,6 +86,7 @@ async def test_palette_lists_commands_in_the_language_it_starts_in(monkeypatch: 
             assert title in shown
         for title in PALETTE["en"]:
             assert title not in shown
+        assert app.palette_placeholder == PLACEHOLDER[language]  # type: ignore[attr-defined]
 
 
 async def test_palette_follows_a_language_switched_in_settings() -> None:
@@ -122,7 +125,7 @@ async def test_emotion_dialog_in_korean_sends_english_keywords(monkeypatch: pyte
         await pilot.pause()
         assert dialog.chosen_moods() == ("happy", "sad")
         cost = str(dialog.query_one("#cost", Static).render())
-        assert cost.startswith("비용: 요청 2건에 ") and "Anlas" in cost and "잔액 5000" in cost
+        assert cost.startswith("비용: ") and "요청 2건" in cost and "Anlas" in cost and "잔액 5000" in cost
         assert "Cost" not in cost and "request" not in cost
         assert str(dialog.query_one("#run", Button).label) == "실행 (ctrl+s)"
         assert dialog.request().moods == ("happy", "sad")  # what goes to NovelAI stays English
