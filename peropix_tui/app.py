@@ -355,7 +355,7 @@ class PeroPixApp(App[None]):
     def action_command_palette(self) -> None:
         from textual.command import CommandPalette
 
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
             self.push_screen(CommandPalette(id="--command-palette", placeholder=_(SEARCH_PLACEHOLDER)))
 
     def action_show(self, mode: str) -> None:
