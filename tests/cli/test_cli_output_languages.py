@@ -24,9 +24,9 @@ LANGUAGES = ("ko", "ja")
 # label of each field in each language, and the value sample-0316.png has for it
 META_LABELS = {
     "ko": {"Seed": "시드", "Sampler": "샘플러", "Model": "모델", "UC preset": "UC 프리셋", "Negative": "네거티브",
-           "Quality tags": "퀄리티 태그", "Sent UC": "전송된 네거티브"},
+           "Quality tags": "퀄리티 태그", "Sent UC": "보낸 UC"},
     "ja": {"Seed": "シード", "Sampler": "サンプラー", "Model": "モデル", "UC preset": "UCプリセット",
-           "Negative": "ネガティブ", "Quality tags": "品質タグ", "Sent UC": "送信ネガティブ"},
+           "Negative": "ネガティブ", "Quality tags": "品質タグ", "Sent UC": "送信 UC"},
 }
 FLAG_ON = {"ko": "켬", "ja": "オン", "en": "True"}
 
