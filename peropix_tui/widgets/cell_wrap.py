@@ -4,7 +4,7 @@ Textual and Rich break lines only at spaces and cut a longer run anywhere, so a 
 sentence (no spaces) jumps whole to the next line and is then cut inside ``ctrl+s``. Here each
 line of the text is wrapped with :func:`peropix_tui.textwidth.wrap` at the width it is drawn in:
 Korean between words, Japanese between characters (never before 、。 or after （), ASCII words
-whole. A line's leading spaces are kept on its first row.
+whole. An indented or bulleted line ("• …", "- …") hangs: its next rows start under its text.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from textual.widgets import Static
 
 from ..textwidth import cell_width, wrap
 
+BULLETS = ("• ", "- ", "* ")
+
 
 def wrapped_lines(text: str, width: int) -> list[str]:
     """Each line of ``text`` wrapped to ``width`` cells (an empty line stays an empty line)."""
@@ -29,9 +31,11 @@ def wrapped_lines(text: str, width: int) -> list[str]:
         if not body:
             out.append("")
             continue
-        rows = wrap(body, max(width - len(indent), 2))
+        bullet = next((b for b in BULLETS if body.startswith(b)), "")
+        hang = indent + " " * cell_width(bullet) if indent or bullet else ""
+        rows = wrap(body, max(width - len(hang), 2))
         out.append(indent + rows[0])
-        out.extend(rows[1:])
+        out.extend(hang + row for row in rows[1:])
     return out
 
 

@@ -54,3 +54,13 @@ async def test_no_settings_label_is_cut(monkeypatch: Any, language: str, size: t
             strips = label.render_lines(Region(0, 0, label.size.width, label.size.height))
             shown = "".join(segment.text for strip in strips for segment in strip)
             assert "".join(text.split()) in "".join(shown.split()), text
+
+
+def test_a_bulleted_line_hangs_under_its_text() -> None:
+    lines = wrapped_lines("  • 로컬 엔진: 체크포인트가 있는 폴더를 아래에 입력한 뒤 저장하세요.\n끝", 24)
+    assert lines[0].startswith("  • 로컬")
+    assert len(lines) > 3 and all(line.startswith("    ") and line[4] != " " for line in lines[1:-1])
+    assert all(cell_width(line) <= 24 for line in lines)
+    assert lines[-1] == "끝"  # a line without indent or bullet does not hang
+    assert "".join(line.strip().removeprefix("• ") for line in lines[:-1]).replace(" ", "") == \
+        "로컬엔진:체크포인트가있는폴더를아래에입력한뒤저장하세요."
