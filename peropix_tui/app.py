@@ -66,6 +66,7 @@ from .messages import (
 )
 from .runner import Runner, RunRefused, account_of, fetch_balance
 from .tool_actions import QueueNotices, slot_images
+from .widgets.cell_wrap import wrap_toasts
 
 log = logging.getLogger("peropix")
 
@@ -119,6 +120,7 @@ class PeroPixApp(App[None]):
         self.config = config or Config()
         set_language(self.config.ui.language)  # before any screen is composed
         wide_cells.install()  # double-width text stays whole where a toast or modal crosses an edge
+        wrap_toasts()  # Korean / Japanese toasts break lines by cells
         self.token: Secret | None = token if token is not None else load_token()
         # Start in the first screen's mode with that screen as Textual's default screen: installing
         # it as a mode would re-parse every style sheet and restyle the app before the first frame.

@@ -66,3 +66,33 @@ class WrappedStatic(Static):
 
     def render(self) -> CellWrapped:
         return CellWrapped(self.text)
+
+
+_TOASTS_WRAPPED = False
+
+
+def wrap_toasts() -> None:
+    """Draw notification toasts whose text is not plain ASCII with :class:`CellWrapped`, so a
+    Japanese or Korean toast breaks between characters or words instead of pushing a whole run of
+    text to the next line and cutting it mid-word (once per process; English toasts and toasts
+    with markup are drawn as Textual draws them)."""
+    global _TOASTS_WRAPPED
+    if _TOASTS_WRAPPED:
+        return
+    from rich.console import Group
+    from textual.widgets._toast import Toast
+
+    textual_render = Toast.render
+
+    def render(self: Toast) -> Any:
+        notification = self._notification
+        if notification.markup or (notification.message.isascii() and notification.title.isascii()):
+            return textual_render(self)
+        parts: list[CellWrapped] = []
+        if notification.title:
+            parts.append(CellWrapped(notification.title, style=self.get_visual_style("toast--title").rich_style))
+        parts.append(CellWrapped(notification.message))
+        return Group(*parts)
+
+    Toast.render = render  # type: ignore[method-assign]
+    _TOASTS_WRAPPED = True

@@ -68,3 +68,28 @@ async def test_lines_without_a_split_keep_textual_chops() -> None:
         chops = compositor._render_chops(app.screen.region, lambda y: True)
         assert list(chops[0]) == compositor.cuts[0][:-1]  # the box border line: no wide text, no join
         assert 20 not in chops[2]  # the split cut was joined into the chop before it
+
+
+class _Toasting(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Static("")
+
+
+async def test_a_japanese_toast_breaks_by_cells_and_keeps_ascii_words_whole() -> None:
+    from peropix_tui.widgets.cell_wrap import wrap_toasts
+
+    wrap_toasts()
+    message = "NovelAI のトークンがまだありません。設定（F5）で入力するか、PEROPIX_NAI_TOKEN を設定してください。"
+    app = _Toasting()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        app.notify(message, title="開始しませんでした", markup=False)
+        for _ in range(50):  # the toast rack mounts the toast a few frames later
+            await pilot.pause(0.02)
+            if app.screen.query("Toast"):
+                break
+        await pilot.pause()
+        lines = [strip.text.strip(" ▌") for strip in app.screen._compositor.render_strips()]
+        title = lines.index("開始しませんでした")
+        body = lines[title + 1:title + 3]
+        assert "".join(body) == message  # two rows, nothing lost
+        assert body[1].startswith("か、PEROPIX_NAI_TOKEN")  # broken between characters, the word whole
