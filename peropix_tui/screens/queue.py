@@ -278,7 +278,7 @@ class QueueScreen(Screen[None]):
         i = self.ws.slots.index(slot)
         size = f"{slot.width}x{slot.height}" if slot.width and slot.height else ""
         for col, v in enumerate((slot.name, slot.prompt, size)):
-            table.update_cell_at(Coordinate(i, col + 1), plain_cell(v))
+            table.update_cell_at(Coordinate(i, col + 1), plain_cell(v), update_width=True)  # the column grows
 
     def action_slot_add(self) -> None:
         self.ws.slots.append(Slot(name=f"slot{len(self.ws.slots) + 1}"))

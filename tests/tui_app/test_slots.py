@@ -122,3 +122,19 @@ async def test_slot_character_override_reaches_the_jobs(make_app: Any) -> None:
         assert "character line 1" in str(e)
     else:
         raise AssertionError("Z9 accepted")
+
+
+async def test_a_slot_name_typed_longer_widens_its_column(make_app: Any) -> None:
+    from peropix_tui.textwidth import cell_width
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        screen = app.screen
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        screen.query_one("#slot-name", Input).value = "미소 えがお 웃는얼굴"  # longer than the proposed name
+        await pilot.pause()
+        table = screen.query_one("#slot-table", DataTable)
+        assert table.get_cell_at((0, 1)).plain == "미소 えがお 웃는얼굴"
+        assert table.ordered_columns[1].get_render_width(table) >= cell_width("미소 えがお 웃는얼굴")
