@@ -220,17 +220,25 @@ class ReferencesPanel(VerticalScroll):
         self.post_message(self.Changed())
 
     # ---------------------------------------------------------------- vibes
-    async def action_add_vibe(self) -> None:
-        field = self.query_one("#vibe-path", Input)
+    def _typed_file(self, field: Input) -> Path | None:
+        """The existing file typed in ``field`` (``~`` expanded); None after focusing an empty field
+        or flagging one that names no file."""
         path = field.value.strip()
         if not path:
             field.focus()
-            return
+            return None
         if not Path(path).expanduser().is_file():
             field.add_class("-invalid")
             self.app.notify(_("{path}: file not found").format(path=path), severity="error", markup=False)
+            return None
+        return Path(path).expanduser()
+
+    async def action_add_vibe(self) -> None:
+        field = self.query_one("#vibe-path", Input)
+        path = self._typed_file(field)
+        if path is None:
             return
-        vibe = VibeReference(path=str(Path(path).expanduser()))
+        vibe = VibeReference(path=str(path))
         self.settings.vibes.append(vibe)
         field.value = ""
         field.remove_class("-invalid")
@@ -256,15 +264,10 @@ class ReferencesPanel(VerticalScroll):
     # ------------------------------------------------------ precise reference
     async def action_add_charref(self) -> None:
         field = self.query_one("#cr-path", Input)
-        path = field.value.strip()
-        if not path:
-            field.focus()
+        path = self._typed_file(field)
+        if path is None:
             return
-        if not Path(path).expanduser().is_file():
-            field.add_class("-invalid")
-            self.app.notify(_("{path}: file not found").format(path=path), severity="error", markup=False)
-            return
-        ref = CharacterReference(path=str(Path(path).expanduser()))
+        ref = CharacterReference(path=str(path))
         trial = self.settings.copy()
         trial.charref, trial.extra_charrefs = (trial.charrefs() + [ref])[0], (trial.charrefs() + [ref])[1:]
         refusal = charref_refusal(trial)
