@@ -12,7 +12,7 @@ import importlib
 import sys
 
 from . import __version__, i18n
-from .i18n import _, set_language_from_config
+from .i18n import _, set_language, set_language_from_config
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing is a large part of a one-off command
 if TYPE_CHECKING:
@@ -129,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         from .tui import run_tui
 
         return run_tui()
-    set_language_from_config()
     line = sys.argv[1:] if argv is None else argv
+    if "--json" in line:  # for scripts: the records and every text in them (errors too) are English
+        set_language("en")
+    else:
+        set_language_from_config()
     named = command_named(line)
     quick = _quick_command(named, line[1:]) if named else None
     if quick is None:

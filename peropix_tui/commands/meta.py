@@ -37,10 +37,6 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..core.metadata import NoMetadataError, read_metadata
 
-    if args.json:  # the reader raises its errors in the current language; --json carries English
-        from ..i18n import set_language
-
-        set_language("en")
     files: list[str] = list(args.files)
     results: list[dict[str, Any]] = []
     failed = 0

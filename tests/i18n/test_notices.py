@@ -79,6 +79,18 @@ def test_peropix_run_refuses_too_few_anlas_in_the_chosen_language(
         assert "would cost" not in line and "balance" not in line
 
 
+def test_a_json_run_is_english_whatever_the_language(
+    nai_emulator: NaiEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+) -> None:
+    nai_emulator.account.fixed, nai_emulator.account.purchased = 0, 3
+    monkeypatch.setenv("PEROPIX_LANG", "ko")
+    code = main(["run", "--prompt", "x", "--width", "1024", "--height", "1536", "--steps", "40", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1 and nai_emulator.generations() == []
+    assert "would cost" in out + err and "but the balance is 3 Anlas" in out + err
+    assert "잔액" not in out + err and "오류" not in out + err
+
+
 def _crashed_queue() -> Path:
     """A queue.json as a crash leaves it: one NovelAI job recorded as running, nothing on disk."""
     path = paths.state_dir() / "queue.json"
